@@ -1,0 +1,157 @@
+package chain
+
+import "context"
+
+// Transport connects nodes to each other and clients to nodes. It carries
+// Messages between endpoints named by address.
+//
+// Delivery is best effort, as on a network: a message may be lost,
+// duplicated, delayed or reordered, and the protocol recovers from each by
+// retrying and by de-duplicating. A transport may batch, pipeline and
+// multiplex messages as it likes, and must not deliver a message that was
+// not sent.
+type Transport interface {
+	// Listen opens the endpoint at addr and starts receiving messages sent
+	// to it. An empty addr opens a client endpoint with a unique generated
+	// address that need not be reachable by dialing: messages to it travel
+	// back over the connections it opened. Listen fails if addr is in use.
+	Listen(addr string) (Endpoint, error)
+}
+
+// Endpoint is one open address of a Transport.
+type Endpoint interface {
+	// Addr returns the endpoint's address, which peers use to reply.
+	Addr() string
+	// Send queues msg for delivery to the endpoint at addr. It may block
+	// while the transport applies backpressure, at most until ctx is done.
+	// A nil error means the message was queued, not that it arrived. The
+	// caller must not modify msg after Send returns.
+	Send(ctx context.Context, to string, msg Message) error
+	// Receive returns the channel on which incoming messages arrive. It is
+	// closed after Close.
+	Receive() <-chan Inbound
+	// Close stops the endpoint. Messages queued to it are discarded.
+	Close() error
+}
+
+// Inbound is a received message and the address of its sender.
+type Inbound struct {
+	From string
+	Msg  Message
+}
+
+// Message is one of the wire messages: *ClientRequest, *ClientResponse,
+// *PullRequest, *PullResponse or *CommitNotice.
+type Message interface {
+	// Kind returns the message's type tag, used by the wire codec.
+	Kind() MessageKind
+}
+
+// MessageKind tags the type of a Message on the wire.
+type MessageKind uint8
+
+// The message kinds. The values are part of the wire format.
+const (
+	KindClientRequest  MessageKind = 1
+	KindClientResponse MessageKind = 2
+	KindPullRequest    MessageKind = 3
+	KindPullResponse   MessageKind = 4
+	KindCommitNotice   MessageKind = 5
+)
+
+// Op is the operation a ClientRequest asks for.
+type Op uint8
+
+// The client operations.
+const (
+	// OpAppend writes Data as a raw log entry (no handler).
+	OpAppend Op = 1
+	// OpCommand writes a command for the handler named Name.
+	OpCommand Op = 2
+	// OpQuery runs the query handler named Name against the tail's state.
+	OpQuery Op = 3
+	// OpRead reads committed entries from From, at most Max of them.
+	OpRead Op = 4
+	// OpLatest asks for the commit point.
+	OpLatest Op = 5
+)
+
+// ClientRequest is sent by a client: writes to the head, everything else to
+// the tail.
+type ClientRequest struct {
+	Op Op `codec:"op"`
+	// ID matches the response to the request. For writes it is also the
+	// command's sequence number, used for de-duplication: a retry keeps it.
+	ID uint64 `codec:"id"`
+	// Acked is the client's low-water mark: every write with a lower ID has
+	// been answered.
+	Acked uint64 `codec:"ak,omitempty"`
+	// Epoch is the configuration epoch the client knows, or 0.
+	Epoch uint64 `codec:"ep,omitempty"`
+	Name  string `codec:"n,omitempty"`
+	Data  []byte `codec:"d,omitempty"`
+	From  uint64 `codec:"f,omitempty"`
+	Max   int    `codec:"mx,omitempty"`
+}
+
+// Kind implements Message.
+func (*ClientRequest) Kind() MessageKind { return KindClientRequest }
+
+// ClientResponse answers a ClientRequest. Write responses come from the tail
+// once the command is committed and applied; refusals come from the node
+// that refused.
+type ClientResponse struct {
+	ID uint64 `codec:"id"`
+	// Err is nil on success.
+	Err *RemoteError `codec:"er,omitempty"`
+	// Offset is the written entry's offset (writes), or the commit point
+	// (OpLatest and OpRead).
+	Offset uint64 `codec:"o,omitempty"`
+	// Result is the handler's result (commands and queries).
+	Result []byte `codec:"r,omitempty"`
+	// Entries are the entries read (OpRead).
+	Entries []Entry `codec:"es,omitempty"`
+}
+
+// Kind implements Message.
+func (*ClientResponse) Kind() MessageKind { return KindClientResponse }
+
+// PullRequest is sent by a node to its predecessor: "send me entries from
+// Next". It also acknowledges every entry below Next and reports the
+// sender's commit point, which is how the commit point flows up the chain.
+type PullRequest struct {
+	Epoch  uint64 `codec:"ep"`
+	Next   uint64 `codec:"n"`
+	Commit uint64 `codec:"c"`
+	// MaxBytes bounds the size of the response's entries.
+	MaxBytes int `codec:"mb,omitempty"`
+}
+
+// Kind implements Message.
+func (*PullRequest) Kind() MessageKind { return KindPullRequest }
+
+// PullResponse answers a PullRequest with the entries from From on (none when
+// the predecessor has nothing new before its poll interval ends) and the
+// predecessor's commit point.
+type PullResponse struct {
+	Epoch   uint64  `codec:"ep"`
+	From    uint64  `codec:"f"`
+	Commit  uint64  `codec:"c"`
+	Entries []Entry `codec:"es,omitempty"`
+	// Err is set when the predecessor cannot serve From (for example, it
+	// no longer holds those entries).
+	Err *RemoteError `codec:"er,omitempty"`
+}
+
+// Kind implements Message.
+func (*PullResponse) Kind() MessageKind { return KindPullResponse }
+
+// CommitNotice tells a node's predecessor that its commit point advanced
+// while no pull was due.
+type CommitNotice struct {
+	Epoch  uint64 `codec:"ep"`
+	Commit uint64 `codec:"c"`
+}
+
+// Kind implements Message.
+func (*CommitNotice) Kind() MessageKind { return KindCommitNotice }
