@@ -28,11 +28,14 @@ func EncodeMessage(dst []byte, msg Message) ([]byte, error) {
 		return dst, fmt.Errorf("encode message: %w: nil message", ErrInvalidArgument)
 	}
 	dst = append(dst, byte(msg.Kind()))
-	enc := codec.NewEncoderBytes(&dst, wireHandle)
+	// The encoder writes from the start of the slice it is given; give it
+	// dst's spare capacity so the common case needs no copy.
+	body := dst[len(dst):]
+	enc := codec.NewEncoderBytes(&body, wireHandle)
 	if err := enc.Encode(msg); err != nil {
-		return dst, fmt.Errorf("encode %T: %w", msg, err)
+		return dst[:len(dst)-1], fmt.Errorf("encode %T: %w", msg, err)
 	}
-	return dst, nil
+	return append(dst, body...), nil
 }
 
 // DecodeMessage decodes a message encoded by EncodeMessage. It returns an

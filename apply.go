@@ -1,0 +1,94 @@
+package chain
+
+import (
+	"time"
+)
+
+// commitSaveInterval is how often the applier records the commit point in
+// storage.
+const commitSaveInterval = 100 * time.Millisecond
+
+// runApplier applies committed entries in offset order to the handlers and
+// the de-duplication table; at the tail it then replies to the clients.
+func (n *Node) runApplier() {
+	lastSave := time.Now()
+	for {
+		_, _, commit, changed := n.log.state()
+		applied := n.applied.get()
+		if applied >= commit {
+			select {
+			case <-changed:
+				continue
+			case <-n.lifecycle.done():
+				return
+			}
+		}
+		ents, err := n.log.entries(applied+1, commit+1, n.opts.maxBatchBytes)
+		if err != nil {
+			n.fail(err)
+			return
+		}
+		n.applyBatch(ents)
+		if time.Since(lastSave) >= commitSaveInterval {
+			if err := n.saveCommit(); err != nil {
+				n.fail(err)
+				return
+			}
+			lastSave = time.Now()
+		}
+	}
+}
+
+// applyBatch applies ents, which follow the applied mark densely, and sends
+// the tail's replies once the batch is applied.
+func (n *Node) applyBatch(ents []Entry) {
+	isTail := n.cfg.Load().role.IsTail()
+	replies := make([]reply, 0, len(ents))
+	n.stateMu.Lock()
+	for i := range ents {
+		e := &ents[i]
+		out := n.applyEntry(e)
+		if isTail && e.Client != "" && e.Offset > n.applied.replayedThrough {
+			replies = append(replies, reply{to: e.Client, resp: &ClientResponse{
+				ID: e.Seq, Offset: out.offset, Result: out.result, Err: out.err,
+			}})
+		}
+	}
+	n.stateMu.Unlock()
+	n.applied.set(ents[len(ents)-1].Offset)
+	n.counters.applied.Add(uint64(len(ents)))
+	for _, r := range replies {
+		n.send(r.to, r.resp)
+	}
+	n.counters.replies.Add(uint64(len(replies)))
+}
+
+// reply is a response the tail owes a client.
+type reply struct {
+	to   string
+	resp *ClientResponse
+}
+
+// applyEntry applies one committed entry, or returns the outcome of its
+// earlier application if it is a retried command. n.stateMu must be held.
+func (n *Node) applyEntry(e *Entry) outcome {
+	if out, dup := n.sessions.lookup(e); dup {
+		return out
+	}
+	out := outcome{offset: e.Offset}
+	if e.Command != "" {
+		h, ok := n.commandHandler(e.Command)
+		if !ok {
+			out.err = &RemoteError{Code: CodeUnknownCommand, Message: quote(e.Command)}
+		} else if result, err := h(n.lifecycle.ctx, *e); err != nil {
+			out.err = &RemoteError{Code: CodeCommandFailed, Message: err.Error()}
+		} else {
+			out.result = result
+		}
+	}
+	n.sessions.record(e, out)
+	if n.opts.applyObserver != nil {
+		n.opts.applyObserver(*e)
+	}
+	return out
+}

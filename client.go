@@ -1,0 +1,326 @@
+package chain
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+)
+
+// Client submits commands to a chain's head, takes replies from its tail,
+// and reads from the tail. It retries lost and refused requests on its own;
+// a retried command keeps its sequence number, so the chain applies it once
+// and answers the retry with the first result. A Client is safe for
+// concurrent use; every call honours its context's cancellation and
+// deadline.
+type Client struct {
+	opts  options
+	ep    Endpoint
+	slots chan struct{} // bounds requests in flight
+	done  chan struct{} // closed by Close
+	wg    sync.WaitGroup
+
+	mu       sync.Mutex
+	cfg      Config
+	head     string
+	tail     string
+	calls    map[uint64]*call
+	nextID   uint64
+	lowWater uint64 // every write below it has been answered or abandoned
+	closed   bool
+}
+
+// call is one request waiting for its response.
+type call struct {
+	write bool
+	resp  chan *ClientResponse // buffered: the first response wins
+}
+
+// NewClient creates a client. WithTransport and WithConfig are required.
+func NewClient(opts ...Option) (*Client, error) {
+	o, err := buildOptions(opts)
+	if err != nil {
+		return nil, fmt.Errorf("new client: %w", err)
+	}
+	if o.transport == nil {
+		return nil, fmt.Errorf("new client: %w: no transport (use WithTransport)", ErrInvalidConfig)
+	}
+	if o.config == nil {
+		return nil, fmt.Errorf("new client: %w: no configuration (use WithConfig)", ErrInvalidConfig)
+	}
+	if err := o.config.Validate(); err != nil {
+		return nil, fmt.Errorf("new client: %w", err)
+	}
+	ep, err := o.transport.Listen("")
+	if err != nil {
+		return nil, fmt.Errorf("new client: listen: %w", err)
+	}
+	c := &Client{
+		opts:     o,
+		ep:       ep,
+		slots:    make(chan struct{}, o.maxInflight),
+		done:     make(chan struct{}),
+		cfg:      *o.config,
+		head:     o.config.Head().Addr,
+		tail:     o.config.Tail().Addr,
+		calls:    make(map[uint64]*call),
+		nextID:   1,
+		lowWater: 1,
+	}
+	c.wg.Add(1)
+	go c.receive()
+	return c, nil
+}
+
+// Addr returns the client's address, which is also its identity for
+// de-duplication.
+func (c *Client) Addr() string { return c.ep.Addr() }
+
+// Close stops the client; calls in progress return ErrClosed. It is
+// idempotent.
+func (c *Client) Close() error {
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return nil
+	}
+	c.closed = true
+	close(c.done)
+	c.mu.Unlock()
+	err := c.ep.Close()
+	c.wg.Wait()
+	if err != nil {
+		return fmt.Errorf("close client: %w", err)
+	}
+	return nil
+}
+
+// Append writes data as a raw log entry and returns its offset once it is
+// committed.
+func (c *Client) Append(ctx context.Context, data []byte) (uint64, error) {
+	resp, err := c.do(ctx, &ClientRequest{Op: OpAppend, Data: data})
+	if err != nil {
+		return 0, fmt.Errorf("append: %w", err)
+	}
+	return resp.Offset, nil
+}
+
+// Do runs the command name with data through the chain and returns the
+// result of its handler at the tail. The command is applied exactly once,
+// even when the client retried it, unless the call returns a context error,
+// in which case it was applied once or not at all.
+func (c *Client) Do(ctx context.Context, name string, data []byte) ([]byte, error) {
+	if name == "" {
+		return nil, fmt.Errorf("do: %w: empty command name", ErrInvalidArgument)
+	}
+	resp, err := c.do(ctx, &ClientRequest{Op: OpCommand, Name: name, Data: data})
+	if err != nil {
+		return nil, fmt.Errorf("do %q: %w", name, err)
+	}
+	return resp.Result, nil
+}
+
+// Query runs the query name against the tail's state. It sees every command
+// acknowledged before it was called (queries are linearizable).
+func (c *Client) Query(ctx context.Context, name string, query []byte) ([]byte, error) {
+	if name == "" {
+		return nil, fmt.Errorf("query: %w: empty query name", ErrInvalidArgument)
+	}
+	resp, err := c.do(ctx, &ClientRequest{Op: OpQuery, Name: name, Data: query})
+	if err != nil {
+		return nil, fmt.Errorf("query %q: %w", name, err)
+	}
+	return resp.Result, nil
+}
+
+// Read returns up to max committed entries from offset from, read at the
+// tail; none when from is beyond the commit point. The tail may return fewer
+// than max to bound the response size.
+func (c *Client) Read(ctx context.Context, from uint64, max int) ([]Entry, error) {
+	if from == 0 || max <= 0 {
+		return nil, fmt.Errorf("read: %w: need from >= 1 and max >= 1", ErrInvalidArgument)
+	}
+	resp, err := c.do(ctx, &ClientRequest{Op: OpRead, From: from, Max: max})
+	if err != nil {
+		return nil, fmt.Errorf("read from %d: %w", from, err)
+	}
+	return resp.Entries, nil
+}
+
+// Latest returns the chain's commit point, the offset of the last committed
+// entry (0 when none is).
+func (c *Client) Latest(ctx context.Context) (uint64, error) {
+	resp, err := c.do(ctx, &ClientRequest{Op: OpLatest})
+	if err != nil {
+		return 0, fmt.Errorf("latest: %w", err)
+	}
+	return resp.Offset, nil
+}
+
+// do sends req and retries it until a final response, ctx ends or the
+// client closes. Writes go to the head, everything else to the tail.
+func (c *Client) do(ctx context.Context, req *ClientRequest) (*ClientResponse, error) {
+	select {
+	case c.slots <- struct{}{}:
+		defer func() { <-c.slots }()
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	case <-c.done:
+		return nil, ErrClosed
+	}
+	write := req.Op == OpAppend || req.Op == OpCommand
+	id, cl, err := c.register(write)
+	if err != nil {
+		return nil, err
+	}
+	defer c.unregister(id)
+	req.ID = id
+
+	timer := time.NewTimer(0) // fires at once: the first send
+	defer timer.Stop()
+	backoff := c.opts.retryInterval
+	var lastErr error
+	for {
+		select {
+		case <-timer.C:
+			if err := c.send(ctx, req, write); err != nil {
+				return nil, err
+			}
+			timer.Reset(backoff)
+			backoff = min(2*backoff, c.opts.maxRetryInterval)
+		case resp := <-cl.resp:
+			if resp.Err == nil {
+				return resp, nil
+			}
+			if !retryable(resp.Err) {
+				return nil, resp.Err
+			}
+			lastErr = resp.Err
+			if c.follow(resp.Err) {
+				// A redirect names a new node: go there now.
+				if !timer.Stop() {
+					<-timer.C
+				}
+				timer.Reset(0)
+			}
+			// Otherwise (busy, stopped, stale epoch) the armed timer is the
+			// backoff before the retry.
+		case <-ctx.Done():
+			if lastErr != nil {
+				return nil, fmt.Errorf("%w (last error: %v)", ctx.Err(), lastErr)
+			}
+			return nil, ctx.Err()
+		case <-c.done:
+			return nil, ErrClosed
+		}
+	}
+}
+
+// retryable reports whether a refusal may succeed if the request is sent
+// again, later or elsewhere.
+func retryable(err *RemoteError) bool {
+	switch err.Code {
+	case CodeNotHead, CodeNotTail, CodeBusy, CodeClosed, CodeStaleEpoch:
+		return true
+	}
+	return false
+}
+
+// follow updates the head or tail from a redirect; it reports whether the
+// target changed.
+func (c *Client) follow(err *RemoteError) bool {
+	if err.Redirect == "" {
+		return false
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	target := &c.tail
+	if err.Code == CodeNotHead {
+		target = &c.head
+	}
+	if *target == err.Redirect {
+		return false
+	}
+	*target = err.Redirect
+	return true
+}
+
+// send stamps req with the current epoch and acknowledged mark and sends it
+// to the head (writes) or the tail.
+func (c *Client) send(ctx context.Context, req *ClientRequest, write bool) error {
+	c.mu.Lock()
+	to := c.tail
+	if write {
+		to = c.head
+		req.Acked = c.ackedLocked()
+	}
+	req.Epoch = c.cfg.Epoch
+	c.mu.Unlock()
+	// The transport may keep req until delivery, so each send gets a copy.
+	msg := *req
+	if err := c.ep.Send(ctx, to, &msg); err != nil {
+		if errors.Is(err, ErrClosed) {
+			return ErrClosed
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		// A failed send is a lost message: the retry timer resends.
+	}
+	return nil
+}
+
+// register allocates a request id and its waiting call.
+func (c *Client) register(write bool) (uint64, *call, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return 0, nil, ErrClosed
+	}
+	id := c.nextID
+	c.nextID++
+	cl := &call{write: write, resp: make(chan *ClientResponse, 1)}
+	c.calls[id] = cl
+	return id, cl, nil
+}
+
+func (c *Client) unregister(id uint64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.calls, id)
+}
+
+// ackedLocked returns the lowest id of a write still waiting: every write
+// below it has been answered (or abandoned by its caller), so the chain may
+// forget their results. c.mu must be held.
+func (c *Client) ackedLocked() uint64 {
+	for c.lowWater < c.nextID {
+		if cl, ok := c.calls[c.lowWater]; ok && cl.write {
+			break
+		}
+		c.lowWater++
+	}
+	return c.lowWater
+}
+
+// receive routes responses to their calls until the endpoint closes.
+func (c *Client) receive() {
+	defer c.wg.Done()
+	for in := range c.ep.Receive() {
+		resp, ok := in.Msg.(*ClientResponse)
+		if !ok {
+			continue
+		}
+		c.mu.Lock()
+		cl := c.calls[resp.ID]
+		c.mu.Unlock()
+		if cl == nil {
+			continue // a late or duplicate response
+		}
+		select {
+		case cl.resp <- resp:
+		default: // already answered
+		}
+	}
+}

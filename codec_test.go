@@ -1,0 +1,203 @@
+package chain_test
+
+import (
+	"bytes"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/chainrep/chain"
+)
+
+// codecSamples returns one fully populated message of every kind, plus
+// minimal ones, freshly allocated on each call.
+func codecSamples() []chain.Message {
+	entries := func() []chain.Entry {
+		return []chain.Entry{
+			{Offset: 1, Epoch: 2, Client: "client-1", Seq: 3, Acked: 2, Command: "upper", Data: []byte("hello")},
+			{Offset: 2, Epoch: 2, Data: []byte{0, 1, 2, 255}},
+		}
+	}
+	return []chain.Message{
+		&chain.ClientRequest{Op: chain.OpCommand, ID: 42, Acked: 41, Epoch: 7, Name: "upper", Data: []byte("payload"), From: 9, Max: 100},
+		&chain.ClientRequest{Op: chain.OpLatest, ID: 1},
+		&chain.ClientResponse{ID: 42, Offset: 17, Result: []byte("RESULT"), Entries: entries()},
+		&chain.ClientResponse{ID: 43, Err: &chain.RemoteError{Code: chain.CodeNotHead, Message: "moved", Redirect: "node-a:1", Epoch: 8}},
+		&chain.PullRequest{Epoch: 3, Next: 10, Commit: 9, MaxBytes: 1 << 20},
+		&chain.PullRequest{},
+		&chain.PullResponse{Epoch: 3, From: 10, Commit: 11, Entries: entries()},
+		&chain.PullResponse{Epoch: 3, From: 1, Err: &chain.RemoteError{Code: chain.CodeOutOfRange, Message: "truncated"}},
+		&chain.CommitNotice{Epoch: 4, Commit: 99},
+		&chain.CommitNotice{},
+	}
+}
+
+func TestCodecRoundTrip(t *testing.T) {
+	kinds := map[chain.MessageKind]bool{}
+	for _, msg := range codecSamples() {
+		b, err := chain.EncodeMessage(nil, msg)
+		require.NoError(t, err, "%T", msg)
+		require.Equal(t, byte(msg.Kind()), b[0])
+
+		got, err := chain.DecodeMessage(b)
+		require.NoError(t, err, "%T", msg)
+		require.Equal(t, msg, got)
+		require.Equal(t, msg.Kind(), got.Kind())
+		kinds[msg.Kind()] = true
+	}
+	require.Len(t, kinds, 5, "every message kind is covered")
+}
+
+func TestCodecRemoteErrorSurvivesRoundTrip(t *testing.T) {
+	msg := &chain.ClientResponse{ID: 1, Err: &chain.RemoteError{Code: chain.CodeNotTail, Redirect: "t"}}
+	b, err := chain.EncodeMessage(nil, msg)
+	require.NoError(t, err)
+	got, err := chain.DecodeMessage(b)
+	require.NoError(t, err)
+	require.ErrorIs(t, got.(*chain.ClientResponse).Err, chain.ErrNotTail)
+}
+
+func TestCodecEncodeAppends(t *testing.T) {
+	prefix := []byte("prefix")
+	msg := &chain.CommitNotice{Epoch: 1, Commit: 2}
+	b, err := chain.EncodeMessage(append([]byte(nil), prefix...), msg)
+	require.NoError(t, err)
+	require.True(t, bytes.HasPrefix(b, prefix))
+	got, err := chain.DecodeMessage(b[len(prefix):])
+	require.NoError(t, err)
+	require.Equal(t, msg, got)
+}
+
+func TestCodecEncodeNil(t *testing.T) {
+	_, err := chain.EncodeMessage(nil, nil)
+	require.ErrorIs(t, err, chain.ErrInvalidArgument)
+}
+
+// TestCodecDecodeDoesNotAlias overwrites the input buffer after decoding and
+// checks that no decoded field changed.
+func TestCodecDecodeDoesNotAlias(t *testing.T) {
+	for _, msg := range codecSamples() {
+		b, err := chain.EncodeMessage(nil, msg)
+		require.NoError(t, err)
+		got, err := chain.DecodeMessage(b)
+		require.NoError(t, err)
+		for i := range b {
+			b[i] = 0xAA
+		}
+		require.Equal(t, msg, got, "%T aliases its input", msg)
+	}
+
+	// And mutating decoded fields does not touch the buffer.
+	msg := &chain.PullResponse{Entries: []chain.Entry{{Offset: 1, Data: []byte("abc")}}}
+	b, err := chain.EncodeMessage(nil, msg)
+	require.NoError(t, err)
+	orig := bytes.Clone(b)
+	got, err := chain.DecodeMessage(b)
+	require.NoError(t, err)
+	got.(*chain.PullResponse).Entries[0].Data[0] = 'X'
+	require.Equal(t, orig, b)
+}
+
+func TestCodecDecodeRejectsBadInput(t *testing.T) {
+	cases := map[string][]byte{
+		"nil":          nil,
+		"empty":        {},
+		"kind 0":       {0},
+		"kind 6":       {6, 0x80},
+		"kind 255":     {255, 0x80},
+		"no body":      {byte(chain.KindClientRequest)},
+		"wrong type":   {byte(chain.KindPullRequest), 0xa3, 'a', 'b', 'c'},
+		"bad map":      {byte(chain.KindCommitNotice), 0x81},
+		"huge len":     {byte(chain.KindClientRequest), 0x81, 0xa1, 'd', 0xc6, 0xff, 0xff, 0xff, 0xff},
+		"huge array":   {byte(chain.KindPullResponse), 0x81, 0xa2, 'e', 's', 0xdd, 0xff, 0xff, 0xff, 0xff},
+		"reserved tag": {byte(chain.KindCommitNotice), 0xc1},
+	}
+	for name, b := range cases {
+		t.Run(name, func(t *testing.T) {
+			require.NotPanics(t, func() {
+				_, err := chain.DecodeMessage(b)
+				require.Error(t, err)
+			})
+		})
+	}
+
+	_, err := chain.DecodeMessage([]byte{})
+	require.ErrorIs(t, err, chain.ErrInvalidArgument)
+	_, err = chain.DecodeMessage([]byte{200, 0x80})
+	require.ErrorIs(t, err, chain.ErrInvalidArgument)
+}
+
+func TestCodecDecodeRejectsOversized(t *testing.T) {
+	b := make([]byte, chain.MaxMessageSize+1)
+	b[0] = byte(chain.KindCommitNotice)
+	_, err := chain.DecodeMessage(b)
+	require.ErrorIs(t, err, chain.ErrTooLarge)
+}
+
+// TestCodecDecodeTruncated decodes every proper prefix of valid encodings:
+// each must fail or succeed, never panic.
+func TestCodecDecodeTruncated(t *testing.T) {
+	for _, msg := range codecSamples() {
+		b, err := chain.EncodeMessage(nil, msg)
+		require.NoError(t, err)
+		for i := range len(b) {
+			require.NotPanics(t, func() { _, _ = chain.DecodeMessage(bytes.Clone(b[:i])) }, "%T prefix %d", msg, i)
+		}
+		_, err = chain.DecodeMessage(b[:1])
+		require.Error(t, err, "%T with no body", msg)
+	}
+}
+
+// TestCodecDecodeGarbage decodes random bytes and randomly corrupted
+// encodings: errors are fine, panics are not.
+func TestCodecDecodeGarbage(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	samples := codecSamples()
+	for range 5000 {
+		var b []byte
+		if rng.IntN(2) == 0 {
+			b = make([]byte, rng.IntN(64))
+			for i := range b {
+				b[i] = byte(rng.Uint32())
+			}
+			if len(b) > 0 {
+				b[0] = byte(rng.IntN(7)) // mostly valid kinds
+			}
+		} else {
+			var err error
+			b, err = chain.EncodeMessage(nil, samples[rng.IntN(len(samples))])
+			require.NoError(t, err)
+			for range 1 + rng.IntN(4) {
+				b[1+rng.IntN(len(b)-1)] = byte(rng.Uint32())
+			}
+		}
+		require.NotPanics(t, func() { _, _ = chain.DecodeMessage(b) }, "input %x", b)
+	}
+}
+
+// FuzzCodecDecode checks that DecodeMessage never panics and that whatever
+// it accepts re-encodes to a stable encoding. (Encodings are compared
+// rather than messages because omitempty maps an empty slice to nil.)
+func FuzzCodecDecode(f *testing.F) {
+	for _, msg := range codecSamples() {
+		b, err := chain.EncodeMessage(nil, msg)
+		require.NoError(f, err)
+		f.Add(b)
+	}
+	f.Add([]byte{})
+	f.Add([]byte{0})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		msg, err := chain.DecodeMessage(b)
+		if err != nil {
+			return
+		}
+		again, err := chain.EncodeMessage(nil, msg)
+		require.NoError(t, err)
+		msg2, err := chain.DecodeMessage(again)
+		require.NoError(t, err)
+		third, err := chain.EncodeMessage(nil, msg2)
+		require.NoError(t, err)
+		require.Equal(t, again, third)
+	})
+}

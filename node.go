@@ -1,0 +1,281 @@
+package chain
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+)
+
+// CommandHandler applies one committed command to the application's state
+// and returns the result for the client. It must be deterministic: given
+// the same state and entry it returns the same result on every node. An
+// error it returns is part of the result (the client receives an error
+// wrapping ErrCommandFailed with its text); it does not stop the node.
+type CommandHandler func(ctx context.Context, e Entry) ([]byte, error)
+
+// QueryHandler answers a query from the application's state without
+// changing it.
+type QueryHandler func(ctx context.Context, query []byte) ([]byte, error)
+
+// Node is one replica of one chain. Its role (head, middle, tail) follows
+// from its place in the configuration. Create it with NewNode, register
+// handlers, then Start it; Close stops it.
+//
+// Command handlers run one at a time, in offset order, on every node; query
+// handlers run on the tail, concurrently with each other but never while a
+// command handler runs, so handlers may share state guarded only by that
+// ordering.
+type Node struct {
+	id     string
+	opts   options
+	log    *Log
+	logger *slog.Logger
+
+	handlersMu sync.RWMutex
+	commands   map[string]CommandHandler
+	queries    map[string]QueryHandler
+
+	cfg atomic.Pointer[nodeConfig]
+
+	// stateMu serialises command handlers (writers) against query handlers
+	// (readers).
+	stateMu  sync.RWMutex
+	sessions *sessions // guarded by stateMu
+
+	applied   appliedMark
+	flow      flowControl // head only: entries ordered but not yet committed
+	inflightBytes atomic.Int64 // flow.bytes, for Stats
+	counters  counters
+	lifecycle lifecycle
+
+	ep        Endpoint
+	writes    chan pendingWrite      // head: writes waiting to be ordered
+	reads     chan pendingRead       // tail: queries and reads waiting for a worker
+	pulls     chan *PullRequest      // latest pull from the successor
+	pullResps chan *PullResponse     // responses from the predecessor
+}
+
+// nodeConfig is the configuration a node runs under and its place in it.
+type nodeConfig struct {
+	Config
+	role Role
+	pred string // predecessor's address, "" at the head
+	succ string // successor's address, "" at the tail
+}
+
+func newNodeConfig(cfg Config, id string) *nodeConfig {
+	nc := &nodeConfig{Config: cfg, role: roleOf(cfg, id)}
+	if i := cfg.indexOf(id); i >= 0 {
+		if i > 0 {
+			nc.pred = cfg.Members[i-1].Addr
+		}
+		if i < len(cfg.Members)-1 {
+			nc.succ = cfg.Members[i+1].Addr
+		}
+	}
+	return nc
+}
+
+// NewNode creates the node id. WithTransport, WithStorage and WithConfig
+// are required, and id must be a member of the configuration.
+func NewNode(id string, opts ...Option) (*Node, error) {
+	o, err := buildOptions(opts)
+	if err != nil {
+		return nil, fmt.Errorf("new node %q: %w", id, err)
+	}
+	switch {
+	case id == "":
+		return nil, fmt.Errorf("new node: %w: empty id", ErrInvalidArgument)
+	case o.transport == nil:
+		return nil, fmt.Errorf("new node %q: %w: no transport (use WithTransport)", id, ErrInvalidConfig)
+	case o.storage == nil:
+		return nil, fmt.Errorf("new node %q: %w: no storage (use WithStorage)", id, ErrInvalidConfig)
+	case o.config == nil:
+		return nil, fmt.Errorf("new node %q: %w: no configuration (use WithConfig)", id, ErrInvalidConfig)
+	}
+	if err := o.config.Validate(); err != nil {
+		return nil, fmt.Errorf("new node %q: %w", id, err)
+	}
+	if o.config.indexOf(id) < 0 {
+		return nil, fmt.Errorf("new node %q: %w: not a member of the configuration", id, ErrInvalidConfig)
+	}
+	n := &Node{
+		id:        id,
+		opts:      o,
+		logger:    o.logger.With("node", id),
+		commands:  make(map[string]CommandHandler),
+		queries:   make(map[string]QueryHandler),
+		sessions:  newSessions(o.maxSessions),
+		writes:    make(chan pendingWrite, o.maxPendingWrites),
+		reads:     make(chan pendingRead, o.maxPendingWrites),
+		pulls:     make(chan *PullRequest, 1),
+		pullResps: make(chan *PullResponse, 4),
+	}
+	n.cfg.Store(newNodeConfig(*o.config, id))
+	n.applied.init()
+	n.lifecycle.init()
+	return n, nil
+}
+
+// ID returns the node's id.
+func (n *Node) ID() string { return n.id }
+
+// Role returns the node's current role.
+func (n *Node) Role() Role { return n.cfg.Load().role }
+
+// Config returns a copy of the configuration the node runs under.
+func (n *Node) Config() Config { return n.cfg.Load().Clone() }
+
+// Log returns the node's log. It is nil before Start.
+func (n *Node) Log() *Log { return n.log }
+
+// Handle registers the handler of the command name. It must be called before
+// Start, with the same handlers on every node of the chain.
+func (n *Node) Handle(name string, h CommandHandler) error {
+	if name == "" || h == nil {
+		return fmt.Errorf("handle %q: %w: empty name or nil handler", name, ErrInvalidArgument)
+	}
+	return n.register(name, func() bool {
+		_, dup := n.commands[name]
+		n.commands[name] = h
+		return dup
+	})
+}
+
+// HandleQuery registers the handler of the query name. It must be called
+// before Start.
+func (n *Node) HandleQuery(name string, h QueryHandler) error {
+	if name == "" || h == nil {
+		return fmt.Errorf("handle query %q: %w: empty name or nil handler", name, ErrInvalidArgument)
+	}
+	return n.register(name, func() bool {
+		_, dup := n.queries[name]
+		n.queries[name] = h
+		return dup
+	})
+}
+
+func (n *Node) register(name string, add func() (duplicate bool)) error {
+	n.handlersMu.Lock()
+	defer n.handlersMu.Unlock()
+	if n.lifecycle.started.Load() {
+		return fmt.Errorf("register %q: %w", name, ErrStarted)
+	}
+	if add() {
+		return fmt.Errorf("register %q: %w: registered twice", name, ErrInvalidArgument)
+	}
+	return nil
+}
+
+func (n *Node) commandHandler(name string) (CommandHandler, bool) {
+	n.handlersMu.RLock()
+	defer n.handlersMu.RUnlock()
+	h, ok := n.commands[name]
+	return h, ok
+}
+
+func (n *Node) queryHandler(name string) (QueryHandler, bool) {
+	n.handlersMu.RLock()
+	defer n.handlersMu.RUnlock()
+	h, ok := n.queries[name]
+	return h, ok
+}
+
+// Start opens the node's endpoint, loads its log from storage and starts
+// serving. The context bounds start-up only. A node starts once.
+func (n *Node) Start(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("start node %q: %w", n.id, err)
+	}
+	n.handlersMu.Lock()
+	already := n.lifecycle.started.Swap(true)
+	n.handlersMu.Unlock()
+	if already {
+		return fmt.Errorf("start node %q: %w", n.id, ErrStarted)
+	}
+	commit, err := loadCommit(n.opts.storage)
+	if err != nil {
+		return fmt.Errorf("start node %q: %w", n.id, err)
+	}
+	n.log = newLog(n.opts.storage, commit)
+	first := n.log.FirstOffset()
+	n.applied.set(first - 1)
+	// Entries committed before this start were answered by an earlier run
+	// (or will be, on the client's retry); replaying them sends no reply.
+	n.applied.replayedThrough = n.log.CommitPoint()
+
+	ep, err := n.opts.transport.Listen(n.cfg.Load().Members[n.cfg.Load().indexOf(n.id)].Addr)
+	if err != nil {
+		return fmt.Errorf("start node %q: listen: %w", n.id, err)
+	}
+	n.ep = ep
+	n.logger.Info("node started", "role", n.Role().String(), "epoch", n.cfg.Load().Epoch,
+		"first", first, "last", n.log.LastOffset(), "commit", commit)
+
+	cfg := n.cfg.Load()
+	n.lifecycle.spawn(n.runReceiver)
+	n.lifecycle.spawn(n.runApplier)
+	if cfg.role.IsHead() {
+		n.lifecycle.spawn(n.runSequencer)
+	} else {
+		n.lifecycle.spawn(n.runPuller)
+	}
+	if !cfg.role.IsTail() {
+		n.lifecycle.spawn(n.runPullServer)
+	}
+	if cfg.role == RoleMiddle {
+		n.lifecycle.spawn(n.runCommitNotifier)
+	}
+	if cfg.role.IsTail() {
+		for range n.opts.queryWorkers {
+			n.lifecycle.spawn(n.runReadWorker)
+		}
+	}
+	return nil
+}
+
+// Close stops the node and waits for its goroutines. It does not close the
+// storage. Close is idempotent; calls on a closed node return ErrClosed.
+func (n *Node) Close() error {
+	if !n.lifecycle.started.Load() {
+		n.lifecycle.halt(ErrClosed)
+		return nil
+	}
+	n.lifecycle.halt(ErrClosed)
+	var err error
+	if n.ep != nil {
+		err = n.ep.Close()
+	}
+	n.lifecycle.wg.Wait()
+	n.log.close()
+	if saveErr := n.saveCommit(); saveErr != nil && !errors.Is(saveErr, ErrClosed) {
+		err = errors.Join(err, saveErr)
+	}
+	if err != nil {
+		return fmt.Errorf("close node %q: %w", n.id, err)
+	}
+	return nil
+}
+
+// Err returns why the node stopped serving: nil while it serves, ErrClosed
+// after Close, or the storage error that made it stop (fail-stop).
+func (n *Node) Err() error { return n.lifecycle.err() }
+
+// fail stops the node from serving after an error it cannot recover from,
+// such as a failed storage write, which must never be retried as if nothing
+// happened.
+func (n *Node) fail(err error) {
+	if n.lifecycle.halt(err) {
+		n.logger.Error("node stopped serving", "err", err)
+	}
+}
+
+// send delivers msg to addr, logging a failure (the protocol retries).
+func (n *Node) send(to string, msg Message) {
+	if err := n.ep.Send(n.lifecycle.ctx, to, msg); err != nil && n.lifecycle.err() == nil {
+		n.logger.Debug("send failed", "to", to, "kind", msg.Kind(), "err", err)
+	}
+}

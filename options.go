@@ -1,0 +1,160 @@
+package chain
+
+import (
+	"fmt"
+	"log/slog"
+	"time"
+)
+
+// Option configures a Node or a Client. Options that do not concern the
+// value being built are ignored by it.
+type Option func(*options)
+
+// options holds every setting of nodes and clients.
+type options struct {
+	transport Transport
+	storage   Storage
+	config    *Config
+	logger    *slog.Logger
+
+	// Node settings.
+	maxEntrySize     int
+	maxBatchBytes    int
+	maxInflightBytes int
+	maxPendingWrites int
+	pollInterval     time.Duration
+	queryWorkers     int
+	maxSessions      int
+	applyObserver    func(Entry)
+
+	// Client settings.
+	retryInterval    time.Duration
+	maxRetryInterval time.Duration
+	maxInflight      int
+}
+
+// Defaults.
+const (
+	DefaultMaxEntrySize     = 1 << 20
+	DefaultMaxBatchBytes    = 1 << 20
+	DefaultMaxInflightBytes = 64 << 20
+	DefaultMaxPendingWrites = 8192
+	DefaultPollInterval     = 100 * time.Millisecond
+	DefaultQueryWorkers     = 4
+	DefaultMaxSessions      = 100_000
+	DefaultRetryInterval    = 50 * time.Millisecond
+	DefaultMaxRetryInterval = time.Second
+	DefaultMaxInflight      = 1024
+)
+
+func defaultOptions() options {
+	return options{
+		logger:           slog.New(slog.DiscardHandler),
+		maxEntrySize:     DefaultMaxEntrySize,
+		maxBatchBytes:    DefaultMaxBatchBytes,
+		maxInflightBytes: DefaultMaxInflightBytes,
+		maxPendingWrites: DefaultMaxPendingWrites,
+		pollInterval:     DefaultPollInterval,
+		queryWorkers:     DefaultQueryWorkers,
+		maxSessions:      DefaultMaxSessions,
+		retryInterval:    DefaultRetryInterval,
+		maxRetryInterval: DefaultMaxRetryInterval,
+		maxInflight:      DefaultMaxInflight,
+	}
+}
+
+func buildOptions(opts []Option) (options, error) {
+	o := defaultOptions()
+	for _, opt := range opts {
+		if opt != nil {
+			opt(&o)
+		}
+	}
+	return o, o.validate()
+}
+
+func (o *options) validate() error {
+	checks := []struct {
+		ok   bool
+		what string
+	}{
+		{o.logger != nil, "logger must not be nil"},
+		{o.maxEntrySize > 0, "max entry size must be positive"},
+		{o.maxBatchBytes >= o.maxEntrySize, "max batch bytes must be at least the max entry size"},
+		{o.maxInflightBytes >= o.maxBatchBytes, "max in-flight bytes must be at least the max batch bytes"},
+		{o.maxPendingWrites > 0, "max pending writes must be positive"},
+		{o.pollInterval > 0, "poll interval must be positive"},
+		{o.queryWorkers > 0, "query workers must be positive"},
+		{o.maxSessions > 0, "max sessions must be positive"},
+		{o.retryInterval > 0, "retry interval must be positive"},
+		{o.maxRetryInterval >= o.retryInterval, "max retry interval must be at least the retry interval"},
+		{o.maxInflight > 0, "max in-flight requests must be positive"},
+	}
+	for _, c := range checks {
+		if !c.ok {
+			return fmt.Errorf("%w: %s", ErrInvalidConfig, c.what)
+		}
+	}
+	return nil
+}
+
+// WithTransport sets the transport (required for nodes and clients).
+func WithTransport(t Transport) Option { return func(o *options) { o.transport = t } }
+
+// WithStorage sets the node's storage (required for nodes). The node does
+// not close it: the caller owns it, and may start a new node on it after
+// the old one is closed.
+func WithStorage(s Storage) Option { return func(o *options) { o.storage = s } }
+
+// WithConfig sets a static chain configuration (required for nodes and
+// clients until a master is available).
+func WithConfig(c Config) Option {
+	return func(o *options) { cc := c.Clone(); o.config = &cc }
+}
+
+// WithLogger sets the structured logger; the default discards.
+func WithLogger(l *slog.Logger) Option { return func(o *options) { o.logger = l } }
+
+// WithMaxEntrySize bounds the payload of one entry, query or result, in
+// bytes. Larger writes are refused with ErrTooLarge.
+func WithMaxEntrySize(n int) Option { return func(o *options) { o.maxEntrySize = n } }
+
+// WithMaxBatchBytes bounds the bytes of entries the head appends in one
+// storage write and a node sends in one pull response.
+func WithMaxBatchBytes(n int) Option { return func(o *options) { o.maxBatchBytes = n } }
+
+// WithMaxInflightBytes bounds the bytes of entries the head has ordered but
+// not yet seen committed. While the bound is reached the head orders
+// nothing new and its queue fills.
+func WithMaxInflightBytes(n int) Option { return func(o *options) { o.maxInflightBytes = n } }
+
+// WithMaxPendingWrites bounds the head's queue of writes waiting to be
+// ordered. A write arriving at a full queue is refused with ErrBusy.
+func WithMaxPendingWrites(n int) Option { return func(o *options) { o.maxPendingWrites = n } }
+
+// WithPollInterval sets how long a node holds a pull with nothing new before
+// answering it empty; pulls also serve as the link's liveness check.
+func WithPollInterval(d time.Duration) Option { return func(o *options) { o.pollInterval = d } }
+
+// WithQueryWorkers sets how many queries and reads the tail runs at once.
+func WithQueryWorkers(n int) Option { return func(o *options) { o.queryWorkers = n } }
+
+// WithMaxSessions bounds how many clients' de-duplication records a node
+// keeps. When exceeded, the client idle longest (in log order) is forgotten.
+func WithMaxSessions(n int) Option { return func(o *options) { o.maxSessions = n } }
+
+// WithApplyObserver sets a function the node calls after applying each
+// committed entry whose command ran (duplicates that were answered from the
+// de-duplication record are not passed). It runs on the applying goroutine
+// and must not block.
+func WithApplyObserver(f func(Entry)) Option { return func(o *options) { o.applyObserver = f } }
+
+// WithRetryInterval sets the client's first retry delay; later retries of
+// the same request back off exponentially up to max.
+func WithRetryInterval(first, max time.Duration) Option {
+	return func(o *options) { o.retryInterval, o.maxRetryInterval = first, max }
+}
+
+// WithMaxInflight bounds how many requests a client has outstanding; calls
+// beyond it wait for a slot (or for their context).
+func WithMaxInflight(n int) Option { return func(o *options) { o.maxInflight = n } }

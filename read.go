@@ -1,0 +1,57 @@
+package chain
+
+
+
+// pendingRead is a query, read or commit-point request waiting at the tail.
+type pendingRead struct {
+	client string
+	req    *ClientRequest
+}
+
+// runReadWorker answers queued queries and reads at the tail.
+func (n *Node) runReadWorker() {
+	for {
+		select {
+		case r := <-n.reads:
+			n.send(r.client, n.answerRead(r.req))
+		case <-n.lifecycle.done():
+			return
+		}
+	}
+}
+
+// answerRead serves one query, read or commit-point request.
+func (n *Node) answerRead(req *ClientRequest) *ClientResponse {
+	resp := &ClientResponse{ID: req.ID}
+	commit := n.log.CommitPoint()
+	switch req.Op {
+	case OpLatest:
+		resp.Offset = commit
+	case OpRead:
+		ents, err := n.log.read(n.lifecycle.ctx, req.From, req.Max, n.opts.maxBatchBytes)
+		if err != nil {
+			resp.Err = remoteError(err)
+			return resp
+		}
+		resp.Offset, resp.Entries = commit, ents
+	case OpQuery:
+		// Every write acknowledged before the query arrived is committed
+		// at or below commit; wait until the state includes it.
+		if !n.applied.wait(commit, n.lifecycle.done()) {
+			resp.Err = &RemoteError{Code: CodeClosed, Message: "node stopped"}
+			return resp
+		}
+		h, _ := n.queryHandler(req.Name) // admit checked it exists
+		n.stateMu.RLock()
+		result, err := h(n.lifecycle.ctx, req.Data)
+		n.stateMu.RUnlock()
+		n.counters.queries.Add(1)
+		if err != nil {
+			resp.Err = &RemoteError{Code: CodeCommandFailed, Message: err.Error()}
+			return resp
+		}
+		resp.Result = result
+	}
+	return resp
+}
+

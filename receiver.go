@@ -1,0 +1,167 @@
+package chain
+
+// runReceiver dispatches incoming messages until the endpoint closes. It
+// never blocks on a full queue: a client request that finds no room is
+// refused with ErrBusy, and replication messages are dropped (the sender
+// retries), so replication traffic always gets through.
+func (n *Node) runReceiver() {
+	for in := range n.ep.Receive() {
+		switch m := in.Msg.(type) {
+		case *ClientRequest:
+			n.onClientRequest(in.From, m)
+		case *PullRequest:
+			n.onPullRequest(in.From, m)
+		case *PullResponse:
+			n.onPullResponse(in.From, m)
+		case *CommitNotice:
+			n.onCommitNotice(in.From, m)
+		default:
+			n.logger.Debug("ignored message", "from", in.From, "kind", in.Msg.Kind())
+		}
+	}
+}
+
+// onClientRequest validates a client request and queues it for the
+// sequencer (writes) or a read worker (everything else).
+func (n *Node) onClientRequest(from string, req *ClientRequest) {
+	if err := n.admit(req); err != nil {
+		n.refuse(from, req.ID, err)
+		return
+	}
+	switch req.Op {
+	case OpAppend, OpCommand:
+		select {
+		case n.writes <- pendingWrite{client: from, req: req}:
+		default:
+			n.refuse(from, req.ID, &RemoteError{Code: CodeBusy, Message: "write queue full"})
+		}
+	default:
+		select {
+		case n.reads <- pendingRead{client: from, req: req}:
+		default:
+			n.refuse(from, req.ID, &RemoteError{Code: CodeBusy, Message: "read queue full"})
+		}
+	}
+}
+
+// admit decides whether this node can take req: the node serves, the
+// client's epoch is current, the role fits the operation and the input is
+// well formed.
+func (n *Node) admit(req *ClientRequest) *RemoteError {
+	cfg := n.cfg.Load()
+	if err := n.lifecycle.err(); err != nil {
+		return &RemoteError{Code: CodeClosed, Message: "node stopped: " + err.Error()}
+	}
+	if req.Epoch != 0 && req.Epoch != cfg.Epoch {
+		return &RemoteError{Code: CodeStaleEpoch, Epoch: cfg.Epoch,
+			Message: "client epoch differs from the node's"}
+	}
+	if req.ID == 0 {
+		return &RemoteError{Code: CodeInvalidArgument, Message: "request id 0"}
+	}
+	switch req.Op {
+	case OpAppend, OpCommand:
+		if !cfg.role.IsHead() {
+			return &RemoteError{Code: CodeNotHead, Redirect: cfg.Head().Addr, Epoch: cfg.Epoch}
+		}
+		if len(req.Data) > n.opts.maxEntrySize {
+			return &RemoteError{Code: CodeTooLarge, Message: sizeMessage("entry", len(req.Data), n.opts.maxEntrySize)}
+		}
+		if req.Op == OpAppend && req.Name != "" {
+			return &RemoteError{Code: CodeInvalidArgument, Message: "a raw append names no command"}
+		}
+		if req.Op == OpCommand {
+			if _, ok := n.commandHandler(req.Name); !ok {
+				return &RemoteError{Code: CodeUnknownCommand, Message: quote(req.Name)}
+			}
+		}
+	case OpQuery, OpRead, OpLatest:
+		if !cfg.role.IsTail() {
+			return &RemoteError{Code: CodeNotTail, Redirect: cfg.Tail().Addr, Epoch: cfg.Epoch}
+		}
+		if req.Op == OpQuery {
+			if len(req.Data) > n.opts.maxEntrySize {
+				return &RemoteError{Code: CodeTooLarge, Message: sizeMessage("query", len(req.Data), n.opts.maxEntrySize)}
+			}
+			if _, ok := n.queryHandler(req.Name); !ok {
+				return &RemoteError{Code: CodeUnknownQuery, Message: quote(req.Name)}
+			}
+		}
+		if req.Op == OpRead && (req.From == 0 || req.Max <= 0) {
+			return &RemoteError{Code: CodeInvalidArgument, Message: "read needs from >= 1 and max >= 1"}
+		}
+	default:
+		return &RemoteError{Code: CodeInvalidArgument, Message: "unknown operation"}
+	}
+	return nil
+}
+
+// refuse answers a client request with an error.
+func (n *Node) refuse(to string, id uint64, err *RemoteError) {
+	n.counters.refused.Add(1)
+	n.send(to, &ClientResponse{ID: id, Err: err})
+}
+
+// fromPeer reports whether a replication message comes from the expected
+// neighbour and the current epoch; anything else is dropped.
+func (n *Node) fromPeer(from, want string, epoch uint64) bool {
+	cfg := n.cfg.Load()
+	if from != want || want == "" {
+		return false
+	}
+	if epoch != cfg.Epoch {
+		n.logger.Debug("dropped message from another epoch", "from", from, "epoch", epoch, "ours", cfg.Epoch)
+		return false
+	}
+	return true
+}
+
+// onPullRequest takes the successor's pull: its Next acknowledges every
+// entry below, its Commit advances ours, and the pull waits for the pull
+// server, replacing any older one.
+func (n *Node) onPullRequest(from string, p *PullRequest) {
+	if !n.fromPeer(from, n.cfg.Load().succ, p.Epoch) {
+		return
+	}
+	n.log.advanceCommit(p.Commit)
+	for {
+		select {
+		case n.pulls <- p:
+			return
+		default:
+		}
+		select {
+		case old := <-n.pulls:
+			p = laterPull(old, p)
+		default:
+		}
+	}
+}
+
+// laterPull returns whichever of two pulls asks for the later offset: an
+// older pull, duplicated or reordered by the network, must not replace the
+// successor's current one.
+func laterPull(a, b *PullRequest) *PullRequest {
+	if a.Next > b.Next {
+		return a
+	}
+	return b
+}
+
+// onPullResponse hands a predecessor's response to the puller.
+func (n *Node) onPullResponse(from string, r *PullResponse) {
+	if !n.fromPeer(from, n.cfg.Load().pred, r.Epoch) {
+		return
+	}
+	select {
+	case n.pullResps <- r:
+	default: // the puller is behind; it will pull again
+	}
+}
+
+// onCommitNotice advances the commit point reported by the successor.
+func (n *Node) onCommitNotice(from string, c *CommitNotice) {
+	if n.fromPeer(from, n.cfg.Load().succ, c.Epoch) {
+		n.log.advanceCommit(c.Commit)
+	}
+}

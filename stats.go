@@ -1,0 +1,57 @@
+package chain
+
+// Stats is a snapshot of a node's state and counters.
+type Stats struct {
+	ID          string
+	Role        Role
+	Epoch       uint64
+	FirstOffset uint64
+	LastOffset  uint64
+	CommitPoint uint64
+	// Applied is the offset through which committed entries are applied.
+	Applied uint64
+	// InflightBytes is, at the head, the bytes of entries ordered but not
+	// yet known to be committed.
+	InflightBytes int64
+	// PendingWrites is the number of writes queued at the head.
+	PendingWrites int
+	// Sessions is the number of clients with de-duplication records.
+	Sessions int
+	// Counters since start.
+	Ordered  uint64 // entries ordered (head)
+	Received uint64 // entries received from the predecessor
+	Sent     uint64 // entries sent to the successor
+	Replies  uint64 // replies sent to clients (tail)
+	Queries  uint64 // queries answered (tail)
+	Refused  uint64 // client requests refused
+	// Err is why the node stopped serving; nil while it serves.
+	Err error
+}
+
+// Stats returns a snapshot of the node's state. It may be called at any
+// time after Start.
+func (n *Node) Stats() Stats {
+	cfg := n.cfg.Load()
+	s := Stats{
+		ID:            n.id,
+		Role:          cfg.role,
+		Epoch:         cfg.Epoch,
+		Applied:       n.applied.get(),
+		InflightBytes: n.inflightBytes.Load(),
+		PendingWrites: len(n.writes),
+		Ordered:       n.counters.ordered.Load(),
+		Received:      n.counters.received.Load(),
+		Sent:          n.counters.pullsSent.Load(),
+		Replies:       n.counters.replies.Load(),
+		Queries:       n.counters.queries.Load(),
+		Refused:       n.counters.refused.Load(),
+		Err:           n.lifecycle.err(),
+	}
+	if n.log != nil {
+		s.FirstOffset, s.LastOffset, s.CommitPoint, _ = n.log.state()
+	}
+	n.stateMu.RLock()
+	s.Sessions = n.sessions.len()
+	n.stateMu.RUnlock()
+	return s
+}
