@@ -45,17 +45,17 @@ type Node struct {
 	stateMu  sync.RWMutex
 	sessions *sessions // guarded by stateMu
 
-	applied   appliedMark
-	flow      flowControl // head only: entries ordered but not yet committed
+	applied       appliedMark
+	flow          flowControl  // head only: entries ordered but not yet committed
 	inflightBytes atomic.Int64 // flow.bytes, for Stats
-	counters  counters
-	lifecycle lifecycle
+	counters      counters
+	lifecycle     lifecycle
 
 	ep        Endpoint
-	writes    chan pendingWrite      // head: writes waiting to be ordered
-	reads     chan pendingRead       // tail: queries and reads waiting for a worker
-	pulls     chan *PullRequest      // latest pull from the successor
-	pullResps chan *PullResponse     // responses from the predecessor
+	writes    chan pendingWrite  // head: writes waiting to be ordered
+	reads     chan pendingRead   // tail: queries and reads waiting for a worker
+	pulls     chan *PullRequest  // latest pull from the successor
+	pullResps chan *PullResponse // responses from the predecessor
 }
 
 // nodeConfig is the configuration a node runs under and its place in it.

@@ -1,7 +1,5 @@
 package chain
 
-
-
 // pendingRead is a query, read or commit-point request waiting at the tail.
 type pendingRead struct {
 	client string
@@ -54,4 +52,3 @@ func (n *Node) answerRead(req *ClientRequest) *ClientResponse {
 	}
 	return resp
 }
-
