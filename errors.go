@@ -114,6 +114,9 @@ func (e *RemoteError) Error() string {
 
 // Is reports whether target is the sentinel error of e's code.
 func (e *RemoteError) Is(target error) bool {
+	if e == nil {
+		return false
+	}
 	sentinel, ok := codeSentinels[e.Code]
 	return ok && sentinel == target
 }

@@ -1,9 +1,58 @@
 package chain
 
+import "sync"
+
 // pendingWrite is a client write waiting at the head to be ordered.
 type pendingWrite struct {
 	client string
 	req    *ClientRequest
+}
+
+func (w *pendingWrite) id() commandID { return commandID{w.client, w.req.ID} }
+
+// commandID identifies a client's command for de-duplication.
+type commandID struct {
+	client string
+	seq    uint64
+}
+
+// orderedSet holds the commands the head has put in its log but not yet
+// applied. With the session table (which covers applied commands) it lets
+// the head recognise a retry and keep it out of the log, so each command
+// appears in the log once.
+type orderedSet struct {
+	mu  sync.Mutex
+	ids map[commandID]struct{}
+}
+
+func (o *orderedSet) init() { o.ids = make(map[commandID]struct{}) }
+
+// addIfAbsent records id and reports whether it was new.
+func (o *orderedSet) addIfAbsent(id commandID) bool {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if _, ok := o.ids[id]; ok {
+		return false
+	}
+	o.ids[id] = struct{}{}
+	return true
+}
+
+// removeApplied forgets the commands of applied entries.
+func (o *orderedSet) removeApplied(ents []Entry) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	for i := range ents {
+		if ents[i].Client != "" {
+			delete(o.ids, commandID{ents[i].Client, ents[i].Seq})
+		}
+	}
+}
+
+func (o *orderedSet) len() int {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return len(o.ids)
 }
 
 // flowControl tracks the entries the head has ordered but not yet seen
@@ -36,12 +85,14 @@ func (f *flowControl) release(commit uint64) {
 }
 
 // runSequencer is the head's ordering loop: it takes queued writes in
-// batches, gives them the next dense offsets, appends them to the log (one
-// storage write per batch) and so makes them available to the successor.
-// While the bytes in flight reach the limit it orders nothing, the queue
-// fills and new writes are refused with ErrBusy.
+// batches, drops retries of commands already in the log (answering those
+// already applied at once), gives the rest the next dense offsets and
+// appends them to the log in one storage write, which makes them available
+// to the successor. While the bytes in flight reach the limit it orders
+// nothing, the queue fills and new writes are refused with ErrBusy.
 func (n *Node) runSequencer() {
 	var carry *pendingWrite // a write that did not fit in the last batch
+	writes := make([]pendingWrite, 0, 256)
 	batch := make([]Entry, 0, 256)
 	for {
 		if carry == nil {
@@ -55,22 +106,15 @@ func (n *Node) runSequencer() {
 		if !n.waitForRoom() {
 			return
 		}
+		writes, carry = n.collectWrites(writes[:0], carry)
 		_, last, _, _ := n.log.state()
 		batch = batch[:0]
-		bytes := 0
-		for carry != nil {
-			e := n.entryFor(*carry, last+uint64(len(batch))+1)
-			if len(batch) > 0 && bytes+e.Size() > n.opts.maxBatchBytes {
-				break
-			}
-			batch = append(batch, e)
-			bytes += e.Size()
-			carry = nil
-			select {
-			case w := <-n.writes:
-				carry = &w
-			default:
-			}
+		for _, w := range n.dropRetries(writes) {
+			batch = append(batch, n.entryFor(w, last+uint64(len(batch))+1))
+		}
+		clear(writes) // drop references to payloads
+		if len(batch) == 0 {
+			continue
 		}
 		if err := n.log.append(batch); err != nil {
 			n.fail(err)
@@ -83,8 +127,57 @@ func (n *Node) runSequencer() {
 		if n.cfg.Load().role.IsTail() {
 			n.log.advanceCommit(batch[len(batch)-1].Offset)
 		}
-		clear(batch) // drop references to payloads
+		clear(batch)
 	}
+}
+
+// collectWrites takes carry and as many queued writes as fit in one batch;
+// it returns the write that did not fit, if any.
+func (n *Node) collectWrites(writes []pendingWrite, carry *pendingWrite) ([]pendingWrite, *pendingWrite) {
+	bytes := 0
+	for carry != nil {
+		size := len(carry.req.Data) + len(carry.req.Name) + len(carry.client) + entryOverhead
+		if len(writes) > 0 && bytes+size > n.opts.maxBatchBytes {
+			return writes, carry
+		}
+		writes = append(writes, *carry)
+		bytes += size
+		carry = nil
+		select {
+		case w := <-n.writes:
+			carry = &w
+		default:
+		}
+	}
+	return writes, nil
+}
+
+// dropRetries returns the writes that are new commands. A retry of a
+// command still in flight is dropped (the tail will answer the original);
+// a retry of an applied command is answered now with its recorded outcome.
+func (n *Node) dropRetries(writes []pendingWrite) []pendingWrite {
+	fresh := writes[:0]
+	var answered []reply
+	n.stateMu.RLock()
+	for _, w := range writes {
+		id := w.id()
+		if !n.ordered.addIfAbsent(id) {
+			continue
+		}
+		if out, ok := n.sessions.peek(id.client, id.seq); ok {
+			n.ordered.removeApplied([]Entry{{Client: id.client, Seq: id.seq}})
+			answered = append(answered, reply{to: w.client, resp: &ClientResponse{
+				ID: id.seq, Offset: out.offset, Result: out.result, Err: out.err,
+			}})
+			continue
+		}
+		fresh = append(fresh, w)
+	}
+	n.stateMu.RUnlock()
+	for _, r := range answered {
+		n.send(r.to, r.resp)
+	}
+	return fresh
 }
 
 // entryFor builds the log entry of a queued write at offset off.

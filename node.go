@@ -47,6 +47,7 @@ type Node struct {
 
 	applied       appliedMark
 	flow          flowControl  // head only: entries ordered but not yet committed
+	ordered       orderedSet   // head only: commands in the log but not yet applied
 	inflightBytes atomic.Int64 // flow.bytes, for Stats
 	counters      counters
 	lifecycle     lifecycle
@@ -116,6 +117,7 @@ func NewNode(id string, opts ...Option) (*Node, error) {
 	}
 	n.cfg.Store(newNodeConfig(*o.config, id))
 	n.applied.init()
+	n.ordered.init()
 	n.lifecycle.init()
 	return n, nil
 }

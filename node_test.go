@@ -2,23 +2,27 @@ package chain_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
-	_ "github.com/chainrep/chain"
+	"github.com/chainrep/chain"
 	"github.com/chainrep/chain/chaintest"
+	"github.com/chainrep/chain/storage/memory"
+	"github.com/chainrep/chain/transport/inmem"
 )
 
-func TestSmokeAppendReadQuery(t *testing.T) {
+var errFailing = errors.New("this command always fails")
+
+func TestAppendReadLatest(t *testing.T) {
 	for _, nodes := range []int{1, 2, 3, 5} {
 		t.Run(fmt.Sprintf("nodes=%d", nodes), func(t *testing.T) {
 			c := chaintest.Start(t, chaintest.Options{Nodes: nodes})
 			cl := c.Client()
-			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-			defer cancel()
+			ctx := testCtx(t)
 			for i := 1; i <= 20; i++ {
 				off, err := cl.Append(ctx, []byte(fmt.Sprintf("e%d", i)))
 				require.NoError(t, err)
@@ -27,12 +31,203 @@ func TestSmokeAppendReadQuery(t *testing.T) {
 			ents, err := cl.Read(ctx, 1, 100)
 			require.NoError(t, err)
 			require.Len(t, ents, 20)
-			require.Equal(t, "e7", string(ents[6].Data))
+			for i, e := range ents {
+				require.Equal(t, uint64(i+1), e.Offset)
+				require.Equal(t, fmt.Sprintf("e%d", i+1), string(e.Data))
+				require.Equal(t, cl.Addr(), e.Client)
+			}
+			ents, err = cl.Read(ctx, 15, 3)
+			require.NoError(t, err)
+			require.Len(t, ents, 3)
+			require.Equal(t, uint64(15), ents[0].Offset)
+			ents, err = cl.Read(ctx, 21, 10)
+			require.NoError(t, err)
+			require.Empty(t, ents)
 			latest, err := cl.Latest(ctx)
 			require.NoError(t, err)
 			require.Equal(t, uint64(20), latest)
 			require.NoError(t, c.WaitConverged(ctx))
 			require.Zero(t, c.CheckInvariants())
+			// Every node's log holds the committed entries.
+			for i := range nodes {
+				local, err := c.Node(i).Log().Read(ctx, 1, 100)
+				require.NoError(t, err)
+				require.Len(t, local, 20)
+			}
 		})
 	}
+}
+
+func TestCommandsReachEveryNodeAndQueryTheTail(t *testing.T) {
+	c, counters := counterCluster(t, chaintest.Options{Nodes: 3})
+	cl := c.Client()
+	ctx := testCtx(t)
+	for i := uint64(1); i <= 10; i++ {
+		out, err := cl.Do(ctx, "incr", nil)
+		require.NoError(t, err)
+		require.Equal(t, i, decodeCount(t, out))
+	}
+	out, err := cl.Query(ctx, "count", nil)
+	require.NoError(t, err)
+	require.Equal(t, uint64(10), decodeCount(t, out))
+	require.NoError(t, c.WaitConverged(ctx))
+	for i := range 3 {
+		require.Equal(t, uint64(10), counters(i).value(), "node %d", i)
+	}
+}
+
+func TestHandlerErrorReachesClient(t *testing.T) {
+	c, _ := counterCluster(t, chaintest.Options{Nodes: 2})
+	cl := c.Client()
+	_, err := cl.Do(testCtx(t), "fail", nil)
+	require.ErrorIs(t, err, chain.ErrCommandFailed)
+	require.ErrorContains(t, err, errFailing.Error())
+}
+
+func TestBadInputGetsClearErrors(t *testing.T) {
+	c, _ := counterCluster(t, chaintest.Options{Nodes: 3, NodeOptions: []chain.Option{chain.WithMaxEntrySize(1024)}})
+	cl := c.Client()
+	ctx := testCtx(t)
+
+	_, err := cl.Do(ctx, "no-such-command", nil)
+	require.ErrorIs(t, err, chain.ErrUnknownCommand)
+	require.ErrorContains(t, err, "no-such-command")
+
+	_, err = cl.Query(ctx, "no-such-query", nil)
+	require.ErrorIs(t, err, chain.ErrUnknownQuery)
+
+	_, err = cl.Append(ctx, make([]byte, 1025))
+	require.ErrorIs(t, err, chain.ErrTooLarge)
+	_, err = cl.Query(ctx, "count", make([]byte, 1025))
+	require.ErrorIs(t, err, chain.ErrTooLarge)
+
+	_, err = cl.Do(ctx, "", nil)
+	require.ErrorIs(t, err, chain.ErrInvalidArgument)
+	_, err = cl.Read(ctx, 0, 10)
+	require.ErrorIs(t, err, chain.ErrInvalidArgument)
+	_, err = cl.Read(ctx, 1, 0)
+	require.ErrorIs(t, err, chain.ErrInvalidArgument)
+
+	// Nothing of the refused writes reached the log.
+	latest, err := cl.Latest(ctx)
+	require.NoError(t, err)
+	require.Zero(t, latest)
+}
+
+// rawEndpoint opens an endpoint on the cluster's network for speaking the
+// wire protocol directly.
+func rawEndpoint(t *testing.T, c *chaintest.Cluster, addr string) chain.Endpoint {
+	t.Helper()
+	ep, err := c.Network().Listen(addr)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = ep.Close() })
+	return ep
+}
+
+// roundTrip sends req to addr, as a client would, until the response with
+// its ID arrives.
+func roundTrip(t *testing.T, ep chain.Endpoint, to string, req *chain.ClientRequest) *chain.ClientResponse {
+	t.Helper()
+	timeout := time.After(10 * time.Second)
+	retry := time.NewTicker(10 * time.Millisecond)
+	defer retry.Stop()
+	require.NoError(t, ep.Send(context.Background(), to, req))
+	for {
+		select {
+		case in := <-ep.Receive():
+			if resp, ok := in.Msg.(*chain.ClientResponse); ok && resp.ID == req.ID {
+				return resp
+			}
+		case <-retry.C:
+			require.NoError(t, ep.Send(context.Background(), to, req))
+		case <-timeout:
+			t.Fatalf("no response to request %d", req.ID)
+		}
+	}
+}
+
+func TestWrongNodeIsRefusedWithRedirect(t *testing.T) {
+	c, _ := counterCluster(t, chaintest.Options{Nodes: 3})
+	ep := rawEndpoint(t, c, "")
+
+	resp := roundTrip(t, ep, c.Addr(1), &chain.ClientRequest{Op: chain.OpAppend, ID: 1, Data: []byte("x")})
+	require.NotNil(t, resp.Err)
+	require.ErrorIs(t, resp.Err, chain.ErrNotHead)
+	require.Equal(t, c.Addr(0), resp.Err.Redirect)
+
+	resp = roundTrip(t, ep, c.Addr(0), &chain.ClientRequest{Op: chain.OpQuery, ID: 2, Name: "count"})
+	require.ErrorIs(t, resp.Err, chain.ErrNotTail)
+	require.Equal(t, c.Addr(2), resp.Err.Redirect)
+
+	resp = roundTrip(t, ep, c.Addr(0), &chain.ClientRequest{Op: chain.OpAppend, ID: 3, Epoch: 7})
+	require.ErrorIs(t, resp.Err, chain.ErrStaleEpoch)
+	require.Equal(t, uint64(1), resp.Err.Epoch)
+
+	resp = roundTrip(t, ep, c.Addr(0), &chain.ClientRequest{Op: chain.OpAppend, ID: 0})
+	require.ErrorIs(t, resp.Err, chain.ErrInvalidArgument)
+}
+
+func TestClientFollowsRedirects(t *testing.T) {
+	c, _ := counterCluster(t, chaintest.Options{Nodes: 3})
+	// A client whose configuration lists the members in the wrong order
+	// is redirected by the nodes and still gets through.
+	wrong := c.Config()
+	wrong.Members[0], wrong.Members[2] = wrong.Members[2], wrong.Members[0]
+	cl := c.Client(chain.WithConfig(wrong))
+	ctx := testCtx(t)
+	out, err := cl.Do(ctx, "incr", nil)
+	require.NoError(t, err)
+	require.Equal(t, uint64(1), decodeCount(t, out))
+	out, err = cl.Query(ctx, "count", nil)
+	require.NoError(t, err)
+	require.Equal(t, uint64(1), decodeCount(t, out))
+}
+
+func TestNodeAndClientValidation(t *testing.T) {
+	net := inmem.New(inmem.Options{})
+	defer net.Close()
+	cfg := chain.Config{Epoch: 1, Members: []chain.Member{{ID: "a", Addr: "a"}}}
+	st := memory.New()
+	defer st.Close()
+
+	cases := []struct {
+		name string
+		id   string
+		opts []chain.Option
+	}{
+		{"no transport", "a", []chain.Option{chain.WithStorage(st), chain.WithConfig(cfg)}},
+		{"no storage", "a", []chain.Option{chain.WithTransport(net), chain.WithConfig(cfg)}},
+		{"no config", "a", []chain.Option{chain.WithTransport(net), chain.WithStorage(st)}},
+		{"not a member", "b", []chain.Option{chain.WithTransport(net), chain.WithStorage(st), chain.WithConfig(cfg)}},
+		{"empty id", "", []chain.Option{chain.WithTransport(net), chain.WithStorage(st), chain.WithConfig(cfg)}},
+		{"zero epoch", "a", []chain.Option{chain.WithTransport(net), chain.WithStorage(st), chain.WithConfig(chain.Config{Members: cfg.Members})}},
+		{"duplicate member", "a", []chain.Option{chain.WithTransport(net), chain.WithStorage(st), chain.WithConfig(chain.Config{Epoch: 1, Members: []chain.Member{{ID: "a", Addr: "a"}, {ID: "a", Addr: "b"}}})}},
+		{"bad option", "a", []chain.Option{chain.WithTransport(net), chain.WithStorage(st), chain.WithConfig(cfg), chain.WithMaxEntrySize(0)}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := chain.NewNode(tc.id, tc.opts...)
+			require.Error(t, err)
+			require.True(t, errors.Is(err, chain.ErrInvalidConfig) || errors.Is(err, chain.ErrInvalidArgument), "%v", err)
+		})
+	}
+
+	n, err := chain.NewNode("a", chain.WithTransport(net), chain.WithStorage(st), chain.WithConfig(cfg))
+	require.NoError(t, err)
+	require.ErrorIs(t, n.Handle("", func(context.Context, chain.Entry) ([]byte, error) { return nil, nil }), chain.ErrInvalidArgument)
+	require.ErrorIs(t, n.Handle("x", nil), chain.ErrInvalidArgument)
+	noop := func(context.Context, chain.Entry) ([]byte, error) { return nil, nil }
+	require.NoError(t, n.Handle("x", noop))
+	require.ErrorIs(t, n.Handle("x", noop), chain.ErrInvalidArgument)
+	require.NoError(t, n.Start(context.Background()))
+	require.ErrorIs(t, n.Handle("y", noop), chain.ErrStarted)
+	require.ErrorIs(t, n.Start(context.Background()), chain.ErrStarted)
+	require.NoError(t, n.Close())
+	require.NoError(t, n.Close())
+	require.ErrorIs(t, n.Err(), chain.ErrClosed)
+
+	_, err = chain.NewClient(chain.WithConfig(cfg))
+	require.ErrorIs(t, err, chain.ErrInvalidConfig)
+	_, err = chain.NewClient(chain.WithTransport(net))
+	require.ErrorIs(t, err, chain.ErrInvalidConfig)
 }

@@ -138,11 +138,13 @@ func (n *Node) onPullRequest(from string, p *PullRequest) {
 	}
 }
 
-// laterPull returns whichever of two pulls asks for the later offset: an
-// older pull, duplicated or reordered by the network, must not replace the
-// successor's current one.
+// laterPull returns the pull to serve of an earlier-received a and a
+// later-received b. Within one puller session the one asking for the later
+// offset wins, so an old pull duplicated or reordered by the network does
+// not replace the current one; a new session (a restarted successor)
+// replaces the old.
 func laterPull(a, b *PullRequest) *PullRequest {
-	if a.Next > b.Next {
+	if a.Session == b.Session && a.Next > b.Next {
 		return a
 	}
 	return b

@@ -2,6 +2,7 @@ package chain
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"time"
 )
 
@@ -17,10 +18,12 @@ func (n *Node) pullTimeout() time.Duration { return 3 * n.opts.pollInterval }
 func (n *Node) runPuller() {
 	timer := time.NewTimer(n.pullTimeout())
 	defer timer.Stop()
+	session := rand.Uint64()
 	for {
 		cfg := n.cfg.Load()
 		_, last, commit, _ := n.log.state()
-		n.send(cfg.pred, &PullRequest{Epoch: cfg.Epoch, Next: last + 1, Commit: commit, MaxBytes: n.opts.maxBatchBytes})
+		n.send(cfg.pred, &PullRequest{Epoch: cfg.Epoch, Session: session, Next: last + 1, Commit: commit,
+			MaxBytes: n.opts.maxBatchBytes})
 		timer.Reset(n.pullTimeout())
 		resp, ok := n.awaitPullResponse(last+1, timer.C)
 		if !ok {

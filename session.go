@@ -49,12 +49,30 @@ func (s *sessions) lookup(e *Entry) (outcome, bool) {
 		return out, true
 	}
 	if e.Seq < sess.acked {
-		return outcome{offset: e.Offset, err: &RemoteError{
-			Code:    CodeResultExpired,
-			Message: "command was acknowledged before; its result is no longer kept",
-		}}, true
+		return outcome{offset: e.Offset, err: expiredError()}, true
 	}
 	return outcome{}, false
+}
+
+// peek returns the recorded outcome of the client's command seq without
+// changing the table: what lookup would answer for a retry, as far as the
+// table knows now.
+func (s *sessions) peek(client string, seq uint64) (outcome, bool) {
+	sess, ok := s.byClient[client]
+	if !ok {
+		return outcome{}, false
+	}
+	if out, ok := sess.results[seq]; ok {
+		return out, true
+	}
+	if seq < sess.acked {
+		return outcome{err: expiredError()}, true
+	}
+	return outcome{}, false
+}
+
+func expiredError() *RemoteError {
+	return &RemoteError{Code: CodeResultExpired, Message: "command was acknowledged before; its result is no longer kept"}
 }
 
 // record keeps the outcome of e's command for retries. lookup must have

@@ -120,9 +120,12 @@ func (*ClientResponse) Kind() MessageKind { return KindClientResponse }
 // Next". It also acknowledges every entry below Next and reports the
 // sender's commit point, which is how the commit point flows up the chain.
 type PullRequest struct {
-	Epoch  uint64 `codec:"ep"`
-	Next   uint64 `codec:"n"`
-	Commit uint64 `codec:"c"`
+	Epoch uint64 `codec:"ep"`
+	// Session identifies one run of the successor's puller, so the
+	// predecessor can tell a reordered old pull from a restarted puller.
+	Session uint64 `codec:"s"`
+	Next    uint64 `codec:"n"`
+	Commit  uint64 `codec:"c"`
 	// MaxBytes bounds the size of the response's entries.
 	MaxBytes int `codec:"mb,omitempty"`
 }
