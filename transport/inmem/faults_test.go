@@ -1,0 +1,191 @@
+package inmem_test
+
+import (
+	"math"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/chainrep/chain"
+	"github.com/chainrep/chain/transport/inmem"
+)
+
+func TestSetFaultsValidation(t *testing.T) {
+	n := newNet(t, inmem.Options{})
+	for _, f := range []inmem.Faults{
+		{Drop: -0.1},
+		{Duplicate: 1.1},
+		{Delay: math.NaN()},
+		{Reorder: 2},
+		{Delay: 0.5, MaxDelay: -time.Millisecond},
+		{Reorder: 0.5, ReorderWindow: -time.Millisecond},
+	} {
+		require.ErrorIs(t, n.SetFaults(f), chain.ErrInvalidArgument, "%+v", f)
+	}
+	require.NoError(t, n.SetFaults(inmem.Faults{Drop: 0, Duplicate: 1, Delay: 0.5, Reorder: 1}))
+
+	// A rejected SetFaults leaves the previous faults in place.
+	require.NoError(t, n.SetFaults(inmem.Faults{Drop: 1}))
+	require.Error(t, n.SetFaults(inmem.Faults{Drop: 2}))
+	a, b := listen(t, n, "a"), listen(t, n, "b")
+	send(t, a, "b", 1)
+	requireNone(t, b)
+}
+
+func TestDropAll(t *testing.T) {
+	n := newNet(t, inmem.Options{})
+	a, b := listen(t, n, "a"), listen(t, n, "b")
+	require.NoError(t, n.SetFaults(inmem.Faults{Drop: 1, Duplicate: 1, Delay: 1}))
+	for i := range uint64(100) {
+		send(t, a, "b", i)
+	}
+	requireNone(t, b)
+	st := n.Stats()
+	require.Equal(t, uint64(100), st.Sent)
+	require.Equal(t, uint64(100), st.Dropped)
+	require.Zero(t, st.Delivered+st.Duplicated+st.Delayed)
+
+	n.ClearFaults()
+	send(t, a, "b", 100)
+	require.Equal(t, []uint64{100}, recvIDs(t, b, 1))
+}
+
+func TestDuplicateAll(t *testing.T) {
+	n := newNet(t, inmem.Options{})
+	a, b := listen(t, n, "a"), listen(t, n, "b")
+	require.NoError(t, n.SetFaults(inmem.Faults{Duplicate: 1}))
+	for i := range uint64(50) {
+		send(t, a, "b", i)
+	}
+	ids := recvIDs(t, b, 100)
+	for i := range uint64(50) {
+		require.Equal(t, []uint64{i, i}, ids[2*i:2*i+2])
+	}
+	requireNone(t, b)
+	st := n.Stats()
+	require.Equal(t, uint64(50), st.Duplicated)
+	require.Equal(t, uint64(100), st.Delivered)
+}
+
+// sendAndCollect sends count messages from a to b and returns the IDs in
+// arrival order, requiring that every one arrives exactly once.
+func sendAndCollect(t *testing.T, n *inmem.Network, count int) []uint64 {
+	t.Helper()
+	a, b := listen(t, n, "a"), listen(t, n, "b")
+	for i := range uint64(count) {
+		send(t, a, "b", i)
+	}
+	ids := recvIDs(t, b, count)
+	requireNone(t, b)
+	seen := make(map[uint64]bool, count)
+	for _, id := range ids {
+		require.False(t, seen[id], "id %d twice", id)
+		seen[id] = true
+	}
+	require.Len(t, seen, count)
+	return ids
+}
+
+func inversions(ids []uint64) int {
+	count := 0
+	for i := 1; i < len(ids); i++ {
+		if ids[i] < ids[i-1] {
+			count++
+		}
+	}
+	return count
+}
+
+func TestDelayDeliversEverything(t *testing.T) {
+	n := newNet(t, inmem.Options{Seed: 1})
+	require.NoError(t, n.SetFaults(inmem.Faults{Delay: 1, MaxDelay: 2 * time.Millisecond}))
+	ids := sendAndCollect(t, n, 200)
+	require.Positive(t, inversions(ids), "expected delays to reorder some messages: %v", ids)
+	st := n.Stats()
+	require.Equal(t, uint64(200), st.Delayed)
+	require.Equal(t, uint64(200), st.Delivered)
+}
+
+func TestReorderDeliversEverything(t *testing.T) {
+	n := newNet(t, inmem.Options{Seed: 7})
+	require.NoError(t, n.SetFaults(inmem.Faults{Reorder: 0.5}))
+	ids := sendAndCollect(t, n, 200)
+	require.Positive(t, inversions(ids), "expected some reordering: %v", ids)
+	st := n.Stats()
+	require.Positive(t, st.Delayed)
+	require.Less(t, st.Delayed, uint64(200))
+	require.Equal(t, uint64(200), st.Delivered)
+}
+
+func TestSeedReproducible(t *testing.T) {
+	run := func(seed int64) []uint64 {
+		n := newNet(t, inmem.Options{Seed: seed})
+		require.NoError(t, n.SetFaults(inmem.Faults{Drop: 0.5}))
+		a, b := listen(t, n, "a"), listen(t, n, "b")
+		for i := range uint64(200) {
+			send(t, a, "b", i)
+		}
+		delivered := int(n.Stats().Delivered)
+		return recvIDs(t, b, delivered)
+	}
+	first := run(3)
+	require.Equal(t, first, run(3))
+	require.NotEqual(t, first, run(4))
+	require.Greater(t, len(first), 50)
+	require.Less(t, len(first), 150)
+}
+
+func TestCloseDiscardsDelayed(t *testing.T) {
+	n := newNet(t, inmem.Options{})
+	a, b := listen(t, n, "a"), listen(t, n, "b")
+	require.NoError(t, n.SetFaults(inmem.Faults{Delay: 1, MaxDelay: time.Hour}))
+	for i := range uint64(10) {
+		send(t, a, "b", i)
+	}
+	require.Equal(t, uint64(10), n.Stats().Delayed)
+	require.NoError(t, b.Close())
+	_, ok := <-b.Receive()
+	require.False(t, ok)
+	st := n.Stats()
+	require.Equal(t, uint64(10), st.Dropped)
+	require.Zero(t, st.Delivered)
+
+	// Network.Close discards the pending deliveries of every endpoint;
+	// goleak in TestMain checks that no timer goroutine is left behind.
+	c := listen(t, n, "c")
+	for i := range uint64(10) {
+		send(t, a, "c", i)
+	}
+	require.NoError(t, n.Close())
+	_, ok = <-c.Receive()
+	require.False(t, ok)
+	require.Equal(t, uint64(20), n.Stats().Dropped)
+}
+
+func TestCloseRacesDelayedDelivery(t *testing.T) {
+	for round := range 20 {
+		n := inmem.New(inmem.Options{Seed: int64(round)})
+		require.NoError(t, n.SetFaults(inmem.Faults{Delay: 0.5, Reorder: 0.5, MaxDelay: 100 * time.Microsecond, ReorderWindow: 50 * time.Microsecond}))
+		a, b := listen(t, n, "a"), listen(t, n, "b")
+		stop := make(chan struct{})
+		go func() {
+			defer close(stop)
+			for i := range uint64(500) {
+				if a.Send(t.Context(), "b", &chain.ClientRequest{ID: i}) != nil {
+					return
+				}
+			}
+		}()
+		time.Sleep(time.Duration(round) * 20 * time.Microsecond)
+		if round%2 == 0 {
+			require.NoError(t, b.Close())
+		}
+		require.NoError(t, n.Close())
+		<-stop
+		for range b.Receive() {
+		}
+		st := n.Stats()
+		require.Equal(t, st.Sent+st.Duplicated, st.Delivered+st.Dropped+st.Overflow)
+	}
+}
