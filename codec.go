@@ -2,6 +2,7 @@ package chain
 
 import (
 	"fmt"
+	"sync"
 
 	"github.com/hashicorp/go-msgpack/v2/codec"
 )
@@ -21,6 +22,13 @@ func newMsgpackHandle() *codec.MsgpackHandle {
 // wireHandle is immutable after initialisation and safe for concurrent use.
 var wireHandle = newMsgpackHandle()
 
+// Encoders and decoders are costly to create and cheap to reset; these
+// pools hold idle ones. They carry no state between uses.
+var (
+	encoderPool = sync.Pool{New: func() any { return codec.NewEncoderBytes(nil, wireHandle) }}
+	decoderPool = sync.Pool{New: func() any { return codec.NewDecoderBytes(nil, wireHandle) }}
+)
+
 // EncodeMessage appends the wire encoding of msg to dst and returns the
 // extended slice: one byte of MessageKind, then the message as msgpack.
 func EncodeMessage(dst []byte, msg Message) ([]byte, error) {
@@ -31,8 +39,12 @@ func EncodeMessage(dst []byte, msg Message) ([]byte, error) {
 	// The encoder writes from the start of the slice it is given; give it
 	// dst's spare capacity so the common case needs no copy.
 	body := dst[len(dst):]
-	enc := codec.NewEncoderBytes(&body, wireHandle)
-	if err := enc.Encode(msg); err != nil {
+	enc := encoderPool.Get().(*codec.Encoder)
+	enc.ResetBytes(&body)
+	err := enc.Encode(msg)
+	enc.ResetBytes(nil)
+	encoderPool.Put(enc)
+	if err != nil {
 		return dst[:len(dst)-1], fmt.Errorf("encode %T: %w", msg, err)
 	}
 	return append(dst, body...), nil
@@ -52,8 +64,12 @@ func DecodeMessage(b []byte) (Message, error) {
 	if err != nil {
 		return nil, err
 	}
-	dec := codec.NewDecoderBytes(b[1:], wireHandle)
-	if err := dec.Decode(msg); err != nil {
+	dec := decoderPool.Get().(*codec.Decoder)
+	dec.ResetBytes(b[1:])
+	err = dec.Decode(msg)
+	dec.ResetBytes(nil)
+	decoderPool.Put(dec)
+	if err != nil {
 		return nil, fmt.Errorf("decode %T: %w", msg, err)
 	}
 	return msg, nil
