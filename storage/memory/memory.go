@@ -4,9 +4,7 @@
 package memory
 
 import (
-	"bytes"
 	"fmt"
-	"slices"
 	"sync"
 
 	"github.com/chainrep/chain"
@@ -20,11 +18,8 @@ import (
 //
 // Create one with New; the zero value is not usable.
 type Storage struct {
-	mu sync.RWMutex
-	// first is the offset of entries[0], or of the next append when
-	// entries is empty.
-	first   uint64
-	entries []chain.Entry
+	mu      sync.RWMutex
+	entries segments
 	meta    map[string][]byte
 	closed  bool
 }
@@ -33,7 +28,7 @@ var _ chain.Storage = (*Storage)(nil)
 
 // New returns an empty storage: FirstOffset 1, LastOffset 0, no metadata.
 func New() *Storage {
-	return &Storage{first: 1, meta: make(map[string][]byte)}
+	return &Storage{entries: newSegments(1), meta: make(map[string][]byte)}
 }
 
 // Append adds entries at the end of the log, copying each entry and its
@@ -44,7 +39,7 @@ func New() *Storage {
 func (s *Storage) Append(entries []chain.Entry) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	next := s.next()
+	next := s.entries.next
 	if s.closed {
 		return fmt.Errorf("memory storage: append at %d: %w", next, chain.ErrClosed)
 	}
@@ -54,10 +49,13 @@ func (s *Storage) Append(entries []chain.Entry) error {
 				next, chain.ErrNotDense, i, entries[i].Offset, want)
 		}
 	}
-	s.entries = slices.Grow(s.entries, len(entries))
+	// One allocation holds the batch's payloads.
+	buf := make([]byte, 0, dataSize(entries))
 	for _, e := range entries {
-		e.Data = bytes.Clone(e.Data)
-		s.entries = append(s.entries, e)
+		start := len(buf)
+		buf = append(buf, e.Data...)
+		e.Data = buf[start:len(buf):len(buf)]
+		s.entries.push(e)
 	}
 	return nil
 }
@@ -75,19 +73,29 @@ func (s *Storage) Entries(from, to uint64, maxBytes int) ([]chain.Entry, error) 
 	if s.closed {
 		return nil, fmt.Errorf("memory storage: entries [%d, %d): %w", from, to, chain.ErrClosed)
 	}
-	if from < s.first || to > s.next() || from > to {
+	if from < s.entries.first || to > s.entries.next || from > to {
 		return nil, fmt.Errorf("memory storage: entries [%d, %d) of log [%d, %d]: %w",
-			from, to, s.first, s.next()-1, chain.ErrOutOfRange)
+			from, to, s.entries.first, s.entries.next-1, chain.ErrOutOfRange)
 	}
-	held := s.entries[from-s.first : to-s.first]
-	var out []chain.Entry
-	total := 0
-	for _, e := range held {
-		e.Data = bytes.Clone(e.Data)
-		out = append(out, e)
+	// Find where maxBytes stops the read, then copy the entries and their
+	// payloads with one allocation each.
+	end, total, data := from, 0, 0
+	for end < to {
+		e := s.entries.at(end)
+		end++
+		data += len(e.Data)
 		if total += e.Size(); total >= maxBytes {
 			break
 		}
+	}
+	out := make([]chain.Entry, 0, end-from)
+	buf := make([]byte, 0, data)
+	for off := from; off < end; off++ {
+		e := *s.entries.at(off)
+		start := len(buf)
+		buf = append(buf, e.Data...)
+		e.Data = buf[start:len(buf):len(buf)]
+		out = append(out, e)
 	}
 	return out, nil
 }
@@ -98,7 +106,7 @@ func (s *Storage) Entries(from, to uint64, maxBytes int) ([]chain.Entry, error) 
 func (s *Storage) FirstOffset() uint64 {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	return s.first
+	return s.entries.first
 }
 
 // LastOffset returns the highest offset held, or the offset just below the
@@ -107,7 +115,7 @@ func (s *Storage) FirstOffset() uint64 {
 func (s *Storage) LastOffset() uint64 {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	return s.next() - 1
+	return s.entries.next - 1
 }
 
 // TruncateSuffix removes the entries with offsets >= from, so that
@@ -121,22 +129,20 @@ func (s *Storage) TruncateSuffix(from uint64) error {
 	if s.closed {
 		return fmt.Errorf("memory storage: truncate suffix from %d: %w", from, chain.ErrClosed)
 	}
-	if from < s.first || from > s.next() {
+	if from < s.entries.first || from > s.entries.next {
 		return fmt.Errorf("memory storage: truncate suffix from %d of log [%d, %d]: %w",
-			from, s.first, s.next()-1, chain.ErrOutOfRange)
+			from, s.entries.first, s.entries.next-1, chain.ErrOutOfRange)
 	}
-	keep := from - s.first
-	clear(s.entries[keep:]) // drop references to the removed Data
-	s.entries = s.entries[:keep]
+	s.entries.truncateSuffix(from)
 	return nil
 }
 
 // TruncatePrefix removes the entries with offsets < before, so that
 // FirstOffset() becomes before. When before > LastOffset()+1 the log
 // becomes empty and the next append takes offset before. A before at or
-// below FirstOffset() changes nothing. The kept entries are moved to a new
-// slice, so the memory of the removed ones is released; this costs time
-// proportional to the number kept. After Close it returns an error
+// below FirstOffset() changes nothing. The memory of the removed entries
+// is released (payloads appended in one batch share an allocation, which
+// is freed once none of them is held). After Close it returns an error
 // wrapping chain.ErrClosed.
 func (s *Storage) TruncatePrefix(before uint64) error {
 	s.mu.Lock()
@@ -144,16 +150,10 @@ func (s *Storage) TruncatePrefix(before uint64) error {
 	if s.closed {
 		return fmt.Errorf("memory storage: truncate prefix before %d: %w", before, chain.ErrClosed)
 	}
-	if before <= s.first {
+	if before <= s.entries.first {
 		return nil
 	}
-	var kept []chain.Entry
-	if before < s.next() {
-		kept = make([]chain.Entry, s.next()-before)
-		copy(kept, s.entries[before-s.first:])
-	}
-	s.entries = kept
-	s.first = before
+	s.entries.truncatePrefix(before)
 	return nil
 }
 
@@ -199,12 +199,16 @@ func (s *Storage) Close() error {
 		return fmt.Errorf("memory storage: close: %w", chain.ErrClosed)
 	}
 	s.closed = true
-	s.first = s.next()
-	s.entries, s.meta = nil, nil
+	s.entries.reset(s.entries.next)
+	s.meta = nil
 	return nil
 }
 
-// next returns the offset the next append takes. s.mu must be held.
-func (s *Storage) next() uint64 {
-	return s.first + uint64(len(s.entries))
+// dataSize returns the total payload bytes of entries.
+func dataSize(entries []chain.Entry) int {
+	n := 0
+	for i := range entries {
+		n += len(entries[i].Data)
+	}
+	return n
 }
