@@ -81,15 +81,22 @@ func (inc *incarnation) observe(e chain.Entry) {
 // It reads the logs of killed nodes too. It returns the number of
 // violations found so far.
 func (c *Cluster) CheckInvariants() int {
+	violations := c.Violations()
+	for _, v := range violations {
+		c.t.Errorf("chaintest: seed %d: %s", c.seed, v)
+	}
+	return len(violations)
+}
+
+// Violations checks the invariants as CheckInvariants does, but returns
+// the violations found (and forgets them) instead of failing the test.
+func (c *Cluster) Violations() []string {
 	c.checkOnce(true)
 	c.inv.mu.Lock()
 	defer c.inv.mu.Unlock()
-	for _, v := range c.inv.violations {
-		c.t.Errorf("chaintest: seed %d: %s", c.seed, v)
-	}
-	n := len(c.inv.violations)
+	violations := c.inv.violations
 	c.inv.violations = nil
-	return n
+	return violations
 }
 
 // WatchInvariants checks invariants 1, 3 and 5 every interval until the

@@ -1,0 +1,83 @@
+package chaintest
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/chainrep/chain"
+	"github.com/chainrep/chain/storage/memory"
+)
+
+// appendTo writes an entry straight into node i's storage, behind the
+// protocol's back, to give the invariant checks something to find.
+func appendTo(t *testing.T, c *Cluster, i int, data string) {
+	t.Helper()
+	st := c.Storage(i)
+	require.NoError(t, st.Append([]chain.Entry{{Offset: st.LastOffset() + 1, Epoch: 1, Data: []byte(data)}}))
+}
+
+func TestInvariantChecksHoldOnAHealthyChain(t *testing.T) {
+	c := Start(t, Options{Nodes: 3})
+	stop := c.WatchInvariants(time.Millisecond)
+	cl := c.Client()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for range 50 {
+		_, err := cl.Append(ctx, []byte("x"))
+		require.NoError(t, err)
+	}
+	require.NoError(t, c.WaitConverged(ctx))
+	require.Zero(t, stop())
+}
+
+func TestInvariantChecksFindALongerSuccessor(t *testing.T) {
+	c := Start(t, Options{Nodes: 3})
+	c.Kill(2)
+	appendTo(t, c, 2, "only the tail has this")
+	v := c.Violations()
+	require.NotEmpty(t, v)
+	require.Contains(t, v[0], "invariant 1")
+}
+
+func TestInvariantChecksFindADivergentEntry(t *testing.T) {
+	c := Start(t, Options{Nodes: 2})
+	c.Kill(0)
+	c.Kill(1)
+	appendTo(t, c, 0, "head's version")
+	appendTo(t, c, 1, "tail's version")
+	v := c.Violations()
+	require.NotEmpty(t, v)
+	require.Contains(t, v[0], "invariant 1")
+}
+
+func TestInvariantChecksFindADoubleApply(t *testing.T) {
+	c := Start(t, Options{Nodes: 1})
+	inc := c.inv.newIncarnation(0)
+	e := chain.Entry{Offset: 1, Client: "c", Seq: 1}
+	inc.observe(e)
+	e.Offset = 2
+	inc.observe(e)
+	v := c.Violations()
+	require.Len(t, v, 1)
+	require.Contains(t, v[0], "invariant 5")
+}
+
+func TestInvariantChecksFindACommitPointMovingBack(t *testing.T) {
+	c := Start(t, Options{Nodes: 1})
+	cl := c.Client()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	_, err := cl.Append(ctx, []byte("x"))
+	require.NoError(t, err)
+	require.Empty(t, c.Violations())
+	// Restart on a fresh storage: the node's commit point is back at 0.
+	c.Kill(0)
+	c.stores[0] = memory.New()
+	c.Restart(0)
+	v := c.Violations()
+	require.NotEmpty(t, v)
+	require.Contains(t, v[0], "invariant 3")
+}
