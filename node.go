@@ -52,6 +52,9 @@ type Node struct {
 	counters      counters
 	lifecycle     lifecycle
 
+	startMu sync.Mutex // serialises Start and Close
+	closed  bool       // guarded by startMu
+
 	ep        Endpoint
 	writes    chan pendingWrite  // head: writes waiting to be ordered
 	reads     chan pendingRead   // tail: queries and reads waiting for a worker
@@ -187,16 +190,22 @@ func (n *Node) queryHandler(name string) (QueryHandler, bool) {
 }
 
 // Start opens the node's endpoint, loads its log from storage and starts
-// serving. The context bounds start-up only. A node starts once.
+// serving. The context bounds start-up only. A node starts once: after a
+// failed Start, create a new node.
 func (n *Node) Start(ctx context.Context) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("start node %q: %w", n.id, err)
 	}
+	n.startMu.Lock()
+	defer n.startMu.Unlock()
 	n.handlersMu.Lock()
 	already := n.lifecycle.started.Swap(true)
 	n.handlersMu.Unlock()
 	if already {
 		return fmt.Errorf("start node %q: %w", n.id, ErrStarted)
+	}
+	if err := n.lifecycle.err(); err != nil {
+		return fmt.Errorf("start node %q: %w", n.id, err)
 	}
 	commit, err := loadCommit(n.opts.storage)
 	if err != nil {
@@ -240,20 +249,20 @@ func (n *Node) Start(ctx context.Context) error {
 }
 
 // Close stops the node and waits for its goroutines. It does not close the
-// storage. Close is idempotent; calls on a closed node return ErrClosed.
+// storage. Close is idempotent and safe to call concurrently with Start.
 func (n *Node) Close() error {
-	if !n.lifecycle.started.Load() {
-		n.lifecycle.halt(ErrClosed)
+	n.startMu.Lock()
+	defer n.startMu.Unlock()
+	n.lifecycle.halt(ErrClosed)
+	if n.closed || n.ep == nil { // closed before, or never (fully) started
+		n.closed = true
 		return nil
 	}
-	n.lifecycle.halt(ErrClosed)
-	var err error
-	if n.ep != nil {
-		err = n.ep.Close()
-	}
+	n.closed = true
+	err := n.ep.Close()
 	n.lifecycle.wg.Wait()
 	n.log.close()
-	if saveErr := n.saveCommit(); saveErr != nil && !errors.Is(saveErr, ErrClosed) {
+	if saveErr := n.saveCommit(); saveErr != nil {
 		err = errors.Join(err, saveErr)
 	}
 	if err != nil {
