@@ -1,0 +1,150 @@
+package kvstore_test
+
+import (
+	"context"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/chainrep/chain"
+	"github.com/chainrep/chain/examples/kv/kvstore"
+)
+
+func TestClientEndToEnd(t *testing.T) {
+	cl := startCluster(t)
+	ctx := testContext(t)
+	kv := cl.KV
+
+	_, found, err := kv.Get(ctx, "a")
+	require.NoError(t, err)
+	require.False(t, found)
+
+	require.NoError(t, kv.Put(ctx, "a", []byte("1")))
+	require.NoError(t, kv.Put(ctx, "b", []byte("2")))
+	require.NoError(t, kv.Put(ctx, "empty", nil))
+	v, found, err := kv.Get(ctx, "a")
+	require.NoError(t, err)
+	require.True(t, found)
+	require.Equal(t, []byte("1"), v)
+	v, found, err = kv.Get(ctx, "empty")
+	require.NoError(t, err)
+	require.True(t, found)
+	require.Empty(t, v)
+
+	swapped, err := kv.CompareAndSet(ctx, "a", []byte("1"), true, []byte("10"))
+	require.NoError(t, err)
+	require.True(t, swapped)
+	swapped, err = kv.CompareAndSet(ctx, "a", []byte("1"), true, []byte("11"))
+	require.NoError(t, err)
+	require.False(t, swapped, "stale expected value")
+	swapped, err = kv.CompareAndSet(ctx, "b", nil, false, []byte("x"))
+	require.NoError(t, err)
+	require.False(t, swapped, "b is present")
+	swapped, err = kv.CompareAndSet(ctx, "c", nil, false, []byte("3"))
+	require.NoError(t, err)
+	require.True(t, swapped, "put-if-absent")
+
+	existed, err := kv.Delete(ctx, "b")
+	require.NoError(t, err)
+	require.True(t, existed)
+	existed, err = kv.Delete(ctx, "b")
+	require.NoError(t, err)
+	require.False(t, existed)
+
+	n, err := kv.Len(ctx)
+	require.NoError(t, err)
+	require.Equal(t, 3, n)
+
+	requireReplicas(t, ctx, cl, map[string][]byte{
+		"a": []byte("10"), "c": []byte("3"), "empty": {},
+	})
+}
+
+func TestClientInvalidKey(t *testing.T) {
+	cl := startCluster(t)
+	ctx := testContext(t)
+	long := strings.Repeat("k", kvstore.MaxKeyLen+1)
+	for _, key := range []string{"", long} {
+		require.ErrorIs(t, cl.KV.Put(ctx, key, nil), chain.ErrInvalidArgument)
+		_, _, err := cl.KV.Get(ctx, key)
+		require.ErrorIs(t, err, chain.ErrInvalidArgument)
+		_, err = cl.KV.Delete(ctx, key)
+		require.ErrorIs(t, err, chain.ErrInvalidArgument)
+		_, err = cl.KV.CompareAndSet(ctx, key, nil, false, nil)
+		require.ErrorIs(t, err, chain.ErrInvalidArgument)
+	}
+	require.NoError(t, cl.KV.Put(ctx, long[:kvstore.MaxKeyLen], []byte("max")))
+}
+
+// TestMalformedCommand sends payloads no kvstore.Client would: the chain
+// answers each with ErrCommandFailed, no node crashes, and the store stays
+// usable and consistent.
+func TestMalformedCommand(t *testing.T) {
+	cl := startCluster(t)
+	ctx := testContext(t)
+	require.NoError(t, cl.KV.Put(ctx, "k", []byte("v")))
+
+	for _, cmd := range []string{kvstore.CmdPut, kvstore.CmdDelete, kvstore.CmdCAS} {
+		_, err := cl.Chain.Do(ctx, cmd, []byte{0xff, 0x01})
+		require.ErrorIs(t, err, chain.ErrCommandFailed, cmd)
+		require.ErrorContains(t, err, "malformed", cmd)
+	}
+	_, err := cl.Chain.Query(ctx, kvstore.QueryGet, nil)
+	require.ErrorIs(t, err, chain.ErrCommandFailed)
+
+	require.NoError(t, cl.KV.Put(ctx, "k2", []byte("v2")))
+	for _, n := range cl.Nodes {
+		require.NoError(t, n.Err(), "node %s still serves", n.ID())
+	}
+	requireReplicas(t, ctx, cl, map[string][]byte{"k": []byte("v"), "k2": []byte("v2")})
+}
+
+// TestConcurrentCASCounter increments one counter from several goroutines
+// with read-CAS retry loops: CAS is atomic, so no increment is lost.
+func TestConcurrentCASCounter(t *testing.T) {
+	cl := startCluster(t)
+	ctx := testContext(t)
+	const workers, perWorker = 4, 10
+
+	var wg sync.WaitGroup
+	errs := make(chan error, workers)
+	for range workers {
+		wg.Go(func() {
+			for range perWorker {
+				if err := increment(ctx, cl.KV, "counter"); err != nil {
+					errs <- err
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		require.NoError(t, err)
+	}
+	requireReplicas(t, ctx, cl, map[string][]byte{"counter": []byte(strconv.Itoa(workers * perWorker))})
+}
+
+// increment adds one to the decimal counter at key, retrying lost races.
+func increment(ctx context.Context, kv *kvstore.Client, key string) error {
+	for {
+		cur, found, err := kv.Get(ctx, key)
+		if err != nil {
+			return err
+		}
+		n := 0
+		if found {
+			if n, err = strconv.Atoi(string(cur)); err != nil {
+				return err
+			}
+		}
+		swapped, err := kv.CompareAndSet(ctx, key, cur, found, []byte(strconv.Itoa(n+1)))
+		if err != nil || swapped {
+			return err
+		}
+	}
+}

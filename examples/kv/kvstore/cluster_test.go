@@ -1,0 +1,51 @@
+package kvstore_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/chainrep/chain"
+	"github.com/chainrep/chain/examples/kv/internal/kvcluster"
+)
+
+// testTimeout bounds every wait of a test on the chain.
+const testTimeout = 10 * time.Second
+
+// startCluster starts the chain n1 -> n2 -> n3 on the in-memory transport
+// with memory storage, each node with its own Store, closed at the end of
+// the test.
+func startCluster(t *testing.T) *kvcluster.Cluster {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
+	defer cancel()
+	cl, err := kvcluster.Start(ctx, []string{"n1", "n2", "n3"},
+		chain.WithPollInterval(20*time.Millisecond))
+	require.NoError(t, err)
+	t.Cleanup(func() { require.NoError(t, cl.Close()) })
+	require.Len(t, cl.Stores, 3)
+	require.NotSame(t, cl.Stores[0], cl.Stores[1])
+	require.NotSame(t, cl.Stores[1], cl.Stores[2])
+	return cl
+}
+
+func testContext(t *testing.T) context.Context {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), testTimeout)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+// requireReplicas waits until every node has committed and applied all
+// acknowledged writes, then requires every node's Store to hold want.
+func requireReplicas(t *testing.T, ctx context.Context, cl *kvcluster.Cluster, want map[string][]byte) {
+	t.Helper()
+	offset, err := cl.WaitConverged(ctx)
+	require.NoError(t, err)
+	for i, n := range cl.Nodes {
+		require.GreaterOrEqual(t, n.Log().CommitPoint(), offset, "node %s", n.ID())
+		require.Equal(t, want, cl.Stores[i].Snapshot(), "node %s at offset %d", n.ID(), offset)
+	}
+}
