@@ -1,6 +1,7 @@
 package chain
 
 import (
+	"fmt"
 	"time"
 )
 
@@ -83,10 +84,10 @@ func (n *Node) applyEntry(e *Entry) outcome {
 		h, ok := n.commandHandler(e.Command)
 		if !ok {
 			out.err = &RemoteError{Code: CodeUnknownCommand, Message: quote(e.Command)}
-		} else if result, err := h(n.lifecycle.ctx, *e); err != nil {
-			out.err = &RemoteError{Code: CodeCommandFailed, Message: err.Error()}
 		} else {
-			out.result = result
+			out.result, out.err = n.runHandler("command "+quote(e.Command), func() ([]byte, error) {
+				return h(n.lifecycle.ctx, *e)
+			})
 		}
 	}
 	n.sessions.record(e, out)
@@ -94,4 +95,26 @@ func (n *Node) applyEntry(e *Entry) outcome {
 		n.opts.applyObserver(*e)
 	}
 	return out
+}
+
+// runHandler runs a command or query handler and turns what it returns into
+// a reply: an error becomes ErrCommandFailed with its text, a result over
+// the entry size limit becomes ErrTooLarge, and a panic becomes
+// ErrCommandFailed (logged), so a handler bug on one input does not take
+// the process down. The same input fails the same way on every node.
+func (n *Node) runHandler(what string, h func() ([]byte, error)) (result []byte, rerr *RemoteError) {
+	defer func() {
+		if p := recover(); p != nil {
+			n.logger.Error("handler panicked", "handler", what, "panic", p)
+			result, rerr = nil, &RemoteError{Code: CodeCommandFailed, Message: fmt.Sprintf("%s panicked: %v", what, p)}
+		}
+	}()
+	result, err := h()
+	if err != nil {
+		return nil, &RemoteError{Code: CodeCommandFailed, Message: err.Error()}
+	}
+	if len(result) > n.opts.maxEntrySize {
+		return nil, &RemoteError{Code: CodeTooLarge, Message: what + ": " + sizeMessage("result", len(result), n.opts.maxEntrySize)}
+	}
+	return result, nil
 }

@@ -111,14 +111,30 @@ func (c *Client) Append(ctx context.Context, data []byte) (uint64, error) {
 // even when the client retried it, unless the call returns a context error,
 // in which case it was applied once or not at all.
 func (c *Client) Do(ctx context.Context, name string, data []byte) ([]byte, error) {
+	res, err := c.Submit(ctx, name, data)
+	return res.Data, err
+}
+
+// Result is the outcome of a command.
+type Result struct {
+	// Offset is the offset of the command's entry in the log; every node
+	// has applied the command once it has applied this offset.
+	Offset uint64
+	// Data is the handler's result.
+	Data []byte
+}
+
+// Submit runs a command as Do does and also returns the offset of its
+// entry in the log.
+func (c *Client) Submit(ctx context.Context, name string, data []byte) (Result, error) {
 	if name == "" {
-		return nil, fmt.Errorf("do: %w: empty command name", ErrInvalidArgument)
+		return Result{}, fmt.Errorf("do: %w: empty command name", ErrInvalidArgument)
 	}
 	resp, err := c.do(ctx, &ClientRequest{Op: OpCommand, Name: name, Data: data})
 	if err != nil {
-		return nil, fmt.Errorf("do %q: %w", name, err)
+		return Result{}, fmt.Errorf("do %q: %w", name, err)
 	}
-	return resp.Result, nil
+	return Result{Offset: resp.Offset, Data: resp.Result}, nil
 }
 
 // Query runs the query name against the tail's state. It sees every command

@@ -81,9 +81,9 @@ func (a *appliedMark) set(off uint64) {
 	a.changed = make(chan struct{})
 }
 
-// wait blocks until the mark reaches off or done is closed; it reports
-// whether the mark was reached.
-func (a *appliedMark) wait(off uint64, done <-chan struct{}) bool {
+// wait blocks until the mark reaches off or either channel is closed; it
+// reports whether the mark was reached.
+func (a *appliedMark) wait(off uint64, cancel, done <-chan struct{}) bool {
 	for {
 		a.mu.Lock()
 		reached, changed := a.offset >= off, a.changed
@@ -93,6 +93,8 @@ func (a *appliedMark) wait(off uint64, done <-chan struct{}) bool {
 		}
 		select {
 		case <-changed:
+		case <-cancel:
+			return false
 		case <-done:
 			return false
 		}

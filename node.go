@@ -11,13 +11,21 @@ import (
 
 // CommandHandler applies one committed command to the application's state
 // and returns the result for the client. It must be deterministic: given
-// the same state and entry it returns the same result on every node. An
-// error it returns is part of the result (the client receives an error
-// wrapping ErrCommandFailed with its text); it does not stop the node.
+// the same state and entry it returns the same result on every node. It
+// must not keep e.Data after it returns.
+//
+// An error it returns is part of the command's outcome: the client receives
+// a *RemoteError wrapping ErrCommandFailed that carries the error's text
+// (not the error value: it crossed the network). A result larger than the
+// node's maximum entry size is replaced by ErrTooLarge, and a panic is
+// recovered and reported like an error, so the node keeps serving; the
+// application state is then whatever the handler left it as, on every node
+// alike. The context is cancelled when the node stops.
 type CommandHandler func(ctx context.Context, e Entry) ([]byte, error)
 
 // QueryHandler answers a query from the application's state without
-// changing it.
+// changing it. Its errors, oversized results and panics reach the client as
+// for a CommandHandler.
 type QueryHandler func(ctx context.Context, query []byte) ([]byte, error)
 
 // Node is one replica of one chain. Its role (head, middle, tail) follows
@@ -267,6 +275,22 @@ func (n *Node) Close() error {
 	}
 	if err != nil {
 		return fmt.Errorf("close node %q: %w", n.id, err)
+	}
+	return nil
+}
+
+// WaitApplied blocks until the node has applied every committed entry
+// through offset off to its handlers, ctx is done, or the node stops
+// (ErrClosed). It must be called after Start.
+func (n *Node) WaitApplied(ctx context.Context, off uint64) error {
+	if n.log == nil {
+		return fmt.Errorf("wait applied %d: %w", off, ErrNotStarted)
+	}
+	if !n.applied.wait(off, ctx.Done(), n.lifecycle.done()) {
+		if ctx.Err() != nil {
+			return fmt.Errorf("wait applied %d: %w", off, ctx.Err())
+		}
+		return fmt.Errorf("wait applied %d: %w", off, ErrClosed)
 	}
 	return nil
 }

@@ -2,6 +2,7 @@ package chain_test
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"testing"
@@ -230,4 +231,47 @@ func TestNodeAndClientValidation(t *testing.T) {
 	require.ErrorIs(t, err, chain.ErrInvalidConfig)
 	_, err = chain.NewClient(chain.WithTransport(net))
 	require.ErrorIs(t, err, chain.ErrInvalidConfig)
+}
+
+func TestHandlerPanicsAndOversizedResultsAreErrors(t *testing.T) {
+	c, _ := counterCluster(t, chaintest.Options{Nodes: 3, NodeOptions: []chain.Option{chain.WithMaxEntrySize(1024)}})
+	cl := c.Client()
+	ctx := testCtx(t)
+	_, err := cl.Do(ctx, "panic", nil)
+	require.ErrorIs(t, err, chain.ErrCommandFailed)
+	require.ErrorContains(t, err, "handler bug")
+	_, err = cl.Query(ctx, "panic", nil)
+	require.ErrorIs(t, err, chain.ErrCommandFailed)
+	_, err = cl.Do(ctx, "big", binary.BigEndian.AppendUint32(nil, 1025))
+	require.ErrorIs(t, err, chain.ErrTooLarge)
+	out, err := cl.Do(ctx, "big", binary.BigEndian.AppendUint32(nil, 1024))
+	require.NoError(t, err)
+	require.Len(t, out, 1024)
+	// The chain keeps serving.
+	res, err := cl.Submit(ctx, "incr", nil)
+	require.NoError(t, err)
+	require.Equal(t, uint64(1), decodeCount(t, res.Data))
+	require.Equal(t, uint64(4), res.Offset)
+	for i := range 3 {
+		require.NoError(t, c.Node(i).WaitApplied(ctx, res.Offset))
+		require.NoError(t, c.Node(i).Err())
+	}
+}
+
+func TestWaitApplied(t *testing.T) {
+	c, counters := counterCluster(t, chaintest.Options{Nodes: 3})
+	cl := c.Client()
+	ctx := testCtx(t)
+	res, err := cl.Submit(ctx, "incr", nil)
+	require.NoError(t, err)
+	for i := range 3 {
+		require.NoError(t, c.Node(i).WaitApplied(ctx, res.Offset))
+		require.Equal(t, uint64(1), counters(i).value())
+	}
+	short, cancel := context.WithTimeout(ctx, 10*time.Millisecond)
+	defer cancel()
+	require.ErrorIs(t, c.Node(0).WaitApplied(short, 100), context.DeadlineExceeded)
+	unstarted, err := chain.NewNode("n1", chain.WithTransport(c.Network()), chain.WithStorage(memory.New()), chain.WithConfig(c.Config()))
+	require.NoError(t, err)
+	require.ErrorIs(t, unstarted.WaitApplied(ctx, 1), chain.ErrNotStarted)
 }

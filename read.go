@@ -35,20 +35,17 @@ func (n *Node) answerRead(req *ClientRequest) *ClientResponse {
 	case OpQuery:
 		// Every write acknowledged before the query arrived is committed
 		// at or below commit; wait until the state includes it.
-		if !n.applied.wait(commit, n.lifecycle.done()) {
+		if !n.applied.wait(commit, nil, n.lifecycle.done()) {
 			resp.Err = &RemoteError{Code: CodeClosed, Message: "node stopped"}
 			return resp
 		}
 		h, _ := n.queryHandler(req.Name) // admit checked it exists
 		n.stateMu.RLock()
-		result, err := h(n.lifecycle.ctx, req.Data)
+		resp.Result, resp.Err = n.runHandler("query "+quote(req.Name), func() ([]byte, error) {
+			return h(n.lifecycle.ctx, req.Data)
+		})
 		n.stateMu.RUnlock()
 		n.counters.queries.Add(1)
-		if err != nil {
-			resp.Err = &RemoteError{Code: CodeCommandFailed, Message: err.Error()}
-			return resp
-		}
-		resp.Result = result
 	}
 	return resp
 }

@@ -45,6 +45,21 @@ func (c *counter) register(n *chain.Node) error {
 	}); err != nil {
 		return err
 	}
+	if err := n.Handle("panic", func(ctx context.Context, e chain.Entry) ([]byte, error) {
+		panic("handler bug")
+	}); err != nil {
+		return err
+	}
+	if err := n.Handle("big", func(ctx context.Context, e chain.Entry) ([]byte, error) {
+		return make([]byte, binary.BigEndian.Uint32(e.Data)), nil
+	}); err != nil {
+		return err
+	}
+	if err := n.HandleQuery("panic", func(ctx context.Context, q []byte) ([]byte, error) {
+		panic("query bug")
+	}); err != nil {
+		return err
+	}
 	return n.HandleQuery("count", func(ctx context.Context, q []byte) ([]byte, error) {
 		c.mu.Lock()
 		defer c.mu.Unlock()
