@@ -53,12 +53,13 @@ type Node struct {
 	stateMu  sync.RWMutex
 	sessions *sessions // guarded by stateMu
 
-	applied       appliedMark
-	flow          flowControl  // head only: entries ordered but not yet committed
-	ordered       orderedSet   // head only: commands in the log but not yet applied
-	inflightBytes atomic.Int64 // flow.bytes, for Stats
-	counters      counters
-	lifecycle     lifecycle
+	applied        appliedMark
+	flow           flowControl   // head only: entries ordered but not yet committed
+	ordered        orderedSet    // head only: commands in the log but not yet applied
+	successorAcked atomic.Uint64 // highest offset the successor acknowledged holding
+	inflightBytes  atomic.Int64  // flow.bytes, for Stats
+	counters       counters
+	lifecycle      lifecycle
 
 	startMu sync.Mutex // serialises Start and Close
 	closed  bool       // guarded by startMu

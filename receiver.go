@@ -124,6 +124,7 @@ func (n *Node) onPullRequest(from string, p *PullRequest) {
 		return
 	}
 	n.log.advanceCommit(p.Commit)
+	n.noteSuccessorAck(p.Next - 1)
 	for {
 		select {
 		case n.pulls <- p:
@@ -134,6 +135,17 @@ func (n *Node) onPullRequest(from string, p *PullRequest) {
 		case old := <-n.pulls:
 			p = laterPull(old, p)
 		default:
+		}
+	}
+}
+
+// noteSuccessorAck records that the successor holds every entry through
+// off; the mark only grows.
+func (n *Node) noteSuccessorAck(off uint64) {
+	for {
+		cur := n.successorAcked.Load()
+		if off <= cur || n.successorAcked.CompareAndSwap(cur, off) {
+			return
 		}
 	}
 }

@@ -10,6 +10,10 @@ type Stats struct {
 	CommitPoint uint64
 	// Applied is the offset through which committed entries are applied.
 	Applied uint64
+	// SuccessorAcked is the highest offset the successor has acknowledged
+	// holding (with its pulls); entries above it up to LastOffset are sent
+	// but unacknowledged, or not yet sent.
+	SuccessorAcked uint64
 	// InflightBytes is, at the head, the bytes of entries ordered but not
 	// yet known to be committed.
 	InflightBytes int64
@@ -33,19 +37,20 @@ type Stats struct {
 func (n *Node) Stats() Stats {
 	cfg := n.cfg.Load()
 	s := Stats{
-		ID:            n.id,
-		Role:          cfg.role,
-		Epoch:         cfg.Epoch,
-		Applied:       n.applied.get(),
-		InflightBytes: n.inflightBytes.Load(),
-		PendingWrites: len(n.writes),
-		Ordered:       n.counters.ordered.Load(),
-		Received:      n.counters.received.Load(),
-		Sent:          n.counters.pullsSent.Load(),
-		Replies:       n.counters.replies.Load(),
-		Queries:       n.counters.queries.Load(),
-		Refused:       n.counters.refused.Load(),
-		Err:           n.lifecycle.err(),
+		ID:             n.id,
+		Role:           cfg.role,
+		Epoch:          cfg.Epoch,
+		Applied:        n.applied.get(),
+		InflightBytes:  n.inflightBytes.Load(),
+		SuccessorAcked: n.successorAcked.Load(),
+		PendingWrites:  len(n.writes),
+		Ordered:        n.counters.ordered.Load(),
+		Received:       n.counters.received.Load(),
+		Sent:           n.counters.pullsSent.Load(),
+		Replies:        n.counters.replies.Load(),
+		Queries:        n.counters.queries.Load(),
+		Refused:        n.counters.refused.Load(),
+		Err:            n.lifecycle.err(),
 	}
 	if n.log != nil {
 		s.FirstOffset, s.LastOffset, s.CommitPoint, _ = n.log.state()

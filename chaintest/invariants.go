@@ -74,6 +74,8 @@ func (inc *incarnation) observe(e chain.Entry) {
 // violation found here or by a running WatchInvariants:
 //
 //  1. prefix: each node's log is a prefix of its predecessor's, and dense;
+//  2. what a node believes its successor has acknowledged, the successor
+//     holds (the rest of the node's log is in flight or not yet sent);
 //  3. each node's commit point never moved backward, and committed entries
 //     never changed;
 //  5. no node applied a (client, sequence number) twice.
@@ -99,7 +101,7 @@ func (c *Cluster) Violations() []string {
 	return violations
 }
 
-// WatchInvariants checks invariants 1, 3 and 5 every interval until the
+// WatchInvariants checks invariants 1, 2, 3 and 5 every interval until the
 // returned stop function is called; stop reports the violations through
 // CheckInvariants's rules and returns their number.
 func (c *Cluster) WatchInvariants(interval time.Duration) (stop func() int) {
@@ -146,12 +148,32 @@ func (c *Cluster) checkOnce(full bool) {
 		views[i] = c.readView(i, full)
 	}
 	c.inv.mu.Lock()
-	defer c.inv.mu.Unlock()
 	for i := range views {
 		c.checkCommitted(i, &views[i])
 	}
 	for i := 0; i+1 < n; i++ {
 		c.checkPrefix(i, &views[i], &views[i+1])
+	}
+	c.inv.mu.Unlock()
+	c.checkAcknowledged()
+}
+
+// checkAcknowledged checks invariant 2: what a node believes its successor
+// has acknowledged, the successor holds, so the node's log is the
+// successor's followed by entries sent and not yet acknowledged (or not yet
+// sent). It reads head first: a successor's log only grows while it runs,
+// so the acknowledgment read earlier must be covered by the log read later.
+func (c *Cluster) checkAcknowledged() {
+	for i := 0; i+1 < len(c.cfg.Members); i++ {
+		pred := c.Node(i)
+		if pred == nil || c.Node(i+1) == nil {
+			continue
+		}
+		acked := pred.Stats().SuccessorAcked
+		if last := c.stores[i+1].LastOffset(); acked > last {
+			c.inv.violate("invariant 2: node %d believes its successor acknowledged %d, but it holds up to %d",
+				i, acked, last)
+		}
 	}
 }
 

@@ -2,6 +2,7 @@ package chaintest
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -80,4 +81,26 @@ func TestInvariantChecksFindACommitPointMovingBack(t *testing.T) {
 	v := c.Violations()
 	require.NotEmpty(t, v)
 	require.Contains(t, v[0], "invariant 3")
+}
+
+func TestInvariantChecksFindAnAcknowledgmentBeyondTheSuccessorsLog(t *testing.T) {
+	c := Start(t, Options{Nodes: 2})
+	// The head has entries the tail acknowledged; the tail then loses them
+	// (a fresh storage), which the head cannot know.
+	cl := c.Client()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	_, err := cl.Append(ctx, []byte("x"))
+	require.NoError(t, err)
+	require.NoError(t, c.WaitConverged(ctx))
+	require.Eventually(t, func() bool { return c.Node(0).Stats().SuccessorAcked == 1 }, 10*time.Second, time.Millisecond)
+	c.Kill(1)
+	c.Network().Isolate(c.Addr(1)) // keep it from pulling the entry again
+	c.stores[1] = memory.New()
+	c.Restart(1)
+	var found bool
+	for _, v := range c.Violations() {
+		found = found || strings.Contains(v, "invariant 2")
+	}
+	require.True(t, found)
 }
