@@ -58,6 +58,7 @@ func (n *Node) applyBatch(ents []Entry) {
 	if n.cfg.Load().role.IsHead() {
 		n.ordered.removeApplied(ents)
 	}
+	n.sessionCount.Store(int64(n.sessions.len()))
 	n.stateMu.Unlock()
 	n.applied.set(ents[len(ents)-1].Offset)
 	n.counters.applied.Add(uint64(len(ents)))

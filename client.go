@@ -214,11 +214,7 @@ func (c *Client) do(ctx context.Context, req *ClientRequest) (*ClientResponse, e
 			}
 			lastErr = resp.Err
 			if c.follow(resp.Err) {
-				// A redirect names a new node: go there now.
-				if !timer.Stop() {
-					<-timer.C
-				}
-				timer.Reset(0)
+				timer.Reset(0) // a redirect names a new node: go there now
 			}
 			// Otherwise (busy, stopped, stale epoch) the armed timer is the
 			// backoff before the retry.

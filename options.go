@@ -89,6 +89,7 @@ func (o *options) validate() error {
 		{o.retryInterval > 0, "retry interval must be positive"},
 		{o.maxRetryInterval >= o.retryInterval, "max retry interval must be at least the retry interval"},
 		{o.maxInflight > 0, "max in-flight requests must be positive"},
+		{o.maxInflight <= maxResultsPerSession, fmt.Sprintf("max in-flight requests must be at most %d", maxResultsPerSession)},
 	}
 	for _, c := range checks {
 		if !c.ok {

@@ -33,7 +33,7 @@ type Stats struct {
 }
 
 // Stats returns a snapshot of the node's state. It may be called at any
-// time after Start.
+// time, from any goroutine, handlers included.
 func (n *Node) Stats() Stats {
 	cfg := n.cfg.Load()
 	s := Stats{
@@ -55,8 +55,5 @@ func (n *Node) Stats() Stats {
 	if n.log != nil {
 		s.FirstOffset, s.LastOffset, s.CommitPoint, _ = n.log.state()
 	}
-	n.stateMu.RLock()
-	s.Sessions = n.sessions.len()
-	n.stateMu.RUnlock()
 	return s
 }
