@@ -41,6 +41,12 @@ type Options struct {
 	NodeOptions []chain.Option
 	// ClientOptions are added to every client's options.
 	ClientOptions []chain.Option
+	// OpenStorage opens node i's storage. It is called at start and again
+	// at every restart: Kill closes the storage, as a process exit would,
+	// and Restart reopens it, so a durable storage is tested from what it
+	// persisted. By default each node gets an in-memory storage that stays
+	// open across kills and restarts.
+	OpenStorage func(i int) (chain.Storage, error)
 }
 
 // Cluster is a chain of nodes on one in-memory network. Its methods must be
@@ -52,11 +58,11 @@ type Cluster struct {
 	seed   int64
 	net    *inmem.Network
 	cfg    chain.Config
-	stores []*memory.Storage
 	inv    *invariants
 
 	mu      sync.Mutex
-	nodes   []*chain.Node // nil while killed
+	stores  []chain.Storage // nil while closed by Kill
+	nodes   []*chain.Node   // nil while killed
 	clients []*chain.Client
 }
 
@@ -77,14 +83,13 @@ func Start(t testing.TB, opts Options) *Cluster {
 		seed:   seed,
 		net:    inmem.New(inmem.Options{Seed: seed}),
 		cfg:    chain.Config{Epoch: 1},
-		stores: make([]*memory.Storage, opts.Nodes),
+		stores: make([]chain.Storage, opts.Nodes),
 		nodes:  make([]*chain.Node, opts.Nodes),
 	}
 	c.inv = newInvariants(opts.Nodes)
 	for i := range opts.Nodes {
 		id := "n" + strconv.Itoa(i+1)
 		c.cfg.Members = append(c.cfg.Members, chain.Member{ID: id, Addr: id})
-		c.stores[i] = memory.New()
 	}
 	t.Cleanup(c.close)
 	for i := range opts.Nodes {
@@ -115,8 +120,13 @@ func (c *Cluster) Node(i int) *chain.Node {
 	return c.nodes[i]
 }
 
-// Storage returns node i's storage, which survives kills and restarts.
-func (c *Cluster) Storage(i int) chain.Storage { return c.stores[i] }
+// Storage returns node i's storage, or nil while Kill has closed it (with
+// Options.OpenStorage). Safe for concurrent use.
+func (c *Cluster) Storage(i int) chain.Storage {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.stores[i]
+}
 
 // Client returns a new client of the chain, closed at cleanup. Safe for
 // concurrent use.
@@ -133,7 +143,8 @@ func (c *Cluster) Client(opts ...chain.Option) *chain.Client {
 	return cl
 }
 
-// Kill stops node i as a crash would, keeping its storage. Safe for
+// Kill stops node i, as a process exit would: with Options.OpenStorage its
+// storage is closed too, otherwise the in-memory storage is kept. Safe for
 // concurrent use.
 func (c *Cluster) Kill(i int) {
 	c.mu.Lock()
@@ -146,6 +157,34 @@ func (c *Cluster) Kill(i int) {
 	if err := n.Close(); err != nil {
 		c.t.Errorf("chaintest: close node %d: %v", i, err)
 	}
+	if c.opts.OpenStorage == nil {
+		return
+	}
+	c.mu.Lock()
+	st := c.stores[i]
+	c.stores[i] = nil
+	c.mu.Unlock()
+	if err := st.Close(); err != nil {
+		c.t.Errorf("chaintest: close storage of node %d: %v", i, err)
+	}
+}
+
+// openStorage returns node i's storage, opening it if needed.
+func (c *Cluster) openStorage(i int) (chain.Storage, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.stores[i] != nil {
+		return c.stores[i], nil
+	}
+	var st chain.Storage = memory.New()
+	if c.opts.OpenStorage != nil {
+		var err error
+		if st, err = c.opts.OpenStorage(i); err != nil {
+			return nil, fmt.Errorf("open storage of node %d: %w", i, err)
+		}
+	}
+	c.stores[i] = st
+	return st, nil
 }
 
 // Restart starts node i again on its storage after Kill; it resumes from
@@ -162,10 +201,14 @@ func (c *Cluster) Restart(i int) {
 
 func (c *Cluster) startNode(i int) error {
 	m := c.cfg.Members[i]
+	st, err := c.openStorage(i)
+	if err != nil {
+		return err
+	}
 	inc := c.inv.newIncarnation(i)
 	opts := []chain.Option{
 		chain.WithTransport(c.net),
-		chain.WithStorage(c.stores[i]),
+		chain.WithStorage(st),
 		chain.WithConfig(c.cfg),
 		chain.WithApplyObserver(inc.observe),
 	}
@@ -237,7 +280,13 @@ func (c *Cluster) close() {
 		}
 	}
 	_ = c.net.Close()
-	for _, st := range c.stores {
-		_ = st.Close()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for i, st := range c.stores {
+		if st != nil {
+			if err := st.Close(); err != nil {
+				c.t.Errorf("chaintest: close storage of node %d: %v", i, err)
+			}
+		}
 	}
 }

@@ -2,6 +2,7 @@ package chaintest
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -132,6 +133,7 @@ type logView struct {
 	first, last uint64
 	commit      uint64
 	running     bool
+	readable    bool          // false while the storage is closed
 	entries     []chain.Entry // [from, last]
 	from        uint64
 }
@@ -152,7 +154,9 @@ func (c *Cluster) checkOnce(full bool) {
 		c.checkCommitted(i, &views[i])
 	}
 	for i := 0; i+1 < n; i++ {
-		c.checkPrefix(i, &views[i], &views[i+1])
+		if views[i].readable && views[i+1].readable {
+			c.checkPrefix(i, &views[i], &views[i+1])
+		}
 	}
 	c.inv.mu.Unlock()
 	c.checkAcknowledged()
@@ -170,7 +174,11 @@ func (c *Cluster) checkAcknowledged() {
 			continue
 		}
 		acked := pred.Stats().SuccessorAcked
-		if last := c.stores[i+1].LastOffset(); acked > last {
+		st := c.Storage(i + 1)
+		if st == nil {
+			continue
+		}
+		if last := st.LastOffset(); acked > last {
 			c.inv.violate("invariant 2: node %d believes its successor acknowledged %d, but it holds up to %d",
 				i, acked, last)
 		}
@@ -178,8 +186,12 @@ func (c *Cluster) checkAcknowledged() {
 }
 
 func (c *Cluster) readView(i int, full bool) logView {
-	st := c.stores[i]
+	st := c.Storage(i)
 	v := logView{}
+	if st == nil {
+		return v // killed, its storage closed
+	}
+	v.readable = true
 	if node := c.Node(i); node != nil {
 		s := node.Stats()
 		v.commit, v.running = s.CommitPoint, true
@@ -195,6 +207,9 @@ func (c *Cluster) readView(i int, full bool) logView {
 	}
 	if v.from <= v.last {
 		ents, err := st.Entries(v.from, v.last+1, 1<<62)
+		if errors.Is(err, chain.ErrClosed) {
+			return logView{} // killed while we read
+		}
 		if err != nil {
 			c.inv.violate("node %d: read log [%d, %d]: %v", i, v.from, v.last, err)
 			return logView{}
