@@ -97,4 +97,5 @@ func TestExactlyOnceUnderMessageLoss(t *testing.T) {
 	for i := range 3 {
 		require.Equal(t, uint64(clients*perClient), counters(i).value(), "node %d (seed %d)", i, c.Seed())
 	}
+	requireEachCommandOnce(t, c)
 }

@@ -217,6 +217,27 @@ func TestRestartedNodeCatchesUp(t *testing.T) {
 				require.Equal(t, uint64(400), counters(i).value(), "node %d (seed %d)", i, c.Seed())
 			}
 			require.False(t, errors.Is(c.Node(victim).Err(), chain.ErrClosed))
+			requireEachCommandOnce(t, c)
 		})
+	}
+}
+
+// requireEachCommandOnce checks that no (client, sequence number) appears
+// twice in the tail's log: the head keeps retries out of the log.
+func requireEachCommandOnce(t *testing.T, c *chaintest.Cluster) {
+	t.Helper()
+	st := c.Storage(len(c.Config().Members) - 1)
+	ents, err := st.Entries(st.FirstOffset(), st.LastOffset()+1, 1<<40)
+	require.NoError(t, err)
+	type id struct {
+		client string
+		seq    uint64
+	}
+	seen := make(map[id]uint64)
+	for _, e := range ents {
+		k := id{e.Client, e.Seq}
+		prev, dup := seen[k]
+		require.False(t, dup, "command %s/%d at offsets %d and %d (seed %d)", e.Client, e.Seq, prev, e.Offset, c.Seed())
+		seen[k] = e.Offset
 	}
 }

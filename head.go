@@ -1,6 +1,9 @@
 package chain
 
-import "sync"
+import (
+	"fmt"
+	"sync"
+)
 
 // pendingWrite is a client write waiting at the head to be ordered.
 type pendingWrite struct {
@@ -91,6 +94,11 @@ func (f *flowControl) release(commit uint64) {
 // to the successor. While the bytes in flight reach the limit it orders
 // nothing, the queue fills and new writes are refused with ErrBusy.
 func (n *Node) runSequencer() {
+	// Retries are recognised from the session table, which holds the
+	// entries through the saved commit point only once they are replayed.
+	if !n.applied.wait(n.applied.replayedThrough, nil, n.lifecycle.done()) {
+		return
+	}
 	var carry *pendingWrite // a write that did not fit in the last batch
 	writes := make([]pendingWrite, 0, 256)
 	batch := make([]Entry, 0, 256)
@@ -129,6 +137,26 @@ func (n *Node) runSequencer() {
 		}
 		clear(batch)
 	}
+}
+
+// recoverOrdered fills the ordered set, at start, with the commands of the
+// entries beyond the saved commit point: an earlier run of this head put
+// them in the log, so retries of them must not be appended again.
+func (n *Node) recoverOrdered() error {
+	_, last, commit, _ := n.log.state()
+	for from := commit + 1; from <= last; {
+		ents, err := n.log.entries(from, last+1, n.opts.maxBatchBytes)
+		if err != nil {
+			return fmt.Errorf("recover ordered commands: %w", err)
+		}
+		for i := range ents {
+			if ents[i].Client != "" {
+				n.ordered.addIfAbsent(commandID{ents[i].Client, ents[i].Seq})
+			}
+		}
+		from += uint64(len(ents))
+	}
+	return nil
 }
 
 // collectWrites takes carry and as many queued writes as fit in one batch;

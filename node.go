@@ -228,6 +228,12 @@ func (n *Node) Start(ctx context.Context) error {
 	// (or will be, on the client's retry); replaying them sends no reply.
 	n.applied.replayedThrough = n.log.CommitPoint()
 
+	if n.cfg.Load().role.IsHead() {
+		if err := n.recoverOrdered(); err != nil {
+			return fmt.Errorf("start node %q: %w", n.id, err)
+		}
+	}
+
 	ep, err := n.opts.transport.Listen(n.cfg.Load().Members[n.cfg.Load().indexOf(n.id)].Addr)
 	if err != nil {
 		return fmt.Errorf("start node %q: listen: %w", n.id, err)
