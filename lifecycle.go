@@ -9,9 +9,13 @@ import (
 // lifecycle tracks a node's goroutines and why it stopped serving.
 type lifecycle struct {
 	started atomic.Bool
-	ctx     context.Context // cancelled when the node halts
+	ctx     context.Context // cancelled when the node halts (fails or closes)
 	cancel  context.CancelFunc
-	wg      sync.WaitGroup
+	// sendCtx bounds sends; it outlives a failure, so that a failed node
+	// can still refuse requests with the reason, and ends at Close.
+	sendCtx    context.Context
+	cancelSend context.CancelFunc
+	wg         sync.WaitGroup
 
 	mu    sync.Mutex
 	cause error
@@ -19,6 +23,7 @@ type lifecycle struct {
 
 func (l *lifecycle) init() {
 	l.ctx, l.cancel = context.WithCancel(context.Background())
+	l.sendCtx, l.cancelSend = context.WithCancel(context.Background())
 }
 
 // spawn runs f on a goroutine that Close waits for.

@@ -270,6 +270,7 @@ func (n *Node) Close() error {
 	n.startMu.Lock()
 	defer n.startMu.Unlock()
 	n.lifecycle.halt(ErrClosed)
+	n.lifecycle.cancelSend()
 	if n.closed || n.ep == nil { // closed before, or never (fully) started
 		n.closed = true
 		return nil
@@ -318,7 +319,7 @@ func (n *Node) fail(err error) {
 
 // send delivers msg to addr, logging a failure (the protocol retries).
 func (n *Node) send(to string, msg Message) {
-	if err := n.ep.Send(n.lifecycle.ctx, to, msg); err != nil && n.lifecycle.err() == nil {
+	if err := n.ep.Send(n.lifecycle.sendCtx, to, msg); err != nil && n.lifecycle.err() == nil {
 		n.logger.Debug("send failed", "to", to, "kind", msg.Kind(), "err", err)
 	}
 }
