@@ -174,9 +174,38 @@ func (c *Client) Latest(ctx context.Context) (uint64, error) {
 	return resp.Offset, nil
 }
 
+// Status asks the node at addr for its status. It retries until the node
+// answers or ctx ends.
+func (c *Client) Status(ctx context.Context, addr string) (*NodeStatus, error) {
+	if addr == "" {
+		return nil, fmt.Errorf("status: %w: empty address", ErrInvalidArgument)
+	}
+	resp, err := c.call(ctx, &ClientRequest{Op: OpStatus}, addr)
+	if err != nil {
+		return nil, fmt.Errorf("status of %s: %w", addr, err)
+	}
+	if resp.Status == nil {
+		return nil, fmt.Errorf("status of %s: %w: empty status", addr, ErrInvalidArgument)
+	}
+	return resp.Status, nil
+}
+
+// Config returns the configuration the client knows.
+func (c *Client) Config() Config {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.cfg.Clone()
+}
+
 // do sends req and retries it until a final response, ctx ends or the
 // client closes. Writes go to the head, everything else to the tail.
 func (c *Client) do(ctx context.Context, req *ClientRequest) (*ClientResponse, error) {
+	return c.call(ctx, req, "")
+}
+
+// call is do with an explicit destination; an empty target means the head
+// for writes and the tail otherwise.
+func (c *Client) call(ctx context.Context, req *ClientRequest, target string) (*ClientResponse, error) {
 	select {
 	case c.slots <- struct{}{}:
 		defer func() { <-c.slots }()
@@ -200,7 +229,7 @@ func (c *Client) do(ctx context.Context, req *ClientRequest) (*ClientResponse, e
 	for {
 		select {
 		case <-timer.C:
-			if err := c.send(ctx, req, write); err != nil {
+			if err := c.send(ctx, req, write, target); err != nil {
 				return nil, err
 			}
 			timer.Reset(backoff)
@@ -259,13 +288,16 @@ func (c *Client) follow(err *RemoteError) bool {
 }
 
 // send stamps req with the current epoch and acknowledged mark and sends it
-// to the head (writes) or the tail.
-func (c *Client) send(ctx context.Context, req *ClientRequest, write bool) error {
+// to target, or else to the head (writes) or the tail.
+func (c *Client) send(ctx context.Context, req *ClientRequest, write bool, target string) error {
 	c.mu.Lock()
 	to := c.tail
 	if write {
 		to = c.head
 		req.Acked = c.ackedLocked()
+	}
+	if target != "" {
+		to = target
 	}
 	req.Epoch = c.cfg.Epoch
 	c.mu.Unlock()

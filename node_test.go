@@ -275,3 +275,25 @@ func TestWaitApplied(t *testing.T) {
 	require.NoError(t, err)
 	require.ErrorIs(t, unstarted.WaitApplied(ctx, 1), chain.ErrNotStarted)
 }
+
+func TestStatusOfEveryNode(t *testing.T) {
+	c := chaintest.Start(t, chaintest.Options{Nodes: 3})
+	cl := c.Client()
+	ctx := testCtx(t)
+	_, err := cl.Append(ctx, []byte("x"))
+	require.NoError(t, err)
+	require.NoError(t, c.WaitConverged(ctx))
+	for i, role := range []chain.Role{chain.RoleHead, chain.RoleMiddle, chain.RoleTail} {
+		st, err := cl.Status(ctx, c.Addr(i))
+		require.NoError(t, err)
+		require.Equal(t, c.Config().Members[i].ID, st.ID)
+		require.Equal(t, role, st.Role)
+		require.Equal(t, uint64(1), st.Epoch)
+		require.Equal(t, uint64(1), st.LastOffset)
+		require.Equal(t, uint64(1), st.CommitPoint)
+		require.Len(t, st.Members, 3)
+		require.Empty(t, st.Err)
+	}
+	_, err = cl.Status(ctx, "")
+	require.ErrorIs(t, err, chain.ErrInvalidArgument)
+}

@@ -24,6 +24,12 @@ func (n *Node) runReceiver() {
 // onClientRequest validates a client request and queues it for the
 // sequencer (writes) or a read worker (everything else).
 func (n *Node) onClientRequest(from string, req *ClientRequest) {
+	if req.Op == OpStatus {
+		// Any node answers, serving or not: status is how operators
+		// find out why it stopped.
+		n.send(from, &ClientResponse{ID: req.ID, Status: n.status()})
+		return
+	}
 	if err := n.admit(req); err != nil {
 		n.refuse(from, req.ID, err)
 		return

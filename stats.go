@@ -57,3 +57,19 @@ func (n *Node) Stats() Stats {
 	}
 	return s
 }
+
+// status converts a Stats snapshot for the wire.
+func (n *Node) status() *NodeStatus {
+	s := n.Stats()
+	st := &NodeStatus{
+		ID: s.ID, Role: s.Role, Epoch: s.Epoch, Members: n.cfg.Load().Clone().Members,
+		FirstOffset: s.FirstOffset, LastOffset: s.LastOffset, CommitPoint: s.CommitPoint,
+		Applied: s.Applied, SuccessorAcked: s.SuccessorAcked, InflightBytes: s.InflightBytes,
+		PendingWrites: s.PendingWrites, Sessions: s.Sessions, Ordered: s.Ordered,
+		Received: s.Received, Sent: s.Sent, Replies: s.Replies, Queries: s.Queries, Refused: s.Refused,
+	}
+	if s.Err != nil {
+		st.Err = s.Err.Error()
+	}
+	return st
+}

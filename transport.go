@@ -74,6 +74,8 @@ const (
 	OpRead Op = 4
 	// OpLatest asks for the commit point.
 	OpLatest Op = 5
+	// OpStatus asks any node for its NodeStatus.
+	OpStatus Op = 6
 )
 
 // ClientRequest is sent by a client: writes to the head, everything else to
@@ -111,6 +113,32 @@ type ClientResponse struct {
 	Result []byte `codec:"r,omitempty"`
 	// Entries are the entries read (OpRead).
 	Entries []Entry `codec:"es,omitempty"`
+	// Status is the node's status (OpStatus).
+	Status *NodeStatus `codec:"st,omitempty"`
+}
+
+// NodeStatus is what a node reports about itself over the wire.
+type NodeStatus struct {
+	ID             string   `codec:"id"`
+	Role           Role     `codec:"role"`
+	Epoch          uint64   `codec:"epoch"`
+	Members        []Member `codec:"members"`
+	FirstOffset    uint64   `codec:"first"`
+	LastOffset     uint64   `codec:"last"`
+	CommitPoint    uint64   `codec:"commit"`
+	Applied        uint64   `codec:"applied"`
+	SuccessorAcked uint64   `codec:"sacked"`
+	InflightBytes  int64    `codec:"inflight"`
+	PendingWrites  int      `codec:"pending"`
+	Sessions       int      `codec:"sessions"`
+	Ordered        uint64   `codec:"ordered"`
+	Received       uint64   `codec:"received"`
+	Sent           uint64   `codec:"sent"`
+	Replies        uint64   `codec:"replies"`
+	Queries        uint64   `codec:"queries"`
+	Refused        uint64   `codec:"refused"`
+	// Err is why the node stopped serving; empty while it serves.
+	Err string `codec:"err,omitempty"`
 }
 
 // Kind implements Message.
