@@ -53,12 +53,12 @@ type Options struct {
 // called from the test's goroutine unless they say otherwise; it closes
 // everything in t.Cleanup.
 type Cluster struct {
-	t      testing.TB
-	opts   Options
-	seed   int64
-	net    *inmem.Network
-	cfg    chain.Config
-	inv    *invariants
+	t    testing.TB
+	opts Options
+	seed int64
+	net  *inmem.Network
+	cfg  chain.Config
+	inv  *invariants
 
 	mu      sync.Mutex
 	stores  []chain.Storage // nil while closed by Kill

@@ -96,7 +96,7 @@ func TestInvariantChecksFindAnAcknowledgmentBeyondTheSuccessorsLog(t *testing.T)
 	require.Eventually(t, func() bool { return c.Node(0).Stats().SuccessorAcked == 1 }, 10*time.Second, time.Millisecond)
 	c.Kill(1)
 	c.Network().Isolate(c.Addr(1)) // keep it from pulling the entry again
-	c.stores[1] = memory.New() // the old one is dropped unclosed: memory only
+	c.stores[1] = memory.New()     // the old one is dropped unclosed: memory only
 	c.Restart(1)
 	var found bool
 	for _, v := range c.Violations() {
