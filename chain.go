@@ -54,8 +54,13 @@ type Entry struct {
 	// Client is the address of the client that submitted the entry; the tail
 	// sends the reply there. Empty for entries written by no client.
 	Client string `codec:"c,omitempty"`
-	// Seq is the client's sequence number for the command; with Client it
-	// identifies the command for de-duplication.
+	// Session is a random number the client drew when it was created. With
+	// Client it identifies the client for de-duplication, so a client that
+	// reuses an address (after a restart, say) never meets the records of
+	// an earlier one.
+	Session uint64 `codec:"ss,omitempty"`
+	// Seq is the client's sequence number for the command; with Client and
+	// Session it identifies the command for de-duplication.
 	Seq uint64 `codec:"s,omitempty"`
 	// Acked is the client's low-water mark when it sent the command: every
 	// command of that client with a lower Seq has been answered, so nodes may
@@ -172,6 +177,10 @@ func (r Role) IsHead() bool { return r == RoleHead || r == RoleHeadTail }
 
 // IsTail reports whether the role commits entries and answers reads.
 func (r Role) IsTail() bool { return r == RoleTail || r == RoleHeadTail }
+
+// Role returns the role of the member id in the configuration (RoleNone if
+// it is not a member).
+func (c Config) Role(id string) Role { return roleOf(c, id) }
 
 // roleOf returns the role of the member id in cfg.
 func roleOf(cfg Config, id string) Role {

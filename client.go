@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"sync"
 	"time"
 )
@@ -20,6 +21,8 @@ type Client struct {
 	slots chan struct{} // bounds requests in flight
 	done  chan struct{} // closed by Close
 	wg    sync.WaitGroup
+
+	session uint64 // random identity, with the address, for de-duplication
 
 	mu       sync.Mutex
 	cfg      Config
@@ -62,6 +65,7 @@ func NewClient(opts ...Option) (*Client, error) {
 		slots:    make(chan struct{}, o.maxInflight),
 		done:     make(chan struct{}),
 		cfg:      *o.config,
+		session:  newSession(),
 		head:     o.config.Head().Addr,
 		tail:     o.config.Tail().Addr,
 		calls:    make(map[uint64]*call),
@@ -295,6 +299,7 @@ func (c *Client) send(ctx context.Context, req *ClientRequest, write bool, targe
 	if write {
 		to = c.head
 		req.Acked = c.ackedLocked()
+		req.Session = c.session
 	}
 	if target != "" {
 		to = target
@@ -313,6 +318,15 @@ func (c *Client) send(ctx context.Context, req *ClientRequest, write bool, targe
 		// A failed send is a lost message: the retry timer resends.
 	}
 	return nil
+}
+
+// newSession draws a client's random identity; never zero.
+func newSession() uint64 {
+	for {
+		if s := rand.Uint64(); s != 0 {
+			return s
+		}
+	}
 }
 
 // register allocates a request id and its waiting call.

@@ -7,15 +7,20 @@ import (
 	"github.com/hashicorp/go-msgpack/v2/codec"
 )
 
-// MaxMessageSize is the largest encoded message DecodeMessage accepts.
-const MaxMessageSize = 64 << 20
+// MaxMessageSize is the largest encoded message DecodeMessage accepts. It
+// bounds the entry size and batch size options, which must leave room for
+// a message's other fields.
+const MaxMessageSize = 16 << 20
 
-// newMsgpackHandle returns the msgpack settings of the wire format.
+// newMsgpackHandle returns the msgpack settings of the wire format. The
+// decoder's initial allocation for a length prefix stays at the codec's
+// default bound (256 KiB of bytes, or 4096 elements of a large struct), so
+// a forged length cannot make it allocate much before the bytes arrive; a
+// longer field grows in 256 KiB steps, which the message size limit keeps
+// cheap.
 func newMsgpackHandle() *codec.MsgpackHandle {
 	h := &codec.MsgpackHandle{}
 	h.WriteExt = true
-	// Bound what a length prefix can make the decoder allocate up front.
-	h.MaxInitLen = 4096
 	return h
 }
 
@@ -25,9 +30,16 @@ var wireHandle = newMsgpackHandle()
 // Encoders and decoders are costly to create and cheap to reset; these
 // pools hold idle ones. They carry no state between uses.
 var (
-	encoderPool = sync.Pool{New: func() any { return codec.NewEncoderBytes(nil, wireHandle) }}
+	encoderPool = sync.Pool{New: func() any { return &pooledEncoder{enc: codec.NewEncoderBytes(nil, wireHandle)} }}
 	decoderPool = sync.Pool{New: func() any { return codec.NewDecoderBytes(nil, wireHandle) }}
 )
+
+// pooledEncoder keeps the slice the encoder writes to beside it, so that
+// handing the encoder its address allocates nothing.
+type pooledEncoder struct {
+	enc  *codec.Encoder
+	body []byte
+}
 
 // EncodeMessage appends the wire encoding of msg to dst and returns the
 // extended slice: one byte of MessageKind, then the message as msgpack.
@@ -38,12 +50,14 @@ func EncodeMessage(dst []byte, msg Message) ([]byte, error) {
 	dst = append(dst, byte(msg.Kind()))
 	// The encoder writes from the start of the slice it is given; give it
 	// dst's spare capacity so the common case needs no copy.
-	body := dst[len(dst):]
-	enc := encoderPool.Get().(*codec.Encoder)
-	enc.ResetBytes(&body)
-	err := enc.Encode(msg)
-	enc.ResetBytes(nil)
-	encoderPool.Put(enc)
+	pe := encoderPool.Get().(*pooledEncoder)
+	pe.body = dst[len(dst):]
+	pe.enc.ResetBytes(&pe.body)
+	err := pe.enc.Encode(msg)
+	body := pe.body
+	pe.body = nil
+	pe.enc.ResetBytes(&pe.body)
+	encoderPool.Put(pe)
 	if err != nil {
 		return dst[:len(dst)-1], fmt.Errorf("encode %T: %w", msg, err)
 	}

@@ -99,3 +99,18 @@ func TestExactlyOnceUnderMessageLoss(t *testing.T) {
 	}
 	requireEachCommandOnce(t, c)
 }
+
+// TestReusedClientAddressIsANewClient sends the same sequence number from
+// one address under two sessions, as a restarted client that got its old
+// address back would: the second is a new command, not a retry.
+func TestReusedClientAddressIsANewClient(t *testing.T) {
+	c, counters := counterCluster(t, chaintest.Options{Nodes: 3})
+	ep := rawEndpoint(t, c, "")
+	first := roundTrip(t, ep, c.Addr(0), &chain.ClientRequest{Op: chain.OpCommand, ID: 1, Acked: 1, Session: 7, Name: "incr"})
+	require.Equal(t, uint64(1), decodeCount(t, first.Result))
+	again := roundTrip(t, ep, c.Addr(0), &chain.ClientRequest{Op: chain.OpCommand, ID: 1, Acked: 1, Session: 8, Name: "incr"})
+	require.Nil(t, again.Err)
+	require.Equal(t, uint64(2), decodeCount(t, again.Result))
+	require.NoError(t, c.WaitConverged(testCtx(t)))
+	require.Equal(t, uint64(2), counters(2).value())
+}

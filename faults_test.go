@@ -230,12 +230,13 @@ func requireEachCommandOnce(t *testing.T, c *chaintest.Cluster) {
 	ents, err := st.Entries(st.FirstOffset(), st.LastOffset()+1, 1<<40)
 	require.NoError(t, err)
 	type id struct {
-		client string
-		seq    uint64
+		client  string
+		session uint64
+		seq     uint64
 	}
 	seen := make(map[id]uint64)
 	for _, e := range ents {
-		k := id{e.Client, e.Seq}
+		k := id{e.Client, e.Session, e.Seq}
 		prev, dup := seen[k]
 		require.False(t, dup, "command %s/%d at offsets %d and %d (seed %d)", e.Client, e.Seq, prev, e.Offset, c.Seed())
 		seen[k] = e.Offset

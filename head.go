@@ -11,12 +11,26 @@ type pendingWrite struct {
 	req    *ClientRequest
 }
 
-func (w *pendingWrite) id() commandID { return commandID{w.client, w.req.ID} }
+func (w *pendingWrite) id() commandID {
+	return commandID{clientID{w.client, w.req.Session}, w.req.ID}
+}
+
+// clientID identifies a client for de-duplication: its address and the
+// random session it drew.
+type clientID struct {
+	addr    string
+	session uint64
+}
 
 // commandID identifies a client's command for de-duplication.
 type commandID struct {
-	client string
+	client clientID
 	seq    uint64
+}
+
+// entryCommand returns the command identity of an entry.
+func entryCommand(e *Entry) commandID {
+	return commandID{clientID{e.Client, e.Session}, e.Seq}
 }
 
 // orderedSet holds the commands the head has put in its log but not yet
@@ -47,9 +61,16 @@ func (o *orderedSet) removeApplied(ents []Entry) {
 	defer o.mu.Unlock()
 	for i := range ents {
 		if ents[i].Client != "" {
-			delete(o.ids, commandID{ents[i].Client, ents[i].Seq})
+			delete(o.ids, entryCommand(&ents[i]))
 		}
 	}
+}
+
+// remove forgets one command.
+func (o *orderedSet) remove(id commandID) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	delete(o.ids, id)
 }
 
 func (o *orderedSet) len() int {
@@ -151,7 +172,7 @@ func (n *Node) recoverOrdered() error {
 		}
 		for i := range ents {
 			if ents[i].Client != "" {
-				n.ordered.addIfAbsent(commandID{ents[i].Client, ents[i].Seq})
+				n.ordered.addIfAbsent(entryCommand(&ents[i]))
 			}
 		}
 		from += uint64(len(ents))
@@ -193,7 +214,7 @@ func (n *Node) dropRetries(writes []pendingWrite) []pendingWrite {
 			continue
 		}
 		if out, ok := n.sessions.peek(id.client, id.seq); ok {
-			n.ordered.removeApplied([]Entry{{Client: id.client, Seq: id.seq}})
+			n.ordered.remove(id)
 			answered = append(answered, reply{to: w.client, resp: &ClientResponse{
 				ID: id.seq, Offset: out.offset, Result: out.result, Err: out.err,
 			}})
@@ -211,12 +232,13 @@ func (n *Node) dropRetries(writes []pendingWrite) []pendingWrite {
 // entryFor builds the log entry of a queued write at offset off.
 func (n *Node) entryFor(w pendingWrite, off uint64) Entry {
 	e := Entry{
-		Offset: off,
-		Epoch:  n.cfg.Load().Epoch,
-		Client: w.client,
-		Seq:    w.req.ID,
-		Acked:  w.req.Acked,
-		Data:   w.req.Data,
+		Offset:  off,
+		Epoch:   n.cfg.Load().Epoch,
+		Client:  w.client,
+		Session: w.req.Session,
+		Seq:     w.req.ID,
+		Acked:   w.req.Acked,
+		Data:    w.req.Data,
 	}
 	if w.req.Op == OpCommand {
 		e.Command = w.req.Name

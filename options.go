@@ -81,6 +81,7 @@ func (o *options) validate() error {
 		{o.logger != nil, "logger must not be nil"},
 		{o.maxEntrySize > 0, "max entry size must be positive"},
 		{o.maxBatchBytes >= o.maxEntrySize, "max batch bytes must be at least the max entry size"},
+		{o.maxBatchBytes <= MaxMessageSize/2, fmt.Sprintf("max batch bytes must be at most %d (half the message size limit)", MaxMessageSize/2)},
 		{o.maxInflightBytes >= o.maxBatchBytes, "max in-flight bytes must be at least the max batch bytes"},
 		{o.maxPendingWrites > 0, "max pending writes must be positive"},
 		{o.pollInterval > 0, "poll interval must be positive"},

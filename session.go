@@ -16,7 +16,7 @@ type outcome struct {
 
 // session is one client's de-duplication record.
 type session struct {
-	client  string
+	client  clientID
 	acked   uint64             // results of commands below this were forgotten
 	results map[uint64]outcome // by command sequence number
 	elem    *list.Element      // position in sessions.byUse
@@ -28,12 +28,12 @@ type session struct {
 // every node. It is not safe for concurrent use.
 type sessions struct {
 	max      int
-	byClient map[string]*session
+	byClient map[clientID]*session
 	byUse    *list.List // of *session, most recently used at the front
 }
 
 func newSessions(max int) *sessions {
-	return &sessions{max: max, byClient: make(map[string]*session), byUse: list.New()}
+	return &sessions{max: max, byClient: make(map[clientID]*session), byUse: list.New()}
 }
 
 // lookup returns the outcome of an earlier application of e's command, if
@@ -43,7 +43,7 @@ func (s *sessions) lookup(e *Entry) (outcome, bool) {
 	if e.Client == "" {
 		return outcome{}, false
 	}
-	sess := s.touch(e.Client)
+	sess := s.touch(clientID{e.Client, e.Session})
 	sess.forgetBelow(e.Acked)
 	if out, ok := sess.results[e.Seq]; ok {
 		return out, true
@@ -57,7 +57,7 @@ func (s *sessions) lookup(e *Entry) (outcome, bool) {
 // peek returns the recorded outcome of the client's command seq without
 // changing the table: what lookup would answer for a retry, as far as the
 // table knows now.
-func (s *sessions) peek(client string, seq uint64) (outcome, bool) {
+func (s *sessions) peek(client clientID, seq uint64) (outcome, bool) {
 	sess, ok := s.byClient[client]
 	if !ok {
 		return outcome{}, false
@@ -81,7 +81,7 @@ func (s *sessions) record(e *Entry, out outcome) {
 	if e.Client == "" {
 		return
 	}
-	sess := s.byClient[e.Client]
+	sess := s.byClient[clientID{e.Client, e.Session}]
 	if len(sess.results) >= maxResultsPerSession {
 		sess.forgetLowest()
 	}
@@ -91,7 +91,7 @@ func (s *sessions) record(e *Entry, out outcome) {
 // touch returns the client's session, creating it if needed and marking it
 // most recently used; it forgets the least recently used session when the
 // table is full.
-func (s *sessions) touch(client string) *session {
+func (s *sessions) touch(client clientID) *session {
 	if sess, ok := s.byClient[client]; ok {
 		s.byUse.MoveToFront(sess.elem)
 		return sess

@@ -85,6 +85,9 @@ type ClientRequest struct {
 	// ID matches the response to the request. For writes it is also the
 	// command's sequence number, used for de-duplication: a retry keeps it.
 	ID uint64 `codec:"id"`
+	// Session is the client's random identity, drawn at its creation (see
+	// Entry.Session).
+	Session uint64 `codec:"ss,omitempty"`
 	// Acked is the client's low-water mark: every write with a lower ID has
 	// been answered.
 	Acked uint64 `codec:"ak,omitempty"`

@@ -46,8 +46,9 @@ type incarnation struct {
 }
 
 type commandID struct {
-	client string
-	seq    uint64
+	client  string
+	session uint64
+	seq     uint64
 }
 
 func (v *invariants) newIncarnation(node int) *incarnation {
@@ -59,7 +60,7 @@ func (inc *incarnation) observe(e chain.Entry) {
 	if e.Client == "" {
 		return
 	}
-	id := commandID{e.Client, e.Seq}
+	id := commandID{e.Client, e.Session, e.Seq}
 	inc.mu.Lock()
 	prev, twice := inc.seen[id]
 	inc.seen[id] = e.Offset
@@ -272,6 +273,6 @@ func (c *Cluster) checkPrefix(i int, pred, succ *logView) {
 }
 
 func sameEntry(a, b chain.Entry) bool {
-	return a.Offset == b.Offset && a.Epoch == b.Epoch && a.Client == b.Client && a.Seq == b.Seq &&
+	return a.Offset == b.Offset && a.Epoch == b.Epoch && a.Client == b.Client && a.Session == b.Session && a.Seq == b.Seq &&
 		a.Acked == b.Acked && a.Command == b.Command && bytes.Equal(a.Data, b.Data)
 }

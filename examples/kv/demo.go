@@ -59,6 +59,9 @@ func demo(ctx context.Context, out io.Writer, cl *kvcluster.Cluster) error {
 		return err
 	}
 
+	if _, err := kv.Delete(ctx, "counter"); err != nil { // left by an earlier run on -data
+		return err
+	}
 	swapped, err = kv.CompareAndSet(ctx, "counter", nil, false, []byte("1"))
 	if err != nil {
 		return err

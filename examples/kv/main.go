@@ -7,6 +7,11 @@
 //
 //	go run ./examples/kv
 //
+// With -data DIR the nodes keep their logs durably on Pebble; run it again
+// on the same directory and the keys are recovered:
+//
+//	go run ./examples/kv -data /tmp/kv
+//
 // With -http it then serves the HTTP API of kvstore.NewHTTPHandler until
 // SIGINT or SIGTERM:
 //
@@ -42,10 +47,11 @@ const (
 
 func main() {
 	httpAddr := flag.String("http", "", "after the demo, serve the HTTP API on `addr` (e.g. 127.0.0.1:8080) until SIGINT/SIGTERM")
+	dataDir := flag.String("data", "", "keep each node's log durably on Pebble under `dir` (default: in memory)")
 	flag.Parse()
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := run(ctx, os.Stdout, logger, *httpAddr)
+	err := run(ctx, os.Stdout, logger, *dataDir, *httpAddr)
 	stop()
 	if err != nil {
 		logger.Error("kv example failed", "err", err)
@@ -55,10 +61,10 @@ func main() {
 
 // run starts the chain, runs the demo, serves HTTP on httpAddr (if not
 // empty) until ctx ends, and closes everything. It writes progress to out.
-func run(ctx context.Context, out io.Writer, logger *slog.Logger, httpAddr string) (err error) {
+func run(ctx context.Context, out io.Writer, logger *slog.Logger, dataDir, httpAddr string) (err error) {
 	startCtx, cancel := context.WithTimeout(ctx, startTimeout)
 	defer cancel()
-	cl, err := kvcluster.Start(startCtx, []string{"n1", "n2", "n3"}, chain.WithLogger(logger))
+	cl, err := kvcluster.StartIn(startCtx, dataDir, []string{"n1", "n2", "n3"}, chain.WithLogger(logger))
 	if err != nil {
 		return err
 	}
@@ -70,6 +76,12 @@ func run(ctx context.Context, out io.Writer, logger *slog.Logger, httpAddr strin
 		err = errors.Join(err, closeErr)
 	}()
 	fmt.Fprintf(out, "started chain %s (epoch %d)\n", describe(cl.Config), cl.Config.Epoch)
+	if dataDir != "" {
+		if _, err := cl.WaitConverged(startCtx); err != nil {
+			return err
+		}
+		fmt.Fprintf(out, "on Pebble under %s: recovered %d keys\n", dataDir, cl.Stores[len(cl.Stores)-1].Len())
+	}
 
 	demoCtx, cancelDemo := context.WithTimeout(ctx, demoTimeout)
 	defer cancelDemo()

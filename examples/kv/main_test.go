@@ -24,7 +24,7 @@ func TestRunDemo(t *testing.T) {
 	var out bytes.Buffer
 	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
 	defer cancel()
-	require.NoError(t, run(ctx, &out, slog.New(slog.DiscardHandler), ""))
+	require.NoError(t, run(ctx, &out, slog.New(slog.DiscardHandler), "", ""))
 	got := out.String()
 	for _, want := range []string{
 		"started chain n1 -> n2 -> n3 (epoch 1)",
@@ -47,7 +47,7 @@ func TestRunServesHTTPUntilCancelled(t *testing.T) {
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
 	done := make(chan error, 1)
-	go func() { done <- run(ctx, out, slog.New(slog.DiscardHandler), "127.0.0.1:0") }()
+	go func() { done <- run(ctx, out, slog.New(slog.DiscardHandler), "", "127.0.0.1:0") }()
 
 	addr := waitForAddr(t, out.lines, done)
 	client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
@@ -71,7 +71,7 @@ func TestRunServesHTTPUntilCancelled(t *testing.T) {
 
 func TestRunFailsOnBadAddress(t *testing.T) {
 	var out bytes.Buffer
-	err := run(t.Context(), &out, slog.New(slog.DiscardHandler), "not an address")
+	err := run(t.Context(), &out, slog.New(slog.DiscardHandler), "", "not an address")
 	require.ErrorContains(t, err, "serve http")
 	require.Contains(t, out.String(), "closed the client, the nodes and the network")
 }
@@ -117,4 +117,14 @@ func (w *notifyWriter) String() string {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	return w.buf.String()
+}
+
+func TestDemoOnPebbleRecoversItsData(t *testing.T) {
+	dir := t.TempDir()
+	var first, second bytes.Buffer
+	require.NoError(t, run(t.Context(), &first, slog.New(slog.DiscardHandler), dir, ""))
+	require.Contains(t, first.String(), "recovered 0 keys")
+	require.NoError(t, run(t.Context(), &second, slog.New(slog.DiscardHandler), dir, ""))
+	require.Contains(t, second.String(), "recovered 2 keys")
+	require.Contains(t, second.String(), "all replicas hold the same data")
 }

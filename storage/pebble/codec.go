@@ -16,7 +16,7 @@ import (
 //
 // An entry's body is
 //
-//	uvarint Offset, uvarint Epoch, uvarint Seq, uvarint Acked,
+//	uvarint Offset, uvarint Epoch, uvarint Session, uvarint Seq, uvarint Acked,
 //	uvarint len(Client), Client, uvarint len(Command), Command,
 //	Data (the rest of the value)
 //
@@ -80,6 +80,7 @@ func appendEntry(dst []byte, e *chain.Entry) []byte {
 	dst = beginRecord(dst)
 	dst = binary.AppendUvarint(dst, e.Offset)
 	dst = binary.AppendUvarint(dst, e.Epoch)
+	dst = binary.AppendUvarint(dst, e.Session)
 	dst = binary.AppendUvarint(dst, e.Seq)
 	dst = binary.AppendUvarint(dst, e.Acked)
 	dst = binary.AppendUvarint(dst, uint64(len(e.Client)))
@@ -101,10 +102,11 @@ func decodeEntry(rec []byte, alloc *slab) (chain.Entry, error) {
 	}
 	d := decoder{buf: body}
 	e := chain.Entry{
-		Offset: d.uvarint("offset"),
-		Epoch:  d.uvarint("epoch"),
-		Seq:    d.uvarint("seq"),
-		Acked:  d.uvarint("acked"),
+		Offset:  d.uvarint("offset"),
+		Epoch:   d.uvarint("epoch"),
+		Session: d.uvarint("session"),
+		Seq:     d.uvarint("seq"),
+		Acked:   d.uvarint("acked"),
 	}
 	e.Client = alloc.string(d.bytes("client"), 0)
 	e.Command = alloc.string(d.bytes("command"), 1)

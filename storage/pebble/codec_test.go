@@ -37,8 +37,9 @@ func TestEntryRoundTrip(t *testing.T) {
 }
 
 func TestEntryEncodingIsCompact(t *testing.T) {
-	e := chain.Entry{Offset: 1 << 20, Epoch: 3, Client: "client-1", Seq: 1000, Acked: 999, Command: "put", Data: make([]byte, 100)}
-	require.Equal(t, 5+3+1+2+2+1+8+1+3+100, len(appendEntry(nil, &e)))
+	e := chain.Entry{Offset: 1 << 20, Epoch: 3, Client: "client-1", Session: 1 << 40, Seq: 1000, Acked: 999, Command: "put", Data: make([]byte, 100)}
+	// frame 5, offset 3, epoch 1, session 6, seq 2, acked 2, client 1+8, command 1+3, data 100
+	require.Equal(t, 5+3+1+6+2+2+1+8+1+3+100, len(appendEntry(nil, &e)))
 }
 
 func TestDecodeEntryRejectsEveryBitFlip(t *testing.T) {

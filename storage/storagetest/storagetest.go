@@ -74,6 +74,7 @@ func makeEntry(off uint64) chain.Entry {
 		Offset:  off,
 		Epoch:   off/10 + 1,
 		Client:  fmt.Sprintf("client-%d", off%3),
+		Session: off * 11,
 		Seq:     off * 7,
 		Acked:   off * 3,
 		Command: []string{"", "put", "delete"}[off%3],

@@ -8,12 +8,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"sync"
 	"time"
 
 	"github.com/chainrep/chain"
 	"github.com/chainrep/chain/examples/kv/kvstore"
 	"github.com/chainrep/chain/storage/memory"
+	"github.com/chainrep/chain/storage/pebble"
 	"github.com/chainrep/chain/transport/inmem"
 )
 
@@ -27,7 +29,8 @@ type Cluster struct {
 	Chain   *chain.Client   // the client KV sends through
 	KV      *kvstore.Client // typed client of the chain
 
-	storages  []*memory.Storage
+	dataDir   string // "" for memory storage
+	storages  []chain.Storage
 	closeOnce sync.Once
 	closeErr  error
 }
@@ -46,8 +49,16 @@ func Config(ids ...string) chain.Config {
 // order) and a client, all on a new in-memory network. opts are passed to
 // every node and to the client after the transport, storage and
 // configuration options. On error everything started is closed again.
-func Start(ctx context.Context, ids []string, opts ...chain.Option) (_ *Cluster, err error) {
-	c := &Cluster{Config: Config(ids...), Network: inmem.New(inmem.Options{})}
+func Start(ctx context.Context, ids []string, opts ...chain.Option) (*Cluster, error) {
+	return StartIn(ctx, "", ids, opts...)
+}
+
+// StartIn is Start with each node's log kept durably on Pebble in
+// dataDir/<id>; an empty dataDir means memory storage. Started again on
+// the same directory, the nodes replay their logs and the Stores come back
+// with the data.
+func StartIn(ctx context.Context, dataDir string, ids []string, opts ...chain.Option) (_ *Cluster, err error) {
+	c := &Cluster{Config: Config(ids...), Network: inmem.New(inmem.Options{}), dataDir: dataDir}
 	defer func() {
 		if err != nil {
 			err = errors.Join(err, c.Close())
@@ -73,7 +84,13 @@ func Start(ctx context.Context, ids []string, opts ...chain.Option) (_ *Cluster,
 
 // startNode creates node id with its own storage and Store and starts it.
 func (c *Cluster) startNode(ctx context.Context, id string, opts []chain.Option) error {
-	st := memory.New()
+	var st chain.Storage = memory.New()
+	if c.dataDir != "" {
+		var err error
+		if st, err = pebble.Open(filepath.Join(c.dataDir, id)); err != nil {
+			return fmt.Errorf("open storage of %s: %w", id, err)
+		}
+	}
 	c.storages = append(c.storages, st)
 	node, err := chain.NewNode(id, append([]chain.Option{
 		chain.WithTransport(c.Network), chain.WithStorage(st), chain.WithConfig(c.Config),

@@ -1,0 +1,178 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/chainrep/chain"
+	"github.com/chainrep/chain/examples/kv/kvstore"
+)
+
+const commandHelp = `commands:
+  append DATA           append DATA as a raw entry; prints its offset
+  read FROM [MAX]       print up to MAX (default 10) committed entries from offset FROM
+  latest                print the commit point
+  do NAME [DATA]        run the command NAME with DATA; prints its result
+  query NAME [DATA]     run the query NAME at the tail; prints its result
+  put KEY VALUE         key-value store: set KEY
+  get KEY               key-value store: print KEY's value
+  delete KEY            key-value store: delete KEY
+  status                every node's role, epoch, offsets, commit point and lag
+  help                  this list`
+
+// session runs commands against one chain.
+type session struct {
+	client  *chain.Client
+	cfg     chain.Config
+	out     io.Writer
+	json    bool
+	timeout time.Duration
+}
+
+var errUsage = errors.New("usage")
+
+// execute runs one command line.
+func (s *session) execute(ctx context.Context, args []string) error {
+	ctx, cancel := context.WithTimeout(ctx, s.timeout)
+	defer cancel()
+	name, args := args[0], args[1:]
+	cmd, ok := commands[name]
+	if !ok {
+		return fmt.Errorf("unknown command %q (try help)", name)
+	}
+	if len(args) < cmd.minArgs || len(args) > cmd.maxArgs {
+		return fmt.Errorf("%w: %s", errUsage, cmd.usage)
+	}
+	return cmd.run(ctx, s, args)
+}
+
+type command struct {
+	usage            string
+	minArgs, maxArgs int
+	run              func(ctx context.Context, s *session, args []string) error
+}
+
+var commands = map[string]command{
+	"append": {"append DATA", 1, 1, func(ctx context.Context, s *session, a []string) error {
+		off, err := s.client.Append(ctx, []byte(a[0]))
+		if err != nil {
+			return err
+		}
+		return s.print(map[string]any{"offset": off}, fmt.Sprintf("appended at offset %d", off))
+	}},
+	"read": {"read FROM [MAX]", 1, 2, func(ctx context.Context, s *session, a []string) error {
+		from, err := strconv.ParseUint(a[0], 10, 64)
+		if err != nil || from == 0 {
+			return fmt.Errorf("%w: FROM must be an offset >= 1", errUsage)
+		}
+		max := 10
+		if len(a) == 2 {
+			if max, err = strconv.Atoi(a[1]); err != nil || max < 1 {
+				return fmt.Errorf("%w: MAX must be >= 1", errUsage)
+			}
+		}
+		ents, err := s.client.Read(ctx, from, max)
+		if err != nil {
+			return err
+		}
+		return s.printEntries(ents)
+	}},
+	"latest": {"latest", 0, 0, func(ctx context.Context, s *session, a []string) error {
+		off, err := s.client.Latest(ctx)
+		if err != nil {
+			return err
+		}
+		return s.print(map[string]any{"commit": off}, fmt.Sprintf("commit point %d", off))
+	}},
+	"do": {"do NAME [DATA]", 1, 2, func(ctx context.Context, s *session, a []string) error {
+		res, err := s.client.Submit(ctx, a[0], []byte(optional(a, 1)))
+		if err != nil {
+			return err
+		}
+		return s.print(map[string]any{"offset": res.Offset, "result": string(res.Data)},
+			fmt.Sprintf("offset %d: %q", res.Offset, res.Data))
+	}},
+	"query": {"query NAME [DATA]", 1, 2, func(ctx context.Context, s *session, a []string) error {
+		out, err := s.client.Query(ctx, a[0], []byte(optional(a, 1)))
+		if err != nil {
+			return err
+		}
+		return s.print(map[string]any{"result": string(out)}, fmt.Sprintf("%q", out))
+	}},
+	"put": {"put KEY VALUE", 2, 2, func(ctx context.Context, s *session, a []string) error {
+		if err := kvstore.NewClient(s.client).Put(ctx, a[0], []byte(a[1])); err != nil {
+			return err
+		}
+		return s.print(map[string]any{"key": a[0], "ok": true}, "ok")
+	}},
+	"get": {"get KEY", 1, 1, func(ctx context.Context, s *session, a []string) error {
+		v, found, err := kvstore.NewClient(s.client).Get(ctx, a[0])
+		if err != nil {
+			return err
+		}
+		text := fmt.Sprintf("%q", v)
+		if !found {
+			text = "(not found)"
+		}
+		return s.print(map[string]any{"key": a[0], "value": string(v), "found": found}, text)
+	}},
+	"delete": {"delete KEY", 1, 1, func(ctx context.Context, s *session, a []string) error {
+		existed, err := kvstore.NewClient(s.client).Delete(ctx, a[0])
+		if err != nil {
+			return err
+		}
+		return s.print(map[string]any{"key": a[0], "existed": existed}, fmt.Sprintf("deleted (existed: %t)", existed))
+	}},
+	"status": {"status", 0, 0, func(ctx context.Context, s *session, a []string) error {
+		return s.status(ctx)
+	}},
+}
+
+func init() {
+	commands["help"] = command{"help", 0, 0, func(ctx context.Context, s *session, a []string) error {
+		_, err := fmt.Fprintln(s.out, commandHelp)
+		return err
+	}}
+}
+
+func optional(args []string, i int) string {
+	if i < len(args) {
+		return args[i]
+	}
+	return ""
+}
+
+// splitLine splits an interactive line into words; double quotes group
+// words with spaces.
+func splitLine(line string) ([]string, error) {
+	var words []string
+	var cur strings.Builder
+	inQuote, inWord := false, false
+	for _, r := range line {
+		switch {
+		case r == '"':
+			inQuote, inWord = !inQuote, true
+		case (r == ' ' || r == '\t') && !inQuote:
+			if inWord {
+				words = append(words, cur.String())
+				cur.Reset()
+				inWord = false
+			}
+		default:
+			cur.WriteRune(r)
+			inWord = true
+		}
+	}
+	if inQuote {
+		return nil, errors.New("unterminated quote")
+	}
+	if inWord {
+		words = append(words, cur.String())
+	}
+	return words, nil
+}

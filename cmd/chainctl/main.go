@@ -1,0 +1,87 @@
+// Command chainctl talks to a chain: it appends, reads, queries, runs
+// key-value commands and shows every node's status.
+//
+//	chainctl -members n1=127.0.0.1:7001,n2=127.0.0.1:7002,n3=127.0.0.1:7003 append hello
+//	chainctl -members ... read 1 10
+//	chainctl -members ... --json status
+//	chainctl -members ...              # an interactive prompt
+//
+// The members may also come from the CHAIN_MEMBERS environment variable.
+// An error is printed as one line and the exit status is non-zero.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/chainrep/chain"
+	"github.com/chainrep/chain/internal/cluster"
+	"github.com/chainrep/chain/transport/tcp"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Stdin, os.Stdout); err != nil {
+		if !errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(os.Stderr, "chainctl:", err)
+		}
+		os.Exit(1)
+	}
+}
+
+// options are chainctl's global flags.
+type options struct {
+	members string
+	json    bool
+	timeout time.Duration
+	tls     cluster.TLSFiles
+}
+
+func run(ctx context.Context, args []string, in io.Reader, out io.Writer) error {
+	var o options
+	fs := flag.NewFlagSet("chainctl", flag.ContinueOnError)
+	fs.SetOutput(out)
+	fs.StringVar(&o.members, "members", os.Getenv("CHAIN_MEMBERS"), "the chain's members, head first: id=host:port,... (default $CHAIN_MEMBERS)")
+	fs.BoolVar(&o.json, "json", false, "print results as JSON")
+	fs.DurationVar(&o.timeout, "timeout", 5*time.Second, "time limit of each command")
+	fs.StringVar(&o.tls.Cert, "tls-cert", "", "PEM client certificate for mutual TLS")
+	fs.StringVar(&o.tls.Key, "tls-key", "", "PEM client private key")
+	fs.StringVar(&o.tls.CA, "tls-ca", "", "PEM CA certificate of the nodes")
+	fs.Usage = func() {
+		fmt.Fprintln(out, "usage: chainctl [flags] [command [args]]")
+		fmt.Fprintln(out, commandHelp)
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	members, err := cluster.ParseMembers(o.members)
+	if err != nil {
+		return fmt.Errorf("%w (use -members or CHAIN_MEMBERS)", err)
+	}
+	tlsConfig, err := o.tls.Config()
+	if err != nil {
+		return err
+	}
+	tr := tcp.New(tcp.Options{TLS: tlsConfig})
+	defer tr.Close()
+	cfg := chain.Config{Epoch: 1, Members: members}
+	client, err := chain.NewClient(chain.WithTransport(tr), chain.WithConfig(cfg))
+	if err != nil {
+		return err
+	}
+	defer client.Close()
+	s := &session{client: client, cfg: cfg, out: out, json: o.json, timeout: o.timeout}
+	if fs.NArg() == 0 {
+		return s.interactive(ctx, in)
+	}
+	return s.execute(ctx, fs.Args())
+}

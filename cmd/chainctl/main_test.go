@@ -1,0 +1,128 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
+
+	"github.com/chainrep/chain"
+	"github.com/chainrep/chain/internal/cluster"
+	"github.com/chainrep/chain/transport/tcp"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// startChain runs a 3-node chain over loopback TCP and returns its members
+// flag.
+func startChain(t *testing.T) string {
+	t.Helper()
+	members, err := cluster.FreeLocalMembers(3)
+	require.NoError(t, err)
+	cfg := chain.Config{Epoch: 1, Members: members}
+	tr := tcp.New(tcp.Options{})
+	t.Cleanup(func() { _ = tr.Close() })
+	for _, m := range members {
+		n, err := cluster.StartNode(context.Background(), cluster.NodeConfig{ID: m.ID, Config: cfg, Transport: tr})
+		require.NoError(t, err)
+		t.Cleanup(func() { _ = n.Close() })
+	}
+	return cluster.FormatMembers(members)
+}
+
+func chainctl(t *testing.T, members string, stdin string, args ...string) (string, error) {
+	t.Helper()
+	var out bytes.Buffer
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	err := run(ctx, append([]string{"-members", members}, args...), strings.NewReader(stdin), &out)
+	return out.String(), err
+}
+
+func TestCommandsAgainstAChain(t *testing.T) {
+	members := startChain(t)
+	out, err := chainctl(t, members, "", "append", "hello")
+	require.NoError(t, err)
+	require.Equal(t, "appended at offset 1\n", out)
+	_, err = chainctl(t, members, "", "append", "world")
+	require.NoError(t, err)
+
+	out, err = chainctl(t, members, "", "read", "1", "5")
+	require.NoError(t, err)
+	require.Equal(t, "1 \"hello\"\n2 \"world\"\n", out)
+
+	out, err = chainctl(t, members, "", "--json", "read", "2")
+	require.NoError(t, err)
+	var ents []jsonEntry
+	require.NoError(t, json.Unmarshal([]byte(out), &ents))
+	require.Len(t, ents, 1)
+	require.Equal(t, "world", ents[0].Data)
+
+	out, err = chainctl(t, members, "", "latest")
+	require.NoError(t, err)
+	require.Equal(t, "commit point 2\n", out)
+
+	_, err = chainctl(t, members, "", "put", "k", "v")
+	require.NoError(t, err)
+	out, err = chainctl(t, members, "", "get", "k")
+	require.NoError(t, err)
+	require.Equal(t, "\"v\"\n", out)
+	out, err = chainctl(t, members, "", "query", "kv.len")
+	require.NoError(t, err)
+	require.NotEmpty(t, out)
+
+	out, err = chainctl(t, members, "", "--json", "status")
+	require.NoError(t, err)
+	var rows []nodeStatus
+	require.NoError(t, json.Unmarshal([]byte(out), &rows))
+	require.Len(t, rows, 3)
+	require.Equal(t, []string{"head", "middle", "tail"}, []string{rows[0].Role, rows[1].Role, rows[2].Role})
+	for _, r := range rows {
+		require.Equal(t, uint64(1), r.Epoch)
+		require.Empty(t, r.Err)
+	}
+	out, err = chainctl(t, members, "", "status")
+	require.NoError(t, err)
+	require.Contains(t, out, "ROLE")
+}
+
+func TestInteractivePrompt(t *testing.T) {
+	members := startChain(t)
+	out, err := chainctl(t, members, "append \"a b\"\nbogus\n\nread 1\nquit\nappend never\n")
+	require.NoError(t, err)
+	require.Contains(t, out, "appended at offset 1")
+	require.Contains(t, out, `error: unknown command "bogus"`)
+	require.Contains(t, out, `1 "a b"`)
+	require.NotContains(t, out, "offset 2", "a command after quit ran")
+}
+
+func TestErrorsAreOneLineAndFail(t *testing.T) {
+	members := startChain(t)
+	for _, args := range [][]string{
+		{"read", "0"}, {"read"}, {"nope"}, {"query", "no-such-query"}, {"append", "a", "b"},
+	} {
+		_, err := chainctl(t, members, "", args...)
+		require.Error(t, err, "%v", args)
+		require.NotContains(t, err.Error(), "\n")
+	}
+	_, err := chainctl(t, "", "", "latest")
+	require.ErrorContains(t, err, "CHAIN_MEMBERS")
+	_, err = chainctl(t, "n1", "", "latest")
+	require.Error(t, err)
+}
+
+func TestSplitLine(t *testing.T) {
+	words, err := splitLine(`put key "a value"  x`)
+	require.NoError(t, err)
+	require.Equal(t, []string{"put", "key", "a value", "x"}, words)
+	words, err = splitLine(`append ""`)
+	require.NoError(t, err)
+	require.Equal(t, []string{"append", ""}, words)
+	_, err = splitLine(`put "open`)
+	require.Error(t, err)
+}

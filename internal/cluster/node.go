@@ -1,0 +1,81 @@
+package cluster
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"path/filepath"
+
+	"github.com/chainrep/chain"
+	"github.com/chainrep/chain/examples/kv/kvstore"
+	"github.com/chainrep/chain/storage/memory"
+	"github.com/chainrep/chain/storage/pebble"
+)
+
+// NodeConfig describes one node a program runs.
+type NodeConfig struct {
+	ID        string
+	Config    chain.Config
+	Transport chain.Transport
+	// DataDir is where the node keeps a Pebble storage; empty means memory.
+	DataDir string
+	// NoSync turns off fsync on the Pebble storage (benchmarks only).
+	NoSync bool
+	Logger *slog.Logger
+	// Options are added to the node's options.
+	Options []chain.Option
+}
+
+// Node is a running node, its storage and its key-value state.
+type Node struct {
+	*chain.Node
+	Storage chain.Storage
+	Store   *kvstore.Store
+}
+
+// StartNode opens the node's storage, registers the key-value store and
+// starts the node.
+func StartNode(ctx context.Context, nc NodeConfig) (*Node, error) {
+	st, err := openStorage(nc)
+	if err != nil {
+		return nil, err
+	}
+	logger := nc.Logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	opts := append([]chain.Option{
+		chain.WithTransport(nc.Transport), chain.WithStorage(st), chain.WithConfig(nc.Config),
+		chain.WithLogger(logger),
+	}, nc.Options...)
+	n, err := chain.NewNode(nc.ID, opts...)
+	if err != nil {
+		return nil, errors.Join(err, st.Close())
+	}
+	store := kvstore.New()
+	if err := store.Register(n); err != nil {
+		return nil, errors.Join(fmt.Errorf("register key-value store: %w", err), st.Close())
+	}
+	if err := n.Start(ctx); err != nil {
+		return nil, errors.Join(err, st.Close())
+	}
+	return &Node{Node: n, Storage: st, Store: store}, nil
+}
+
+// Close stops the node and closes its storage.
+func (n *Node) Close() error {
+	return errors.Join(n.Node.Close(), n.Storage.Close())
+}
+
+func openStorage(nc NodeConfig) (chain.Storage, error) {
+	if nc.DataDir == "" {
+		return memory.New(), nil
+	}
+	dir := filepath.Join(nc.DataDir, nc.ID)
+	st, err := pebble.Open(dir, pebble.WithSync(!nc.NoSync))
+	if err != nil {
+		return nil, fmt.Errorf("open storage in %s: %w", dir, err)
+	}
+	return st, nil
+}

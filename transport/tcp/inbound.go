@@ -1,0 +1,206 @@
+package tcp
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"net"
+	"time"
+
+	"github.com/chainrep/chain"
+)
+
+// route is the way back to a client endpoint: the connection it opened to
+// this endpoint, with its own bounded queue and writer goroutine.
+type route struct {
+	addr  string
+	c     *conn
+	queue chan chain.Message
+	// leaf is the raw certificate the client presented, if any. A client
+	// address stays bound to it while its connection lives: another
+	// connection claiming the address must present the same certificate.
+	leaf []byte
+}
+
+// enqueue queues msg for the client, waiting for room until ctx is done.
+// A message for a connection that has gone is dropped.
+func (r *route) enqueue(ctx context.Context, ep *endpoint, msg chain.Message) error {
+	select {
+	case r.queue <- msg:
+		return nil
+	default:
+	}
+	select {
+	case r.queue <- msg:
+		return nil
+	case <-r.c.dead:
+		ep.stats.dropped.Add(1)
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("tcp: send from %q to %q: %w", ep.addr, r.addr, ctx.Err())
+	case <-ep.ctx.Done():
+		return fmt.Errorf("tcp: send from %q to %q: endpoint %w", ep.addr, r.addr, chain.ErrClosed)
+	}
+}
+
+// acceptLoop accepts connections until the listener closes, serving each
+// in its own goroutine.
+func (e *endpoint) acceptLoop(ln net.Listener) {
+	defer e.wg.Done()
+	var delay time.Duration
+	for {
+		nc, err := ln.Accept()
+		if err != nil {
+			if e.ctx.Err() != nil || errors.Is(err, net.ErrClosed) {
+				return
+			}
+			// Probably out of file descriptors: back off, as net/http does.
+			delay = min(max(2*delay, 5*time.Millisecond), time.Second)
+			e.log.Warn("tcp: accept failed", "addr", e.addr, "err", err, "retry_in", delay)
+			t := time.NewTimer(delay)
+			select {
+			case <-t.C:
+			case <-e.ctx.Done():
+				t.Stop()
+				return
+			}
+			continue
+		}
+		delay = 0
+		e.wg.Add(1) // acceptLoop holds a count, so this cannot race with Close's Wait
+		go e.serveInbound(nc)
+	}
+}
+
+// serveInbound runs an accepted connection: the TLS handshake if
+// configured, the hello and its verification, then the reader. If the hello
+// names a client address, the connection also becomes the route back to
+// that client.
+func (e *endpoint) serveInbound(nc net.Conn) {
+	defer e.wg.Done()
+	opts := e.opts
+	raw := nc
+	if opts.TLS != nil {
+		nc = tls.Server(raw, opts.TLS)
+	}
+	c := newConn(nc, raw)
+	if !e.track(c) {
+		return
+	}
+	defer e.untrack(c)
+	defer c.close()
+
+	remote := nc.RemoteAddr().String()
+	from, fr, err := e.handshake(c)
+	if err != nil {
+		e.stats.rejected.Add(1)
+		e.log.Warn("tcp: rejected connection", "addr", e.addr, "remote", remote, "err", err)
+		return
+	}
+	c.rw.readTimeout = opts.ReadIdleTimeout
+	c.rw.writeTimeout = opts.WriteTimeout
+	fr.max = opts.MaxFrameSize
+
+	if IsClientAddr(from) {
+		r, err := e.addRoute(from, c)
+		if err != nil {
+			e.stats.rejected.Add(1)
+			e.log.Warn("tcp: rejected connection", "addr", e.addr, "remote", remote, "claimed", from, "err", err)
+			return
+		}
+		defer e.removeRoute(r)
+		e.wg.Add(1) // serveInbound holds a count
+		go func() {
+			defer e.wg.Done()
+			err := e.writeLoop(c, bufio.NewWriterSize(c.rw, ioBufSize), r.queue, nil, from, 0)
+			c.close()
+			e.log.Debug("tcp: route to client closed", "addr", e.addr, "client", from, "err", err)
+		}()
+	}
+	e.log.Debug("tcp: accepted connection", "addr", e.addr, "remote", remote, "from", from)
+	err = e.readLoop(c, fr, from)
+	e.logClosed("tcp: inbound connection closed", from, err)
+}
+
+// handshake completes the TLS handshake (if any) and reads and verifies
+// the hello, all within DialTimeout. It returns the peer's claimed and
+// verified address and the frame reader to go on with.
+func (e *endpoint) handshake(c *conn) (string, *frameReader, error) {
+	ctx := e.ctx
+	if e.opts.DialTimeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, e.opts.DialTimeout)
+		defer cancel()
+		if err := c.nc.SetReadDeadline(time.Now().Add(e.opts.DialTimeout)); err != nil {
+			return "", nil, err
+		}
+	}
+	if tc, ok := c.nc.(*tls.Conn); ok {
+		if err := tc.HandshakeContext(ctx); err != nil {
+			return "", nil, fmt.Errorf("tls handshake: %w", err)
+		}
+	}
+	// Read the hello with a limit fit for it: nothing larger is read from
+	// a peer before it is verified.
+	fr := newFrameReader(bufio.NewReaderSize(c.rw, ioBufSize), maxHelloSize)
+	p, err := fr.next()
+	if err != nil {
+		return "", nil, fmt.Errorf("read hello: %w", err)
+	}
+	from, err := parseHello(p)
+	if err != nil {
+		return "", nil, err
+	}
+	if err := checkPeerAddr(from); err != nil {
+		return "", nil, fmt.Errorf("hello: %w", err)
+	}
+	if cs := c.tlsState(); cs != nil {
+		verify := e.opts.VerifyPeer
+		if verify == nil {
+			verify = DefaultVerifyPeer
+		}
+		if err := verify(from, *cs); err != nil {
+			return "", nil, fmt.Errorf("peer claiming %q: %w", from, err)
+		}
+	}
+	if err := c.nc.SetReadDeadline(time.Time{}); err != nil {
+		return "", nil, err
+	}
+	return from, fr, nil
+}
+
+// addRoute makes c the route back to the client at addr. A live route for
+// the same address is replaced and its connection closed (the client
+// reconnected), unless the two connections presented different
+// certificates, in which case the new one is refused.
+func (e *endpoint) addRoute(addr string, c *conn) (*route, error) {
+	r := &route{addr: addr, c: c, queue: make(chan chain.Message, e.opts.SendQueue)}
+	if cs := c.tlsState(); cs != nil && len(cs.PeerCertificates) > 0 {
+		r.leaf = cs.PeerCertificates[0].Raw
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.closed {
+		return nil, fmt.Errorf("endpoint %w", chain.ErrClosed)
+	}
+	if old := e.routes[addr]; old != nil {
+		if !bytes.Equal(old.leaf, r.leaf) {
+			return nil, fmt.Errorf("%w: client address %q is held by a connection with another certificate", errRejected, addr)
+		}
+		old.c.close()
+	}
+	e.routes[addr] = r
+	return r, nil
+}
+
+// removeRoute forgets r unless a newer route replaced it.
+func (e *endpoint) removeRoute(r *route) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.routes[r.addr] == r {
+		delete(e.routes, r.addr)
+	}
+}

@@ -1,0 +1,56 @@
+package tcp
+
+import (
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"net"
+)
+
+// errRejected marks a peer refused by verification.
+var errRejected = errors.New("peer rejected")
+
+// clientTLSConfig returns the config for dialing addr: a clone of cfg whose
+// ServerName, if empty, is the host of addr, so that the server's
+// certificate is checked against the address dialed.
+func clientTLSConfig(cfg *tls.Config, addr string) *tls.Config {
+	c := cfg.Clone()
+	if c.ServerName == "" {
+		if host, _, err := net.SplitHostPort(addr); err == nil {
+			c.ServerName = host
+		}
+	}
+	return c
+}
+
+// DefaultVerifyPeer is the check applied to a TLS peer's hello when
+// Options.VerifyPeer is nil. Its contract:
+//
+//   - A peer claiming a client address (see IsClientAddr) is accepted: such
+//     an address is random and names no host, so there is nothing to check
+//     it against; the certificate requirements are those of the server
+//     config's ClientAuth.
+//   - A peer claiming host:port must have presented a certificate that
+//     verified against the config's ClientCAs (so ClientAuth must be
+//     tls.VerifyClientCertIfGiven or tls.RequireAndVerifyClientCert), and
+//     the certificate's DNS or IP SANs must cover host. A peer therefore
+//     cannot claim another node's address, and replies meant for that node
+//     are never sent to it.
+//
+// A custom VerifyPeer may call DefaultVerifyPeer and add checks of its own.
+func DefaultVerifyPeer(claimedAddr string, cs tls.ConnectionState) error {
+	if IsClientAddr(claimedAddr) {
+		return nil
+	}
+	host, _, err := net.SplitHostPort(claimedAddr)
+	if err != nil {
+		return fmt.Errorf("%w: claimed address %q: %v", errRejected, claimedAddr, err)
+	}
+	if len(cs.VerifiedChains) == 0 || len(cs.PeerCertificates) == 0 {
+		return fmt.Errorf("%w: no verified certificate for claimed address %q", errRejected, claimedAddr)
+	}
+	if err := cs.PeerCertificates[0].VerifyHostname(host); err != nil {
+		return fmt.Errorf("%w: certificate does not cover claimed address %q: %v", errRejected, claimedAddr, err)
+	}
+	return nil
+}

@@ -1,0 +1,75 @@
+package tcp
+
+import (
+	"bufio"
+	"time"
+
+	"github.com/chainrep/chain"
+)
+
+// writeLoop sends first (if not nil) and then the messages of queue on c,
+// until writing fails or the connection or endpoint closes. It encodes each
+// message into one reused buffer and writes it to bw, and flushes bw only
+// when queue is momentarily empty, so that a burst of messages goes out in
+// few system calls. A message that cannot be encoded, or is longer than the
+// frame limit, is dropped and logged. When keepalive is positive, a ping
+// frame is sent after that long without a message.
+//
+// When writeLoop returns an error, the messages it had taken from queue but
+// not flushed are lost.
+func (e *endpoint) writeLoop(c *conn, bw *bufio.Writer, queue <-chan chain.Message, first chain.Message, to string, keepalive time.Duration) error {
+	var tick <-chan time.Time
+	if keepalive > 0 {
+		t := time.NewTicker(keepalive)
+		defer t.Stop()
+		tick = t.C
+	}
+	var buf []byte
+	wrote := false
+	msg := first
+	for {
+		if msg == nil {
+			select {
+			case msg = <-queue:
+			default:
+				if bw.Buffered() > 0 {
+					if err := bw.Flush(); err != nil {
+						return err
+					}
+				}
+				select {
+				case msg = <-queue:
+				case <-tick:
+					if !wrote {
+						buf = appendPingFrame(buf[:0])
+						if _, err := bw.Write(buf); err != nil {
+							return err
+						}
+					}
+					wrote = false
+					continue
+				case <-c.dead:
+					return errConnClosed
+				case <-e.ctx.Done():
+					return chain.ErrClosed
+				}
+			}
+		}
+		var err error
+		buf, err = appendMessageFrame(buf[:0], msg, e.opts.MaxFrameSize)
+		msg = nil
+		if err != nil {
+			e.stats.dropped.Add(1)
+			e.log.Warn("tcp: dropping a message that cannot be sent", "to", to, "err", err)
+			continue
+		}
+		if _, err := bw.Write(buf); err != nil {
+			return err
+		}
+		e.stats.sent.Add(1)
+		wrote = true
+		if cap(buf) > keepBufSize {
+			buf = nil
+		}
+	}
+}
