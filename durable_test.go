@@ -3,8 +3,10 @@ package chain_test
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"math/rand/v2"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -16,6 +18,7 @@ import (
 	"github.com/chainrep/chain/chaintest"
 	"github.com/chainrep/chain/storage/pebble"
 	"github.com/cockroachdb/pebble/v2/vfs"
+	"github.com/cockroachdb/pebble/v2/vfs/errorfs"
 )
 
 // pebbleChain starts a 3-node chain whose nodes keep their logs on Pebble
@@ -201,4 +204,52 @@ func TestPebbleChainSurvivesACrashOfEveryNode(t *testing.T) {
 			checkAcknowledgedAppends(t, c, acked, seed)
 		})
 	}
+}
+
+// syncFault fails every fsync of Pebble's write-ahead log while armed.
+type syncFault struct{ armed atomic.Bool }
+
+func (f *syncFault) MaybeError(op errorfs.Op) error {
+	if f.armed.Load() && strings.HasSuffix(op.Path, ".log") &&
+		(op.Kind == errorfs.OpFileSync || op.Kind == errorfs.OpFileSyncData) {
+		return errorfs.ErrInjected
+	}
+	return nil
+}
+
+func (f *syncFault) String() string { return "wal sync fault" }
+
+// TestFsyncErrorStopsThePebbleNode fails the fsyncs of the tail's Pebble
+// storage: the tail stops serving with the storage's error, and the write
+// it could not make durable is never acknowledged.
+func TestFsyncErrorStopsThePebbleNode(t *testing.T) {
+	fault := &syncFault{}
+	c := chaintest.Start(t, chaintest.Options{
+		Nodes: 3,
+		OpenStorage: func(i int) (chain.Storage, error) {
+			var fs vfs.FS = vfs.NewMem()
+			if i == 2 {
+				fs = errorfs.Wrap(fs, fault)
+			}
+			return pebble.Open("node", pebble.WithFS(fs), pebble.WithLogger(slog.New(slog.DiscardHandler)))
+		},
+	})
+	cl := c.Client()
+	ctx := testCtx(t)
+	_, err := cl.Append(ctx, []byte("durable"))
+	require.NoError(t, err)
+
+	fault.armed.Store(true)
+	short, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
+	defer cancel()
+	_, err = cl.Append(short, []byte("never durable"))
+	require.ErrorIs(t, err, context.DeadlineExceeded)
+	tail := c.Node(2)
+	require.Eventually(t, func() bool { return tail.Err() != nil }, 10*time.Second, time.Millisecond)
+	require.ErrorIs(t, tail.Err(), pebble.ErrFailed)
+	require.ErrorIs(t, tail.Err(), errorfs.ErrInjected)
+	st, err := cl.Status(ctx, c.Addr(2))
+	require.NoError(t, err)
+	require.Contains(t, st.Err, "injected")
+	require.Equal(t, uint64(1), st.CommitPoint)
 }

@@ -279,8 +279,11 @@ func (n *Node) Close() error {
 	err := n.ep.Close()
 	n.lifecycle.wg.Wait()
 	n.log.close()
-	if saveErr := n.saveCommit(); saveErr != nil {
-		err = errors.Join(err, saveErr)
+	// A node that failed writes nothing more to its storage.
+	if errors.Is(n.lifecycle.err(), ErrClosed) {
+		if saveErr := n.saveCommit(); saveErr != nil {
+			err = errors.Join(err, saveErr)
+		}
 	}
 	if err != nil {
 		return fmt.Errorf("close node %q: %w", n.id, err)

@@ -15,6 +15,7 @@ package chaintest
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"sync"
@@ -272,21 +273,29 @@ func (c *Cluster) close() {
 	for _, cl := range clients {
 		_ = cl.Close()
 	}
+	failed := make([]bool, len(nodes)) // stopped by a storage error (fail-stop)
 	for i, n := range nodes {
 		if n != nil {
 			if err := n.Close(); err != nil {
 				c.t.Errorf("chaintest: close node %d: %v", i, err)
 			}
+			failed[i] = !errors.Is(n.Err(), chain.ErrClosed)
 		}
 	}
 	_ = c.net.Close()
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for i, st := range c.stores {
-		if st != nil {
-			if err := st.Close(); err != nil {
-				c.t.Errorf("chaintest: close storage of node %d: %v", i, err)
+		if st == nil {
+			continue
+		}
+		if err := st.Close(); err != nil {
+			// A failed storage may report its failure again on close.
+			report := c.t.Errorf
+			if failed[i] {
+				report = c.t.Logf
 			}
+			report("chaintest: close storage of node %d: %v", i, err)
 		}
 	}
 }
