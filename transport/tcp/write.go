@@ -2,6 +2,7 @@ package tcp
 
 import (
 	"bufio"
+	"runtime"
 	"time"
 
 	"github.com/chainrep/chain"
@@ -29,30 +30,19 @@ func (e *endpoint) writeLoop(c *conn, bw *bufio.Writer, queue <-chan chain.Messa
 	msg := first
 	for {
 		if msg == nil {
-			select {
-			case msg = <-queue:
-			default:
-				if bw.Buffered() > 0 {
-					if err := bw.Flush(); err != nil {
+			var err error
+			if msg, err = e.nextMessage(c, bw, queue, tick); err != nil {
+				return err
+			}
+			if msg == nil { // the keepalive tick
+				if !wrote {
+					buf = appendPingFrame(buf[:0])
+					if _, err := bw.Write(buf); err != nil {
 						return err
 					}
 				}
-				select {
-				case msg = <-queue:
-				case <-tick:
-					if !wrote {
-						buf = appendPingFrame(buf[:0])
-						if _, err := bw.Write(buf); err != nil {
-							return err
-						}
-					}
-					wrote = false
-					continue
-				case <-c.dead:
-					return errConnClosed
-				case <-e.ctx.Done():
-					return chain.ErrClosed
-				}
+				wrote = false
+				continue
 			}
 		}
 		var err error
@@ -71,5 +61,38 @@ func (e *endpoint) writeLoop(c *conn, bw *bufio.Writer, queue <-chan chain.Messa
 		if cap(buf) > keepBufSize {
 			buf = nil
 		}
+	}
+}
+
+// nextMessage returns the next message of queue. When the queue is empty it
+// first lets the goroutines that produce messages run once (under load
+// they refill the queue, so the flush carries more), then flushes bw and
+// waits. It returns nil when tick fires first.
+func (e *endpoint) nextMessage(c *conn, bw *bufio.Writer, queue <-chan chain.Message, tick <-chan time.Time) (chain.Message, error) {
+	select {
+	case msg := <-queue:
+		return msg, nil
+	default:
+	}
+	runtime.Gosched()
+	select {
+	case msg := <-queue:
+		return msg, nil
+	default:
+	}
+	if bw.Buffered() > 0 {
+		if err := bw.Flush(); err != nil {
+			return nil, err
+		}
+	}
+	select {
+	case msg := <-queue:
+		return msg, nil
+	case <-tick:
+		return nil, nil
+	case <-c.dead:
+		return nil, errConnClosed
+	case <-e.ctx.Done():
+		return nil, chain.ErrClosed
 	}
 }
