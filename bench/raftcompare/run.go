@@ -1,0 +1,319 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"runtime/pprof"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/hashicorp/raft"
+)
+
+// setupTimeout bounds starting the cluster and electing a leader.
+const setupTimeout = 30 * time.Second
+
+// errOpsFailed is returned, after the summary is printed, when some
+// operations failed.
+var errOpsFailed = errors.New("operations failed")
+
+// run parses args, runs the benchmark and prints the summary to stdout;
+// progress and raft's errors go to stderr. If ctx ends (an interrupt) the
+// run stops early and the summary covers what completed. It returns an
+// error wrapping errOpsFailed if any operation failed.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	f, err := parseFlags(args, stderr)
+	if err != nil {
+		return err
+	}
+	logger := hclog.New(&hclog.LoggerOptions{Name: "raft", Level: hclog.Error, Output: stderr})
+	setupCtx, cancel := context.WithTimeout(ctx, setupTimeout)
+	defer cancel()
+	c, err := startCluster(setupCtx, f, logger)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		// Connections torn down while closing make raft log errors that
+		// mean nothing; real failures to close are returned.
+		logger.SetLevel(hclog.Off)
+		if err := c.Close(); err != nil {
+			fmt.Fprintln(stderr, "raftcompare: close cluster:", err)
+		}
+	}()
+	leader := c.leader()
+	if leader == nil {
+		return errors.New("raft cluster: leader lost before the run")
+	}
+
+	l := &load{payload: make([]byte, f.size), timeout: f.timeout, count: f.count}
+	for i := range l.payload {
+		l.payload[i] = byte('a' + i%26)
+	}
+	workers := make([]*worker, f.workers)
+	for i := range workers {
+		workers[i] = newWorker(leader.raft, f.inflight)
+	}
+	stall := func() {
+		logger.Error("no operation finished in time: shutting the cluster down", "timeout", f.timeout)
+		for _, n := range c.nodes {
+			n.raft.Shutdown() // resolves every pending future with ErrRaftShutdown
+		}
+	}
+	elapsed, err := drive(ctx, f, workers, l, stall, stderr)
+	if err != nil {
+		return err
+	}
+	sum := summarize(f, workers, elapsed)
+	if f.jsonOut {
+		err = sum.WriteJSON(stdout)
+	} else {
+		err = sum.WriteText(stdout)
+	}
+	if err != nil {
+		return err
+	}
+	if applied := leader.fsm.entries.Load(); sum.Errors == 0 && applied < uint64(sum.Ops) {
+		return fmt.Errorf("leader's FSM applied %d entries, fewer than the %d acknowledged", applied, sum.Ops)
+	}
+	if sum.Errors > 0 {
+		return fmt.Errorf("%w: %d of %d (first: %s)", errOpsFailed, sum.Errors, sum.Errors+sum.Ops, sum.FirstError)
+	}
+	return nil
+}
+
+// load is what every operation slot shares; see cmd/benchit's.
+type load struct {
+	payload []byte
+	timeout time.Duration
+	count   int64
+	tickets atomic.Int64
+	stop    atomic.Bool
+}
+
+// next reports whether a slot may start another operation.
+func (l *load) next() bool {
+	if l.stop.Load() {
+		return false
+	}
+	return l.count == 0 || l.tickets.Add(1) <= l.count
+}
+
+// flushEvery is how many latencies a slot buffers before it adds them to
+// its worker's histogram under the worker's lock (as cmd/benchit does):
+// one lock per flushEvery operations, and sequential writes to the buffer.
+const flushEvery = 512
+
+// worker is a group of inflight slots applying to the leader.
+type worker struct {
+	r     *raft.Raft
+	slots []*slot
+
+	mu   sync.Mutex
+	hist *Histogram // guarded by mu
+}
+
+// slot is one operation in flight, run by one goroutine. Its fields other
+// than the progress counters are the goroutine's own until it ends.
+type slot struct {
+	// done and failed count finished operations for the progress line.
+	done, failed atomic.Int64
+
+	lat      []time.Duration // latencies not yet in the worker's histogram
+	errors   int64
+	firstErr error
+}
+
+func newWorker(r *raft.Raft, inflight int) *worker {
+	w := &worker{r: r, hist: New()}
+	for range inflight {
+		w.slots = append(w.slots, &slot{lat: make([]time.Duration, 0, flushEvery)})
+	}
+	return w
+}
+
+// flush adds the slot's buffered latencies to the worker's histogram.
+func (w *worker) flush(s *slot) {
+	w.mu.Lock()
+	for _, d := range s.lat {
+		w.hist.Record(d)
+	}
+	w.mu.Unlock()
+	s.lat = s.lat[:0]
+}
+
+// progress returns the operations the worker's slots have finished and
+// how many of them failed.
+func (w *worker) progress() (done, failed int64) {
+	for _, s := range w.slots {
+		done += s.done.Load()
+		failed += s.failed.Load()
+	}
+	return done, failed
+}
+
+// run applies entries from slot s until l says stop or ctx ends; an
+// operation that ends after ctx is neither counted nor recorded. The
+// slot's latencies are all in the worker's histogram when run returns.
+func (w *worker) run(ctx context.Context, s *slot, l *load) {
+	defer w.flush(s)
+	for l.next() {
+		start := time.Now()
+		err := w.apply(l)
+		lat := time.Since(start)
+		if ctx.Err() != nil {
+			return
+		}
+		if err != nil {
+			s.errors++
+			if s.firstErr == nil {
+				s.firstErr = err
+			}
+			s.failed.Add(1)
+		} else {
+			s.lat = append(s.lat, lat)
+			if len(s.lat) == flushEvery {
+				w.flush(s)
+			}
+		}
+		s.done.Add(1)
+	}
+}
+
+// apply is one operation: raft.Apply of the payload on the leader, waiting
+// for the entry to be committed and applied. l.timeout bounds the enqueue;
+// raft resolves every future in the end (with ErrLeadershipLost or
+// ErrRaftShutdown at the latest), and drive's watchdog shuts the cluster
+// down if no operation finishes for l.timeout, so the wait is bounded too.
+func (w *worker) apply(l *load) error {
+	if err := w.r.Apply(l.payload, l.timeout).Error(); err != nil {
+		return fmt.Errorf("raft apply: %w", err)
+	}
+	return nil
+}
+
+// drive runs every slot of every worker until the load is done and
+// returns the time from the first request to the last answer. If no
+// operation finishes for l.timeout it calls stall, which must make every
+// pending operation fail (shut the cluster down).
+func drive(ctx context.Context, f flags, workers []*worker, l *load, stall func(), stderr io.Writer) (time.Duration, error) {
+	if f.cpuProfile != "" {
+		pf, err := os.Create(f.cpuProfile)
+		if err != nil {
+			return 0, fmt.Errorf("cpu profile: %w", err)
+		}
+		defer pf.Close()
+		if err := pprof.StartCPUProfile(pf); err != nil {
+			return 0, fmt.Errorf("cpu profile: %w", err)
+		}
+		defer pprof.StopCPUProfile()
+	}
+	stopOnCancel := context.AfterFunc(ctx, func() { l.stop.Store(true) })
+	defer stopOnCancel()
+	if l.count == 0 {
+		timer := time.AfterFunc(f.duration, func() { l.stop.Store(true) })
+		defer timer.Stop()
+	}
+	stopProgress := startProgress(f.progress, workers, stderr)
+
+	start := time.Now()
+	var wg sync.WaitGroup
+	for _, w := range workers {
+		for _, s := range w.slots {
+			wg.Go(func() { w.run(ctx, s, l) })
+		}
+	}
+	stopWatchdog := watchdog(l.timeout, workers, func() { l.stop.Store(true); stall() })
+	wg.Wait()
+	elapsed := time.Since(start)
+	stopWatchdog()
+	stopProgress()
+	return elapsed, nil
+}
+
+// watchdog calls stall once if the workers finish no operation for
+// timeout. The returned function stops it.
+func watchdog(timeout time.Duration, workers []*worker, stall func()) (stop func()) {
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		ticker := time.NewTicker(min(timeout/4, time.Second))
+		defer ticker.Stop()
+		last, lastAt := int64(-1), time.Now()
+		for {
+			select {
+			case <-done:
+				return
+			case now := <-ticker.C:
+				var ops int64
+				for _, w := range workers {
+					d, _ := w.progress()
+					ops += d
+				}
+				if ops != last {
+					last, lastAt = ops, now
+				} else if now.Sub(lastAt) > timeout {
+					stall()
+					return
+				}
+			}
+		}
+	})
+	return func() { close(done); wg.Wait() }
+}
+
+func summarize(f flags, workers []*worker, elapsed time.Duration) Summary {
+	total := New()
+	r := Run{
+		Mode: "raft-" + f.store, Workers: f.workers, Inflight: f.inflight, Size: f.size, Elapsed: elapsed,
+	}
+	for _, w := range workers {
+		total.Merge(w.hist)
+		for _, s := range w.slots {
+			r.Errors += s.errors
+			if r.FirstError == nil {
+				r.FirstError = s.firstErr
+			}
+		}
+	}
+	return Summarize(r, total)
+}
+
+// startProgress prints a progress line to w every interval (none when
+// interval is 0), rewriting it in place; the returned function stops it.
+func startProgress(interval time.Duration, workers []*worker, w io.Writer) (stop func()) {
+	if interval <= 0 {
+		return func() {}
+	}
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		ticker := time.NewTicker(interval)
+		defer ticker.Stop()
+		start := time.Now()
+		last, lastAt := int64(0), start
+		for {
+			select {
+			case <-done:
+				fmt.Fprintln(w)
+				return
+			case now := <-ticker.C:
+				var ops, failed int64
+				for _, wk := range workers {
+					d, f := wk.progress()
+					ops, failed = ops+d, failed+f
+				}
+				rate := float64(ops-last) / now.Sub(lastAt).Seconds()
+				last, lastAt = ops, now
+				fmt.Fprintf(w, "\r%7.1fs  %10d ops  %9.0f ops/s  %6d errors ",
+					now.Sub(start).Seconds(), ops, rate, failed)
+			}
+		}
+	})
+	return func() { close(done); wg.Wait() }
+}

@@ -1,0 +1,141 @@
+// Command benchit is a load generator for a chain.
+//
+// It runs -w workers, each with its own chain.Client over its own TCP
+// transport (its own connections), each keeping -c requests in flight. An
+// operation is a raw append of a -size-byte payload or, with probability
+// -query, a kv.get of a key written before the run. The run lasts -d, or
+// -n operations in all when -n is given. Every operation's latency goes
+// into an HDR histogram; the summary gives throughput, errors and
+// percentiles, as text or, with -json, as one JSON object on stdout.
+//
+// Against a running chain (say, chaind):
+//
+//	benchit -members n1=127.0.0.1:7001,n2=127.0.0.1:7002,n3=127.0.0.1:7003
+//
+// The members may also come from $CHAIN_MEMBERS. With neither, benchit
+// starts its own 3-node chain in this process over loopback TCP, in memory,
+// or on Pebble with -data (fsync on every write unless -nosync):
+//
+//	benchit -w 2 -c 50 -size 100 -d 5s -json
+//	benchit -data /tmp -n 100000
+//
+// A run interrupted with SIGINT or SIGTERM stops issuing operations and
+// prints the summary of what completed. The exit status is 0 when every
+// operation succeeded, 1 when some failed (the summary is printed all the
+// same, with the first error), and 2 when the run could not be made.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/chainrep/chain"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	switch {
+	case err == nil, errors.Is(err, flag.ErrHelp):
+	case errors.Is(err, errOpsFailed):
+		// The summary is out; the exit status tells scripts it is flawed.
+		fmt.Fprintln(os.Stderr, "benchit:", err)
+		os.Exit(1)
+	default:
+		fmt.Fprintln(os.Stderr, "benchit:", err)
+		os.Exit(2)
+	}
+}
+
+// maxInflightPerClient is the most requests a chain.Client accepts in
+// flight (chain.WithMaxInflight's upper bound).
+const maxInflightPerClient = 4 * chain.DefaultMaxInflight
+
+// flags are benchit's command line.
+type flags struct {
+	members    string // empty: run a local chain
+	nodes      int    // local chain size
+	data       string // local chain on Pebble under a new directory here
+	noSync     bool
+	workers    int
+	inflight   int
+	size       int
+	duration   time.Duration
+	count      int64 // total operations; wins over duration when > 0
+	query      float64
+	timeout    time.Duration // per operation
+	jsonOut    bool
+	progress   time.Duration // 0: no progress line
+	cpuProfile string
+	nodeStats  bool
+}
+
+// parseFlags parses and validates args; env looks up environment
+// variables ($CHAIN_MEMBERS). Usage and errors go to out.
+func parseFlags(args []string, env func(string) string, out io.Writer) (flags, error) {
+	var f flags
+	fs := flag.NewFlagSet("benchit", flag.ContinueOnError)
+	fs.SetOutput(out)
+	fs.StringVar(&f.members, "members", "", "the chain to load, head first: id=host:port,... (default $CHAIN_MEMBERS; with neither, start a local 3-node chain)")
+	fs.IntVar(&f.nodes, "nodes", 3, "local chain: number of nodes")
+	fs.StringVar(&f.data, "data", "", "local chain: keep the logs on Pebble in a new directory under this one, removed at exit (default: in memory)")
+	fs.BoolVar(&f.noSync, "nosync", false, "local chain on Pebble: do not fsync writes")
+	fs.IntVar(&f.workers, "w", 2, "workers, each with its own client and connections")
+	fs.IntVar(&f.inflight, "c", 50, fmt.Sprintf("requests in flight per worker (1-%d)", maxInflightPerClient))
+	fs.IntVar(&f.size, "size", 100, "payload bytes of each append (and of the value queries read)")
+	fs.DurationVar(&f.duration, "d", 10*time.Second, "how long to run (ignored with -n)")
+	fs.Int64Var(&f.count, "n", 0, "total operations to run; overrides -d")
+	fs.Float64Var(&f.query, "query", 0, "fraction of operations that are queries (kv.get of one key), 0 to 1")
+	fs.DurationVar(&f.timeout, "timeout", 10*time.Second, "timeout of each operation; one that times out counts as an error")
+	fs.BoolVar(&f.jsonOut, "json", false, "print the summary as one JSON object on stdout")
+	fs.DurationVar(&f.progress, "progress", time.Second, "interval of the progress line on stderr, 0 for none; with -json, none unless this flag is given")
+	fs.StringVar(&f.cpuProfile, "cpuprofile", "", "write a CPU profile of the run (local chain included) to this file")
+	fs.BoolVar(&f.nodeStats, "nodestats", false, "local chain: print each node's counters (requests refused as busy, ...) to stderr after the run")
+	if err := fs.Parse(args); err != nil {
+		return f, err
+	}
+	if fs.NArg() > 0 {
+		return f, fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	set := map[string]bool{}
+	fs.Visit(func(fl *flag.Flag) { set[fl.Name] = true })
+	if f.members == "" {
+		f.members = env("CHAIN_MEMBERS")
+	}
+	if f.jsonOut && !set["progress"] {
+		f.progress = 0
+	}
+	switch {
+	case f.workers < 1:
+		return f, fmt.Errorf("-w must be at least 1, not %d", f.workers)
+	case f.inflight < 1 || f.inflight > maxInflightPerClient:
+		return f, fmt.Errorf("-c must be within 1-%d, not %d", maxInflightPerClient, f.inflight)
+	case f.size < 0 || f.size > chain.DefaultMaxEntrySize-1024:
+		return f, fmt.Errorf("-size must be within 0-%d, not %d", chain.DefaultMaxEntrySize-1024, f.size)
+	case f.count < 0:
+		return f, fmt.Errorf("-n must not be negative, not %d", f.count)
+	case f.count == 0 && f.duration <= 0:
+		return f, fmt.Errorf("-d must be positive, not %v", f.duration)
+	case !(f.query >= 0 && f.query <= 1): // also refuses NaN
+		return f, fmt.Errorf("-query must be within 0-1, not %v", f.query)
+	case f.timeout <= 0:
+		return f, fmt.Errorf("-timeout must be positive, not %v", f.timeout)
+	case f.progress < 0:
+		return f, fmt.Errorf("-progress must not be negative, not %v", f.progress)
+	case f.members != "" && (f.data != "" || f.noSync || set["nodes"] || f.nodeStats):
+		return f, errors.New("-data, -nosync, -nodes and -nodestats concern a local chain; they cannot go with -members or $CHAIN_MEMBERS")
+	case f.noSync && f.data == "":
+		return f, errors.New("-nosync needs -data")
+	case f.nodes < 1 || f.nodes > 16:
+		return f, fmt.Errorf("-nodes must be within 1-16, not %d", f.nodes)
+	}
+	return f, nil
+}

@@ -1,0 +1,230 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"runtime/pprof"
+	"sync"
+	"time"
+
+	"github.com/chainrep/chain"
+	"github.com/chainrep/chain/cmd/benchit/histogram"
+	"github.com/chainrep/chain/internal/cluster"
+)
+
+// setupTimeout bounds starting the local chain, connecting the workers and
+// writing the key that queries read.
+const setupTimeout = 30 * time.Second
+
+// errOpsFailed is returned, after the summary is printed, when some
+// operations failed.
+var errOpsFailed = errors.New("operations failed")
+
+// run parses args, runs the benchmark and prints the summary to stdout;
+// progress and logs go to stderr. If ctx ends (an interrupt) the run stops
+// early and the summary covers what completed. It returns an error
+// wrapping errOpsFailed if any operation failed.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	f, err := parseFlags(args, os.Getenv, stderr)
+	if err != nil {
+		return err
+	}
+	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelError}))
+
+	setupCtx, cancel := context.WithTimeout(ctx, setupTimeout)
+	defer cancel()
+	cfg, mode, local, err := target(setupCtx, f, logger)
+	if err != nil {
+		return err
+	}
+	if local != nil {
+		defer func() {
+			if err := local.Close(); err != nil {
+				logger.Error("close local chain", "err", err)
+			}
+		}()
+	}
+	workers, err := startWorkers(setupCtx, cfg, f)
+	defer func() {
+		for _, w := range workers {
+			if err := w.Close(); err != nil {
+				logger.Error("close worker", "err", err)
+			}
+		}
+	}()
+	if err != nil {
+		return err
+	}
+	l := &load{payload: make([]byte, f.size), query: f.query, timeout: f.timeout, count: f.count}
+	for i := range l.payload {
+		l.payload[i] = byte('a' + i%26)
+	}
+	if f.query > 0 {
+		if err := workers[0].kv.Put(setupCtx, queryKey, l.payload); err != nil {
+			return fmt.Errorf("write the key queries read: %w", err)
+		}
+	}
+
+	elapsed, err := drive(ctx, f, workers, l, stderr)
+	if err != nil {
+		return err
+	}
+	sum := summarize(f, mode, workers, elapsed)
+	if f.jsonOut {
+		err = sum.WriteJSON(stdout)
+	} else {
+		err = sum.WriteText(stdout)
+	}
+	if err != nil {
+		return err
+	}
+	if local != nil && f.nodeStats {
+		local.writeStats(stderr)
+	}
+	if local != nil {
+		if err := local.failed(); err != nil {
+			return err
+		}
+	}
+	if sum.Errors > 0 {
+		return fmt.Errorf("%w: %d of %d (first: %s)", errOpsFailed, sum.Errors, sum.Errors+sum.Ops, sum.FirstError)
+	}
+	return nil
+}
+
+// target returns the chain to load and the run's mode; for a local chain
+// it starts it, and the caller must close it.
+func target(ctx context.Context, f flags, logger *slog.Logger) (chain.Config, string, *localChain, error) {
+	if f.members != "" {
+		members, err := cluster.ParseMembers(f.members)
+		if err != nil {
+			return chain.Config{}, "", nil, err
+		}
+		return chain.Config{Epoch: 1, Members: members}, "chain-remote", nil, nil
+	}
+	mode := "chain-mem"
+	switch {
+	case f.data != "" && f.noSync:
+		mode = "chain-pebble-nosync"
+	case f.data != "":
+		mode = "chain-pebble"
+	}
+	lc, err := startLocal(ctx, f.nodes, f.data, f.noSync, logger)
+	if err != nil {
+		return chain.Config{}, "", nil, err
+	}
+	return lc.cfg, mode, lc, nil
+}
+
+// startWorkers creates the workers and connects each to the head and the
+// tail. It returns the workers created so far even on error; the caller
+// closes them.
+func startWorkers(ctx context.Context, cfg chain.Config, f flags) ([]*worker, error) {
+	var workers []*worker
+	for i := range f.workers {
+		w, err := newWorker(cfg, f.inflight, uint64(i))
+		if err != nil {
+			return workers, err
+		}
+		workers = append(workers, w)
+		if err := w.connect(ctx, cfg); err != nil {
+			return workers, fmt.Errorf("worker %d: %w", i, err)
+		}
+	}
+	return workers, nil
+}
+
+// drive runs every slot of every worker until the load is done (the count
+// reached, the duration over or ctx ended) and returns the time from the
+// first request to the last answer.
+func drive(ctx context.Context, f flags, workers []*worker, l *load, stderr io.Writer) (time.Duration, error) {
+	if f.cpuProfile != "" {
+		pf, err := os.Create(f.cpuProfile)
+		if err != nil {
+			return 0, fmt.Errorf("cpu profile: %w", err)
+		}
+		defer pf.Close()
+		if err := pprof.StartCPUProfile(pf); err != nil {
+			return 0, fmt.Errorf("cpu profile: %w", err)
+		}
+		defer pprof.StopCPUProfile()
+	}
+	stopOnCancel := context.AfterFunc(ctx, func() { l.stop.Store(true) })
+	defer stopOnCancel()
+	if l.count == 0 {
+		timer := time.AfterFunc(f.duration, func() { l.stop.Store(true) })
+		defer timer.Stop()
+	}
+	stopProgress := startProgress(f.progress, workers, stderr)
+
+	start := time.Now()
+	var wg sync.WaitGroup
+	for _, w := range workers {
+		for _, s := range w.slots {
+			wg.Go(func() { w.run(ctx, s, l) })
+		}
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	stopProgress()
+	return elapsed, nil
+}
+
+// summarize merges the slots' histograms and counters.
+func summarize(f flags, mode string, workers []*worker, elapsed time.Duration) histogram.Summary {
+	total := histogram.New()
+	r := histogram.Run{
+		Mode: mode, Workers: f.workers, Inflight: f.inflight, Size: f.size,
+		QueryFraction: f.query, Elapsed: elapsed,
+	}
+	for _, w := range workers {
+		total.Merge(w.hist)
+		for _, s := range w.slots {
+			r.Errors += s.errors
+			r.Queries += s.queries
+			if r.FirstError == nil {
+				r.FirstError = s.firstErr
+			}
+		}
+	}
+	return histogram.Summarize(r, total)
+}
+
+// startProgress prints a progress line to w every interval (none when
+// interval is 0), rewriting it in place. The returned function stops it
+// and ends the line; it must be called once.
+func startProgress(interval time.Duration, workers []*worker, w io.Writer) (stop func()) {
+	if interval <= 0 {
+		return func() {}
+	}
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		ticker := time.NewTicker(interval)
+		defer ticker.Stop()
+		start := time.Now()
+		last, lastAt := int64(0), start
+		for {
+			select {
+			case <-done:
+				fmt.Fprintln(w)
+				return
+			case now := <-ticker.C:
+				var ops, failed int64
+				for _, wk := range workers {
+					d, f := wk.progress()
+					ops, failed = ops+d, failed+f
+				}
+				rate := float64(ops-last) / now.Sub(lastAt).Seconds()
+				last, lastAt = ops, now
+				fmt.Fprintf(w, "\r%7.1fs  %10d ops  %9.0f ops/s  %6d errors ",
+					now.Sub(start).Seconds(), ops, rate, failed)
+			}
+		}
+	})
+	return func() { close(done); wg.Wait() }
+}

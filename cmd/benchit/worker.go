@@ -1,0 +1,186 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/chainrep/chain"
+	"github.com/chainrep/chain/cmd/benchit/histogram"
+	"github.com/chainrep/chain/examples/kv/kvstore"
+	"github.com/chainrep/chain/transport/tcp"
+)
+
+// queryKey is the key queries read; setup writes it before the run.
+const queryKey = "benchit"
+
+// load is what every operation slot shares: the workload and the stop
+// conditions. It is read-only during the run apart from its atomics.
+type load struct {
+	payload []byte
+	query   float64       // fraction of operations that are queries
+	timeout time.Duration // per operation
+	// count > 0 bounds the operations of the whole run: a slot takes a
+	// ticket before each one.
+	count   int64
+	tickets atomic.Int64
+	// stop, once set, ends every slot's loop before its next operation.
+	stop atomic.Bool
+}
+
+// next reports whether a slot may start another operation.
+func (l *load) next() bool {
+	if l.stop.Load() {
+		return false
+	}
+	return l.count == 0 || l.tickets.Add(1) <= l.count
+}
+
+// flushEvery is how many latencies a slot buffers before it adds them to
+// its worker's histogram, under the worker's lock: the lock is taken once
+// per flushEvery operations, and a slot writes its buffer sequentially
+// instead of scattering writes over a histogram of its own.
+const flushEvery = 512
+
+// worker is one client of the chain with its own transport, and so its
+// own connections, and inflight slots that each keep one request in
+// flight.
+type worker struct {
+	tr     *tcp.Transport
+	client *chain.Client
+	kv     *kvstore.Client
+	slots  []*slot
+
+	mu   sync.Mutex
+	hist *histogram.Histogram // guarded by mu
+}
+
+// slot is one request in flight, run by one goroutine. Its fields other
+// than the progress counters are the goroutine's own until it ends.
+type slot struct {
+	// done and failed count finished operations for the progress line.
+	done, failed atomic.Int64
+
+	lat      []time.Duration // latencies not yet in the worker's histogram
+	errors   int64
+	queries  int64
+	firstErr error
+	rng      *rand.Rand
+}
+
+// newWorker creates a worker with its own transport and client for the
+// chain cfg, with room for inflight requests in flight. The caller must
+// close it.
+func newWorker(cfg chain.Config, inflight int, seed uint64) (*worker, error) {
+	tr := tcp.New(tcp.Options{})
+	cl, err := chain.NewClient(chain.WithTransport(tr), chain.WithConfig(cfg), chain.WithMaxInflight(inflight))
+	if err != nil {
+		return nil, errors.Join(fmt.Errorf("worker: %w", err), tr.Close())
+	}
+	w := &worker{tr: tr, client: cl, kv: kvstore.NewClient(cl), hist: histogram.New()}
+	for i := range inflight {
+		w.slots = append(w.slots, &slot{
+			lat: make([]time.Duration, 0, flushEvery),
+			rng: rand.New(rand.NewPCG(seed, uint64(i))),
+		})
+	}
+	return w, nil
+}
+
+// flush adds the slot's buffered latencies to the worker's histogram.
+func (w *worker) flush(s *slot) {
+	w.mu.Lock()
+	for _, d := range s.lat {
+		w.hist.Record(d)
+	}
+	w.mu.Unlock()
+	s.lat = s.lat[:0]
+}
+
+// progress returns the operations the worker's slots have finished and
+// how many of them failed.
+func (w *worker) progress() (done, failed int64) {
+	for _, s := range w.slots {
+		done += s.done.Load()
+		failed += s.failed.Load()
+	}
+	return done, failed
+}
+
+// connect opens the worker's connections to the head and the tail before
+// the run, so that connecting is not measured: it asks both for their
+// status.
+func (w *worker) connect(ctx context.Context, cfg chain.Config) error {
+	for _, m := range []chain.Member{cfg.Head(), cfg.Tail()} {
+		if _, err := w.client.Status(ctx, m.Addr); err != nil {
+			return fmt.Errorf("worker: connect: %w", err)
+		}
+	}
+	return nil
+}
+
+// Close closes the client and the transport.
+func (w *worker) Close() error {
+	return errors.Join(w.client.Close(), w.tr.Close())
+}
+
+// run runs operations on slot s until l says stop or ctx ends. ctx is the
+// run's context: an operation cut short by its end is neither counted nor
+// recorded. The slot's latencies are all in the worker's histogram when
+// run returns.
+func (w *worker) run(ctx context.Context, s *slot, l *load) {
+	defer w.flush(s)
+	// Operations' contexts derive from the slot's own: deriving them all
+	// from ctx would make every slot take ctx's lock twice per operation.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	for l.next() {
+		isQuery := l.query > 0 && s.rng.Float64() < l.query
+		start := time.Now()
+		err := w.op(ctx, isQuery, l)
+		lat := time.Since(start)
+		if ctx.Err() != nil {
+			return // interrupted: the operation's outcome says nothing about the chain
+		}
+		if err != nil {
+			s.errors++
+			if s.firstErr == nil {
+				s.firstErr = err
+			}
+			s.failed.Add(1)
+		} else {
+			s.lat = append(s.lat, lat)
+			if len(s.lat) == flushEvery {
+				w.flush(s)
+			}
+			if isQuery {
+				s.queries++
+			}
+		}
+		s.done.Add(1)
+	}
+}
+
+// op runs one operation with the load's timeout.
+func (w *worker) op(ctx context.Context, isQuery bool, l *load) error {
+	ctx, cancel := context.WithTimeout(ctx, l.timeout)
+	defer cancel()
+	if !isQuery {
+		_, err := w.client.Append(ctx, l.payload)
+		return err
+	}
+	v, found, err := w.kv.Get(ctx, queryKey)
+	switch {
+	case err != nil:
+		return err
+	case !found:
+		return fmt.Errorf("kv.get %q: key not found, though written before the run", queryKey)
+	case len(v) != len(l.payload):
+		return fmt.Errorf("kv.get %q: %d bytes, want %d", queryKey, len(v), len(l.payload))
+	}
+	return nil
+}
