@@ -95,10 +95,15 @@ type Member struct {
 type Config struct {
 	Epoch   uint64   `codec:"epoch"`
 	Members []Member `codec:"members"`
+	// Joining, when set, is a node catching up behind the tail: it pulls
+	// the log from the tail, is not counted toward commits and answers no
+	// client. The master makes it the tail once it holds what the tail has.
+	Joining *Member `codec:"joining,omitempty"`
 }
 
 // Validate reports whether the configuration can run a chain: a positive
-// epoch, at least one member, and unique non-empty IDs and addresses.
+// epoch, at least one member, and unique non-empty IDs and addresses
+// (the joining node's included).
 func (c Config) Validate() error {
 	if c.Epoch == 0 {
 		return fmt.Errorf("%w: epoch must be positive", ErrInvalidConfig)
@@ -108,7 +113,11 @@ func (c Config) Validate() error {
 	}
 	ids := make(map[string]bool, len(c.Members))
 	addrs := make(map[string]bool, len(c.Members))
-	for i, m := range c.Members {
+	all := c.Members
+	if c.Joining != nil {
+		all = append(append([]Member(nil), c.Members...), *c.Joining)
+	}
+	for i, m := range all {
 		if m.ID == "" || m.Addr == "" {
 			return fmt.Errorf("%w: member %d has an empty id or address", ErrInvalidConfig, i)
 		}
@@ -129,6 +138,22 @@ func (c Config) Head() Member { return c.Members[0] }
 // Tail returns the last member. The configuration must be valid.
 func (c Config) Tail() Member { return c.Members[len(c.Members)-1] }
 
+// headAddr returns the head's address, or "" without members.
+func (c Config) headAddr() string {
+	if len(c.Members) == 0 {
+		return ""
+	}
+	return c.Head().Addr
+}
+
+// tailAddr returns the tail's address, or "" without members.
+func (c Config) tailAddr() string {
+	if len(c.Members) == 0 {
+		return ""
+	}
+	return c.Tail().Addr
+}
+
 // indexOf returns the position of the member with the given id, or -1.
 func (c Config) indexOf(id string) int {
 	for i, m := range c.Members {
@@ -142,8 +167,15 @@ func (c Config) indexOf(id string) int {
 // Clone returns a deep copy of the configuration.
 func (c Config) Clone() Config {
 	c.Members = append([]Member(nil), c.Members...)
+	if c.Joining != nil {
+		j := *c.Joining
+		c.Joining = &j
+	}
 	return c
 }
+
+// isJoining reports whether id is the joining node.
+func (c Config) isJoining(id string) bool { return c.Joining != nil && c.Joining.ID == id }
 
 // Role is a node's place in its chain.
 type Role int
@@ -155,6 +187,7 @@ const (
 	RoleMiddle
 	RoleTail
 	RoleHeadTail
+	RoleJoining // catching up behind the tail; not yet a member
 )
 
 func (r Role) String() string {
@@ -167,6 +200,8 @@ func (r Role) String() string {
 		return "tail"
 	case RoleHeadTail:
 		return "head+tail"
+	case RoleJoining:
+		return "joining"
 	default:
 		return "none"
 	}
@@ -186,6 +221,8 @@ func (c Config) Role(id string) Role { return roleOf(c, id) }
 func roleOf(cfg Config, id string) Role {
 	i := cfg.indexOf(id)
 	switch {
+	case cfg.isJoining(id):
+		return RoleJoining
 	case i < 0:
 		return RoleNone
 	case len(cfg.Members) == 1:

@@ -15,7 +15,7 @@ import (
 //	go build -o /tmp/codecgen github.com/hashicorp/go-msgpack/v2/codec/codecgen  (from a module that requires it)
 //	go generate .
 //
-//go:generate /tmp/codecgen -nx -d 1977 -r ^(Entry|ClientRequest|ClientResponse|PullRequest|PullResponse|CommitNotice|RemoteError|NodeStatus|Member)$ -o wire_codecgen.go transport.go chain.go errors.go
+//go:generate /tmp/codecgen -nx -d 1977 -r ^(Entry|ClientRequest|ClientResponse|PullRequest|PullResponse|CommitNotice|RemoteError|NodeStatus|Member|Config|Heartbeat|ConfigRequest|ConfigUpdate|AdminRequest|AdminResponse)$ -o wire_codecgen.go transport.go chain.go errors.go
 
 // MaxMessageSize is the largest encoded message DecodeMessage accepts. It
 // bounds the entry size and batch size options, which must leave room for
@@ -112,6 +112,16 @@ func newMessage(kind MessageKind) (Message, error) {
 		return &PullResponse{}, nil
 	case KindCommitNotice:
 		return &CommitNotice{}, nil
+	case KindHeartbeat:
+		return &Heartbeat{}, nil
+	case KindConfigRequest:
+		return &ConfigRequest{}, nil
+	case KindConfigUpdate:
+		return &ConfigUpdate{}, nil
+	case KindAdminRequest:
+		return &AdminRequest{}, nil
+	case KindAdminResponse:
+		return &AdminResponse{}, nil
 	default:
 		return nil, fmt.Errorf("decode message: %w: unknown kind %d", ErrInvalidArgument, kind)
 	}

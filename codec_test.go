@@ -104,7 +104,7 @@ func TestCodecDecodeRejectsBadInput(t *testing.T) {
 		"nil":          nil,
 		"empty":        {},
 		"kind 0":       {0},
-		"kind 6":       {6, 0x80},
+		"kind 11":      {11, 0x80},
 		"kind 255":     {255, 0x80},
 		"no body":      {byte(chain.KindClientRequest)},
 		"wrong type":   {byte(chain.KindPullRequest), 0xa3, 'a', 'b', 'c'},

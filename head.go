@@ -114,10 +114,10 @@ func (f *flowControl) release(commit uint64) {
 // appends them to the log in one storage write, which makes them available
 // to the successor. While the bytes in flight reach the limit it orders
 // nothing, the queue fills and new writes are refused with ErrBusy.
-func (n *Node) runSequencer() {
+func (n *Node) runSequencer(done <-chan struct{}) {
 	// Retries are recognised from the session table, which holds the
 	// entries through the saved commit point only once they are replayed.
-	if !n.applied.wait(n.applied.replayedThrough, nil, n.lifecycle.done()) {
+	if !n.applied.wait(n.applied.replayedThrough, nil, done) {
 		return
 	}
 	var carry *pendingWrite // a write that did not fit in the last batch
@@ -128,11 +128,11 @@ func (n *Node) runSequencer() {
 			select {
 			case w := <-n.writes:
 				carry = &w
-			case <-n.lifecycle.done():
+			case <-done:
 				return
 			}
 		}
-		if !n.waitForRoom() {
+		if !n.waitForRoom(done) {
 			return
 		}
 		writes, carry = n.collectWrites(writes[:0], carry)
@@ -248,7 +248,7 @@ func (n *Node) entryFor(w pendingWrite, off uint64) Entry {
 
 // waitForRoom blocks while the bytes in flight reach the limit; it reports
 // false if the node halted meanwhile.
-func (n *Node) waitForRoom() bool {
+func (n *Node) waitForRoom(done <-chan struct{}) bool {
 	for {
 		_, _, commit, changed := n.log.state()
 		n.flow.release(commit)
@@ -258,7 +258,7 @@ func (n *Node) waitForRoom() bool {
 		}
 		select {
 		case <-changed:
-		case <-n.lifecycle.done():
+		case <-done:
 			return false
 		}
 	}

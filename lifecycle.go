@@ -26,13 +26,20 @@ func (l *lifecycle) init() {
 	l.sendCtx, l.cancelSend = context.WithCancel(context.Background())
 }
 
-// spawn runs f on a goroutine that Close waits for.
-func (l *lifecycle) spawn(f func()) {
+// spawn runs f on a goroutine that Close waits for, unless the node has
+// halted; it reports whether f was started.
+func (l *lifecycle) spawn(f func()) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.cause != nil {
+		return false
+	}
 	l.wg.Add(1)
 	go func() {
 		defer l.wg.Done()
 		f()
 	}()
+	return true
 }
 
 // halt records cause and stops the node's loops; it reports whether this

@@ -141,6 +141,25 @@ func (l *Log) append(ents []Entry) error {
 	return nil
 }
 
+// truncateAfterCommit removes the entries above the commit point. No
+// append may run concurrently.
+func (l *Log) truncateAfterCommit() error {
+	l.mu.Lock()
+	commit, last := l.commit, l.last
+	l.mu.Unlock()
+	if last <= commit {
+		return nil
+	}
+	if err := l.st.TruncateSuffix(commit + 1); err != nil {
+		return fmt.Errorf("drop entries after %d: %w", commit, err)
+	}
+	l.mu.Lock()
+	l.last = commit
+	l.notifyLocked()
+	l.mu.Unlock()
+	return nil
+}
+
 // advanceCommit moves the commit point to c, clamped to the last offset
 // held. It never moves the commit point backward and reports whether it
 // moved.

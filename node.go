@@ -65,6 +65,15 @@ type Node struct {
 	startMu sync.Mutex // serialises Start and Close
 	closed  bool       // guarded by startMu
 
+	addr   string     // where the node listens
+	roleMu sync.Mutex // serialises role changes
+	role   *roleRun   // guarded by roleMu
+	// handoffPending is set while a node that joined as the tail has not
+	// yet caught up with what the old tail committed; until then it
+	// commits nothing on its own and answers no reads.
+	handoffPending atomic.Bool
+	master         masterLink
+
 	ep        Endpoint
 	writes    chan pendingWrite  // head: writes waiting to be ordered
 	reads     chan pendingRead   // tail: queries and reads waiting for a worker
@@ -88,7 +97,12 @@ func newNodeConfig(cfg Config, id string) *nodeConfig {
 		}
 		if i < len(cfg.Members)-1 {
 			nc.succ = cfg.Members[i+1].Addr
+		} else if cfg.Joining != nil {
+			nc.succ = cfg.Joining.Addr // the tail feeds the joining node
 		}
+	}
+	if nc.role == RoleJoining {
+		nc.pred = cfg.Tail().Addr
 	}
 	return nc
 }
@@ -107,17 +121,31 @@ func NewNode(id string, opts ...Option) (*Node, error) {
 		return nil, fmt.Errorf("new node %q: %w: no transport (use WithTransport)", id, ErrInvalidConfig)
 	case o.storage == nil:
 		return nil, fmt.Errorf("new node %q: %w: no storage (use WithStorage)", id, ErrInvalidConfig)
-	case o.config == nil:
-		return nil, fmt.Errorf("new node %q: %w: no configuration (use WithConfig)", id, ErrInvalidConfig)
+	case o.config == nil && o.master == "":
+		return nil, fmt.Errorf("new node %q: %w: no configuration (use WithConfig or WithMaster)", id, ErrInvalidConfig)
 	}
-	if err := o.config.Validate(); err != nil {
-		return nil, fmt.Errorf("new node %q: %w", id, err)
+	cfg := Config{}
+	if o.config != nil {
+		if err := o.config.Validate(); err != nil {
+			return nil, fmt.Errorf("new node %q: %w", id, err)
+		}
+		cfg = *o.config
 	}
-	if o.config.indexOf(id) < 0 {
+	addr := o.addr
+	if i := cfg.indexOf(id); i >= 0 {
+		addr = cfg.Members[i].Addr
+	} else if cfg.isJoining(id) {
+		addr = cfg.Joining.Addr
+	}
+	switch {
+	case o.master == "" && roleOf(cfg, id) == RoleNone:
 		return nil, fmt.Errorf("new node %q: %w: not a member of the configuration", id, ErrInvalidConfig)
+	case addr == "":
+		return nil, fmt.Errorf("new node %q: %w: no address (not in the configuration; use WithAddr)", id, ErrInvalidConfig)
 	}
 	n := &Node{
 		id:        id,
+		addr:      addr,
 		opts:      o,
 		logger:    o.logger.With("node", id),
 		commands:  make(map[string]CommandHandler),
@@ -128,9 +156,10 @@ func NewNode(id string, opts ...Option) (*Node, error) {
 		pulls:     make(chan *PullRequest, 1),
 		pullResps: make(chan *PullResponse, 4),
 	}
-	n.cfg.Store(newNodeConfig(*o.config, id))
+	n.cfg.Store(newNodeConfig(cfg, id))
 	n.applied.init()
 	n.ordered.init()
+	n.master.init(o.heartbeatEvery)
 	n.lifecycle.init()
 	return n, nil
 }
@@ -234,7 +263,7 @@ func (n *Node) Start(ctx context.Context) error {
 		}
 	}
 
-	ep, err := n.opts.transport.Listen(n.cfg.Load().Members[n.cfg.Load().indexOf(n.id)].Addr)
+	ep, err := n.opts.transport.Listen(n.addr)
 	if err != nil {
 		return fmt.Errorf("start node %q: listen: %w", n.id, err)
 	}
@@ -242,24 +271,12 @@ func (n *Node) Start(ctx context.Context) error {
 	n.logger.Info("node started", "role", n.Role().String(), "epoch", n.cfg.Load().Epoch,
 		"first", first, "last", n.log.LastOffset(), "commit", commit)
 
-	cfg := n.cfg.Load()
 	n.lifecycle.spawn(n.runReceiver)
 	n.lifecycle.spawn(n.runApplier)
-	if cfg.role.IsHead() {
-		n.lifecycle.spawn(n.runSequencer)
-	} else {
-		n.lifecycle.spawn(n.runPuller)
-	}
-	if !cfg.role.IsTail() {
-		n.lifecycle.spawn(n.runPullServer)
-	}
-	if cfg.role == RoleMiddle {
-		n.lifecycle.spawn(n.runCommitNotifier)
-	}
-	if cfg.role.IsTail() {
-		for range n.opts.queryWorkers {
-			n.lifecycle.spawn(n.runReadWorker)
-		}
+	n.startRole(n.cfg.Load())
+	if n.opts.master != "" {
+		n.lifecycle.spawn(n.runHeartbeats)
+		n.lifecycle.spawn(n.runReconfigurer)
 	}
 	return nil
 }

@@ -26,6 +26,9 @@ type options struct {
 	queryWorkers     int
 	maxSessions      int
 	applyObserver    func(Entry)
+	master           string // the master's address; "" for a static configuration
+	addr             string // where the node listens when it is not in the configuration
+	heartbeatEvery   time.Duration
 
 	// Client settings.
 	retryInterval    time.Duration
@@ -45,6 +48,9 @@ const (
 	DefaultRetryInterval    = 50 * time.Millisecond
 	DefaultMaxRetryInterval = time.Second
 	DefaultMaxInflight      = 1024
+	// DefaultHeartbeatInterval is how often a node heartbeats to the master
+	// until the master says otherwise.
+	DefaultHeartbeatInterval = 100 * time.Millisecond
 )
 
 func defaultOptions() options {
@@ -60,6 +66,7 @@ func defaultOptions() options {
 		retryInterval:    DefaultRetryInterval,
 		maxRetryInterval: DefaultMaxRetryInterval,
 		maxInflight:      DefaultMaxInflight,
+		heartbeatEvery:   DefaultHeartbeatInterval,
 	}
 }
 
@@ -144,6 +151,17 @@ func WithQueryWorkers(n int) Option { return func(o *options) { o.queryWorkers =
 // WithMaxSessions bounds how many clients' de-duplication records a node
 // keeps. When exceeded, the client idle longest (in log order) is forgotten.
 func WithMaxSessions(n int) Option { return func(o *options) { o.maxSessions = n } }
+
+// WithMaster makes a node or client follow the configuration master at
+// addr: a node heartbeats to it, adopts the configurations it announces and
+// stops serving when it loses contact with it for half the failure timeout
+// (self-fencing); a client asks it for the configuration and follows
+// changes. WithConfig may still give the configuration to start with.
+func WithMaster(addr string) Option { return func(o *options) { o.master = addr } }
+
+// WithAddr sets the address a node listens on when it is not (yet) a
+// member of its configuration, as a node that the master will add.
+func WithAddr(addr string) Option { return func(o *options) { o.addr = addr } }
 
 // WithApplyObserver sets a function the node calls after applying each
 // committed entry whose command ran (duplicates that were answered from the

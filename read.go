@@ -7,12 +7,12 @@ type pendingRead struct {
 }
 
 // runReadWorker answers queued queries and reads at the tail.
-func (n *Node) runReadWorker() {
+func (n *Node) runReadWorker(done <-chan struct{}) {
 	for {
 		select {
 		case r := <-n.reads:
 			n.send(r.client, n.answerRead(r.req))
-		case <-n.lifecycle.done():
+		case <-done:
 			return
 		}
 	}

@@ -15,6 +15,8 @@ func (n *Node) runReceiver() {
 			n.onPullResponse(in.From, m)
 		case *CommitNotice:
 			n.onCommitNotice(in.From, m)
+		case *ConfigUpdate:
+			n.onConfigUpdate(in.From, m)
 		default:
 			n.logger.Debug("ignored message", "from", in.From, "kind", in.Msg.Kind())
 		}
@@ -58,6 +60,9 @@ func (n *Node) admit(req *ClientRequest) *RemoteError {
 	if err := n.lifecycle.err(); err != nil {
 		return &RemoteError{Code: CodeClosed, Message: "node stopped: " + err.Error()}
 	}
+	if n.fenced() {
+		return &RemoteError{Code: CodeClosed, Message: "fenced: no contact with the master", Epoch: cfg.Epoch}
+	}
 	if req.Epoch != 0 && req.Epoch != cfg.Epoch {
 		return &RemoteError{Code: CodeStaleEpoch, Epoch: cfg.Epoch,
 			Message: "client epoch differs from the node's"}
@@ -68,7 +73,7 @@ func (n *Node) admit(req *ClientRequest) *RemoteError {
 	switch req.Op {
 	case OpAppend, OpCommand:
 		if !cfg.role.IsHead() {
-			return &RemoteError{Code: CodeNotHead, Redirect: cfg.Head().Addr, Epoch: cfg.Epoch}
+			return &RemoteError{Code: CodeNotHead, Redirect: cfg.headAddr(), Epoch: cfg.Epoch}
 		}
 		if len(req.Data) > n.opts.maxEntrySize {
 			return &RemoteError{Code: CodeTooLarge, Message: sizeMessage("entry", len(req.Data), n.opts.maxEntrySize)}
@@ -83,7 +88,10 @@ func (n *Node) admit(req *ClientRequest) *RemoteError {
 		}
 	case OpQuery, OpRead, OpLatest:
 		if !cfg.role.IsTail() {
-			return &RemoteError{Code: CodeNotTail, Redirect: cfg.Tail().Addr, Epoch: cfg.Epoch}
+			return &RemoteError{Code: CodeNotTail, Redirect: cfg.tailAddr(), Epoch: cfg.Epoch}
+		}
+		if n.handoffPending.Load() {
+			return &RemoteError{Code: CodeBusy, Message: "new tail catching up with the old one"}
 		}
 		if req.Op == OpQuery {
 			if len(req.Data) > n.opts.maxEntrySize {

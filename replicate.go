@@ -15,7 +15,7 @@ func (n *Node) pullTimeout() time.Duration { return 3 * n.opts.pollInterval }
 // back in order, and asks again. A lost request or response is recovered by
 // asking again after pullTimeout; a duplicated or stale response is
 // recognised by its From and ignored. At the tail, appending commits.
-func (n *Node) runPuller() {
+func (n *Node) runPuller(done <-chan struct{}) {
 	timer := time.NewTimer(n.pullTimeout())
 	defer timer.Stop()
 	session := rand.Uint64()
@@ -25,14 +25,14 @@ func (n *Node) runPuller() {
 		n.send(cfg.pred, &PullRequest{Epoch: cfg.Epoch, Session: session, Next: last + 1, Commit: commit,
 			MaxBytes: n.opts.maxBatchBytes})
 		timer.Reset(n.pullTimeout())
-		resp, ok := n.awaitPullResponse(last+1, timer.C)
+		resp, ok := n.awaitPullResponse(last+1, timer.C, done)
 		if !ok {
 			return
 		}
 		if resp == nil {
 			continue // timed out: ask again
 		}
-		if err := n.acceptPulled(resp); err != nil {
+		if err := n.acceptPulled(resp, done); err != nil {
 			n.fail(err)
 			return
 		}
@@ -41,7 +41,7 @@ func (n *Node) runPuller() {
 
 // awaitPullResponse waits for the response to the pull for next. It returns
 // nil on timeout and false when the node halts.
-func (n *Node) awaitPullResponse(next uint64, timeout <-chan time.Time) (*PullResponse, bool) {
+func (n *Node) awaitPullResponse(next uint64, timeout <-chan time.Time, done <-chan struct{}) (*PullResponse, bool) {
 	for {
 		select {
 		case r := <-n.pullResps:
@@ -51,7 +51,7 @@ func (n *Node) awaitPullResponse(next uint64, timeout <-chan time.Time) (*PullRe
 			// A duplicate or a response to an earlier pull: ignore it.
 		case <-timeout:
 			return nil, true
-		case <-n.lifecycle.done():
+		case <-done:
 			return nil, false
 		}
 	}
@@ -60,12 +60,12 @@ func (n *Node) awaitPullResponse(next uint64, timeout <-chan time.Time) (*PullRe
 // acceptPulled appends the entries of a response and advances the commit
 // point. It returns an error only for a failed storage write, which stops
 // the node.
-func (n *Node) acceptPulled(r *PullResponse) error {
+func (n *Node) acceptPulled(r *PullResponse, done <-chan struct{}) error {
 	if r.Err != nil {
 		n.logger.Warn("predecessor refused pull", "from", r.From, "err", r.Err)
 		select {
 		case <-time.After(n.opts.pollInterval):
-		case <-n.lifecycle.done():
+		case <-done:
 		}
 		return nil
 	}
@@ -78,10 +78,21 @@ func (n *Node) acceptPulled(r *PullResponse) error {
 	}
 	n.counters.received.Add(uint64(len(r.Entries)))
 	_, last, _, _ := n.log.state()
-	if n.cfg.Load().role.IsTail() {
-		n.log.advanceCommit(last)
-	} else {
+	switch {
+	case !n.cfg.Load().role.IsTail():
 		n.log.advanceCommit(r.Commit)
+	case n.handoffPending.Load():
+		// A new tail first catches up with what the old tail committed:
+		// r comes from the old tail in the new epoch, so the old tail has
+		// stopped committing and r.Commit is final.
+		n.log.advanceCommit(r.Commit)
+		if last >= r.Commit {
+			n.handoffPending.Store(false)
+			n.log.advanceCommit(last)
+			n.logger.Info("caught up with the old tail; serving as tail", "commit", last)
+		}
+	default:
+		n.log.advanceCommit(last)
 	}
 	return nil
 }
@@ -100,7 +111,7 @@ func checkDense(from uint64, ents []Entry) error {
 // the successor's latest pull until entries from its Next exist, then sends
 // them (bounded by the pull's MaxBytes); with nothing new by the poll
 // interval it answers empty, which tells the successor the link is alive.
-func (n *Node) runPullServer() {
+func (n *Node) runPullServer(done <-chan struct{}) {
 	poll := time.NewTimer(n.opts.pollInterval)
 	defer poll.Stop()
 	var pending *PullRequest
@@ -109,7 +120,7 @@ func (n *Node) runPullServer() {
 			select {
 			case pending = <-n.pulls:
 				poll.Reset(n.opts.pollInterval)
-			case <-n.lifecycle.done():
+			case <-done:
 				return
 			}
 		}
@@ -129,7 +140,7 @@ func (n *Node) runPullServer() {
 		case <-poll.C:
 			n.sendPullResponse(&PullResponse{From: pending.Next, Commit: commit})
 			pending = nil
-		case <-n.lifecycle.done():
+		case <-done:
 			return
 		}
 	}
@@ -167,7 +178,7 @@ func (n *Node) sendPullResponse(r *PullResponse) {
 // runCommitNotifier runs on middle nodes: whenever the commit point moves
 // it tells the predecessor, whose pull from us may be held for a while.
 // Bursts of advances coalesce into one notice.
-func (n *Node) runCommitNotifier() {
+func (n *Node) runCommitNotifier(done <-chan struct{}) {
 	var sent uint64
 	for {
 		_, _, commit, changed := n.log.state()
@@ -178,7 +189,7 @@ func (n *Node) runCommitNotifier() {
 		}
 		select {
 		case <-changed:
-		case <-n.lifecycle.done():
+		case <-done:
 			return
 		}
 	}

@@ -1,6 +1,9 @@
 package chain
 
-import "context"
+import (
+	"context"
+	"time"
+)
 
 // Transport connects nodes to each other and clients to nodes. It carries
 // Messages between endpoints named by address.
@@ -41,7 +44,8 @@ type Inbound struct {
 }
 
 // Message is one of the wire messages: *ClientRequest, *ClientResponse,
-// *PullRequest, *PullResponse or *CommitNotice.
+// *PullRequest, *PullResponse, *CommitNotice, and the master's *Heartbeat,
+// *ConfigRequest, *ConfigUpdate, *AdminRequest and *AdminResponse.
 type Message interface {
 	// Kind returns the message's type tag, used by the wire codec.
 	Kind() MessageKind
@@ -57,6 +61,11 @@ const (
 	KindPullRequest    MessageKind = 3
 	KindPullResponse   MessageKind = 4
 	KindCommitNotice   MessageKind = 5
+	KindHeartbeat      MessageKind = 6
+	KindConfigRequest  MessageKind = 7
+	KindConfigUpdate   MessageKind = 8
+	KindAdminRequest   MessageKind = 9
+	KindAdminResponse  MessageKind = 10
 )
 
 // Op is the operation a ClientRequest asks for.
@@ -189,3 +198,72 @@ type CommitNotice struct {
 
 // Kind implements Message.
 func (*CommitNotice) Kind() MessageKind { return KindCommitNotice }
+
+// Heartbeat is sent by a node to the master at a fixed interval: it says
+// the node is alive and how far its log goes.
+type Heartbeat struct {
+	ID     string `codec:"id"`
+	Addr   string `codec:"addr"`
+	Epoch  uint64 `codec:"ep"`
+	Last   uint64 `codec:"l"`
+	Commit uint64 `codec:"c"`
+}
+
+// Kind implements Message.
+func (*Heartbeat) Kind() MessageKind { return KindHeartbeat }
+
+// ConfigRequest asks the master for the current configuration.
+type ConfigRequest struct {
+	ID uint64 `codec:"id"`
+}
+
+// Kind implements Message.
+func (*ConfigRequest) Kind() MessageKind { return KindConfigRequest }
+
+// ConfigUpdate is the master's current configuration: the reply to a
+// heartbeat or a ConfigRequest.
+type ConfigUpdate struct {
+	ID     uint64 `codec:"id,omitempty"`
+	Config Config `codec:"cfg"`
+	// FenceAfter is how long a node may go without hearing from the master
+	// before it stops serving: half the master's failure timeout, so a node
+	// the master is about to replace has stopped first.
+	FenceAfter time.Duration `codec:"fence"`
+	// HeartbeatEvery is the interval at which nodes send heartbeats.
+	HeartbeatEvery time.Duration `codec:"hb"`
+}
+
+// Kind implements Message.
+func (*ConfigUpdate) Kind() MessageKind { return KindConfigUpdate }
+
+// AdminOp is a change an AdminRequest asks the master for.
+type AdminOp uint8
+
+// The administrative operations.
+const (
+	// AdminAddNode adds Member: it joins behind the tail, catches up and
+	// becomes the tail.
+	AdminAddNode AdminOp = 1
+	// AdminRemoveNode removes the member with Member.ID from the chain.
+	AdminRemoveNode AdminOp = 2
+)
+
+// AdminRequest asks the master to change the chain's membership.
+type AdminRequest struct {
+	ID     uint64  `codec:"id"`
+	Op     AdminOp `codec:"op"`
+	Member Member  `codec:"m"`
+}
+
+// Kind implements Message.
+func (*AdminRequest) Kind() MessageKind { return KindAdminRequest }
+
+// AdminResponse answers an AdminRequest with the configuration after it.
+type AdminResponse struct {
+	ID     uint64       `codec:"id"`
+	Config Config       `codec:"cfg"`
+	Err    *RemoteError `codec:"er,omitempty"`
+}
+
+// Kind implements Message.
+func (*AdminResponse) Kind() MessageKind { return KindAdminResponse }

@@ -1,0 +1,133 @@
+package chain
+
+import (
+	"context"
+	"fmt"
+	"sync"
+)
+
+// roleRun is the set of goroutines serving the node's current role:
+// ordering at the head, pulling from the predecessor, serving the
+// successor, reads at the tail. A configuration change stops them and
+// starts those of the new role; the receiver and the applier run
+// throughout.
+type roleRun struct {
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+}
+
+// startRole starts the goroutines of nc's role. n.roleMu must be held (or
+// the node not yet serving).
+func (n *Node) startRole(nc *nodeConfig) {
+	ctx, cancel := context.WithCancel(n.lifecycle.ctx)
+	r := &roleRun{ctx: ctx, cancel: cancel}
+	n.role = r
+	spawn := func(f func(done <-chan struct{})) {
+		r.wg.Add(1)
+		if !n.lifecycle.spawn(func() { defer r.wg.Done(); f(ctx.Done()) }) {
+			r.wg.Done()
+		}
+	}
+	switch {
+	case nc.role.IsHead():
+		spawn(n.runSequencer)
+	case nc.role != RoleNone:
+		spawn(n.runPuller)
+	}
+	if nc.succ != "" {
+		spawn(n.runPullServer)
+	}
+	if nc.role == RoleMiddle {
+		spawn(n.runCommitNotifier)
+	}
+	if nc.role.IsTail() {
+		for range n.opts.queryWorkers {
+			spawn(n.runReadWorker)
+		}
+	}
+}
+
+// stopRole stops the current role's goroutines and clears the queues they
+// served, refusing the requests still waiting so their clients retry
+// elsewhere. n.roleMu must be held.
+func (n *Node) stopRole() {
+	if n.role == nil {
+		return
+	}
+	n.role.cancel()
+	n.role.wg.Wait()
+	n.role = nil
+	refusal := &RemoteError{Code: CodeNotHead, Message: "configuration changed"}
+	for {
+		select {
+		case w := <-n.writes:
+			n.refuse(w.client, w.req.ID, refusal)
+		case r := <-n.reads:
+			n.refuse(r.client, r.req.ID, &RemoteError{Code: CodeNotTail, Message: "configuration changed"})
+		case <-n.pulls:
+		case <-n.pullResps:
+		default:
+			return
+		}
+	}
+}
+
+// Reconfigure moves the node to cfg, a configuration with a higher epoch:
+// its role's goroutines stop and the new role's start. A node that becomes
+// the tail commits everything it holds (its log holds everything the old
+// tail did) unless it was the joining node, which first catches up with
+// the old tail (see handoff). A node that becomes the joining node drops
+// its uncommitted suffix first: it rejoins as a new node. A configuration
+// with an epoch at or below the node's is ignored. The master calls this
+// through its messages; tests may call it directly.
+func (n *Node) Reconfigure(cfg Config) error {
+	if err := cfg.Validate(); err != nil {
+		return fmt.Errorf("reconfigure node %q: %w", n.id, err)
+	}
+	n.roleMu.Lock()
+	defer n.roleMu.Unlock()
+	if n.log == nil {
+		return fmt.Errorf("reconfigure node %q: %w", n.id, ErrNotStarted)
+	}
+	if err := n.lifecycle.err(); err != nil {
+		return fmt.Errorf("reconfigure node %q: %w", n.id, err)
+	}
+	old := n.cfg.Load()
+	if cfg.Epoch <= old.Epoch {
+		return nil
+	}
+	nc := newNodeConfig(cfg.Clone(), n.id)
+	n.stopRole()
+	if nc.role == RoleJoining && old.role != RoleJoining {
+		if err := n.dropUncommitted(); err != nil {
+			n.fail(err)
+			return fmt.Errorf("reconfigure node %q: %w", n.id, err)
+		}
+	}
+	if nc.role.IsTail() && !old.role.IsTail() {
+		if old.role == RoleJoining {
+			n.handoffPending.Store(true)
+		} else {
+			_, last, _, _ := n.log.state()
+			n.log.advanceCommit(last)
+		}
+	}
+	if nc.role.IsHead() && !old.role.IsHead() {
+		if err := n.recoverOrdered(); err != nil {
+			n.fail(err)
+			return fmt.Errorf("reconfigure node %q: %w", n.id, err)
+		}
+	}
+	n.cfg.Store(nc)
+	n.logger.Info("reconfigured", "epoch", cfg.Epoch, "role", nc.role.String(), "was", old.role.String())
+	n.startRole(nc)
+	return nil
+}
+
+// dropUncommitted removes the entries above the commit point: a node that
+// rejoins keeps only what it knows to be committed, which every member
+// holds identically.
+func (n *Node) dropUncommitted() error {
+	return n.log.truncateAfterCommit()
+}
