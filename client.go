@@ -49,11 +49,15 @@ func NewClient(opts ...Option) (*Client, error) {
 	if o.transport == nil {
 		return nil, fmt.Errorf("new client: %w: no transport (use WithTransport)", ErrInvalidConfig)
 	}
-	if o.config == nil {
-		return nil, fmt.Errorf("new client: %w: no configuration (use WithConfig)", ErrInvalidConfig)
+	if o.config == nil && o.master == "" {
+		return nil, fmt.Errorf("new client: %w: no configuration (use WithConfig or WithMaster)", ErrInvalidConfig)
 	}
-	if err := o.config.Validate(); err != nil {
-		return nil, fmt.Errorf("new client: %w", err)
+	cfg := Config{}
+	if o.config != nil {
+		if err := o.config.Validate(); err != nil {
+			return nil, fmt.Errorf("new client: %w", err)
+		}
+		cfg = *o.config
 	}
 	ep, err := o.transport.Listen("")
 	if err != nil {
@@ -64,16 +68,17 @@ func NewClient(opts ...Option) (*Client, error) {
 		ep:       ep,
 		slots:    make(chan struct{}, o.maxInflight),
 		done:     make(chan struct{}),
-		cfg:      *o.config,
+		cfg:      cfg,
 		session:  newSession(),
-		head:     o.config.Head().Addr,
-		tail:     o.config.Tail().Addr,
+		head:     cfg.headAddr(),
+		tail:     cfg.tailAddr(),
 		calls:    make(map[uint64]*call),
 		nextID:   1,
 		lowWater: 1,
 	}
 	c.wg.Add(1)
 	go c.receive()
+	c.refreshConfig()
 	return c, nil
 }
 
@@ -230,9 +235,14 @@ func (c *Client) call(ctx context.Context, req *ClientRequest, target string) (*
 	defer timer.Stop()
 	backoff := c.opts.retryInterval
 	var lastErr error
+	sent := 0
 	for {
 		select {
 		case <-timer.C:
+			if sent > 0 {
+				c.refreshConfig() // no answer: the chain may have changed
+			}
+			sent++
 			if err := c.send(ctx, req, write, target); err != nil {
 				return nil, err
 			}
@@ -246,6 +256,9 @@ func (c *Client) call(ctx context.Context, req *ClientRequest, target string) (*
 				return nil, resp.Err
 			}
 			lastErr = resp.Err
+			if resp.Err.Code == CodeStaleEpoch || resp.Err.Code == CodeClosed {
+				c.refreshConfig()
+			}
 			if c.follow(resp.Err) {
 				timer.Reset(0) // a redirect names a new node: go there now
 			}
@@ -304,6 +317,10 @@ func (c *Client) send(ctx context.Context, req *ClientRequest, write bool, targe
 	if target != "" {
 		to = target
 	}
+	if to == "" {
+		c.mu.Unlock()
+		return nil // no configuration yet: the retry timer tries again
+	}
 	req.Epoch = c.cfg.Epoch
 	c.mu.Unlock()
 	// The transport may keep req until delivery, so each send gets a copy.
@@ -327,6 +344,29 @@ func newSession() uint64 {
 			return s
 		}
 	}
+}
+
+// refreshConfig asks the master, if there is one, for the configuration;
+// the answer arrives through receive.
+func (c *Client) refreshConfig() {
+	if c.opts.master == "" {
+		return
+	}
+	_ = c.ep.Send(context.Background(), c.opts.master, &ConfigRequest{})
+}
+
+// adopt takes a configuration newer than the client's.
+func (c *Client) adopt(cfg Config) {
+	if cfg.Validate() != nil {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if cfg.Epoch <= c.cfg.Epoch {
+		return
+	}
+	c.cfg = cfg.Clone()
+	c.head, c.tail = cfg.headAddr(), cfg.tailAddr()
 }
 
 // register allocates a request id and its waiting call.
@@ -366,6 +406,12 @@ func (c *Client) ackedLocked() uint64 {
 func (c *Client) receive() {
 	defer c.wg.Done()
 	for in := range c.ep.Receive() {
+		if u, ok := in.Msg.(*ConfigUpdate); ok {
+			if in.From == c.opts.master {
+				c.adopt(u.Config)
+			}
+			continue
+		}
 		resp, ok := in.Msg.(*ClientResponse)
 		if !ok {
 			continue

@@ -13,8 +13,11 @@ type masterLink struct {
 	updates        chan Config  // configurations to adopt, latest wins
 }
 
+// init starts the link fenced: a node following a master serves only once
+// the master has answered it, so a restarted node with an old
+// configuration cannot serve stale reads before it learns the current one.
 func (m *masterLink) init(heartbeatEvery time.Duration) {
-	m.lastContact.Store(time.Now().UnixNano())
+	m.fenceAfter.Store(1)
 	m.heartbeatEvery.Store(int64(heartbeatEvery))
 	m.updates = make(chan Config, 1)
 }

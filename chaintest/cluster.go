@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/chainrep/chain"
+	"github.com/chainrep/chain/master"
 	"github.com/chainrep/chain/storage/memory"
 	"github.com/chainrep/chain/transport/inmem"
 )
@@ -42,6 +43,13 @@ type Options struct {
 	NodeOptions []chain.Option
 	// ClientOptions are added to every client's options.
 	ClientOptions []chain.Option
+	// Master starts a configuration master (package master) at address
+	// "master": nodes heartbeat to it and follow its configurations, and
+	// clients learn the chain from it. Without it the configuration is
+	// static.
+	Master bool
+	// FailureTimeout is the master's failure timeout; default 200ms.
+	FailureTimeout time.Duration
 	// OpenStorage opens node i's storage. It is called at start and again
 	// at every restart: Kill closes the storage, as a process exit would,
 	// and Restart reopens it, so a durable storage is tested from what it
@@ -57,11 +65,13 @@ type Cluster struct {
 	t    testing.TB
 	opts Options
 	seed int64
-	net  *inmem.Network
-	cfg  chain.Config
-	inv  *invariants
+	net    *inmem.Network
+	cfg    chain.Config // the initial configuration
+	master *master.Master
+	inv    *invariants
 
 	mu      sync.Mutex
+	members []chain.Member  // every node ever started, by index
 	stores  []chain.Storage // nil while closed by Kill
 	nodes   []*chain.Node   // nil while killed
 	clients []*chain.Client
@@ -87,12 +97,24 @@ func Start(t testing.TB, opts Options) *Cluster {
 		stores: make([]chain.Storage, opts.Nodes),
 		nodes:  make([]*chain.Node, opts.Nodes),
 	}
-	c.inv = newInvariants(opts.Nodes)
+	c.inv = newInvariants()
 	for i := range opts.Nodes {
 		id := "n" + strconv.Itoa(i+1)
 		c.cfg.Members = append(c.cfg.Members, chain.Member{ID: id, Addr: id})
 	}
+	c.members = c.cfg.Clone().Members
 	t.Cleanup(c.close)
+	if opts.Master {
+		timeout := opts.FailureTimeout
+		if timeout == 0 {
+			timeout = 200 * time.Millisecond
+		}
+		m, err := master.Start(master.Options{Transport: c.net, Addr: MasterAddr, Config: c.cfg, FailureTimeout: timeout})
+		if err != nil {
+			t.Fatalf("chaintest: seed %d: %v", seed, err)
+		}
+		c.master = m
+	}
 	for i := range opts.Nodes {
 		if err := c.startNode(i); err != nil {
 			t.Fatalf("chaintest: seed %d: %v", seed, err)
@@ -104,15 +126,84 @@ func Start(t testing.TB, opts Options) *Cluster {
 // Seed returns the seed of the cluster's network faults.
 func (c *Cluster) Seed() int64 { return c.seed }
 
-// Config returns the chain's configuration.
-func (c *Cluster) Config() chain.Config { return c.cfg.Clone() }
+// MasterAddr is the address of the cluster's master (Options.Master).
+const MasterAddr = "master"
+
+// Config returns the chain's current configuration: the master's, or the
+// static one.
+func (c *Cluster) Config() chain.Config {
+	if c.master != nil {
+		return c.master.Config()
+	}
+	return c.cfg.Clone()
+}
+
+// Master returns the cluster's master, or nil without Options.Master.
+func (c *Cluster) Master() *master.Master { return c.master }
+
+// Nodes returns the number of nodes ever started (indices 0 to Nodes()-1).
+func (c *Cluster) Nodes() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.members)
+}
+
+// AddNode starts a new node and asks the master to add it: it joins behind
+// the tail, catches up and becomes the tail. It returns the node's index.
+// It needs Options.Master. Safe for concurrent use.
+func (c *Cluster) AddNode() int {
+	c.t.Helper()
+	if c.master == nil {
+		c.t.Fatalf("chaintest: AddNode needs Options.Master")
+	}
+	c.mu.Lock()
+	i := len(c.members)
+	id := "n" + strconv.Itoa(i+1)
+	m := chain.Member{ID: id, Addr: id}
+	c.members = append(c.members, m)
+	c.stores = append(c.stores, nil)
+	c.nodes = append(c.nodes, nil)
+	c.mu.Unlock()
+	if err := c.startNode(i); err != nil {
+		c.t.Errorf("chaintest: seed %d: %v", c.seed, err)
+		return i
+	}
+	if _, err := c.master.AddNode(m); err != nil {
+		c.t.Errorf("chaintest: seed %d: %v", c.seed, err)
+	}
+	return i
+}
+
+// chainOrder returns the indices of the current configuration's members in
+// chain order, the joining node last.
+func (c *Cluster) chainOrder() []int {
+	cfg := c.Config()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	index := make(map[string]int, len(c.members))
+	for i, m := range c.members {
+		index[m.ID] = i
+	}
+	order := make([]int, 0, len(cfg.Members)+1)
+	for _, m := range cfg.Members {
+		order = append(order, index[m.ID])
+	}
+	if cfg.Joining != nil {
+		order = append(order, index[cfg.Joining.ID])
+	}
+	return order
+}
 
 // Network returns the in-memory network, for fault injection. Node i
 // listens at Config().Members[i].Addr.
 func (c *Cluster) Network() *inmem.Network { return c.net }
 
 // Addr returns the address of node i.
-func (c *Cluster) Addr(i int) string { return c.cfg.Members[i].Addr }
+func (c *Cluster) Addr(i int) string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.members[i].Addr
+}
 
 // Node returns node i, or nil while it is killed. Safe for concurrent use.
 func (c *Cluster) Node(i int) *chain.Node {
@@ -133,7 +224,11 @@ func (c *Cluster) Storage(i int) chain.Storage {
 // concurrent use.
 func (c *Cluster) Client(opts ...chain.Option) *chain.Client {
 	c.t.Helper()
-	all := append([]chain.Option{chain.WithTransport(c.net), chain.WithConfig(c.cfg)}, c.opts.ClientOptions...)
+	all := []chain.Option{chain.WithTransport(c.net), chain.WithConfig(c.Config())}
+	if c.master != nil {
+		all = append(all, chain.WithMaster(MasterAddr))
+	}
+	all = append(all, c.opts.ClientOptions...)
 	cl, err := chain.NewClient(append(all, opts...)...)
 	if err != nil {
 		c.t.Fatalf("chaintest: new client: %v", err)
@@ -201,7 +296,9 @@ func (c *Cluster) Restart(i int) {
 }
 
 func (c *Cluster) startNode(i int) error {
-	m := c.cfg.Members[i]
+	c.mu.Lock()
+	m := c.members[i]
+	c.mu.Unlock()
 	st, err := c.openStorage(i)
 	if err != nil {
 		return err
@@ -210,8 +307,15 @@ func (c *Cluster) startNode(i int) error {
 	opts := []chain.Option{
 		chain.WithTransport(c.net),
 		chain.WithStorage(st),
-		chain.WithConfig(c.cfg),
 		chain.WithApplyObserver(inc.observe),
+	}
+	if c.master != nil {
+		opts = append(opts, chain.WithMaster(MasterAddr), chain.WithAddr(m.Addr))
+		if i < len(c.cfg.Members) {
+			opts = append(opts, chain.WithConfig(c.cfg))
+		}
+	} else {
+		opts = append(opts, chain.WithConfig(c.cfg))
 	}
 	n, err := chain.NewNode(m.ID, append(opts, c.opts.NodeOptions...)...)
 	if err != nil {
@@ -241,7 +345,7 @@ func (c *Cluster) WaitConverged(ctx context.Context) error {
 	for {
 		var last uint64
 		converged := true
-		for i := range c.cfg.Members {
+		for _, i := range c.chainOrder() {
 			n := c.Node(i)
 			if n == nil {
 				continue
@@ -280,6 +384,11 @@ func (c *Cluster) close() {
 				c.t.Errorf("chaintest: close node %d: %v", i, err)
 			}
 			failed[i] = !errors.Is(n.Err(), chain.ErrClosed)
+		}
+	}
+	if c.master != nil {
+		if err := c.master.Close(); err != nil {
+			c.t.Errorf("chaintest: close master: %v", err)
 		}
 	}
 	_ = c.net.Close()

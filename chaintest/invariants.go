@@ -14,16 +14,16 @@ import (
 // point, the committed entries, and each incarnation's applied commands.
 type invariants struct {
 	mu         sync.Mutex
-	commits    []uint64               // highest commit point seen per node
-	checked    []uint64               // committed offsets compared per node
+	commits    map[int]uint64         // highest commit point seen per node
+	checked    map[int]uint64         // committed offsets compared per node
 	committed  map[uint64]chain.Entry // the entry first seen committed at each offset
 	violations []string
 }
 
-func newInvariants(nodes int) *invariants {
+func newInvariants() *invariants {
 	return &invariants{
-		commits:   make([]uint64, nodes),
-		checked:   make([]uint64, nodes),
+		commits:   make(map[int]uint64),
+		checked:   make(map[int]uint64),
 		committed: make(map[uint64]chain.Entry),
 	}
 }
@@ -145,22 +145,37 @@ type logView struct {
 // check compares every entry; otherwise only entries above the lowest
 // commit point checked before are read.
 func (c *Cluster) checkOnce(full bool) {
-	n := len(c.cfg.Members)
-	views := make([]logView, n)
-	for i := n - 1; i >= 0; i-- {
-		views[i] = c.readView(i, full)
+	order := c.chainOrder()
+	epoch := c.Config().Epoch
+	current := make(map[int]bool, len(order)) // running under the current configuration
+	for _, i := range order {
+		n := c.Node(i)
+		current[i] = c.master == nil || (n != nil && n.Config().Epoch == epoch)
+	}
+	inChain := make(map[int]bool, len(order))
+	views := make(map[int]*logView, c.Nodes())
+	for k := len(order) - 1; k >= 0; k-- {
+		v := c.readView(order[k], full)
+		views[order[k]], inChain[order[k]] = &v, true
+	}
+	for i := range c.Nodes() {
+		if !inChain[i] {
+			v := c.readView(i, full)
+			views[i] = &v
+		}
 	}
 	c.inv.mu.Lock()
-	for i := range views {
-		c.checkCommitted(i, &views[i])
+	for i, v := range views {
+		c.checkCommitted(i, v)
 	}
-	for i := 0; i+1 < n; i++ {
-		if views[i].readable && views[i+1].readable {
-			c.checkPrefix(i, &views[i], &views[i+1])
+	for k := 0; k+1 < len(order); k++ {
+		i, j := order[k], order[k+1]
+		if pred, succ := views[i], views[j]; pred.readable && succ.readable && current[i] && current[j] {
+			c.checkPrefix(i, j, pred, succ)
 		}
 	}
 	c.inv.mu.Unlock()
-	c.checkAcknowledged()
+	c.checkAcknowledged(order)
 }
 
 // checkAcknowledged checks invariant 2: what a node believes its successor
@@ -168,14 +183,15 @@ func (c *Cluster) checkOnce(full bool) {
 // successor's followed by entries sent and not yet acknowledged (or not yet
 // sent). It reads head first: a successor's log only grows while it runs,
 // so the acknowledgment read earlier must be covered by the log read later.
-func (c *Cluster) checkAcknowledged() {
-	for i := 0; i+1 < len(c.cfg.Members); i++ {
+func (c *Cluster) checkAcknowledged(order []int) {
+	for k := 0; k+1 < len(order); k++ {
+		i, j := order[k], order[k+1]
 		pred := c.Node(i)
-		if pred == nil || c.Node(i+1) == nil {
-			continue
+		if pred == nil || c.Node(j) == nil || pred.Config().Epoch != c.Node(j).Config().Epoch {
+			continue // the two do not agree on the chain yet
 		}
 		acked := pred.Stats().SuccessorAcked
-		st := c.Storage(i + 1)
+		st := c.Storage(j)
 		if st == nil {
 			continue
 		}
@@ -254,10 +270,10 @@ func (c *Cluster) checkCommitted(i int, v *logView) {
 
 // checkPrefix checks invariant 1 between node i and its successor j.
 // c.inv.mu must be held.
-func (c *Cluster) checkPrefix(i int, pred, succ *logView) {
+func (c *Cluster) checkPrefix(i, j int, pred, succ *logView) {
 	if succ.last > pred.last {
 		c.inv.violations = append(c.inv.violations, fmt.Sprintf(
-			"invariant 1: node %d holds up to %d, beyond its predecessor's %d", i+1, succ.last, pred.last))
+			"invariant 1: node %d holds up to %d, beyond its predecessor's (node %d) %d", j, succ.last, i, pred.last))
 		return
 	}
 	for _, e := range succ.entries {
@@ -266,7 +282,7 @@ func (c *Cluster) checkPrefix(i int, pred, succ *logView) {
 		}
 		if p := pred.entries[e.Offset-pred.from]; !sameEntry(p, e) {
 			c.inv.violations = append(c.inv.violations, fmt.Sprintf(
-				"invariant 1: entry %d differs between node %d and its successor", e.Offset, i))
+				"invariant 1: entry %d differs between node %d and its successor, node %d", e.Offset, i, j))
 			return
 		}
 	}

@@ -1,0 +1,211 @@
+package master
+
+import (
+	"time"
+
+	"github.com/chainrep/chain"
+)
+
+// nodeState is what the master knows of one node from its heartbeats.
+type nodeState struct {
+	addr     string
+	lastSeen time.Time
+	epoch    uint64
+	last     uint64
+	commit   uint64
+}
+
+// state is the master's decision-making core: the chain's configuration,
+// what heartbeats said of each node, and the nodes waiting to join. It
+// takes events with the time they happened and returns configurations; it
+// does no I/O and reads no clock, so it tests without timers.
+type state struct {
+	cfg     chain.Config
+	timeout time.Duration
+	nodes   map[string]*nodeState
+	standby map[string]chain.Member // nodes that may join, by id
+	target  int                     // the chain length to restore
+	blind   bool                    // the master heard from no member lately
+}
+
+func newState(cfg chain.Config, timeout time.Duration, now time.Time) *state {
+	s := &state{
+		cfg:     cfg.Clone(),
+		timeout: timeout,
+		nodes:   make(map[string]*nodeState),
+		standby: make(map[string]chain.Member),
+		target:  len(cfg.Members),
+	}
+	// Members get one failure timeout from the master's start to report.
+	for _, m := range cfg.Members {
+		s.nodes[m.ID] = &nodeState{addr: m.Addr, lastSeen: now}
+	}
+	return s
+}
+
+// heartbeat records that node hb.ID is alive. A node the master does not
+// know, or knows as removed, becomes a standby node if it was added with
+// addNode; others are ignored.
+func (s *state) heartbeat(hb *chain.Heartbeat, now time.Time) {
+	ns, ok := s.nodes[hb.ID]
+	if !ok {
+		if _, added := s.standby[hb.ID]; !added {
+			return
+		}
+		ns = &nodeState{}
+		s.nodes[hb.ID] = ns
+	}
+	ns.addr, ns.lastSeen = hb.Addr, now
+	ns.epoch, ns.last, ns.commit = hb.Epoch, hb.Last, hb.Commit
+}
+
+// alive reports whether id has sent a heartbeat within the failure timeout.
+func (s *state) alive(id string, now time.Time) bool {
+	ns, ok := s.nodes[id]
+	return ok && now.Sub(ns.lastSeen) <= s.timeout
+}
+
+// tick decides, at time now, on at most one change of configuration:
+// remove the members and joining node that stopped sending heartbeats
+// (but only while some member was heard from within half the timeout, so
+// a master cut off from everyone removes no one), else promote a joining node that has caught up
+// to tail, else let a live standby node join behind the tail while the
+// chain is shorter than its target. It reports whether the configuration
+// changed.
+func (s *state) tick(now time.Time) bool {
+	if !s.connected(now) {
+		// No member has been heard from lately: more likely the master is
+		// cut off than the whole chain dead. Change nothing; the nodes
+		// fence themselves and serve again when contact returns.
+		s.blind = true
+		return false
+	}
+	if s.blind {
+		// Contact is back: every node gets a full timeout from now to
+		// report before its silence counts.
+		s.blind = false
+		for _, ns := range s.nodes {
+			ns.lastSeen = now
+		}
+		return false
+	}
+	next := s.cfg.Clone()
+	var kept []chain.Member
+	for _, m := range next.Members {
+		if s.alive(m.ID, now) {
+			kept = append(kept, m)
+		}
+	}
+	changed := len(kept) != len(next.Members)
+	next.Members = kept
+	if next.Joining != nil && !s.alive(next.Joining.ID, now) {
+		s.standby[next.Joining.ID] = *next.Joining
+		next.Joining, changed = nil, true
+	}
+	if !changed {
+		switch {
+		case next.Joining != nil && s.caughtUp(next.Joining.ID, next.Tail().ID):
+			next.Members = append(next.Members, *next.Joining)
+			next.Joining, changed = nil, true
+		case next.Joining == nil && len(next.Members) < s.target:
+			if m, ok := s.liveStandby(now); ok {
+				delete(s.standby, m.ID)
+				next.Joining, changed = &m, true
+			}
+		}
+	}
+	for _, m := range s.cfg.Members {
+		if next.Role(m.ID) == chain.RoleNone {
+			// A removed member may come back only as a new node.
+			s.standby[m.ID] = m
+		}
+	}
+	if changed {
+		next.Epoch++
+		s.cfg = next
+	}
+	return changed
+}
+
+// connected reports whether some member was heard from within half the
+// failure timeout.
+func (s *state) connected(now time.Time) bool {
+	for _, m := range s.cfg.Members {
+		if ns := s.nodes[m.ID]; ns != nil && now.Sub(ns.lastSeen) <= s.timeout/2 {
+			return true
+		}
+	}
+	return false
+}
+
+// caughtUp reports whether the joining node holds everything the tail had
+// committed at their last heartbeats, and has adopted the configuration
+// that made it the joining node. The tail's final entries reach it after
+// the switch, before it serves (the tail handoff).
+func (s *state) caughtUp(joining, tail string) bool {
+	j, t := s.nodes[joining], s.nodes[tail]
+	return j != nil && t != nil && j.epoch == s.cfg.Epoch && j.last >= t.commit
+}
+
+func (s *state) liveStandby(now time.Time) (chain.Member, bool) {
+	var best chain.Member
+	found := false
+	for id, m := range s.standby {
+		if s.alive(id, now) && (!found || id < best.ID) {
+			if ns := s.nodes[id]; ns.addr != "" {
+				m.Addr = ns.addr
+			}
+			best, found = m, true
+		}
+	}
+	return best, found
+}
+
+// addNode lets m join: it becomes a standby node and the chain's target
+// length grows by one.
+func (s *state) addNode(m chain.Member) error {
+	if m.ID == "" || m.Addr == "" {
+		return chain.ErrInvalidArgument
+	}
+	if s.cfg.Role(m.ID) != chain.RoleNone {
+		return nil // already in the chain
+	}
+	if _, ok := s.standby[m.ID]; !ok {
+		s.target++
+	}
+	s.standby[m.ID] = m
+	return nil
+}
+
+// removeNode takes id out of the chain (or the standby set) for good. The
+// last member cannot be removed.
+func (s *state) removeNode(id string) (bool, error) {
+	if _, ok := s.standby[id]; ok {
+		delete(s.standby, id)
+		delete(s.nodes, id)
+		s.target = max(1, s.target-1)
+		return false, nil
+	}
+	next := s.cfg.Clone()
+	switch {
+	case next.Joining != nil && next.Joining.ID == id:
+		next.Joining = nil
+	case next.Role(id) == chain.RoleNone:
+		return false, chain.ErrInvalidArgument
+	case len(next.Members) == 1:
+		return false, chain.ErrInvalidConfig
+	default:
+		kept := next.Members[:0:0]
+		for _, m := range next.Members {
+			if m.ID != id {
+				kept = append(kept, m)
+			}
+		}
+		next.Members = kept
+	}
+	next.Epoch++
+	s.cfg = next
+	delete(s.nodes, id)
+	s.target = max(1, s.target-1)
+	return true, nil
+}

@@ -1,0 +1,257 @@
+package chain_test
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/chainrep/chain"
+	"github.com/chainrep/chain/chaintest"
+)
+
+// logWorkload runs clients that append and read until stop, recording a
+// history for the log model and the acknowledged appends.
+type logWorkload struct {
+	rec   *chaintest.Recorder
+	mu    sync.Mutex
+	acked map[uint64]string
+	// ackTimes holds the call and return times of acknowledged appends.
+	ackTimes [][2]time.Time
+	stop     atomic.Bool
+	wg      sync.WaitGroup
+}
+
+func startLogWorkload(c *chaintest.Cluster, seed int64, clients, maxOps int) *logWorkload {
+	w := &logWorkload{rec: chaintest.NewRecorder(), acked: make(map[uint64]string)}
+	for id := range clients {
+		cl := c.Client()
+		rng := rand.New(rand.NewPCG(uint64(seed), uint64(id)))
+		w.wg.Go(func() {
+			for op := 0; op < maxOps && !w.stop.Load(); op++ {
+				ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+				if rng.IntN(4) > 0 {
+					data := fmt.Sprintf("c%d-%d", id, op)
+					p := w.rec.Begin(id, chaintest.LogInput{Op: chaintest.LogAppend, Data: data})
+					called := time.Now()
+					off, err := cl.Append(ctx, []byte(data))
+					if err != nil {
+						p.Unknown(chaintest.LogOutput{Unknown: true})
+					} else {
+						p.End(chaintest.LogOutput{Offset: off})
+						w.mu.Lock()
+						w.acked[off] = data
+						w.ackTimes = append(w.ackTimes, [2]time.Time{called, time.Now()})
+						w.mu.Unlock()
+					}
+				} else {
+					in := chaintest.LogInput{Op: chaintest.LogRead, From: uint64(1 + rng.IntN(op+1)), Max: 1 + rng.IntN(5)}
+					p := w.rec.Begin(id, in)
+					ents, err := cl.Read(ctx, in.From, in.Max)
+					if err != nil {
+						p.Discard()
+					} else {
+						out := chaintest.LogOutput{}
+						for _, e := range ents {
+							out.Entries = append(out.Entries, string(e.Data))
+						}
+						p.End(out)
+					}
+				}
+				cancel()
+			}
+		})
+	}
+	return w
+}
+
+// finish stops the clients and checks the run: invariants, every
+// acknowledged append in the log, and a linearizable history.
+func (w *logWorkload) finish(t *testing.T, c *chaintest.Cluster, stopWatch func() int, seed int64) {
+	t.Helper()
+	w.stop.Store(true)
+	w.wg.Wait()
+	c.Network().Heal()
+	c.Network().ClearFaults()
+	require.NoError(t, c.WaitConverged(testCtx(t)), "seed %d", seed)
+	require.Zero(t, stopWatch(), "seed %d", seed)
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	require.NotEmpty(t, w.acked, "seed %d: nothing was acknowledged", seed)
+	checkAcknowledgedAppends(t, c, w.acked, seed)
+	chaintest.CheckLinearizable(t, chaintest.LogModel(), w.rec.Operations(), seed)
+}
+
+// recoveryTime waits until an append called after failedAt is
+// acknowledged and returns how long after failedAt that was.
+func (w *logWorkload) recoveryTime(t *testing.T, failedAt time.Time) time.Duration {
+	t.Helper()
+	var took time.Duration
+	require.Eventually(t, func() bool {
+		w.mu.Lock()
+		defer w.mu.Unlock()
+		for _, at := range w.ackTimes {
+			if at[0].After(failedAt) && (took == 0 || at[1].Sub(failedAt) < took) {
+				took = at[1].Sub(failedAt)
+			}
+		}
+		return took > 0
+	}, 20*time.Second, time.Millisecond, "no write succeeded after the failure")
+	return took
+}
+
+func masterChain(t *testing.T, seed int64, nodes int) *chaintest.Cluster {
+	return chaintest.Start(t, chaintest.Options{
+		Nodes: nodes, Seed: seed, Master: true, FailureTimeout: failureTimeout,
+		NodeOptions:   []chain.Option{chain.WithPollInterval(10 * time.Millisecond)},
+		ClientOptions: []chain.Option{chain.WithRetryInterval(5*time.Millisecond, 40*time.Millisecond)},
+	})
+}
+
+const failureTimeout = 200 * time.Millisecond
+
+// TestFailover kills the head, a middle node or the tail of a 3-node chain
+// under load: the master removes it, the chain serves again, nothing
+// acknowledged is lost and the history is linearizable. It logs the time
+// from the failure to the first write acknowledged after it.
+func TestFailover(t *testing.T) {
+	for victim, role := range []string{"head", "middle", "tail"} {
+		t.Run(role, func(t *testing.T) {
+			seed := runSeeds(t)[0]
+			c := masterChain(t, seed, 3)
+			stopWatch := c.WatchInvariants(2 * time.Millisecond)
+			w := startLogWorkload(c, seed, 4, 100000)
+			time.Sleep(100 * time.Millisecond)
+			failedAt := time.Now()
+			c.Kill(victim)
+			took := w.recoveryTime(t, failedAt)
+			t.Logf("%s failure: first write acknowledged %v after it (failure timeout %v)", role, took.Round(time.Millisecond), failureTimeout)
+			time.Sleep(100 * time.Millisecond)
+			w.finish(t, c, stopWatch, seed)
+			cfg := c.Config()
+			require.Len(t, cfg.Members, 2, "seed %d", seed)
+			require.Greater(t, cfg.Epoch, uint64(1))
+		})
+	}
+}
+
+// TestSeveralFailuresDownToOne kills two of three nodes at once: the
+// survivor serves alone.
+func TestSeveralFailuresDownToOne(t *testing.T) {
+	for _, survivor := range []int{0, 1, 2} {
+		t.Run(fmt.Sprintf("survivor=%d", survivor), func(t *testing.T) {
+			seed := runSeeds(t)[0]
+			c := masterChain(t, seed, 3)
+			stopWatch := c.WatchInvariants(2 * time.Millisecond)
+			w := startLogWorkload(c, seed, 4, 100000)
+			time.Sleep(100 * time.Millisecond)
+			failedAt := time.Now()
+			for i := range 3 {
+				if i != survivor {
+					c.Kill(i)
+				}
+			}
+			took := w.recoveryTime(t, failedAt)
+			t.Logf("two failures at once: first write acknowledged %v after them", took.Round(time.Millisecond))
+			w.finish(t, c, stopWatch, seed)
+			cfg := c.Config()
+			require.Len(t, cfg.Members, 1, "seed %d", seed)
+			require.Equal(t, c.Config().Members[0].Addr, c.Addr(survivor))
+		})
+	}
+}
+
+// TestAddNodeDuringWrites adds a fourth node while clients write: it
+// catches up by pulling and becomes the tail.
+func TestAddNodeDuringWrites(t *testing.T) {
+	seed := runSeeds(t)[0]
+	c := masterChain(t, seed, 3)
+	stopWatch := c.WatchInvariants(2 * time.Millisecond)
+	w := startLogWorkload(c, seed, 4, 100000)
+	time.Sleep(100 * time.Millisecond)
+	added := c.AddNode()
+	require.Eventually(t, func() bool {
+		cfg := c.Config()
+		return len(cfg.Members) == 4 && cfg.Tail().Addr == c.Addr(added)
+	}, 20*time.Second, time.Millisecond, "the new node never became the tail")
+	time.Sleep(100 * time.Millisecond)
+	w.finish(t, c, stopWatch, seed)
+	require.Equal(t, chain.RoleTail, c.Node(added).Role())
+}
+
+// TestFailedNodeRejoins kills a node, lets the master remove it, and
+// restarts it: it rejoins behind the tail with its uncommitted suffix
+// dropped, and the chain is back to three.
+func TestFailedNodeRejoins(t *testing.T) {
+	for victim, role := range []string{"head", "middle", "tail"} {
+		t.Run(role, func(t *testing.T) {
+			seed := runSeeds(t)[0]
+			c := masterChain(t, seed, 3)
+			stopWatch := c.WatchInvariants(2 * time.Millisecond)
+			w := startLogWorkload(c, seed, 4, 100000)
+			time.Sleep(50 * time.Millisecond)
+			c.Kill(victim)
+			require.Eventually(t, func() bool { return len(c.Config().Members) == 2 }, 20*time.Second, time.Millisecond)
+			time.Sleep(50 * time.Millisecond)
+			c.Restart(victim)
+			require.Eventually(t, func() bool {
+				cfg := c.Config()
+				return len(cfg.Members) == 3 && cfg.Tail().Addr == c.Addr(victim)
+			}, 20*time.Second, time.Millisecond, "the restarted node never rejoined as the tail")
+			time.Sleep(50 * time.Millisecond)
+			w.finish(t, c, stopWatch, seed)
+		})
+	}
+}
+
+// TestIsolatedNodesAreReplaced cuts one node off the network (master
+// included) for longer than the failure timeout, then heals: the master
+// replaces it, the isolated node fences itself, and it rejoins after the
+// heal.
+func TestIsolatedNodesAreReplaced(t *testing.T) {
+	for victim, role := range []string{"head", "middle", "tail"} {
+		t.Run(role, func(t *testing.T) {
+			seed := runSeeds(t)[0]
+			c := masterChain(t, seed, 3)
+			stopWatch := c.WatchInvariants(2 * time.Millisecond)
+			w := startLogWorkload(c, seed, 4, 100000)
+			time.Sleep(50 * time.Millisecond)
+			c.Network().Isolate(c.Addr(victim))
+			require.Eventually(t, func() bool { return len(c.Config().Members) == 2 }, 20*time.Second, time.Millisecond)
+			time.Sleep(3 * failureTimeout / 2)
+			c.Network().Heal()
+			require.Eventually(t, func() bool { return len(c.Config().Members) == 3 }, 20*time.Second, time.Millisecond,
+				"the isolated node never rejoined")
+			time.Sleep(50 * time.Millisecond)
+			w.finish(t, c, stopWatch, seed)
+		})
+	}
+}
+
+// TestIsolatedMasterChangesNothing cuts the master off: every node fences
+// itself, the master removes nobody, and service resumes after the heal.
+func TestIsolatedMasterChangesNothing(t *testing.T) {
+	seed := runSeeds(t)[0]
+	c := masterChain(t, seed, 3)
+	stopWatch := c.WatchInvariants(2 * time.Millisecond)
+	w := startLogWorkload(c, seed, 4, 100000)
+	time.Sleep(50 * time.Millisecond)
+	epoch := c.Config().Epoch
+	c.Network().Isolate(chaintest.MasterAddr)
+	time.Sleep(2 * failureTimeout)
+	require.Eventually(t, func() bool {
+		st := c.Node(2).Stats()
+		return st.Refused > 0
+	}, 20*time.Second, time.Millisecond, "the tail kept serving without the master")
+	c.Network().Heal()
+	healedAt := time.Now()
+	took := w.recoveryTime(t, healedAt)
+	t.Logf("master isolated for %v: first write acknowledged %v after the heal", 2*failureTimeout, took.Round(time.Millisecond))
+	w.finish(t, c, stopWatch, seed)
+	require.Equal(t, epoch, c.Config().Epoch, "the master reconfigured while cut off")
+}
