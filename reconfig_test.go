@@ -24,7 +24,7 @@ type logWorkload struct {
 	// ackTimes holds the call and return times of acknowledged appends.
 	ackTimes [][2]time.Time
 	stop     atomic.Bool
-	wg      sync.WaitGroup
+	wg       sync.WaitGroup
 }
 
 func startLogWorkload(c *chaintest.Cluster, seed int64, clients, maxOps int) *logWorkload {

@@ -62,9 +62,9 @@ type Options struct {
 // called from the test's goroutine unless they say otherwise; it closes
 // everything in t.Cleanup.
 type Cluster struct {
-	t    testing.TB
-	opts Options
-	seed int64
+	t      testing.TB
+	opts   Options
+	seed   int64
 	net    *inmem.Network
 	cfg    chain.Config // the initial configuration
 	master *master.Master
