@@ -54,11 +54,11 @@ type Node struct {
 	sessions *sessions // guarded by stateMu
 
 	applied        appliedMark
-	flow           flowControl   // head only: entries ordered but not yet committed
-	ordered        orderedSet    // head only: commands in the log but not yet applied
-	sessionCount   atomic.Int64  // sessions.len() after the last applied batch
-	successorAcked atomic.Uint64 // highest offset the successor acknowledged holding
-	inflightBytes  atomic.Int64  // flow.bytes, for Stats
+	flow           flowControl  // head only: entries ordered but not yet committed
+	ordered        orderedSet   // head only: commands in the log but not yet applied
+	sessionCount   atomic.Int64 // sessions.len() after the last applied batch
+	successorAcked successorAck // highest offset the successor acknowledged holding
+	inflightBytes  atomic.Int64 // flow.bytes, for Stats
 	counters       counters
 	lifecycle      lifecycle
 

@@ -1,5 +1,7 @@
 package chain
 
+import "sync"
+
 // runReceiver dispatches incoming messages until the endpoint closes. It
 // never blocks on a full queue: a client request that finds no room is
 // refused with ErrBusy, and replication messages are dropped (the sender
@@ -138,7 +140,7 @@ func (n *Node) onPullRequest(from string, p *PullRequest) {
 		return
 	}
 	n.log.advanceCommit(p.Commit)
-	n.noteSuccessorAck(p.Next - 1)
+	n.successorAcked.note(from, p.Next-1)
 	for {
 		select {
 		case n.pulls <- p:
@@ -149,17 +151,6 @@ func (n *Node) onPullRequest(from string, p *PullRequest) {
 		case old := <-n.pulls:
 			p = laterPull(old, p)
 		default:
-		}
-	}
-}
-
-// noteSuccessorAck records that the successor holds every entry through
-// off; the mark only grows.
-func (n *Node) noteSuccessorAck(off uint64) {
-	for {
-		cur := n.successorAcked.Load()
-		if off <= cur || n.successorAcked.CompareAndSwap(cur, off) {
-			return
 		}
 	}
 }
@@ -192,4 +183,43 @@ func (n *Node) onCommitNotice(from string, c *CommitNotice) {
 	if n.fromPeer(from, n.cfg.Load().succ, c.Epoch) {
 		n.log.advanceCommit(c.Commit)
 	}
+}
+
+// successorAck is the highest offset a node's successor has acknowledged
+// holding, tagged with the successor's address so that an acknowledgment
+// from a former successor never counts for a new one.
+type successorAck struct {
+	mu   sync.Mutex
+	addr string
+	off  uint64
+}
+
+// note records that the successor at addr holds every entry through off.
+func (a *successorAck) note(addr string, off uint64) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if addr != a.addr {
+		a.addr, a.off = addr, off
+		return
+	}
+	a.off = max(a.off, off)
+}
+
+// of returns what the successor at addr has acknowledged, 0 if another
+// successor made the last acknowledgment.
+func (a *successorAck) of(addr string) uint64 {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if addr != a.addr {
+		return 0
+	}
+	return a.off
+}
+
+// reset forgets every acknowledgment, as when a successor restarts with a
+// new configuration.
+func (a *successorAck) reset() {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.addr, a.off = "", 0
 }

@@ -70,6 +70,9 @@ func startLogWorkload(c *chaintest.Cluster, seed int64, clients, maxOps int) *lo
 	return w
 }
 
+// ops returns the number of operations recorded so far.
+func (w *logWorkload) ops() int { return w.rec.Len() }
+
 // finish stops the clients and checks the run: invariants, every
 // acknowledged append in the log, and a linearizable history.
 func (w *logWorkload) finish(t *testing.T, c *chaintest.Cluster, stopWatch func() int, seed int64) {

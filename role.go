@@ -119,10 +119,10 @@ func (n *Node) Reconfigure(cfg Config) error {
 			return fmt.Errorf("reconfigure node %q: %w", n.id, err)
 		}
 	}
-	if nc.succ != old.succ {
-		n.successorAcked.Store(0) // a new successor acknowledges afresh
-	}
 	n.cfg.Store(nc)
+	// The successor, even at the same address, starts afresh in the new
+	// configuration (a rejoining node drops its uncommitted entries).
+	n.successorAcked.reset()
 	n.logger.Info("reconfigured", "epoch", cfg.Epoch, "role", nc.role.String(), "was", old.role.String())
 	n.startRole(nc)
 	return nil

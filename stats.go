@@ -42,7 +42,7 @@ func (n *Node) Stats() Stats {
 		Epoch:          cfg.Epoch,
 		Applied:        n.applied.get(),
 		InflightBytes:  n.inflightBytes.Load(),
-		SuccessorAcked: n.successorAcked.Load(),
+		SuccessorAcked: n.successorAcked.of(cfg.succ),
 		PendingWrites:  len(n.writes),
 		Ordered:        n.counters.ordered.Load(),
 		Received:       n.counters.received.Load(),

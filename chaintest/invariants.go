@@ -186,8 +186,12 @@ func (c *Cluster) checkOnce(full bool) {
 func (c *Cluster) checkAcknowledged(order []int) {
 	for k := 0; k+1 < len(order); k++ {
 		i, j := order[k], order[k+1]
-		pred := c.Node(i)
-		if pred == nil || c.Node(j) == nil || pred.Config().Epoch != c.Node(j).Config().Epoch {
+		pred, succ := c.Node(i), c.Node(j)
+		if pred == nil || succ == nil {
+			continue
+		}
+		predCfg := pred.Config()
+		if predCfg.Epoch != succ.Config().Epoch || successorOf(predCfg, pred.ID()) != succ.ID() {
 			continue // the two do not agree on the chain yet
 		}
 		acked := pred.Stats().SuccessorAcked
@@ -291,4 +295,21 @@ func (c *Cluster) checkPrefix(i, j int, pred, succ *logView) {
 func sameEntry(a, b chain.Entry) bool {
 	return a.Offset == b.Offset && a.Epoch == b.Epoch && a.Client == b.Client && a.Session == b.Session && a.Seq == b.Seq &&
 		a.Acked == b.Acked && a.Command == b.Command && bytes.Equal(a.Data, b.Data)
+}
+
+// successorOf returns the id of the node that pulls from id in cfg: the
+// next member, or the joining node after the tail.
+func successorOf(cfg chain.Config, id string) string {
+	for i, m := range cfg.Members {
+		if m.ID != id {
+			continue
+		}
+		if i+1 < len(cfg.Members) {
+			return cfg.Members[i+1].ID
+		}
+		if cfg.Joining != nil {
+			return cfg.Joining.ID
+		}
+	}
+	return ""
 }
