@@ -29,7 +29,7 @@ func scheduleCount(t *testing.T) int {
 
 // TestFaultSchedules runs seeded schedules of faults against 3- and 5-node
 // chains under a master while clients append and read: nodes are killed
-// and restarted, isolated for shorter and longer than the failure timeout,
+// and restarted, paused (cut off) for shorter and longer than the failure timeout,
 // cut off one way, the master is isolated, nodes are added, and messages
 // are delayed, duplicated and reordered. Each schedule ends with the
 // network healed and every node back, and must show a linearizable
@@ -95,10 +95,8 @@ func runSchedule(t *testing.T, seed int64) {
 			}
 		case 1:
 			d := time.Duration(50+rng.IntN(350)) * time.Millisecond // shorter or longer than the timeout
-			c.Network().Isolate(c.Addr(victim))
-			note("isolate %d for %v", victim, d)
-			time.Sleep(d)
-			c.Network().Heal()
+			note("pause %d for %v", victim, d)
+			c.Pause(victim, d)
 		case 2:
 			other := rng.IntN(c.Nodes())
 			if other != victim {

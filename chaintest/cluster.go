@@ -265,6 +265,17 @@ func (c *Cluster) Kill(i int) {
 	}
 }
 
+// Pause cuts node i off the network for d, as a long garbage-collection
+// pause or a stopped process would, then reconnects it. Messages sent to
+// or from it meanwhile are lost. Longer than the master's failure timeout,
+// the master replaces the node, which fences itself and later rejoins.
+func (c *Cluster) Pause(i int, d time.Duration) {
+	addr := c.Addr(i)
+	c.net.Isolate(addr)
+	time.Sleep(d)
+	c.net.Reconnect(addr)
+}
+
 // openStorage returns node i's storage, opening it if needed.
 func (c *Cluster) openStorage(i int) (chain.Storage, error) {
 	c.mu.Lock()

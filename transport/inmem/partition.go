@@ -58,6 +58,13 @@ func (n *Network) Isolate(addr string) {
 	n.links.isolated[addr] = struct{}{}
 }
 
+// Reconnect ends the isolation of addr; other partitions stay.
+func (n *Network) Reconnect(addr string) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	delete(n.links.isolated, addr)
+}
+
 // Heal removes every partition and isolation. Messages dropped while they
 // were in place stay lost; faults set with SetFaults are unaffected.
 func (n *Network) Heal() {

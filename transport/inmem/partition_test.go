@@ -75,3 +75,15 @@ func TestPartitionBeforeListen(t *testing.T) {
 	send(t, a, "b", 1)
 	requireNone(t, b)
 }
+
+func TestReconnectEndsOneIsolation(t *testing.T) {
+	n := newNet(t, inmem.Options{})
+	a, b, c := listen(t, n, "a"), listen(t, n, "b"), listen(t, n, "c")
+	n.Isolate("a")
+	n.Isolate("c")
+	n.Reconnect("a")
+	send(t, a, "b", 1)
+	require.Equal(t, []uint64{1}, recvIDs(t, b, 1))
+	send(t, c, "b", 2)
+	requireNone(t, b)
+}
