@@ -55,9 +55,7 @@ func (n *Node) applyBatch(ents []Entry) {
 			}})
 		}
 	}
-	if n.cfg.Load().role.IsHead() {
-		n.ordered.removeApplied(ents)
-	}
+	n.ordered.removeApplied(ents) // a no-op unless the node is (or was) head
 	n.sessionCount.Store(int64(n.sessions.len()))
 	n.stateMu.Unlock()
 	n.applied.set(ents[len(ents)-1].Offset)

@@ -160,12 +160,14 @@ func (n *Node) runSequencer(done <-chan struct{}) {
 	}
 }
 
-// recoverOrdered fills the ordered set, at start, with the commands of the
-// entries beyond the saved commit point: an earlier run of this head put
-// them in the log, so retries of them must not be appended again.
-func (n *Node) recoverOrdered() error {
-	_, last, commit, _ := n.log.state()
-	for from := commit + 1; from <= last; {
+// recoverOrdered fills the ordered set with the commands of the entries
+// from offset from on, which are in the log but not applied: an earlier run
+// of this head, or an earlier head, put them there, so retries of them must
+// not be appended again. The applier must not run concurrently (it
+// removes applied commands from the set).
+func (n *Node) recoverOrdered(from uint64) error {
+	_, last, _, _ := n.log.state()
+	for from <= last {
 		ents, err := n.log.entries(from, last+1, n.opts.maxBatchBytes)
 		if err != nil {
 			return fmt.Errorf("recover ordered commands: %w", err)

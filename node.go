@@ -258,7 +258,9 @@ func (n *Node) Start(ctx context.Context) error {
 	n.applied.replayedThrough = n.log.CommitPoint()
 
 	if n.cfg.Load().role.IsHead() {
-		if err := n.recoverOrdered(); err != nil {
+		// Entries through the commit point are replayed (and recorded in
+		// the session table) before the sequencer orders anything.
+		if err := n.recoverOrdered(n.log.CommitPoint() + 1); err != nil {
 			return fmt.Errorf("start node %q: %w", n.id, err)
 		}
 	}

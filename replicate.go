@@ -82,14 +82,14 @@ func (n *Node) acceptPulled(r *PullResponse, done <-chan struct{}) error {
 	case !n.cfg.Load().role.IsTail():
 		n.log.advanceCommit(r.Commit)
 	case n.handoffPending.Load():
-		// A new tail first catches up with what the old tail committed:
-		// r comes from the old tail in the new epoch, so the old tail has
-		// stopped committing and r.Commit is final.
+		// A new tail first catches up with its predecessor: r comes from
+		// it in the new epoch, so it no longer commits on its own, and it
+		// holds every entry the old tail committed.
 		n.log.advanceCommit(r.Commit)
-		if last >= r.Commit {
+		if last >= r.Last {
 			n.handoffPending.Store(false)
 			n.log.advanceCommit(last)
-			n.logger.Info("caught up with the old tail; serving as tail", "commit", last)
+			n.logger.Info("caught up with the predecessor; serving as tail", "commit", last)
 		}
 	default:
 		n.log.advanceCommit(last)
@@ -138,7 +138,7 @@ func (n *Node) runPullServer(done <-chan struct{}) {
 			pending = laterPull(pending, p)
 		case <-changed:
 		case <-poll.C:
-			n.sendPullResponse(&PullResponse{From: pending.Next, Commit: commit})
+			n.sendPullResponse(&PullResponse{From: pending.Next, Commit: commit, Last: last})
 			pending = nil
 		case <-done:
 			return
@@ -150,7 +150,7 @@ func (n *Node) runPullServer(done <-chan struct{}) {
 // the log does not hold p.Next.
 func (n *Node) servePull(p *PullRequest, first, last, commit uint64) error {
 	if p.Next < first || p.Next > last+1 {
-		n.sendPullResponse(&PullResponse{From: p.Next, Commit: commit, Err: &RemoteError{
+		n.sendPullResponse(&PullResponse{From: p.Next, Commit: commit, Last: last, Err: &RemoteError{
 			Code:    CodeOutOfRange,
 			Message: fmt.Sprintf("pull from %d: log holds [%d, %d]", p.Next, first, last),
 		}})
@@ -165,7 +165,7 @@ func (n *Node) servePull(p *PullRequest, first, last, commit uint64) error {
 		return fmt.Errorf("serve pull: %w", err)
 	}
 	n.counters.pullsSent.Add(uint64(len(ents)))
-	n.sendPullResponse(&PullResponse{From: p.Next, Commit: commit, Entries: ents})
+	n.sendPullResponse(&PullResponse{From: p.Next, Commit: commit, Last: last, Entries: ents})
 	return nil
 }
 

@@ -105,16 +105,23 @@ func (n *Node) Reconfigure(cfg Config) error {
 			return fmt.Errorf("reconfigure node %q: %w", n.id, err)
 		}
 	}
-	if nc.role.IsTail() && !old.role.IsTail() {
-		if old.role == RoleJoining {
-			n.handoffPending.Store(true)
-		} else {
-			_, last, _, _ := n.log.state()
-			n.log.advanceCommit(last)
-		}
+	// A joining node that becomes the tail, or a new tail still catching
+	// up whose predecessor changed, must first hold everything its
+	// predecessor holds (which includes all the old tail committed); any
+	// other new tail already does, and commits it all now.
+	pending := nc.role.IsTail() && (old.role == RoleJoining || (old.role.IsTail() && n.handoffPending.Load()))
+	n.handoffPending.Store(pending)
+	if nc.role.IsTail() && !old.role.IsTail() && !pending {
+		_, last, _, _ := n.log.state()
+		n.log.advanceCommit(last)
 	}
 	if nc.role.IsHead() && !old.role.IsHead() {
-		if err := n.recoverOrdered(); err != nil {
+		// Hold off the applier while the commands not yet applied are
+		// recorded, so none is applied between the scan and the record.
+		n.stateMu.RLock()
+		err := n.recoverOrdered(n.applied.get() + 1)
+		n.stateMu.RUnlock()
+		if err != nil {
 			n.fail(err)
 			return fmt.Errorf("reconfigure node %q: %w", n.id, err)
 		}

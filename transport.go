@@ -177,9 +177,11 @@ func (*PullRequest) Kind() MessageKind { return KindPullRequest }
 // the predecessor has nothing new before its poll interval ends) and the
 // predecessor's commit point.
 type PullResponse struct {
-	Epoch   uint64  `codec:"ep"`
-	From    uint64  `codec:"f"`
-	Commit  uint64  `codec:"c"`
+	Epoch  uint64 `codec:"ep"`
+	From   uint64 `codec:"f"`
+	Commit uint64 `codec:"c"`
+	// Last is the predecessor's last offset when it answered.
+	Last    uint64  `codec:"l"`
 	Entries []Entry `codec:"es,omitempty"`
 	// Err is set when the predecessor cannot serve From (for example, it
 	// no longer holds those entries).

@@ -2387,16 +2387,17 @@ func (x *PullResponse) CodecEncodeSelf(e *codec1978.Encoder) {
 			yy2arr2 := z.EncBasicHandle().StructToArray
 			_, _ = yysep2, yy2arr2
 			const yyr2 bool = false // struct tag has 'toArray'
-			var yyq2 = [5]bool{     // should field at this index be written?
+			var yyq2 = [6]bool{     // should field at this index be written?
 				true,                // Epoch
 				true,                // From
 				true,                // Commit
+				true,                // Last
 				len(x.Entries) != 0, // Entries
 				x.Err != nil,        // Err
 			}
 			_ = yyq2
 			if yyr2 || yy2arr2 {
-				r.WriteArrayStart(5)
+				r.WriteArrayStart(6)
 			} else {
 				var yynn2 int
 				for _, b := range yyq2 {
@@ -2466,7 +2467,26 @@ func (x *PullResponse) CodecEncodeSelf(e *codec1978.Encoder) {
 			}
 			if yyr2 || yy2arr2 {
 				r.WriteArrayElem()
-				if yyq2[3] {
+				if false {
+				} else {
+					r.EncodeUint(uint64(x.Last))
+				}
+			} else {
+				r.WriteMapElemKey()
+				if z.IsJSONHandle() {
+					z.WriteStr("\"l\"")
+				} else {
+					r.EncodeStringEnc(codecSelferCcUTF81977, `l`)
+				}
+				r.WriteMapElemValue()
+				if false {
+				} else {
+					r.EncodeUint(uint64(x.Last))
+				}
+			}
+			if yyr2 || yy2arr2 {
+				r.WriteArrayElem()
+				if yyq2[4] {
 					if x.Entries == nil {
 						r.EncodeNil()
 					} else {
@@ -2479,7 +2499,7 @@ func (x *PullResponse) CodecEncodeSelf(e *codec1978.Encoder) {
 					r.EncodeNil()
 				}
 			} else {
-				if yyq2[3] {
+				if yyq2[4] {
 					r.WriteMapElemKey()
 					if z.IsJSONHandle() {
 						z.WriteStr("\"es\"")
@@ -2497,19 +2517,19 @@ func (x *PullResponse) CodecEncodeSelf(e *codec1978.Encoder) {
 					}
 				}
 			}
-			var yyn15 bool
+			var yyn18 bool
 			if x.Err == nil {
-				yyn15 = true
-				goto LABEL15
+				yyn18 = true
+				goto LABEL18
 			}
-		LABEL15:
+		LABEL18:
 			if yyr2 || yy2arr2 {
-				if yyn15 {
+				if yyn18 {
 					r.WriteArrayElem()
 					r.EncodeNil()
 				} else {
 					r.WriteArrayElem()
-					if yyq2[4] {
+					if yyq2[5] {
 						if x.Err == nil {
 							r.EncodeNil()
 						} else {
@@ -2520,7 +2540,7 @@ func (x *PullResponse) CodecEncodeSelf(e *codec1978.Encoder) {
 					}
 				}
 			} else {
-				if yyq2[4] {
+				if yyq2[5] {
 					r.WriteMapElemKey()
 					if z.IsJSONHandle() {
 						z.WriteStr("\"er\"")
@@ -2528,7 +2548,7 @@ func (x *PullResponse) CodecEncodeSelf(e *codec1978.Encoder) {
 						r.EncodeStringEnc(codecSelferCcUTF81977, `er`)
 					}
 					r.WriteMapElemValue()
-					if yyn15 {
+					if yyn18 {
 						r.EncodeNil()
 					} else {
 						if x.Err == nil {
@@ -2612,6 +2632,12 @@ func (x *PullResponse) codecDecodeSelfFromMap(l int, d *codec1978.Decoder) {
 			} else {
 				x.Commit = (uint64)(r.DecodeUint64())
 			}
+		case "l":
+			if r.TryDecodeAsNil() {
+				x.Last = 0
+			} else {
+				x.Last = (uint64)(r.DecodeUint64())
+			}
 		case "es":
 			if r.TryDecodeAsNil() {
 				x.Entries = nil
@@ -2644,16 +2670,16 @@ func (x *PullResponse) codecDecodeSelfFromArray(l int, d *codec1978.Decoder) {
 	var h codecSelfer1977
 	z, r := codec1978.GenHelperDecoder(d)
 	_, _, _ = h, z, r
-	var yyj10 int
-	var yyb10 bool
-	var yyhl10 bool = l >= 0
-	yyj10++
-	if yyhl10 {
-		yyb10 = yyj10 > l
+	var yyj11 int
+	var yyb11 bool
+	var yyhl11 bool = l >= 0
+	yyj11++
+	if yyhl11 {
+		yyb11 = yyj11 > l
 	} else {
-		yyb10 = r.CheckBreak()
+		yyb11 = r.CheckBreak()
 	}
-	if yyb10 {
+	if yyb11 {
 		r.ReadArrayEnd()
 		return
 	}
@@ -2663,13 +2689,13 @@ func (x *PullResponse) codecDecodeSelfFromArray(l int, d *codec1978.Decoder) {
 	} else {
 		x.Epoch = (uint64)(r.DecodeUint64())
 	}
-	yyj10++
-	if yyhl10 {
-		yyb10 = yyj10 > l
+	yyj11++
+	if yyhl11 {
+		yyb11 = yyj11 > l
 	} else {
-		yyb10 = r.CheckBreak()
+		yyb11 = r.CheckBreak()
 	}
-	if yyb10 {
+	if yyb11 {
 		r.ReadArrayEnd()
 		return
 	}
@@ -2679,13 +2705,13 @@ func (x *PullResponse) codecDecodeSelfFromArray(l int, d *codec1978.Decoder) {
 	} else {
 		x.From = (uint64)(r.DecodeUint64())
 	}
-	yyj10++
-	if yyhl10 {
-		yyb10 = yyj10 > l
+	yyj11++
+	if yyhl11 {
+		yyb11 = yyj11 > l
 	} else {
-		yyb10 = r.CheckBreak()
+		yyb11 = r.CheckBreak()
 	}
-	if yyb10 {
+	if yyb11 {
 		r.ReadArrayEnd()
 		return
 	}
@@ -2695,13 +2721,29 @@ func (x *PullResponse) codecDecodeSelfFromArray(l int, d *codec1978.Decoder) {
 	} else {
 		x.Commit = (uint64)(r.DecodeUint64())
 	}
-	yyj10++
-	if yyhl10 {
-		yyb10 = yyj10 > l
+	yyj11++
+	if yyhl11 {
+		yyb11 = yyj11 > l
 	} else {
-		yyb10 = r.CheckBreak()
+		yyb11 = r.CheckBreak()
 	}
-	if yyb10 {
+	if yyb11 {
+		r.ReadArrayEnd()
+		return
+	}
+	r.ReadArrayElem()
+	if r.TryDecodeAsNil() {
+		x.Last = 0
+	} else {
+		x.Last = (uint64)(r.DecodeUint64())
+	}
+	yyj11++
+	if yyhl11 {
+		yyb11 = yyj11 > l
+	} else {
+		yyb11 = r.CheckBreak()
+	}
+	if yyb11 {
 		r.ReadArrayEnd()
 		return
 	}
@@ -2714,13 +2756,13 @@ func (x *PullResponse) codecDecodeSelfFromArray(l int, d *codec1978.Decoder) {
 			h.decSliceEntry((*[]Entry)(&x.Entries), d)
 		}
 	}
-	yyj10++
-	if yyhl10 {
-		yyb10 = yyj10 > l
+	yyj11++
+	if yyhl11 {
+		yyb11 = yyj11 > l
 	} else {
-		yyb10 = r.CheckBreak()
+		yyb11 = r.CheckBreak()
 	}
-	if yyb10 {
+	if yyb11 {
 		r.ReadArrayEnd()
 		return
 	}
@@ -2737,17 +2779,17 @@ func (x *PullResponse) codecDecodeSelfFromArray(l int, d *codec1978.Decoder) {
 		x.Err.CodecDecodeSelf(d)
 	}
 	for {
-		yyj10++
-		if yyhl10 {
-			yyb10 = yyj10 > l
+		yyj11++
+		if yyhl11 {
+			yyb11 = yyj11 > l
 		} else {
-			yyb10 = r.CheckBreak()
+			yyb11 = r.CheckBreak()
 		}
-		if yyb10 {
+		if yyb11 {
 			break
 		}
 		r.ReadArrayElem()
-		z.DecStructFieldNotFound(yyj10-1, "")
+		z.DecStructFieldNotFound(yyj11-1, "")
 	}
 	r.ReadArrayEnd()
 }
