@@ -7,10 +7,17 @@ import (
 
 // masterLink is a node's view of its contact with the master.
 type masterLink struct {
-	lastContact    atomic.Int64 // unix nanoseconds of the last ConfigUpdate
-	fenceAfter     atomic.Int64 // nanoseconds; 0 until the master said
-	heartbeatEvery atomic.Int64 // nanoseconds
-	updates        chan Config  // configurations to adopt, latest wins
+	lastContact    atomic.Int64       // unix nanoseconds of the last ConfigUpdate
+	fenceAfter     atomic.Int64       // nanoseconds; 0 until the master said
+	heartbeatEvery atomic.Int64       // nanoseconds
+	updates        chan pendingConfig // configurations to adopt, latest wins
+}
+
+// pendingConfig is a configuration from the master waiting to be adopted,
+// with when it arrived.
+type pendingConfig struct {
+	cfg Config
+	at  int64 // unix nanoseconds
 }
 
 // init starts the link fenced: a node following a master serves only once
@@ -19,7 +26,7 @@ type masterLink struct {
 func (m *masterLink) init(heartbeatEvery time.Duration) {
 	m.fenceAfter.Store(1)
 	m.heartbeatEvery.Store(int64(heartbeatEvery))
-	m.updates = make(chan Config, 1)
+	m.updates = make(chan pendingConfig, 1)
 }
 
 // fenced reports whether a node following a master has not heard from it
@@ -51,34 +58,56 @@ func (n *Node) runHeartbeats() {
 	}
 }
 
-// onConfigUpdate takes the master's reply: contact is renewed, and a newer
-// configuration is handed to the reconfiguring goroutine.
+// onConfigUpdate takes the master's reply. It renews the node's contact
+// with the master only when the node runs the configuration the master
+// announces: a newer one renews contact once adopted (until then the node
+// stays fenced, so it never serves under a configuration it has been told
+// is over), and an older one, from a master that is behind the chain,
+// renews nothing.
 func (n *Node) onConfigUpdate(from string, u *ConfigUpdate) {
 	if from != n.opts.master {
 		return
 	}
-	n.master.lastContact.Store(time.Now().UnixNano())
+	now := time.Now().UnixNano()
 	if u.FenceAfter > 0 {
 		n.master.fenceAfter.Store(int64(u.FenceAfter))
 	}
 	if u.HeartbeatEvery > 0 {
 		n.master.heartbeatEvery.Store(int64(u.HeartbeatEvery))
 	}
-	if u.Config.Epoch <= n.cfg.Load().Epoch {
+	cur := n.cfg.Load().Epoch
+	switch {
+	case u.Config.Epoch == cur:
+		n.master.renew(now)
+		return
+	case u.Config.Epoch < cur:
+		n.logger.Warn("master is behind the chain; ignoring it", "master epoch", u.Config.Epoch, "epoch", cur)
 		return
 	}
+	p := pendingConfig{cfg: u.Config, at: now}
 	for {
 		select {
-		case n.master.updates <- u.Config:
+		case n.master.updates <- p:
 			return
 		default:
 		}
 		select {
 		case old := <-n.master.updates:
-			if old.Epoch > u.Config.Epoch {
-				u.Config = old
+			if old.cfg.Epoch > p.cfg.Epoch {
+				p = old
 			}
 		default:
+		}
+	}
+}
+
+// renew records contact with the master at time at (unix nanoseconds);
+// contact only moves forward.
+func (m *masterLink) renew(at int64) {
+	for {
+		cur := m.lastContact.Load()
+		if at <= cur || m.lastContact.CompareAndSwap(cur, at) {
+			return
 		}
 	}
 }
@@ -89,9 +118,13 @@ func (n *Node) onConfigUpdate(from string, u *ConfigUpdate) {
 func (n *Node) runReconfigurer() {
 	for {
 		select {
-		case cfg := <-n.master.updates:
-			if err := n.Reconfigure(cfg); err != nil {
-				n.logger.Warn("could not adopt configuration", "epoch", cfg.Epoch, "err", err)
+		case p := <-n.master.updates:
+			if err := n.Reconfigure(p.cfg); err != nil {
+				n.logger.Warn("could not adopt configuration", "epoch", p.cfg.Epoch, "err", err)
+				continue
+			}
+			if n.cfg.Load().Epoch == p.cfg.Epoch {
+				n.master.renew(p.at)
 			}
 		case <-n.lifecycle.done():
 			return

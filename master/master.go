@@ -7,12 +7,25 @@
 // head's successor becomes head, the tail's predecessor becomes tail, a
 // middle node's neighbours are linked. Nodes stop serving on their own
 // after half the timeout without the master (self-fencing), so a node the
-// master replaces has already stopped. A node added with AddNode, or a
+// master replaces has already stopped. A master that hears from no member
+// for half the timeout assumes it is the one cut off and removes nobody;
+// when contact returns, every node gets a full timeout to report. The last
+// member is never removed.
+//
+// A node added with AddNode (or an AdminRequest over the transport), or a
 // removed node that comes back, joins behind the tail, pulls the log, and
-// becomes the tail once it holds what the tail has committed.
+// becomes the tail once it holds what the tail has committed; one node
+// joins at a time, while the chain is shorter than its target length (its
+// initial length, plus the nodes added, minus the nodes removed with
+// RemoveNode). A member whose heartbeat shows a log shorter than the
+// commit point it reported before (it restarted on a lost storage) is
+// removed at once and rejoins the same way.
 //
 // The master keeps its state in memory: it is one process, embeddable in
-// any program (chaind runs it with -master).
+// any program (chaind runs it with -master). A restarted master starts
+// again from Options.Config; nodes ignore configurations with an epoch
+// below theirs, so it must be given the current members and an epoch
+// above any the chain has reached.
 package master
 
 import (
@@ -52,6 +65,7 @@ type Master struct {
 	mu    sync.Mutex
 	state *state
 
+	ctx    context.Context // ends at Close; bounds sends
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 }
@@ -83,11 +97,12 @@ func Start(opts Options) (*Master, error) {
 		log:    opts.Logger.With("master", opts.Addr),
 		ep:     ep,
 		state:  newState(opts.Config, opts.FailureTimeout, time.Now()),
+		ctx:    ctx,
 		cancel: cancel,
 	}
 	m.wg.Add(2)
 	go func() { defer m.wg.Done(); m.serve() }()
-	go func() { defer m.wg.Done(); m.detect(ctx) }()
+	go func() { defer m.wg.Done(); m.detect() }()
 	return m, nil
 }
 
@@ -127,43 +142,64 @@ func (m *Master) AddNode(member chain.Member) (chain.Config, error) {
 // RemoveNode takes the node id out of the chain for good.
 func (m *Master) RemoveNode(id string) (chain.Config, error) {
 	m.mu.Lock()
-	defer m.mu.Unlock()
 	changed, err := m.state.removeNode(id)
-	if err != nil {
-		return m.state.cfg.Clone(), fmt.Errorf("remove node %q: %w", id, err)
-	}
+	cfg := m.state.cfg.Clone()
+	var a announcement
 	if changed {
-		m.announceLocked()
+		a = m.announcementLocked()
 	}
-	return m.state.cfg.Clone(), nil
+	m.mu.Unlock()
+	if err != nil {
+		return cfg, fmt.Errorf("remove node %q: %w", id, err)
+	}
+	m.log.Info("node removed", "id", id)
+	m.announce(a)
+	return cfg, nil
 }
 
 // detect runs the failure detector and the join logic.
-func (m *Master) detect(ctx context.Context) {
+func (m *Master) detect() {
 	tick := time.NewTicker(m.opts.FailureTimeout / 10)
 	defer tick.Stop()
 	for {
 		select {
 		case <-tick.C:
-		case <-ctx.Done():
+		case <-m.ctx.Done():
 			return
 		}
+		var a announcement
 		m.mu.Lock()
 		if m.state.tick(time.Now()) {
-			m.announceLocked()
+			a = m.announcementLocked()
 		}
 		m.mu.Unlock()
+		m.announce(a)
 	}
 }
 
-// announceLocked sends the new configuration to every node the master
-// knows; nodes also learn it from the replies to their heartbeats.
-func (m *Master) announceLocked() {
+// announcement is a new configuration and the nodes to send it to.
+type announcement struct {
+	to     []string
+	update *chain.ConfigUpdate
+}
+
+// announcementLocked prepares the announcement of the current
+// configuration to every node the master knows; nodes also learn it from
+// the replies to their heartbeats. m.mu must be held.
+func (m *Master) announcementLocked() announcement {
 	cfg := m.state.cfg
 	m.log.Info("new configuration", "epoch", cfg.Epoch, "members", cfg.Members, "joining", cfg.Joining)
-	update := m.updateLocked(0)
+	a := announcement{update: m.updateLocked(0)}
 	for _, ns := range m.state.nodes {
-		m.send(ns.addr, update)
+		a.to = append(a.to, ns.addr)
+	}
+	return a
+}
+
+// announce sends a; it is called without m.mu, as sends may block.
+func (m *Master) announce(a announcement) {
+	for _, to := range a.to {
+		m.send(to, a.update)
 	}
 }
 
@@ -176,11 +212,18 @@ func (m *Master) updateLocked(id uint64) *chain.ConfigUpdate {
 	}
 }
 
+// send sends msg to the node or client at to. A transport may block a send
+// while it applies backpressure; the master waits at most a tenth of the
+// failure timeout, so a stalled peer cannot hold up the failure detector
+// or the heartbeats of the others (a lost message is resent: nodes
+// heartbeat again and clients ask again).
 func (m *Master) send(to string, msg chain.Message) {
 	if to == "" {
 		return
 	}
-	if err := m.ep.Send(context.Background(), to, msg); err != nil && !errors.Is(err, chain.ErrClosed) {
+	ctx, cancel := context.WithTimeout(m.ctx, m.opts.FailureTimeout/10)
+	defer cancel()
+	if err := m.ep.Send(ctx, to, msg); err != nil && !errors.Is(err, chain.ErrClosed) {
 		m.log.Debug("send failed", "to", to, "err", err)
 	}
 }
@@ -190,11 +233,23 @@ func (m *Master) serve() {
 	for in := range m.ep.Receive() {
 		switch msg := in.Msg.(type) {
 		case *chain.Heartbeat:
+			var a announcement
 			m.mu.Lock()
-			m.state.heartbeat(msg, time.Now())
+			wasBehind := m.state.behind
+			changed := m.state.heartbeat(msg, time.Now())
+			if m.state.behind > wasBehind {
+				m.log.Error("a node is at a later epoch than the master: the master was restarted with an old configuration; "+
+					"it makes no change until restarted with the current members and a higher epoch",
+					"node", msg.ID, "node_epoch", msg.Epoch, "master_epoch", m.state.cfg.Epoch)
+			}
+			if changed {
+				m.log.Warn("member lost committed entries: removed, it rejoins as a new node", "id", msg.ID, "last", msg.Last)
+				a = m.announcementLocked()
+			}
 			update := m.updateLocked(0)
 			m.mu.Unlock()
 			m.send(in.From, update)
+			m.announce(a)
 		case *chain.ConfigRequest:
 			m.mu.Lock()
 			update := m.updateLocked(msg.ID)
@@ -215,11 +270,15 @@ func (m *Master) admin(req *chain.AdminRequest) *chain.AdminResponse {
 	case chain.AdminRemoveNode:
 		cfg, err = m.RemoveNode(req.Member.ID)
 	default:
-		cfg, err = m.Config(), fmt.Errorf("%w: unknown admin operation %d", chain.ErrInvalidArgument, req.Op)
+		cfg, err = m.Config(), refused(chain.ErrInvalidArgument, fmt.Sprintf("unknown admin operation %d", req.Op))
 	}
 	resp := &chain.AdminResponse{ID: req.ID, Config: cfg}
 	if err != nil {
-		resp.Err = &chain.RemoteError{Code: chain.CodeInvalidArgument, Message: err.Error()}
+		msg := err.Error()
+		if r := (*refusal)(nil); errors.As(err, &r) {
+			msg = r.detail
+		}
+		resp.Err = &chain.RemoteError{Code: chain.CodeInvalidArgument, Message: msg}
 	}
 	return resp
 }

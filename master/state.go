@@ -1,6 +1,8 @@
 package master
 
 import (
+	"fmt"
+	"slices"
 	"time"
 
 	"github.com/chainrep/chain"
@@ -26,6 +28,11 @@ type state struct {
 	standby map[string]chain.Member // nodes that may join, by id
 	target  int                     // the chain length to restore
 	blind   bool                    // the master heard from no member lately
+	// behind is the highest epoch a node reported above the master's own:
+	// the master was restarted with an old configuration and must change
+	// nothing (its changes would reuse the chain's epochs with stale
+	// members) until it is restarted with the current one. 0 when not.
+	behind uint64
 }
 
 func newState(cfg chain.Config, timeout time.Duration, now time.Time) *state {
@@ -46,17 +53,41 @@ func newState(cfg chain.Config, timeout time.Duration, now time.Time) *state {
 // heartbeat records that node hb.ID is alive. A node the master does not
 // know, or knows as removed, becomes a standby node if it was added with
 // addNode; others are ignored.
-func (s *state) heartbeat(hb *chain.Heartbeat, now time.Time) {
+//
+// A member whose log ends below the commit point it reported before has
+// lost committed entries: it restarted on an empty or damaged storage
+// (say, in memory) before the master noticed it was gone. It must not
+// serve as a member, as head it would reuse offsets and as tail answer
+// from a state that lacks acknowledged writes, so it is removed at once,
+// and it rejoins as a new node. heartbeat reports whether the
+// configuration changed. (Heartbeats from one node arrive in order on
+// the transports, which is what makes a shorter log a sign of a
+// restart.)
+func (s *state) heartbeat(hb *chain.Heartbeat, now time.Time) bool {
+	if hb.Epoch > s.cfg.Epoch {
+		s.behind = max(s.behind, hb.Epoch)
+	}
 	ns, ok := s.nodes[hb.ID]
 	if !ok {
 		if _, added := s.standby[hb.ID]; !added {
-			return
+			return false
 		}
 		ns = &nodeState{}
 		s.nodes[hb.ID] = ns
 	}
+	lost := hb.Last < ns.commit
 	ns.addr, ns.lastSeen = hb.Addr, now
 	ns.epoch, ns.last, ns.commit = hb.Epoch, hb.Last, hb.Commit
+	i := slices.IndexFunc(s.cfg.Members, func(m chain.Member) bool { return m.ID == hb.ID })
+	if !lost || i < 0 || len(s.cfg.Members) == 1 || s.behind > 0 {
+		return false
+	}
+	next := s.cfg.Clone()
+	s.standby[hb.ID] = next.Members[i]
+	next.Members = slices.Delete(next.Members, i, i+1)
+	next.Epoch++
+	s.cfg = next
+	return true
 }
 
 // alive reports whether id has sent a heartbeat within the failure timeout.
@@ -65,7 +96,8 @@ func (s *state) alive(id string, now time.Time) bool {
 	return ok && now.Sub(ns.lastSeen) <= s.timeout
 }
 
-// tick decides, at time now, on at most one change of configuration:
+// tick decides, at time now, on at most one change of configuration
+// (none while the master is behind the chain, see state.behind):
 // remove the members and joining node that stopped sending heartbeats
 // (but only while some member was heard from within half the timeout, so
 // a master cut off from everyone removes no one), else promote a joining node that has caught up
@@ -73,6 +105,9 @@ func (s *state) alive(id string, now time.Time) bool {
 // chain is shorter than its target. It reports whether the configuration
 // changed.
 func (s *state) tick(now time.Time) bool {
+	if s.behind > 0 {
+		return false
+	}
 	if !s.connected(now) {
 		// No member has been heard from lately: more likely the master is
 		// cut off than the whole chain dead. Change nothing; the nodes
@@ -81,11 +116,16 @@ func (s *state) tick(now time.Time) bool {
 		return false
 	}
 	if s.blind {
-		// Contact is back: every node gets a full timeout from now to
-		// report before its silence counts.
+		// Contact is back: every node of the configuration gets a full
+		// timeout from now to report before its silence counts. Standby
+		// nodes are not reset: silence does not remove them, and one
+		// that died before the blind period must not look alive enough
+		// to be chosen to join.
 		s.blind = false
-		for _, ns := range s.nodes {
-			ns.lastSeen = now
+		for _, id := range s.configured() {
+			if ns := s.nodes[id]; ns != nil {
+				ns.lastSeen = now
+			}
 		}
 		return false
 	}
@@ -108,7 +148,7 @@ func (s *state) tick(now time.Time) bool {
 			next.Members = append(next.Members, *next.Joining)
 			next.Joining, changed = nil, true
 		case next.Joining == nil && len(next.Members) < s.target:
-			if m, ok := s.liveStandby(now); ok {
+			if m, ok := s.liveStandby(now, next); ok {
 				delete(s.standby, m.ID)
 				next.Joining, changed = &m, true
 			}
@@ -125,6 +165,18 @@ func (s *state) tick(now time.Time) bool {
 		s.cfg = next
 	}
 	return changed
+}
+
+// configured returns the ids of the members and the joining node.
+func (s *state) configured() []string {
+	ids := make([]string, 0, len(s.cfg.Members)+1)
+	for _, m := range s.cfg.Members {
+		ids = append(ids, m.ID)
+	}
+	if s.cfg.Joining != nil {
+		ids = append(ids, s.cfg.Joining.ID)
+	}
+	return ids
 }
 
 // connected reports whether some member was heard from within half the
@@ -147,28 +199,53 @@ func (s *state) caughtUp(joining, tail string) bool {
 	return j != nil && t != nil && j.epoch == s.cfg.Epoch && j.last >= t.commit
 }
 
-func (s *state) liveStandby(now time.Time) (chain.Member, bool) {
+// liveStandby returns the standby node, of those alive at now, with the
+// smallest id, at the address it heartbeats from. A node whose address is
+// in use in next (its configuration is wrong) is passed over: it would
+// make the configuration invalid.
+func (s *state) liveStandby(now time.Time, next chain.Config) (chain.Member, bool) {
 	var best chain.Member
 	found := false
 	for id, m := range s.standby {
-		if s.alive(id, now) && (!found || id < best.ID) {
-			if ns := s.nodes[id]; ns.addr != "" {
-				m.Addr = ns.addr
-			}
-			best, found = m, true
+		if !s.alive(id, now) || (found && id >= best.ID) {
+			continue
 		}
+		if ns := s.nodes[id]; ns.addr != "" {
+			m.Addr = ns.addr
+		}
+		if addrInUse(next, m) {
+			continue
+		}
+		best, found = m, true
 	}
 	return best, found
 }
 
+// addrInUse reports whether m's address belongs to another node of cfg.
+func addrInUse(cfg chain.Config, m chain.Member) bool {
+	for _, o := range cfg.Members {
+		if o.Addr == m.Addr && o.ID != m.ID {
+			return true
+		}
+	}
+	return cfg.Joining != nil && cfg.Joining.Addr == m.Addr && cfg.Joining.ID != m.ID
+}
+
 // addNode lets m join: it becomes a standby node and the chain's target
-// length grows by one.
+// length grows by one. Adding a node of the configuration changes
+// nothing; a node at an address the configuration uses is refused.
 func (s *state) addNode(m chain.Member) error {
+	if err := s.checkBehind(); err != nil {
+		return err
+	}
 	if m.ID == "" || m.Addr == "" {
-		return chain.ErrInvalidArgument
+		return refused(chain.ErrInvalidArgument, "a node needs an id and an address")
 	}
 	if s.cfg.Role(m.ID) != chain.RoleNone {
 		return nil // already in the chain
+	}
+	if addrInUse(s.cfg, m) {
+		return refused(chain.ErrInvalidArgument, fmt.Sprintf("address %s is in use in the chain", m.Addr))
 	}
 	if _, ok := s.standby[m.ID]; !ok {
 		s.target++
@@ -180,6 +257,9 @@ func (s *state) addNode(m chain.Member) error {
 // removeNode takes id out of the chain (or the standby set) for good. The
 // last member cannot be removed.
 func (s *state) removeNode(id string) (bool, error) {
+	if err := s.checkBehind(); err != nil {
+		return false, err
+	}
 	if _, ok := s.standby[id]; ok {
 		delete(s.standby, id)
 		delete(s.nodes, id)
@@ -191,9 +271,9 @@ func (s *state) removeNode(id string) (bool, error) {
 	case next.Joining != nil && next.Joining.ID == id:
 		next.Joining = nil
 	case next.Role(id) == chain.RoleNone:
-		return false, chain.ErrInvalidArgument
+		return false, refused(chain.ErrInvalidArgument, fmt.Sprintf("no node %q in the chain", id))
 	case len(next.Members) == 1:
-		return false, chain.ErrInvalidConfig
+		return false, refused(chain.ErrInvalidConfig, fmt.Sprintf("%q is the last member of the chain", id))
 	default:
 		kept := next.Members[:0:0]
 		for _, m := range next.Members {
@@ -208,4 +288,28 @@ func (s *state) removeNode(id string) (bool, error) {
 	delete(s.nodes, id)
 	s.target = max(1, s.target-1)
 	return true, nil
+}
+
+// refusal is an operation the state refuses: a sentinel error and what
+// was wrong, which the master sends back to the operator.
+type refusal struct {
+	sentinel error
+	detail   string
+}
+
+func refused(sentinel error, detail string) error { return &refusal{sentinel, detail} }
+
+func (r *refusal) Error() string { return r.sentinel.Error() + ": " + r.detail }
+
+func (r *refusal) Unwrap() error { return r.sentinel }
+
+// checkBehind refuses changes while the master is behind the chain.
+func (s *state) checkBehind() error {
+	if s.behind == 0 {
+		return nil
+	}
+	return refused(chain.ErrInvalidConfig, fmt.Sprintf(
+		"the master is at epoch %d but the chain at %d: it was restarted with an old configuration "+
+			"and changes nothing until restarted with the current members and an epoch above %d",
+		s.cfg.Epoch, s.behind, s.behind))
 }

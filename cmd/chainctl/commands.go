@@ -23,12 +23,18 @@ const commandHelp = `commands:
   get KEY               key-value store: print KEY's value
   delete KEY            key-value store: delete KEY
   status                every node's role, epoch, offsets, commit point and lag
+                        (with -master, the master's configuration first)
+  add-node ID ADDR      ask the master to add the node ID listening at ADDR: it
+                        joins behind the tail, catches up and becomes the tail
+  remove-node ID        ask the master to take the node ID out of the chain
   help                  this list`
 
 // session runs commands against one chain.
 type session struct {
 	client  *chain.Client
-	cfg     chain.Config
+	cfg     chain.Config // the static configuration, without -master
+	master  string       // the master's address, or ""
+	tr      chain.Transport
 	out     io.Writer
 	json    bool
 	timeout time.Duration
@@ -130,6 +136,12 @@ var commands = map[string]command{
 	}},
 	"status": {"status", 0, 0, func(ctx context.Context, s *session, a []string) error {
 		return s.status(ctx)
+	}},
+	"add-node": {"add-node ID ADDR", 2, 2, func(ctx context.Context, s *session, a []string) error {
+		return s.admin(ctx, &chain.AdminRequest{Op: chain.AdminAddNode, Member: chain.Member{ID: a[0], Addr: a[1]}})
+	}},
+	"remove-node": {"remove-node ID", 1, 1, func(ctx context.Context, s *session, a []string) error {
+		return s.admin(ctx, &chain.AdminRequest{Op: chain.AdminRemoveNode, Member: chain.Member{ID: a[0]}})
 	}},
 }
 

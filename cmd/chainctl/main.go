@@ -1,13 +1,23 @@
 // Command chainctl talks to a chain: it appends, reads, queries, runs
-// key-value commands and shows every node's status.
+// key-value commands, shows every node's status, and adds and removes
+// nodes through the configuration master.
 //
+// It learns the chain's members from the master (-master, or the
+// CHAIN_MASTER environment variable), or from a static list (-members, or
+// CHAIN_MEMBERS):
+//
+//	chainctl -master 127.0.0.1:7000 append hello
+//	chainctl -master 127.0.0.1:7000 status          # the master's view, then every node's
+//	chainctl -master 127.0.0.1:7000 add-node n4 127.0.0.1:7004
+//	chainctl -master 127.0.0.1:7000 remove-node n2
 //	chainctl -members n1=127.0.0.1:7001,n2=127.0.0.1:7002,n3=127.0.0.1:7003 append hello
 //	chainctl -members ... read 1 10
 //	chainctl -members ... --json status
-//	chainctl -members ...              # an interactive prompt
+//	chainctl -master ...               # an interactive prompt
 //
-// The members may also come from the CHAIN_MEMBERS environment variable.
-// An error is printed as one line and the exit status is non-zero.
+// With -master, the client follows the chain through failures and
+// membership changes; add-node and remove-node need it. An error is
+// printed as one line and the exit status is non-zero.
 package main
 
 import (
@@ -40,6 +50,7 @@ func main() {
 // options are chainctl's global flags.
 type options struct {
 	members string
+	master  string
 	json    bool
 	timeout time.Duration
 	tls     cluster.TLSFiles
@@ -50,6 +61,7 @@ func run(ctx context.Context, args []string, in io.Reader, out io.Writer) error 
 	fs := flag.NewFlagSet("chainctl", flag.ContinueOnError)
 	fs.SetOutput(out)
 	fs.StringVar(&o.members, "members", os.Getenv("CHAIN_MEMBERS"), "the chain's members, head first: id=host:port,... (default $CHAIN_MEMBERS)")
+	fs.StringVar(&o.master, "master", os.Getenv("CHAIN_MASTER"), "the configuration master's address, to learn the members from (default $CHAIN_MASTER)")
 	fs.BoolVar(&o.json, "json", false, "print results as JSON")
 	fs.DurationVar(&o.timeout, "timeout", 5*time.Second, "time limit of each command")
 	fs.StringVar(&o.tls.Cert, "tls-cert", "", "PEM client certificate for mutual TLS")
@@ -63,9 +75,13 @@ func run(ctx context.Context, args []string, in io.Reader, out io.Writer) error 
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	members, err := cluster.ParseMembers(o.members)
-	if err != nil {
-		return fmt.Errorf("%w (use -members or CHAIN_MEMBERS)", err)
+	var cfg chain.Config
+	if o.members != "" || o.master == "" {
+		members, err := cluster.ParseMembers(o.members)
+		if err != nil {
+			return fmt.Errorf("%w (use -master or CHAIN_MASTER, or -members or CHAIN_MEMBERS)", err)
+		}
+		cfg = chain.Config{Epoch: 1, Members: members}
 	}
 	tlsConfig, err := o.tls.Config()
 	if err != nil {
@@ -73,13 +89,19 @@ func run(ctx context.Context, args []string, in io.Reader, out io.Writer) error 
 	}
 	tr := tcp.New(tcp.Options{TLS: tlsConfig})
 	defer tr.Close()
-	cfg := chain.Config{Epoch: 1, Members: members}
-	client, err := chain.NewClient(chain.WithTransport(tr), chain.WithConfig(cfg))
+	opts := []chain.Option{chain.WithTransport(tr)}
+	if o.master != "" {
+		opts = append(opts, chain.WithMaster(o.master))
+	}
+	if len(cfg.Members) > 0 {
+		opts = append(opts, chain.WithConfig(cfg))
+	}
+	client, err := chain.NewClient(opts...)
 	if err != nil {
 		return err
 	}
 	defer client.Close()
-	s := &session{client: client, cfg: cfg, out: out, json: o.json, timeout: o.timeout}
+	s := &session{client: client, cfg: cfg, master: o.master, tr: tr, out: out, json: o.json, timeout: o.timeout}
 	if fs.NArg() == 0 {
 		return s.interactive(ctx, in)
 	}

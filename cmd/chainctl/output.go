@@ -4,9 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
+	"sync"
 	"text/tabwriter"
 
 	"github.com/chainrep/chain"
+	"github.com/chainrep/chain/internal/cluster"
 )
 
 // print writes v as JSON with -json, text otherwise.
@@ -62,21 +65,126 @@ type nodeStatus struct {
 	Err      string `json:"error,omitempty"`
 }
 
-// status asks every member for its status; an unreachable member is
+// masterView is the master's configuration as status and the admin
+// commands print it.
+type masterView struct {
+	Addr    string       `json:"addr"`
+	Epoch   uint64       `json:"epoch"`
+	Members []memberView `json:"members"`
+	Joining *memberView  `json:"joining,omitempty"`
+}
+
+type memberView struct {
+	ID   string `json:"id"`
+	Addr string `json:"addr"`
+	Role string `json:"role"`
+}
+
+func newMasterView(addr string, cfg chain.Config) masterView {
+	v := masterView{Addr: addr, Epoch: cfg.Epoch, Members: make([]memberView, len(cfg.Members))}
+	for i, m := range cfg.Members {
+		v.Members[i] = memberView{ID: m.ID, Addr: m.Addr, Role: cfg.Role(m.ID).String()}
+	}
+	if j := cfg.Joining; j != nil {
+		v.Joining = &memberView{ID: j.ID, Addr: j.Addr, Role: chain.RoleJoining.String()}
+	}
+	return v
+}
+
+// writeText prints the view: a title line, then one line per node in chain
+// order, the joining node last.
+func (v masterView) writeText(out io.Writer) error {
+	joining := "none"
+	if v.Joining != nil {
+		joining = v.Joining.ID
+	}
+	fmt.Fprintf(out, "master %s: epoch %d, joining: %s\n", v.Addr, v.Epoch, joining)
+	w := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+	rows := v.Members
+	if v.Joining != nil {
+		rows = append(rows[:len(rows):len(rows)], *v.Joining)
+	}
+	for _, m := range rows {
+		fmt.Fprintf(w, "  %s\t%s\t%s\n", m.ID, m.Addr, m.Role)
+	}
+	return w.Flush()
+}
+
+// masterConfig asks the master for the configuration.
+func (s *session) masterConfig(ctx context.Context) (chain.Config, error) {
+	return cluster.FetchConfig(ctx, s.tr, s.master)
+}
+
+// admin sends an add or remove request to the master and prints the
+// configuration it answers with.
+func (s *session) admin(ctx context.Context, req *chain.AdminRequest) error {
+	what := "add-node"
+	if req.Op == chain.AdminRemoveNode {
+		what = "remove-node"
+	}
+	if s.master == "" {
+		return fmt.Errorf("%s needs the master: use -master or CHAIN_MASTER", what)
+	}
+	resp, err := cluster.Admin(ctx, s.tr, s.master, req)
+	if err != nil {
+		return fmt.Errorf("%s %s: %w", what, req.Member.ID, err)
+	}
+	view := newMasterView(s.master, resp.Config)
+	if s.json {
+		return json.NewEncoder(s.out).Encode(map[string]any{"op": what, "id": req.Member.ID, "config": view})
+	}
+	switch {
+	case req.Op == chain.AdminRemoveNode:
+		fmt.Fprintf(s.out, "removed %s\n", req.Member.ID)
+	case resp.Config.Role(req.Member.ID) == chain.RoleNone:
+		fmt.Fprintf(s.out, "added %s at %s: it joins behind the tail once it reaches the master, then becomes the tail\n",
+			req.Member.ID, req.Member.Addr)
+	default:
+		fmt.Fprintf(s.out, "%s is already in the chain (%s)\n", req.Member.ID, resp.Config.Role(req.Member.ID))
+	}
+	return view.writeText(s.out)
+}
+
+// status prints, with a master, its view of the chain, then asks every
+// node (the joining one included) for its status; an unreachable node is
 // reported in its row.
 func (s *session) status(ctx context.Context) error {
-	rows := make([]nodeStatus, len(s.cfg.Members))
-	var headLast uint64
-	for i, m := range s.cfg.Members {
-		rows[i] = nodeStatus{ID: m.ID, Addr: m.Addr, Role: "unreachable"}
-		st, err := s.client.Status(ctx, m.Addr)
-		if err != nil {
-			rows[i].Err = err.Error()
-			continue
+	cfg := s.cfg
+	var view *masterView
+	if s.master != "" {
+		var err error
+		if cfg, err = s.masterConfig(ctx); err != nil {
+			return err
 		}
-		rows[i] = nodeStatus{ID: st.ID, Addr: m.Addr, Role: st.Role.String(), Epoch: st.Epoch,
-			Last: st.LastOffset, Commit: st.CommitPoint, Applied: st.Applied, Inflight: st.InflightBytes, Err: st.Err}
-		headLast = max(headLast, st.LastOffset)
+		v := newMasterView(s.master, cfg)
+		view = &v
+	}
+	nodes := cfg.Members
+	if cfg.Joining != nil {
+		nodes = append(nodes[:len(nodes):len(nodes)], *cfg.Joining)
+	}
+	// The nodes are asked at once, so an unreachable one (which is asked
+	// until the command's time limit) does not hold up the others.
+	rows := make([]nodeStatus, len(nodes))
+	var wg sync.WaitGroup
+	for i, m := range nodes {
+		wg.Go(func() {
+			rows[i] = nodeStatus{ID: m.ID, Addr: m.Addr, Role: "unreachable"}
+			st, err := s.client.Status(ctx, m.Addr)
+			if err != nil {
+				rows[i].Err = err.Error()
+				return
+			}
+			rows[i] = nodeStatus{ID: st.ID, Addr: m.Addr, Role: st.Role.String(), Epoch: st.Epoch,
+				Last: st.LastOffset, Commit: st.CommitPoint, Applied: st.Applied, Inflight: st.InflightBytes, Err: st.Err}
+		})
+	}
+	wg.Wait()
+	var headLast uint64
+	for _, r := range rows {
+		if r.Role != "unreachable" {
+			headLast = max(headLast, r.Last)
+		}
 	}
 	for i := range rows {
 		if rows[i].Role != "unreachable" {
@@ -84,7 +192,16 @@ func (s *session) status(ctx context.Context) error {
 		}
 	}
 	if s.json {
+		if view != nil {
+			return json.NewEncoder(s.out).Encode(map[string]any{"master": view, "nodes": rows})
+		}
 		return json.NewEncoder(s.out).Encode(rows)
+	}
+	if view != nil {
+		if err := view.writeText(s.out); err != nil {
+			return err
+		}
+		fmt.Fprintln(s.out)
 	}
 	w := tabwriter.NewWriter(s.out, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(w, "ID\tADDR\tROLE\tEPOCH\tLAST\tCOMMIT\tAPPLIED\tLAG\tIN-FLIGHT\tERROR")

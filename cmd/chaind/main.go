@@ -1,18 +1,42 @@
-// Command chaind runs chain nodes.
+// Command chaind runs chain nodes and the configuration master.
 //
 // With no flags it starts a local 3-node chain in one process, on loopback
-// TCP ports 7001-7003 and in memory, and prints how to reach it:
+// TCP ports 7001-7003 and in memory, with a configuration master on port
+// 7000 that the nodes follow, and prints how to reach it:
 //
 //	chaind
 //	chaind -data /tmp/chain            # the same, durable on Pebble
 //
-// With -id it runs one node of a chain whose members are listed head first:
+// With -master (and no address) it runs the configuration master of a
+// chain whose initial members are listed head first. The master removes a
+// node that misses heartbeats for the failure timeout, and adds nodes on
+// request (chainctl add-node):
 //
+//	chaind -master -listen 127.0.0.1:7000 -members n1=127.0.0.1:7001,n2=127.0.0.1:7002,n3=127.0.0.1:7003 [-failure-timeout 1s]
+//
+// With -id it runs one node of the chain. With -master ADDR the node
+// follows the master at ADDR (which must be spelled exactly as the
+// master's -listen address: nodes recognise the master's messages by it);
+// it fences itself (stops serving) when it loses contact with the master
+// for half the failure timeout. Without -master the configuration given by
+// -members is static:
+//
+//	chaind -id n1 -members n1=127.0.0.1:7001,n2=127.0.0.1:7002,n3=127.0.0.1:7003 -master 127.0.0.1:7000 -data /var/lib/chain
 //	chaind -id n1 -members n1=127.0.0.1:7001,n2=127.0.0.1:7002,n3=127.0.0.1:7003 -data /var/lib/chain
+//
+// A node that is not among the initial members needs -addr and -master; it
+// joins behind the tail, catches up and becomes the tail once it is added:
+//
+//	chaind -id n4 -addr 127.0.0.1:7004 -master 127.0.0.1:7000
+//	chainctl -master 127.0.0.1:7000 add-node n4 127.0.0.1:7004
 //
 // Every node runs the key-value store of examples/kv (commands kv.put,
 // kv.delete, kv.cas; queries kv.get, kv.len) besides raw appends. SIGINT or
 // SIGTERM stops it cleanly: the nodes close and the storage is flushed.
+//
+// The master keeps its state in memory: a restarted master starts again
+// from -members at -epoch, so give it an -epoch above any the chain has
+// reached (its log says which), and the current members.
 package main
 
 import (
@@ -24,14 +48,20 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
+	"time"
+
+	"github.com/chainrep/chain/master"
 )
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := run(ctx, os.Args[1:], os.Stdout); err != nil {
-		fmt.Fprintln(os.Stderr, "chaind:", err)
+		if !errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(os.Stderr, "chaind:", err)
+		}
 		os.Exit(1)
 	}
 }
@@ -39,6 +69,9 @@ func main() {
 // flags are chaind's command line.
 type flags struct {
 	id, members, data      string
+	addr, listen           string
+	master                 masterFlag
+	failureTimeout         time.Duration
 	epoch                  uint64
 	nodes, port            int
 	noSync                 bool
@@ -46,14 +79,72 @@ type flags struct {
 	tlsCert, tlsKey, tlsCA string
 }
 
+// masterFlag is -master: alone it asks for master mode, with an address
+// (-master ADDR or -master=ADDR) it names the master a node follows.
+type masterFlag struct {
+	run  bool
+	addr string
+}
+
+func (m *masterFlag) String() string {
+	if m == nil || m.addr == "" {
+		return ""
+	}
+	return m.addr
+}
+
+func (m *masterFlag) Set(s string) error {
+	switch s {
+	case "true":
+		m.run = true
+	case "false":
+		m.run = false
+	case "":
+		return errors.New("empty address")
+	default:
+		m.addr = s
+	}
+	return nil
+}
+
+// IsBoolFlag lets -master stand alone; splitMasterArg turns "-master ADDR"
+// into "-master=ADDR".
+func (m *masterFlag) IsBoolFlag() bool { return true }
+
+// splitMasterArg rewrites "-master ADDR" as "-master=ADDR": -master is a
+// boolean flag when alone, and chaind takes no positional arguments, so a
+// word that follows it is its address.
+func splitMasterArg(args []string) []string {
+	out := make([]string, 0, len(args))
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if a == "--" {
+			return append(out, args[i:]...)
+		}
+		if (a == "-master" || a == "--master") && i+1 < len(args) && !strings.HasPrefix(args[i+1], "-") {
+			out = append(out, a+"="+args[i+1])
+			i++
+			continue
+		}
+		out = append(out, a)
+	}
+	return out
+}
+
 func parseFlags(args []string, out io.Writer) (flags, error) {
 	var f flags
 	fs := flag.NewFlagSet("chaind", flag.ContinueOnError)
 	fs.SetOutput(out)
-	fs.StringVar(&f.id, "id", "", "run the one node with this id (needs -members); without it, run a local chain")
-	fs.StringVar(&f.members, "members", "", "the chain's members, head first: id=host:port,...")
+	fs.StringVar(&f.id, "id", "", "run the one node with this id (needs -members, or -master ADDR and -addr); without it, run a local chain")
+	fs.StringVar(&f.members, "members", "", "the chain's members, head first: id=host:port,... (with -master, its initial members)")
+	fs.Var(&f.master, "master", "alone: run the configuration master (needs -listen and -members);\n"+
+		"with an address (-master ADDR): the master the node follows, spelled as the master's -listen")
+	fs.StringVar(&f.listen, "listen", "", "master: the address it listens on (local chain: default 127.0.0.1:<port-1>)")
+	fs.StringVar(&f.addr, "addr", "", "node: the address it listens on when it is not in -members (it joins through chainctl add-node)")
+	fs.DurationVar(&f.failureTimeout, "failure-timeout", master.DefaultFailureTimeout,
+		"master (and local chain): how long a node may miss heartbeats before it is removed (nodes fence themselves after half)")
 	fs.StringVar(&f.data, "data", "", "keep each node's log on Pebble under this directory (default: in memory)")
-	fs.Uint64Var(&f.epoch, "epoch", 1, "the configuration epoch")
+	fs.Uint64Var(&f.epoch, "epoch", 1, "the configuration epoch (of -members)")
 	fs.IntVar(&f.nodes, "nodes", 3, "local chain: number of nodes")
 	fs.IntVar(&f.port, "port", 7001, "local chain: first port; node i listens on port+i-1")
 	fs.BoolVar(&f.noSync, "nosync", false, "do not fsync Pebble writes (acknowledged writes may be lost on a machine crash; benchmarks only)")
@@ -61,19 +152,44 @@ func parseFlags(args []string, out io.Writer) (flags, error) {
 	fs.StringVar(&f.tlsCert, "tls-cert", "", "PEM certificate for mutual TLS")
 	fs.StringVar(&f.tlsKey, "tls-key", "", "PEM private key for mutual TLS")
 	fs.StringVar(&f.tlsCA, "tls-ca", "", "PEM CA certificate that signs every node's and client's certificate")
-	if err := fs.Parse(args); err != nil {
+	if err := fs.Parse(splitMasterArg(args)); err != nil {
 		return f, err
 	}
 	if fs.NArg() > 0 {
 		return f, fmt.Errorf("unexpected arguments %q", fs.Args())
 	}
-	if f.id != "" && f.members == "" {
-		return f, errors.New("-id needs -members")
+	return f, f.check()
+}
+
+// check rejects combinations of flags that make no sense.
+func (f *flags) check() error {
+	switch {
+	case f.master.run && f.master.addr != "":
+		return errors.New("-master is either alone (run the master) or an address (follow it), not both")
+	case f.master.run && f.id != "":
+		return errors.New("-master runs the master: it takes no -id (run each node with -master ADDR)")
+	case f.master.run && (f.listen == "" || f.members == ""):
+		return errors.New("-master needs -listen and -members")
+	case f.master.run && f.addr != "":
+		return errors.New("-addr is for a node, not the master")
+	case f.failureTimeout < 10*time.Millisecond:
+		return errors.New("-failure-timeout must be at least 10ms")
+	case f.id == "" && f.master.addr != "":
+		return errors.New("-master ADDR needs -id (a local chain runs its own master)")
+	case f.id == "" && !f.master.run && f.addr != "":
+		return errors.New("-addr needs -id and -master ADDR")
+	case f.id != "" && f.listen != "":
+		return errors.New("-listen is for the master; a node listens on its address in -members, or -addr")
+	case f.id != "" && f.master.addr == "" && f.members == "":
+		return errors.New("-id needs -members (or -master ADDR and -addr)")
+	case f.id != "" && f.master.addr == "" && f.addr != "":
+		return errors.New("-addr needs -master ADDR: only a master can add a node")
+	case f.nodes < 1 || f.port < 1 || f.port+f.nodes > 65536:
+		return errors.New("-nodes and -port must give ports within 1-65535")
+	case f.id == "" && !f.master.run && f.listen == "" && f.port < 2:
+		return errors.New("-port must be at least 2 for the local master on port-1 (or give -listen)")
 	}
-	if f.nodes < 1 || f.port < 1 || f.port+f.nodes > 65536 {
-		return f, errors.New("-nodes and -port must give ports within 1-65535")
-	}
-	return f, nil
+	return nil
 }
 
 func newLogger(level string, w io.Writer) (*slog.Logger, error) {

@@ -5,15 +5,18 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"slices"
+	"strconv"
 
 	"github.com/chainrep/chain"
 	"github.com/chainrep/chain/internal/cluster"
 	"github.com/chainrep/chain/transport/tcp"
 )
 
-// run starts the nodes the flags ask for and serves until ctx ends.
+// run starts the master or the nodes the flags ask for and serves until
+// ctx ends.
 func run(ctx context.Context, args []string, out io.Writer) error {
 	f, err := parseFlags(args, out)
 	if err != nil {
@@ -27,24 +30,36 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	cfg := chain.Config{Epoch: f.epoch, Members: cluster.LocalMembers(f.nodes, f.port)}
-	ids := make([]string, 0, len(cfg.Members))
-	if f.id != "" {
-		if cfg.Members, err = cluster.ParseMembers(f.members); err != nil {
-			return err
-		}
-		ids = append(ids, f.id)
-	} else {
-		for _, m := range cfg.Members {
-			ids = append(ids, m.ID)
-		}
-	}
-	if err := cfg.Validate(); err != nil {
+	cfg, ids, err := chainConfig(f)
+	if err != nil {
 		return err
 	}
 
 	tr := tcp.New(tcp.Options{TLS: tlsConfig, Logger: logger})
 	defer tr.Close()
+	if f.master.run {
+		return runMaster(ctx, f, cfg, tr, logger, out)
+	}
+	masterAddr := f.master.addr
+	if f.id == "" { // a local chain runs its own master
+		masterAddr = f.listen
+		if masterAddr == "" {
+			masterAddr = "127.0.0.1:" + strconv.Itoa(f.port-1)
+		}
+		m, err := cluster.StartMaster(cluster.MasterConfig{
+			Addr: masterAddr, Config: cfg, Transport: tr, FailureTimeout: f.failureTimeout, Logger: logger,
+		})
+		if err != nil {
+			return fmt.Errorf("start master: %w", err)
+		}
+		defer func() {
+			if err := m.Close(); err != nil {
+				logger.Error("close master", "err", err)
+			}
+		}()
+		fmt.Fprintf(out, "master listening on %s (failure timeout %v)\n", masterAddr, f.failureTimeout)
+	}
+
 	var nodes []*cluster.Node
 	defer func() {
 		for _, n := range nodes {
@@ -55,14 +70,15 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	}()
 	for _, id := range ids {
 		n, err := cluster.StartNode(ctx, cluster.NodeConfig{
-			ID: id, Config: cfg, Transport: tr, DataDir: f.data, NoSync: f.noSync, Logger: logger,
+			ID: id, Config: cfg, Master: masterAddr, Addr: f.addr, Transport: tr,
+			DataDir: f.data, NoSync: f.noSync, Logger: logger,
 		})
 		if err != nil {
 			return fmt.Errorf("start node %s: %w", id, err)
 		}
 		nodes = append(nodes, n)
 	}
-	printReady(out, cfg, ids, f)
+	printReady(out, cfg, ids, masterAddr, f)
 
 	select {
 	case <-ctx.Done():
@@ -71,6 +87,63 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	case err := <-failed(ctx, nodes):
 		return err
 	}
+}
+
+// chainConfig returns the chain's (initial) configuration and the ids of
+// the nodes to run here.
+func chainConfig(f flags) (chain.Config, []string, error) {
+	if f.id == "" && !f.master.run { // a local chain
+		cfg := chain.Config{Epoch: f.epoch, Members: cluster.LocalMembers(f.nodes, f.port)}
+		ids := make([]string, 0, len(cfg.Members))
+		for _, m := range cfg.Members {
+			ids = append(ids, m.ID)
+		}
+		return cfg, ids, cfg.Validate()
+	}
+	cfg := chain.Config{Epoch: f.epoch}
+	if f.members != "" {
+		members, err := cluster.ParseMembers(f.members)
+		if err != nil {
+			return cfg, nil, err
+		}
+		cfg.Members = members
+		if err := cfg.Validate(); err != nil {
+			return cfg, nil, err
+		}
+	}
+	if f.master.run {
+		return cfg, nil, nil
+	}
+	role := cfg.Role(f.id)
+	switch {
+	case role == chain.RoleNone && f.master.addr == "":
+		return cfg, nil, fmt.Errorf("node %q is not in -members", f.id)
+	case role == chain.RoleNone && f.addr == "":
+		return cfg, nil, fmt.Errorf("node %q is not in -members: give the address it listens on with -addr", f.id)
+	case role != chain.RoleNone && f.addr != "":
+		return cfg, nil, fmt.Errorf("node %q is in -members: its address is there, not in -addr", f.id)
+	}
+	return cfg, []string{f.id}, nil
+}
+
+// runMaster runs the configuration master until ctx ends.
+func runMaster(ctx context.Context, f flags, cfg chain.Config, tr chain.Transport, logger *slog.Logger, out io.Writer) error {
+	m, err := cluster.StartMaster(cluster.MasterConfig{
+		Addr: f.listen, Config: cfg, Transport: tr, FailureTimeout: f.failureTimeout, Logger: logger,
+	})
+	if err != nil {
+		return fmt.Errorf("start master: %w", err)
+	}
+	fmt.Fprintf(out, "master listening on %s (failure timeout %v), chain at epoch %d: %s\n",
+		m.Addr(), f.failureTimeout, cfg.Epoch, cluster.FormatMembers(cfg.Members))
+	fmt.Fprintf(out, "start each node with:\n  chaind -id ID -members %s -master %s\n", cluster.FormatMembers(cfg.Members), m.Addr())
+	fmt.Fprintf(out, "reach the chain with:\n  chainctl -master %s status\n", m.Addr())
+	<-ctx.Done()
+	fmt.Fprintln(out, "shutting down")
+	if err := m.Close(); err != nil {
+		return err
+	}
+	return nil
 }
 
 // failed reports the first node that stops serving on its own (fail-stop).
@@ -89,15 +162,26 @@ func failed(ctx context.Context, nodes []*cluster.Node) <-chan error {
 	return ch
 }
 
-func printReady(out io.Writer, cfg chain.Config, ids []string, f flags) {
+func printReady(out io.Writer, cfg chain.Config, ids []string, masterAddr string, f flags) {
 	where := "in memory"
 	if f.data != "" {
 		where = "on Pebble under " + f.data
+	}
+	if masterAddr != "" && f.id != "" {
+		where += ", following the master at " + masterAddr
 	}
 	for _, m := range cfg.Members {
 		if slices.Contains(ids, m.ID) {
 			fmt.Fprintf(out, "node %s (%s) listening on %s, %s\n", m.ID, cfg.Role(m.ID), m.Addr, where)
 		}
+	}
+	if f.id != "" && cfg.Role(f.id) == chain.RoleNone {
+		fmt.Fprintf(out, "node %s (not yet a member) listening on %s, %s\n", f.id, f.addr, where)
+		fmt.Fprintf(out, "add it to the chain with:\n  chainctl -master %s add-node %s %s\n", masterAddr, f.id, f.addr)
+	}
+	if masterAddr != "" {
+		fmt.Fprintf(out, "reach the chain with:\n  chainctl -master %s status\n", masterAddr)
+		return
 	}
 	fmt.Fprintf(out, "reach the chain with:\n  chainctl -members %s status\n", cluster.FormatMembers(cfg.Members))
 }

@@ -1,5 +1,6 @@
 // Package cluster holds what the bundled programs share: the members flag,
-// opening a node's storage, and starting nodes that run the key-value store.
+// opening a node's storage, starting nodes that run the key-value store,
+// starting a configuration master and talking to one (FetchConfig, Admin).
 package cluster
 
 import (

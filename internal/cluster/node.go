@@ -15,8 +15,16 @@ import (
 
 // NodeConfig describes one node a program runs.
 type NodeConfig struct {
-	ID        string
-	Config    chain.Config
+	ID string
+	// Config is the chain's configuration, or the one to start with when
+	// the node follows a master (Master); it may then be left empty.
+	Config chain.Config
+	// Master is the address of the configuration master the node follows,
+	// or empty for a static configuration.
+	Master string
+	// Addr is where the node listens when it is not in Config (a node the
+	// master will add).
+	Addr      string
 	Transport chain.Transport
 	// DataDir is where the node keeps a Pebble storage; empty means memory.
 	DataDir string
@@ -45,10 +53,17 @@ func StartNode(ctx context.Context, nc NodeConfig) (*Node, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	opts := append([]chain.Option{
-		chain.WithTransport(nc.Transport), chain.WithStorage(st), chain.WithConfig(nc.Config),
-		chain.WithLogger(logger),
-	}, nc.Options...)
+	opts := []chain.Option{chain.WithTransport(nc.Transport), chain.WithStorage(st), chain.WithLogger(logger)}
+	if nc.Master == "" || len(nc.Config.Members) > 0 {
+		opts = append(opts, chain.WithConfig(nc.Config))
+	}
+	if nc.Master != "" {
+		opts = append(opts, chain.WithMaster(nc.Master))
+	}
+	if nc.Addr != "" {
+		opts = append(opts, chain.WithAddr(nc.Addr))
+	}
+	opts = append(opts, nc.Options...)
 	n, err := chain.NewNode(nc.ID, opts...)
 	if err != nil {
 		return nil, errors.Join(err, st.Close())

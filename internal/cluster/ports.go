@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"net"
 
 	"github.com/chainrep/chain"
@@ -29,4 +30,28 @@ func FreeLocalMembers(n int) ([]chain.Member, error) {
 		members[i] = chain.Member{ID: fmt.Sprintf("n%d", i+1), Addr: l.Addr().String()}
 	}
 	return members, nil
+}
+
+// FreePortRange returns the first of n consecutive loopback ports that
+// are free when chosen (as FreeLocalMembers, another process may take one
+// before it is listened on). It tries a bounded number of random ranges.
+func FreePortRange(n int) (int, error) {
+	for range 50 {
+		base := 20000 + rand.IntN(40000)
+		listeners := make([]net.Listener, 0, n)
+		for i := range n {
+			l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", base+i))
+			if err != nil {
+				break
+			}
+			listeners = append(listeners, l)
+		}
+		for _, l := range listeners {
+			_ = l.Close()
+		}
+		if len(listeners) == n {
+			return base, nil
+		}
+	}
+	return 0, fmt.Errorf("find %d consecutive free ports: none found", n)
 }

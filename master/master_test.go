@@ -1,0 +1,613 @@
+package master
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
+
+	"github.com/chainrep/chain"
+	"github.com/chainrep/chain/storage/memory"
+	"github.com/chainrep/chain/transport/inmem"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// The tests below run a master and real nodes on the in-memory transport
+// inside a synctest bubble: time is virtual, so a failure timeout of one
+// second costs nothing, and every duration they measure is exact. Nodes
+// start at the bubble's time zero, so their heartbeats (every 100ms) and
+// the master's ticks (every 100ms) fall on multiples of 100ms.
+
+const (
+	bubbleTimeout = time.Second
+	masterAddr    = "master"
+)
+
+// testChain is a master and its nodes in a bubble.
+type testChain struct {
+	t      *testing.T
+	net    *inmem.Network
+	master *Master
+	cfg    chain.Config
+	nodes  map[string]*chain.Node
+}
+
+// startTestChain starts a master and n nodes (n1..nN at addresses
+// n1..nN) following it; everything is closed at the end of the test,
+// inside the bubble.
+func startTestChain(t *testing.T, n int) *testChain {
+	t.Helper()
+	c := &testChain{t: t, net: inmem.New(inmem.Options{}), cfg: chain.Config{Epoch: 1}, nodes: make(map[string]*chain.Node)}
+	for i := range n {
+		id := fmt.Sprintf("n%d", i+1)
+		c.cfg.Members = append(c.cfg.Members, chain.Member{ID: id, Addr: id})
+	}
+	t.Cleanup(c.close)
+	m, err := Start(Options{Transport: c.net, Addr: masterAddr, Config: c.cfg, FailureTimeout: bubbleTimeout})
+	require.NoError(t, err)
+	c.master = m
+	for _, mem := range c.cfg.Members {
+		c.startNode(mem.ID, chain.WithConfig(c.cfg))
+	}
+	synctest.Wait() // the first heartbeats are answered: the nodes serve
+	return c
+}
+
+func (c *testChain) startNode(id string, opts ...chain.Option) *chain.Node {
+	c.t.Helper()
+	n, err := chain.NewNode(id, append([]chain.Option{
+		chain.WithTransport(c.net), chain.WithStorage(memory.New()), chain.WithMaster(masterAddr),
+		chain.WithPollInterval(20 * time.Millisecond),
+	}, opts...)...)
+	require.NoError(c.t, err)
+	require.NoError(c.t, n.Start(context.Background()))
+	c.nodes[id] = n
+	return n
+}
+
+func (c *testChain) close() {
+	for _, n := range c.nodes {
+		_ = n.Close()
+	}
+	if c.master != nil {
+		require.NoError(c.t, c.master.Close())
+	}
+	_ = c.net.Close()
+}
+
+func (c *testChain) client() *chain.Client {
+	c.t.Helper()
+	cl, err := chain.NewClient(chain.WithTransport(c.net), chain.WithMaster(masterAddr),
+		chain.WithRetryInterval(10*time.Millisecond, 100*time.Millisecond))
+	require.NoError(c.t, err)
+	c.t.Cleanup(func() { _ = cl.Close() })
+	return cl
+}
+
+// waitFor polls cond every 10ms of virtual time, letting the bubble settle
+// before each check, for at most limit; it returns how long it waited and
+// whether cond held.
+func waitFor(limit time.Duration, cond func() bool) (time.Duration, bool) {
+	start := time.Now()
+	for range int(limit / (10 * time.Millisecond)) {
+		synctest.Wait()
+		if cond() {
+			return time.Since(start), true
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	synctest.Wait()
+	return time.Since(start), cond()
+}
+
+// probe sends a request for the commit point to a node from a raw
+// endpoint and returns the node's refusal, or nil if it answered. A node
+// that is not the tail refuses with a redirect when it serves, and with
+// CodeClosed ("fenced") when it has fenced itself.
+type probe struct {
+	ep chain.Endpoint
+	id uint64
+}
+
+func newProbe(t *testing.T, net *inmem.Network) *probe {
+	ep, err := net.Listen("probe")
+	require.NoError(t, err)
+	return &probe{ep: ep}
+}
+
+func (p *probe) ask(t *testing.T, addr string) (*chain.ClientResponse, bool) {
+	t.Helper()
+	p.id++
+	require.NoError(t, p.ep.Send(context.Background(), addr, &chain.ClientRequest{Op: chain.OpLatest, ID: p.id}))
+	synctest.Wait()
+	for {
+		select {
+		case in := <-p.ep.Receive():
+			resp, ok := in.Msg.(*chain.ClientResponse)
+			if ok && resp.ID == p.id {
+				return resp, true
+			}
+		default:
+			return nil, false // no answer: the message was dropped
+		}
+	}
+}
+
+func fenced(resp *chain.ClientResponse) bool {
+	return resp != nil && resp.Err != nil && resp.Err.Code == chain.CodeClosed && strings.Contains(resp.Err.Message, "fenced")
+}
+
+func memberIDs(cfg chain.Config) []string { return ids(cfg.Members) }
+
+// alignToHeartbeat sleeps to the next whole second of virtual time and
+// lets the heartbeats sent at that instant be answered, so a fault
+// injected right after starts exactly at a node's last contact with the
+// master.
+func alignToHeartbeat() {
+	time.Sleep(time.Until(time.Now().Truncate(time.Second).Add(time.Second)))
+	synctest.Wait()
+}
+
+// TestKilledNodeIsRemoved kills the head, a middle node or the tail: the
+// master removes it one failure timeout after its last heartbeat, rounded
+// up to its next tick, and the chain serves a client that follows the
+// master.
+func TestKilledNodeIsRemoved(t *testing.T) {
+	for _, victim := range []string{"n1", "n2", "n3"} {
+		t.Run(victim, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				c := startTestChain(t, 3)
+				cl := c.client()
+				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+				defer cancel()
+				_, err := cl.Append(ctx, []byte("before"))
+				require.NoError(t, err)
+
+				alignToHeartbeat()
+				killed := time.Now()
+				require.NoError(t, c.nodes[victim].Close())
+				took, ok := waitFor(3*time.Second, func() bool { return len(c.master.Config().Members) == 2 })
+				require.True(t, ok, "the killed node was never removed")
+				t.Logf("%s removed %v after it was killed (failure timeout %v)", victim, took, bubbleTimeout)
+				require.GreaterOrEqual(t, took, bubbleTimeout)
+				require.LessOrEqual(t, took, bubbleTimeout+200*time.Millisecond)
+				require.Equal(t, took, time.Since(killed))
+
+				cfg := c.master.Config()
+				require.Equal(t, uint64(2), cfg.Epoch)
+				require.NotContains(t, memberIDs(cfg), victim)
+				for id, n := range c.nodes {
+					if id != victim {
+						require.Equal(t, uint64(2), n.Config().Epoch, "node %s did not adopt the new configuration", id)
+					}
+				}
+				// The client learns the new chain from the master and writes
+				// go on; the entry written before the failure is still there.
+				off, err := cl.Append(ctx, []byte("after"))
+				require.NoError(t, err)
+				require.Equal(t, uint64(2), off)
+				ents, err := cl.Read(ctx, 1, 10)
+				require.NoError(t, err)
+				require.Len(t, ents, 2)
+				require.Equal(t, "before", string(ents[0].Data))
+			})
+		})
+	}
+}
+
+// TestPartitionedNodeFencesItself cuts one node off from the master and
+// the other nodes, but not from clients: it refuses clients ("fenced")
+// half a failure timeout after its last contact with the master, the
+// master removes it a failure timeout after its last heartbeat, and after
+// the heal it rejoins as the tail.
+func TestPartitionedNodeFencesItself(t *testing.T) {
+	for _, victim := range []string{"n1", "n2", "n3"} {
+		t.Run(victim, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				c := startTestChain(t, 3)
+				p := newProbe(t, c.net)
+				resp, ok := p.ask(t, victim)
+				require.True(t, ok)
+				require.False(t, fenced(resp), "a node fenced before any fault: %+v", resp.Err)
+
+				alignToHeartbeat()
+				cut := time.Now()
+				others := []string{masterAddr}
+				for _, m := range c.cfg.Members {
+					if m.ID != victim {
+						others = append(others, m.Addr)
+					}
+				}
+				c.net.Partition([]string{victim}, others)
+				refusedBefore := c.nodes[victim].Stats().Refused
+
+				var fencedAfter time.Duration
+				took, ok := waitFor(3*time.Second, func() bool {
+					if fencedAfter == 0 {
+						if resp, _ := p.ask(t, victim); fenced(resp) {
+							fencedAfter = time.Since(cut)
+						}
+					}
+					return len(c.master.Config().Members) == 2
+				})
+				require.True(t, ok, "the partitioned node was never removed")
+				t.Logf("%s fenced itself %v after the partition, removed %v after it", victim, fencedAfter, took)
+				require.Greater(t, fencedAfter, bubbleTimeout/2, "fenced before half the failure timeout")
+				require.LessOrEqual(t, fencedAfter, bubbleTimeout/2+20*time.Millisecond)
+				require.GreaterOrEqual(t, took, bubbleTimeout)
+				require.LessOrEqual(t, took, bubbleTimeout+200*time.Millisecond)
+				require.Greater(t, c.nodes[victim].Stats().Refused, refusedBefore)
+				// The node was fenced before it was replaced: it never served
+				// under the configuration the others left.
+				require.Less(t, fencedAfter, took)
+
+				// The rest of the chain serves.
+				cl := c.client()
+				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+				defer cancel()
+				_, err := cl.Append(ctx, []byte("without "+victim))
+				require.NoError(t, err)
+
+				// After the heal the node hears it was removed, rejoins
+				// behind the tail, catches up and becomes the tail.
+				c.net.Heal()
+				took, ok = waitFor(5*time.Second, func() bool {
+					cfg := c.master.Config()
+					return len(cfg.Members) == 3 && cfg.Tail().ID == victim
+				})
+				require.True(t, ok, "the node never rejoined: %+v", c.master.Config())
+				t.Logf("%s rejoined as the tail %v after the heal", victim, took)
+				_, ok = waitFor(time.Second, func() bool { return c.nodes[victim].Role() == chain.RoleTail })
+				require.True(t, ok)
+				ents, err := cl.Read(ctx, 1, 10)
+				require.NoError(t, err)
+				require.Len(t, ents, 1)
+			})
+		})
+	}
+}
+
+// TestIsolatedNodeIsRemoved isolates a node entirely (Network.Isolate):
+// the master removes it after the failure timeout.
+func TestIsolatedNodeIsRemoved(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		c := startTestChain(t, 3)
+		alignToHeartbeat()
+		c.net.Isolate("n2")
+		took, ok := waitFor(3*time.Second, func() bool { return len(c.master.Config().Members) == 2 })
+		require.True(t, ok)
+		require.GreaterOrEqual(t, took, bubbleTimeout)
+		require.LessOrEqual(t, took, bubbleTimeout+200*time.Millisecond)
+		require.Equal(t, []string{"n1", "n3"}, memberIDs(c.master.Config()))
+		// The isolated node never heard of it.
+		require.Equal(t, uint64(1), c.nodes["n2"].Config().Epoch)
+	})
+}
+
+// TestIsolatedMasterRemovesNobody cuts the master off: every node fences
+// itself after half the failure timeout, the master changes nothing for as
+// long as it is cut off, and after the heal the chain serves again under
+// the same configuration.
+func TestIsolatedMasterRemovesNobody(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		c := startTestChain(t, 3)
+		p := newProbe(t, c.net)
+		alignToHeartbeat()
+		c.net.Isolate(masterAddr)
+		time.Sleep(bubbleTimeout/2 + 10*time.Millisecond)
+		for _, m := range c.cfg.Members {
+			resp, ok := p.ask(t, m.Addr)
+			require.True(t, ok)
+			require.True(t, fenced(resp), "%s still serves without the master: %+v", m.ID, resp)
+		}
+		time.Sleep(10 * bubbleTimeout)
+		synctest.Wait()
+		require.Equal(t, c.cfg, c.master.Config(), "the master reconfigured while cut off")
+
+		c.net.Heal()
+		healed := time.Now()
+		took, ok := waitFor(time.Second, func() bool {
+			resp, _ := p.ask(t, "n3")
+			return resp != nil && resp.Err == nil
+		})
+		require.True(t, ok, "the tail did not serve again after the heal")
+		t.Logf("the tail served again %v after the heal", took)
+		require.LessOrEqual(t, time.Since(healed), bubbleTimeout/10+20*time.Millisecond)
+		// Contact is back: every node gets a fresh timeout, nobody is
+		// removed.
+		time.Sleep(3 * bubbleTimeout)
+		synctest.Wait()
+		require.Equal(t, c.cfg, c.master.Config())
+		cl := c.client()
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_, err := cl.Append(ctx, []byte("after the heal"))
+		require.NoError(t, err)
+	})
+}
+
+// admin sends one AdminRequest to the master over the transport and waits
+// for the answer.
+func admin(t *testing.T, ep chain.Endpoint, req *chain.AdminRequest) *chain.AdminResponse {
+	t.Helper()
+	require.NoError(t, ep.Send(context.Background(), masterAddr, req))
+	synctest.Wait()
+	for {
+		select {
+		case in := <-ep.Receive():
+			if resp, ok := in.Msg.(*chain.AdminResponse); ok && resp.ID == req.ID {
+				require.Equal(t, masterAddr, in.From)
+				return resp
+			}
+		default:
+			t.Fatalf("no answer to %+v", req)
+			return nil
+		}
+	}
+}
+
+// TestAdminOverTheWire adds a node, removes one, and sends bad requests,
+// all as AdminRequest messages.
+func TestAdminOverTheWire(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		c := startTestChain(t, 3)
+		ep, err := c.net.Listen("")
+		require.NoError(t, err)
+		cl := c.client()
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		for i := range 5 {
+			_, err := cl.Append(ctx, []byte{byte(i)})
+			require.NoError(t, err)
+		}
+
+		// Add n4: the answer is the configuration as it stands (n4 joins
+		// once it heartbeats).
+		resp := admin(t, ep, &chain.AdminRequest{ID: 1, Op: chain.AdminAddNode, Member: chain.Member{ID: "n4", Addr: "n4"}})
+		require.Nil(t, resp.Err)
+		require.Equal(t, c.cfg, resp.Config)
+		c.startNode("n4", chain.WithAddr("n4"))
+		took, ok := waitFor(5*time.Second, func() bool {
+			cfg := c.master.Config()
+			return len(cfg.Members) == 4 && cfg.Tail().ID == "n4"
+		})
+		require.True(t, ok, "n4 never became the tail: %+v", c.master.Config())
+		t.Logf("n4 became the tail %v after it started", took)
+		require.Equal(t, uint64(3), c.master.Config().Epoch, "joining, then tail: two epochs")
+		_, ok = waitFor(time.Second, func() bool { return c.nodes["n4"].Role() == chain.RoleTail })
+		require.True(t, ok)
+		ents, err := cl.Read(ctx, 1, 10)
+		require.NoError(t, err)
+		require.Len(t, ents, 5)
+
+		// Remove n2: the answer is the new configuration.
+		resp = admin(t, ep, &chain.AdminRequest{ID: 2, Op: chain.AdminRemoveNode, Member: chain.Member{ID: "n2"}})
+		require.Nil(t, resp.Err)
+		require.Equal(t, []string{"n1", "n3", "n4"}, memberIDs(resp.Config))
+		require.Equal(t, uint64(4), resp.Config.Epoch)
+		_, err = cl.Append(ctx, []byte("after removing n2"))
+		require.NoError(t, err)
+		// n2 keeps heartbeating but stays out.
+		time.Sleep(3 * bubbleTimeout)
+		synctest.Wait()
+		require.Equal(t, resp.Config, c.master.Config())
+		require.Equal(t, chain.RoleNone, c.nodes["n2"].Role())
+
+		// Errors: each answer carries the configuration, unchanged.
+		for i, req := range []*chain.AdminRequest{
+			{Op: chain.AdminRemoveNode, Member: chain.Member{ID: "n9"}},          // unknown node
+			{Op: chain.AdminAddNode, Member: chain.Member{ID: "n5"}},             // no address
+			{Op: chain.AdminAddNode, Member: chain.Member{ID: "n5", Addr: "n1"}}, // a member's address
+			{Op: 99, Member: chain.Member{ID: "n1"}},                             // unknown operation
+		} {
+			req.ID = uint64(10 + i)
+			resp := admin(t, ep, req)
+			require.NotNil(t, resp.Err, "%+v", req)
+			require.ErrorIs(t, resp.Err, chain.ErrInvalidArgument)
+			require.Equal(t, c.master.Config(), resp.Config)
+		}
+		// Down to the last member, which cannot be removed.
+		for i, id := range []string{"n1", "n3"} {
+			resp := admin(t, ep, &chain.AdminRequest{ID: uint64(20 + i), Op: chain.AdminRemoveNode, Member: chain.Member{ID: id}})
+			require.Nil(t, resp.Err)
+		}
+		resp = admin(t, ep, &chain.AdminRequest{ID: 30, Op: chain.AdminRemoveNode, Member: chain.Member{ID: "n4"}})
+		require.NotNil(t, resp.Err)
+		require.Contains(t, resp.Err.Message, "n4")
+		require.Equal(t, []string{"n4"}, memberIDs(resp.Config))
+		off, err := cl.Append(ctx, []byte("on n4 alone"))
+		require.NoError(t, err)
+		require.Equal(t, uint64(7), off)
+	})
+}
+
+func TestStartValidates(t *testing.T) {
+	net := inmem.New(inmem.Options{})
+	defer net.Close()
+	cfg := chain.Config{Epoch: 1, Members: members("n1")}
+	for _, opts := range []Options{
+		{Addr: "m", Config: cfg},
+		{Transport: net, Config: cfg},
+		{Transport: net, Addr: "m"},
+		{Transport: net, Addr: "m", Config: cfg, FailureTimeout: time.Millisecond},
+	} {
+		_, err := Start(opts)
+		require.ErrorIs(t, err, chain.ErrInvalidConfig)
+	}
+	m, err := Start(Options{Transport: net, Addr: "m", Config: cfg})
+	require.NoError(t, err)
+	require.Equal(t, "m", m.Addr())
+	_, err = Start(Options{Transport: net, Addr: "m", Config: cfg})
+	require.Error(t, err, "two masters on one address")
+	require.NoError(t, m.Close())
+}
+
+// TestRestartedNodeWithAnEmptyLog restarts a node on an empty storage
+// (chaind without -data restarted by a supervisor) before the master
+// noticed it was gone: its heartbeats say it lost committed entries, so it
+// must not serve as a member; it rejoins as a new node.
+func TestRestartedNodeWithAnEmptyLog(t *testing.T) {
+	for _, victim := range []string{"n1", "n2", "n3"} {
+		t.Run(victim, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				c := startTestChain(t, 3)
+				cl := c.client()
+				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+				defer cancel()
+				for i := range 5 {
+					_, err := cl.Append(ctx, []byte{byte(i)})
+					require.NoError(t, err)
+				}
+				time.Sleep(time.Second) // every node has heartbeated its commit point
+				require.NoError(t, c.nodes[victim].Close())
+				time.Sleep(200 * time.Millisecond)
+				c.startNode(victim, chain.WithConfig(c.cfg))
+				synctest.Wait()
+				off, err := cl.Latest(ctx)
+				require.NoError(t, err)
+				require.Equal(t, uint64(5), off, "the commit point went back")
+				ents, err := cl.Read(ctx, 1, 10)
+				require.NoError(t, err)
+				require.Len(t, ents, 5, "committed entries lost")
+				off, err = cl.Append(ctx, []byte("after"))
+				require.NoError(t, err)
+				require.Equal(t, uint64(6), off)
+				_, ok := waitFor(5*time.Second, func() bool {
+					cfg := c.master.Config()
+					return len(cfg.Members) == 3 && cfg.Joining == nil && c.nodes[victim].Stats().CommitPoint == 6
+				})
+				require.True(t, ok, "%+v", c.master.Config())
+				ents, err = cl.Read(ctx, 1, 10)
+				require.NoError(t, err)
+				require.Len(t, ents, 6, "committed entries lost")
+			})
+		})
+	}
+}
+
+// TestRestartedMasterBehindTheChainChangesNothing restarts the master
+// with an old configuration: it notices from the heartbeats that the
+// chain is at a later epoch and makes no change (a change would reuse the
+// chain's epochs for a configuration built on stale members); restarted
+// with the current members and a higher epoch, it works again.
+func TestRestartedMasterBehindTheChainChangesNothing(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		c := startTestChain(t, 3)
+		_, err := c.master.RemoveNode("n2") // epoch 2: n1, n3
+		require.NoError(t, err)
+		synctest.Wait()
+		require.NoError(t, c.master.Close())
+		m, err := Start(Options{Transport: c.net, Addr: masterAddr, Config: c.cfg, FailureTimeout: bubbleTimeout})
+		require.NoError(t, err)
+		c.master = m
+		require.NoError(t, c.nodes["n1"].Close())
+		time.Sleep(5 * bubbleTimeout)
+		synctest.Wait()
+		require.Equal(t, c.cfg, m.Config(), "a master behind the chain reconfigured it")
+		_, err = m.AddNode(chain.Member{ID: "n4", Addr: "n4"})
+		require.ErrorContains(t, err, "restarted with an old configuration")
+		for id, n := range c.nodes {
+			require.LessOrEqual(t, n.Config().Epoch, uint64(2), "node %s", id)
+		}
+
+		// The operator restarts it with the current members and a higher
+		// epoch: n1 (dead) is removed and the chain serves again.
+		require.NoError(t, m.Close())
+		current := chain.Config{Epoch: 3, Members: []chain.Member{{ID: "n1", Addr: "n1"}, {ID: "n3", Addr: "n3"}}}
+		m, err = Start(Options{Transport: c.net, Addr: masterAddr, Config: current, FailureTimeout: bubbleTimeout})
+		require.NoError(t, err)
+		c.master = m
+		_, ok := waitFor(3*bubbleTimeout, func() bool { return len(m.Config().Members) == 1 })
+		require.True(t, ok, "%+v", m.Config())
+		require.Equal(t, []string{"n3"}, memberIDs(m.Config()))
+		cl := c.client()
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_, err = cl.Append(ctx, []byte("on n3"))
+		require.NoError(t, err)
+	})
+}
+
+// TestFailuresUnderLoad runs a writing client through a series of
+// failures and joins, in virtual time: the tail dies and comes back empty,
+// the head dies, a new node is added, the middle node is cut off and
+// healed. Every acknowledged append must be in the final log at its
+// offset, and every member must hold the same log.
+func TestFailuresUnderLoad(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		c := startTestChain(t, 3)
+		cl := c.client()
+		acked := map[uint64]string{}
+		stop := make(chan struct{})
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			for i := 0; i < 100_000; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+				data := fmt.Sprintf("w%d", i)
+				off, err := cl.Append(ctx, []byte(data))
+				cancel()
+				if err == nil {
+					acked[off] = data
+				}
+				time.Sleep(5 * time.Millisecond)
+			}
+		}()
+		step := func(d time.Duration, what string, f func()) {
+			time.Sleep(d)
+			t.Logf("%v: %s", d, what)
+			f()
+		}
+		step(time.Second, "kill the tail n3", func() { require.NoError(t, c.nodes["n3"].Close()) })
+		step(2*time.Second, "restart n3 empty", func() { c.startNode("n3", chain.WithConfig(c.cfg)) })
+		step(3*time.Second, "kill the head n1", func() { require.NoError(t, c.nodes["n1"].Close()) })
+		step(2*time.Second, "add n4", func() {
+			_, err := c.master.AddNode(chain.Member{ID: "n4", Addr: "n4"})
+			require.NoError(t, err)
+			c.startNode("n4", chain.WithAddr("n4"))
+		})
+		step(3*time.Second, "cut off n2", func() { c.net.Partition([]string{"n2"}, []string{masterAddr, "n3", "n4"}) })
+		step(3*time.Second, "heal", func() { c.net.Heal() })
+		time.Sleep(5 * time.Second)
+		close(stop)
+		<-done
+
+		cfg := c.master.Config()
+		t.Logf("final configuration: %+v; %d appends acknowledged", cfg, len(acked))
+		require.Len(t, cfg.Members, 3)
+		require.Nil(t, cfg.Joining)
+		require.NotEmpty(t, acked)
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		var ref []chain.Entry
+		for _, m := range cfg.Members {
+			n := c.nodes[m.ID]
+			commit := n.Log().CommitPoint()
+			ents, err := n.Log().Read(ctx, 1, int(commit)+1)
+			require.NoError(t, err)
+			if ref == nil {
+				ref = ents
+				continue
+			}
+			require.Equal(t, len(ref), len(ents), "%s holds a different log", m.ID)
+			for i := range ents {
+				require.Equal(t, ref[i].Data, ents[i].Data, "%s differs at offset %d", m.ID, ents[i].Offset)
+			}
+		}
+		for off, data := range acked {
+			require.Less(t, off-1, uint64(len(ref)), "acknowledged offset %d missing", off)
+			require.Equal(t, data, string(ref[off-1].Data), "acknowledged offset %d holds another entry", off)
+		}
+	})
+}
