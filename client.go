@@ -352,7 +352,9 @@ func (c *Client) refreshConfig() {
 	if c.opts.master == "" {
 		return
 	}
-	_ = c.ep.Send(context.Background(), c.opts.master, &ConfigRequest{})
+	ctx, cancel := context.WithTimeout(context.Background(), c.opts.retryInterval)
+	defer cancel()
+	_ = c.ep.Send(ctx, c.opts.master, &ConfigRequest{}) // lost or refused: asked again on the next retry
 }
 
 // adopt takes a configuration newer than the client's.
