@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"sync"
 	"time"
 )
@@ -49,7 +50,7 @@ func NewClient(opts ...Option) (*Client, error) {
 	if o.transport == nil {
 		return nil, fmt.Errorf("new client: %w: no transport (use WithTransport)", ErrInvalidConfig)
 	}
-	if o.config == nil && o.master == "" {
+	if o.config == nil && len(o.masters) == 0 {
 		return nil, fmt.Errorf("new client: %w: no configuration (use WithConfig or WithMaster)", ErrInvalidConfig)
 	}
 	cfg := Config{}
@@ -349,12 +350,14 @@ func newSession() uint64 {
 // refreshConfig asks the master, if there is one, for the configuration;
 // the answer arrives through receive.
 func (c *Client) refreshConfig() {
-	if c.opts.master == "" {
+	if len(c.opts.masters) == 0 {
 		return
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), c.opts.retryInterval)
 	defer cancel()
-	_ = c.ep.Send(ctx, c.opts.master, &ConfigRequest{}) // lost or refused: asked again on the next retry
+	for _, m := range c.opts.masters {
+		_ = c.ep.Send(ctx, m, &ConfigRequest{}) // lost or refused: asked again on the next retry
+	}
 }
 
 // adopt takes a configuration newer than the client's.
@@ -409,7 +412,7 @@ func (c *Client) receive() {
 	defer c.wg.Done()
 	for in := range c.ep.Receive() {
 		if u, ok := in.Msg.(*ConfigUpdate); ok {
-			if in.From == c.opts.master {
+			if slices.Contains(c.opts.masters, in.From) {
 				c.adopt(u.Config)
 			}
 			continue

@@ -1,6 +1,7 @@
 package chain
 
 import (
+	"slices"
 	"sync/atomic"
 	"time"
 )
@@ -11,6 +12,8 @@ type masterLink struct {
 	fenceAfter     atomic.Int64       // nanoseconds; 0 until the master said
 	heartbeatEvery atomic.Int64       // nanoseconds
 	updates        chan pendingConfig // configurations to adopt, latest wins
+	current        atomic.Int32       // index of the master heartbeats go to
+	answered       atomic.Bool        // the current master answered since the last heartbeat
 }
 
 // pendingConfig is a configuration from the master waiting to be adopted,
@@ -27,13 +30,14 @@ func (m *masterLink) init(heartbeatEvery time.Duration) {
 	m.fenceAfter.Store(1)
 	m.heartbeatEvery.Store(int64(heartbeatEvery))
 	m.updates = make(chan pendingConfig, 1)
+	m.answered.Store(true) // give the first master a heartbeat's time
 }
 
 // fenced reports whether a node following a master has not heard from it
 // for longer than the master allows, so it must not serve: the master may
 // already have replaced it.
 func (n *Node) fenced() bool {
-	if n.opts.master == "" {
+	if len(n.opts.masters) == 0 {
 		return false
 	}
 	after := n.master.fenceAfter.Load()
@@ -41,8 +45,10 @@ func (n *Node) fenced() bool {
 }
 
 // runHeartbeats tells the master, at its interval, that the node is alive
-// and how far its log goes.
+// and how far its log goes. When the master it heartbeats to has not
+// answered by the next heartbeat, it moves on to the next address.
 func (n *Node) runHeartbeats() {
+	masters := n.opts.masters
 	timer := time.NewTimer(0)
 	defer timer.Stop()
 	for {
@@ -51,9 +57,13 @@ func (n *Node) runHeartbeats() {
 		case <-n.lifecycle.done():
 			return
 		}
+		if !n.master.answered.Swap(false) && len(masters) > 1 {
+			n.master.current.Store((n.master.current.Load() + 1) % int32(len(masters)))
+		}
 		cfg := n.cfg.Load()
 		_, last, commit, _ := n.log.state()
-		n.send(n.opts.master, &Heartbeat{ID: n.id, Addr: n.addr, Epoch: cfg.Epoch, Last: last, Commit: commit})
+		to := masters[n.master.current.Load()]
+		n.send(to, &Heartbeat{ID: n.id, Addr: n.addr, Epoch: cfg.Epoch, Last: last, Commit: commit})
 		timer.Reset(time.Duration(n.master.heartbeatEvery.Load()))
 	}
 }
@@ -65,8 +75,12 @@ func (n *Node) runHeartbeats() {
 // is over), and an older one, from a master that is behind the chain,
 // renews nothing.
 func (n *Node) onConfigUpdate(from string, u *ConfigUpdate) {
-	if from != n.opts.master {
+	i := slices.Index(n.opts.masters, from)
+	if i < 0 {
 		return
+	}
+	if int32(i) == n.master.current.Load() {
+		n.master.answered.Store(true)
 	}
 	now := time.Now().UnixNano()
 	if u.FenceAfter > 0 {

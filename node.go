@@ -121,7 +121,7 @@ func NewNode(id string, opts ...Option) (*Node, error) {
 		return nil, fmt.Errorf("new node %q: %w: no transport (use WithTransport)", id, ErrInvalidConfig)
 	case o.storage == nil:
 		return nil, fmt.Errorf("new node %q: %w: no storage (use WithStorage)", id, ErrInvalidConfig)
-	case o.config == nil && o.master == "":
+	case o.config == nil && len(o.masters) == 0:
 		return nil, fmt.Errorf("new node %q: %w: no configuration (use WithConfig or WithMaster)", id, ErrInvalidConfig)
 	}
 	cfg := Config{}
@@ -138,7 +138,7 @@ func NewNode(id string, opts ...Option) (*Node, error) {
 		addr = cfg.Joining.Addr
 	}
 	switch {
-	case o.master == "" && roleOf(cfg, id) == RoleNone:
+	case len(o.masters) == 0 && roleOf(cfg, id) == RoleNone:
 		return nil, fmt.Errorf("new node %q: %w: not a member of the configuration", id, ErrInvalidConfig)
 	case addr == "":
 		return nil, fmt.Errorf("new node %q: %w: no address (not in the configuration; use WithAddr)", id, ErrInvalidConfig)
@@ -276,7 +276,7 @@ func (n *Node) Start(ctx context.Context) error {
 	n.lifecycle.spawn(n.runReceiver)
 	n.lifecycle.spawn(n.runApplier)
 	n.startRole(n.cfg.Load())
-	if n.opts.master != "" {
+	if len(n.opts.masters) > 0 {
 		n.lifecycle.spawn(n.runHeartbeats)
 		n.lifecycle.spawn(n.runReconfigurer)
 	}

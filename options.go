@@ -3,6 +3,7 @@ package chain
 import (
 	"fmt"
 	"log/slog"
+	"slices"
 	"time"
 )
 
@@ -26,8 +27,8 @@ type options struct {
 	queryWorkers     int
 	maxSessions      int
 	applyObserver    func(Entry)
-	master           string // the master's address; "" for a static configuration
-	addr             string // where the node listens when it is not in the configuration
+	masters          []string // the masters' addresses; none for a static configuration
+	addr             string   // where the node listens when it is not in the configuration
 	heartbeatEvery   time.Duration
 
 	// Client settings.
@@ -97,6 +98,7 @@ func (o *options) validate() error {
 		{o.retryInterval > 0, "retry interval must be positive"},
 		{o.maxRetryInterval >= o.retryInterval, "max retry interval must be at least the retry interval"},
 		{o.maxInflight > 0, "max in-flight requests must be positive"},
+		{!slices.Contains(o.masters, ""), "master addresses must not be empty"},
 		{o.maxInflight <= maxResultsPerSession, fmt.Sprintf("max in-flight requests must be at most %d", maxResultsPerSession)},
 	}
 	for _, c := range checks {
@@ -152,12 +154,18 @@ func WithQueryWorkers(n int) Option { return func(o *options) { o.queryWorkers =
 // keeps. When exceeded, the client idle longest (in log order) is forgotten.
 func WithMaxSessions(n int) Option { return func(o *options) { o.maxSessions = n } }
 
-// WithMaster makes a node or client follow the configuration master at
-// addr: a node heartbeats to it, adopts the configurations it announces and
-// stops serving when it loses contact with it for half the failure timeout
-// (self-fencing); a client asks it for the configuration and follows
-// changes. WithConfig may still give the configuration to start with.
-func WithMaster(addr string) Option { return func(o *options) { o.master = addr } }
+// WithMaster makes a node or client follow the configuration master at one
+// of addrs: a node heartbeats to it, adopts the configurations it announces
+// and stops serving when it loses contact with it for half the failure
+// timeout (self-fencing); a client asks it for the configuration and
+// follows changes. With several addresses, a node moves on to the next
+// when the current one stops answering, and a client asks them all; a
+// configuration counts only if its epoch is higher than the one held, so a
+// master that is behind cannot take the chain back. WithConfig may still
+// give the configuration to start with.
+func WithMaster(addrs ...string) Option {
+	return func(o *options) { o.masters = append([]string(nil), addrs...) }
+}
 
 // WithAddr sets the address a node listens on when it is not (yet) a
 // member of its configuration, as a node that the master will add.

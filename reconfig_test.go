@@ -13,6 +13,9 @@ import (
 
 	"github.com/chainrep/chain"
 	"github.com/chainrep/chain/chaintest"
+	"github.com/chainrep/chain/master"
+	"github.com/chainrep/chain/storage/memory"
+	"github.com/chainrep/chain/transport/inmem"
 )
 
 // logWorkload runs clients that append and read until stop, recording a
@@ -257,4 +260,30 @@ func TestIsolatedMasterChangesNothing(t *testing.T) {
 	t.Logf("master isolated for %v: first write acknowledged %v after the heal", 2*failureTimeout, took.Round(time.Millisecond))
 	w.finish(t, c, stopWatch, seed)
 	require.Equal(t, epoch, c.Config().Epoch, "the master reconfigured while cut off")
+}
+
+// TestMasterListFindsTheLiveMaster gives nodes and a client two master
+// addresses, the first of which nothing answers at: they find the master
+// at the second and the chain serves.
+func TestMasterListFindsTheLiveMaster(t *testing.T) {
+	net := inmem.New(inmem.Options{})
+	defer net.Close()
+	cfg := chain.Config{Epoch: 1, Members: []chain.Member{{ID: "a", Addr: "a"}, {ID: "b", Addr: "b"}}}
+	m, err := master.Start(master.Options{Transport: net, Addr: "m2", Config: cfg, FailureTimeout: time.Second})
+	require.NoError(t, err)
+	defer m.Close()
+	for _, id := range []string{"a", "b"} {
+		n, err := chain.NewNode(id, chain.WithTransport(net), chain.WithStorage(memory.New()),
+			chain.WithMaster("m1-nobody", "m2"), chain.WithConfig(cfg))
+		require.NoError(t, err)
+		require.NoError(t, n.Start(context.Background()))
+		defer n.Close()
+	}
+	cl, err := chain.NewClient(chain.WithTransport(net), chain.WithMaster("m1-nobody", "m2"))
+	require.NoError(t, err)
+	defer cl.Close()
+	off, err := cl.Append(testCtx(t), []byte("x"))
+	require.NoError(t, err)
+	require.Equal(t, uint64(1), off)
+	require.Equal(t, cfg.Members, cl.Config().Members)
 }
