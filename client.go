@@ -38,8 +38,16 @@ type Client struct {
 // call is one request waiting for its response.
 type call struct {
 	write bool
-	resp  chan *ClientResponse // buffered: the first response wins
+	// resp receives the first response (the receive loop delivers only
+	// into an empty channel) and, on Close, closedResponse; its capacity
+	// of two leaves room for both, so Close never blocks.
+	resp chan *ClientResponse
 }
+
+// closedResponse tells a waiting call that the client closed. Calls wait
+// on their own channel rather than on one channel shared by every call,
+// which under many concurrent calls would be a point of contention.
+var closedResponse = &ClientResponse{}
 
 // NewClient creates a client. WithTransport and WithConfig are required.
 func NewClient(opts ...Option) (*Client, error) {
@@ -97,6 +105,12 @@ func (c *Client) Close() error {
 	}
 	c.closed = true
 	close(c.done)
+	for _, cl := range c.calls {
+		select {
+		case cl.resp <- closedResponse:
+		default:
+		}
+	}
 	c.mu.Unlock()
 	err := c.ep.Close()
 	c.wg.Wait()
@@ -250,6 +264,9 @@ func (c *Client) call(ctx context.Context, req *ClientRequest, target string) (*
 			timer.Reset(backoff)
 			backoff = min(2*backoff, c.opts.maxRetryInterval)
 		case resp := <-cl.resp:
+			if resp == closedResponse {
+				return nil, ErrClosed
+			}
 			if resp.Err == nil {
 				return resp, nil
 			}
@@ -270,8 +287,6 @@ func (c *Client) call(ctx context.Context, req *ClientRequest, target string) (*
 				return nil, fmt.Errorf("%w (last error: %v)", ctx.Err(), lastErr)
 			}
 			return nil, ctx.Err()
-		case <-c.done:
-			return nil, ErrClosed
 		}
 	}
 }
@@ -383,7 +398,7 @@ func (c *Client) register(write bool) (uint64, *call, error) {
 	}
 	id := c.nextID
 	c.nextID++
-	cl := &call{write: write, resp: make(chan *ClientResponse, 1)}
+	cl := &call{write: write, resp: make(chan *ClientResponse, 2)}
 	c.calls[id] = cl
 	return id, cl, nil
 }
@@ -424,12 +439,9 @@ func (c *Client) receive() {
 		c.mu.Lock()
 		cl := c.calls[resp.ID]
 		c.mu.Unlock()
-		if cl == nil {
-			continue // a late or duplicate response
+		if cl == nil || len(cl.resp) > 0 {
+			continue // a late or duplicate response, or one already waiting
 		}
-		select {
-		case cl.resp <- resp:
-		default: // already answered
-		}
+		cl.resp <- resp // cannot block: only this loop and Close send
 	}
 }
