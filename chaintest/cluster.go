@@ -1,16 +1,22 @@
 // Package chaintest starts whole chains on the in-memory transport for
-// tests: a few lines give an N-node chain, clients, fault injection
-// (partitions, drops, delays, duplicates, reordering, kills and restarts),
-// run-time checks of the chain's invariants, and linearizability checks of
-// recorded histories with porcupine models for a log and a key-value store.
+// tests: a few lines give an N-node chain (with a configuration master if
+// asked), clients, fault injection (partitions, drops, delays, duplicates,
+// reordering, pauses, kills and restarts, node additions), run-time checks
+// of the chain's invariants, and linearizability checks of recorded
+// histories with porcupine models for a log and a key-value store.
 //
-//	c := chaintest.Start(t, chaintest.Options{Nodes: 3, Setup: func(i int, n *chain.Node) error {
+//	c := chaintest.Start(t, chaintest.Options{Nodes: 3, Master: true, Setup: func(i int, n *chain.Node) error {
 //		return mystore.New().Register(n)
 //	}})
+//	stop := c.WatchInvariants(time.Millisecond)
 //	client := c.Client()
 //	c.Network().SetFaults(inmem.Faults{Delay: 0.1, Duplicate: 0.05})
+//	c.Kill(0)      // the master makes node 1 the head
+//	c.Restart(0)   // it rejoins behind the tail
+//	c.AddNode()
+//	c.Pause(1, time.Second)
 //	...
-//	c.CheckInvariants()
+//	stop()
 package chaintest
 
 import (
