@@ -17,10 +17,12 @@ type masterLink struct {
 }
 
 // pendingConfig is a configuration from the master waiting to be adopted,
-// with when it arrived.
+// with when it arrived and whether it came from the master group's leader
+// (only the leader's replies renew contact).
 type pendingConfig struct {
-	cfg Config
-	at  int64 // unix nanoseconds
+	cfg    Config
+	at     int64 // unix nanoseconds
+	leader bool
 }
 
 // init starts the link fenced: a node following a master serves only once
@@ -46,7 +48,9 @@ func (n *Node) fenced() bool {
 
 // runHeartbeats tells the master, at its interval, that the node is alive
 // and how far its log goes. When the master it heartbeats to has not
-// answered by the next heartbeat, it moves on to the next address.
+// answered by the next heartbeat, it moves on to the next address; a
+// master that is not its group's leader sends it to the leader (see
+// onConfigUpdate).
 func (n *Node) runHeartbeats() {
 	masters := n.opts.masters
 	timer := time.NewTimer(0)
@@ -69,18 +73,29 @@ func (n *Node) runHeartbeats() {
 }
 
 // onConfigUpdate takes the master's reply. It renews the node's contact
-// with the master only when the node runs the configuration the master
+// with the master only when the reply comes from the leader of the master
+// group (not u.Follower) and the node runs the configuration the master
 // announces: a newer one renews contact once adopted (until then the node
 // stays fenced, so it never serves under a configuration it has been told
 // is over), and an older one, from a master that is behind the chain,
-// renews nothing.
+// renews nothing. A follower's configuration is committed, so a newer one
+// is adopted, but it renews nothing: the node's next heartbeat goes to the
+// leader it names (or, when it names none, to the next master).
 func (n *Node) onConfigUpdate(from string, u *ConfigUpdate) {
 	i := slices.Index(n.opts.masters, from)
 	if i < 0 {
 		return
 	}
-	if int32(i) == n.master.current.Load() {
+	leader := !u.Follower
+	switch {
+	case leader:
+		n.master.current.Store(int32(i))
 		n.master.answered.Store(true)
+	case u.Leader != "" && u.Leader != from:
+		if j := slices.Index(n.opts.masters, u.Leader); j >= 0 {
+			n.master.current.Store(int32(j))
+			n.master.answered.Store(true)
+		}
 	}
 	now := time.Now().UnixNano()
 	if u.FenceAfter > 0 {
@@ -92,13 +107,15 @@ func (n *Node) onConfigUpdate(from string, u *ConfigUpdate) {
 	cur := n.cfg.Load().Epoch
 	switch {
 	case u.Config.Epoch == cur:
-		n.master.renew(now)
+		if leader {
+			n.master.renew(now)
+		}
 		return
 	case u.Config.Epoch < cur:
 		n.logger.Warn("master is behind the chain; ignoring it", "master epoch", u.Config.Epoch, "epoch", cur)
 		return
 	}
-	p := pendingConfig{cfg: u.Config, at: now}
+	p := pendingConfig{cfg: u.Config, at: now, leader: leader}
 	for {
 		select {
 		case n.master.updates <- p:
@@ -107,7 +124,7 @@ func (n *Node) onConfigUpdate(from string, u *ConfigUpdate) {
 		}
 		select {
 		case old := <-n.master.updates:
-			if old.cfg.Epoch > p.cfg.Epoch {
+			if old.cfg.Epoch > p.cfg.Epoch || (old.cfg.Epoch == p.cfg.Epoch && old.leader) {
 				p = old
 			}
 		default:
@@ -137,7 +154,7 @@ func (n *Node) runReconfigurer() {
 				n.logger.Warn("could not adopt configuration", "epoch", p.cfg.Epoch, "err", err)
 				continue
 			}
-			if n.cfg.Load().Epoch == p.cfg.Epoch {
+			if p.leader && n.cfg.Load().Epoch == p.cfg.Epoch {
 				n.master.renew(p.at)
 			}
 		case <-n.lifecycle.done():

@@ -233,6 +233,15 @@ type ConfigUpdate struct {
 	FenceAfter time.Duration `codec:"fence"`
 	// HeartbeatEvery is the interval at which nodes send heartbeats.
 	HeartbeatEvery time.Duration `codec:"hb"`
+	// Leader is the chain-transport address of the master group's leader,
+	// when the replying master knows it ("" when it does not).
+	Leader string `codec:"ld,omitempty"`
+	// Follower is set when the replying master is not the leader of its
+	// group: its configuration is committed, so it may be adopted, but it
+	// does not vouch for the node's liveness, so it renews no contact (the
+	// node fences itself unless it reaches the leader) and the node should
+	// heartbeat to Leader instead.
+	Follower bool `codec:"fol,omitempty"`
 }
 
 // Kind implements Message.

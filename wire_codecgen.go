@@ -3460,15 +3460,17 @@ func (x *ConfigUpdate) CodecEncodeSelf(e *codec1978.Encoder) {
 			yy2arr2 := z.EncBasicHandle().StructToArray
 			_, _ = yysep2, yy2arr2
 			const yyr2 bool = false // struct tag has 'toArray'
-			var yyq2 = [4]bool{     // should field at this index be written?
-				x.ID != 0, // ID
-				true,      // Config
-				true,      // FenceAfter
-				true,      // HeartbeatEvery
+			var yyq2 = [6]bool{     // should field at this index be written?
+				x.ID != 0,      // ID
+				true,           // Config
+				true,           // FenceAfter
+				true,           // HeartbeatEvery
+				x.Leader != "", // Leader
+				x.Follower,     // Follower
 			}
 			_ = yyq2
 			if yyr2 || yy2arr2 {
-				r.WriteArrayStart(4)
+				r.WriteArrayStart(6)
 			} else {
 				var yynn2 int
 				for _, b := range yyq2 {
@@ -3558,6 +3560,68 @@ func (x *ConfigUpdate) CodecEncodeSelf(e *codec1978.Encoder) {
 				}
 			}
 			if yyr2 || yy2arr2 {
+				r.WriteArrayElem()
+				if yyq2[4] {
+					if false {
+					} else {
+						if z.EncBasicHandle().StringToRaw {
+							r.EncodeStringBytesRaw(z.BytesView(string(x.Leader)))
+						} else {
+							r.EncodeStringEnc(codecSelferCcUTF81977, string(x.Leader))
+						}
+					}
+				} else {
+					if z.EncBasicHandle().StringToRaw {
+						r.EncodeStringBytesRaw([]byte{})
+					} else {
+						r.EncodeStringEnc(codecSelferCcUTF81977, "")
+					}
+				}
+			} else {
+				if yyq2[4] {
+					r.WriteMapElemKey()
+					if z.IsJSONHandle() {
+						z.WriteStr("\"ld\"")
+					} else {
+						r.EncodeStringEnc(codecSelferCcUTF81977, `ld`)
+					}
+					r.WriteMapElemValue()
+					if false {
+					} else {
+						if z.EncBasicHandle().StringToRaw {
+							r.EncodeStringBytesRaw(z.BytesView(string(x.Leader)))
+						} else {
+							r.EncodeStringEnc(codecSelferCcUTF81977, string(x.Leader))
+						}
+					}
+				}
+			}
+			if yyr2 || yy2arr2 {
+				r.WriteArrayElem()
+				if yyq2[5] {
+					if false {
+					} else {
+						r.EncodeBool(bool(x.Follower))
+					}
+				} else {
+					r.EncodeBool(false)
+				}
+			} else {
+				if yyq2[5] {
+					r.WriteMapElemKey()
+					if z.IsJSONHandle() {
+						z.WriteStr("\"fol\"")
+					} else {
+						r.EncodeStringEnc(codecSelferCcUTF81977, `fol`)
+					}
+					r.WriteMapElemValue()
+					if false {
+					} else {
+						r.EncodeBool(bool(x.Follower))
+					}
+				}
+			}
+			if yyr2 || yy2arr2 {
 				r.WriteArrayEnd()
 			} else {
 				r.WriteMapEnd()
@@ -3642,6 +3706,18 @@ func (x *ConfigUpdate) codecDecodeSelfFromMap(l int, d *codec1978.Decoder) {
 					x.HeartbeatEvery = (time.Duration)(r.DecodeInt64())
 				}
 			}
+		case "ld":
+			if r.TryDecodeAsNil() {
+				x.Leader = ""
+			} else {
+				x.Leader = (string)(r.DecodeString())
+			}
+		case "fol":
+			if r.TryDecodeAsNil() {
+				x.Follower = false
+			} else {
+				x.Follower = (bool)(r.DecodeBool())
+			}
 		default:
 			z.DecStructFieldNotFound(-1, yys3)
 		} // end switch yys3
@@ -3653,16 +3729,16 @@ func (x *ConfigUpdate) codecDecodeSelfFromArray(l int, d *codec1978.Decoder) {
 	var h codecSelfer1977
 	z, r := codec1978.GenHelperDecoder(d)
 	_, _, _ = h, z, r
-	var yyj10 int
-	var yyb10 bool
-	var yyhl10 bool = l >= 0
-	yyj10++
-	if yyhl10 {
-		yyb10 = yyj10 > l
+	var yyj12 int
+	var yyb12 bool
+	var yyhl12 bool = l >= 0
+	yyj12++
+	if yyhl12 {
+		yyb12 = yyj12 > l
 	} else {
-		yyb10 = r.CheckBreak()
+		yyb12 = r.CheckBreak()
 	}
-	if yyb10 {
+	if yyb12 {
 		r.ReadArrayEnd()
 		return
 	}
@@ -3672,13 +3748,13 @@ func (x *ConfigUpdate) codecDecodeSelfFromArray(l int, d *codec1978.Decoder) {
 	} else {
 		x.ID = (uint64)(r.DecodeUint64())
 	}
-	yyj10++
-	if yyhl10 {
-		yyb10 = yyj10 > l
+	yyj12++
+	if yyhl12 {
+		yyb12 = yyj12 > l
 	} else {
-		yyb10 = r.CheckBreak()
+		yyb12 = r.CheckBreak()
 	}
-	if yyb10 {
+	if yyb12 {
 		r.ReadArrayEnd()
 		return
 	}
@@ -3688,13 +3764,13 @@ func (x *ConfigUpdate) codecDecodeSelfFromArray(l int, d *codec1978.Decoder) {
 	} else {
 		x.Config.CodecDecodeSelf(d)
 	}
-	yyj10++
-	if yyhl10 {
-		yyb10 = yyj10 > l
+	yyj12++
+	if yyhl12 {
+		yyb12 = yyj12 > l
 	} else {
-		yyb10 = r.CheckBreak()
+		yyb12 = r.CheckBreak()
 	}
-	if yyb10 {
+	if yyb12 {
 		r.ReadArrayEnd()
 		return
 	}
@@ -3707,13 +3783,13 @@ func (x *ConfigUpdate) codecDecodeSelfFromArray(l int, d *codec1978.Decoder) {
 			x.FenceAfter = (time.Duration)(r.DecodeInt64())
 		}
 	}
-	yyj10++
-	if yyhl10 {
-		yyb10 = yyj10 > l
+	yyj12++
+	if yyhl12 {
+		yyb12 = yyj12 > l
 	} else {
-		yyb10 = r.CheckBreak()
+		yyb12 = r.CheckBreak()
 	}
-	if yyb10 {
+	if yyb12 {
 		r.ReadArrayEnd()
 		return
 	}
@@ -3726,18 +3802,50 @@ func (x *ConfigUpdate) codecDecodeSelfFromArray(l int, d *codec1978.Decoder) {
 			x.HeartbeatEvery = (time.Duration)(r.DecodeInt64())
 		}
 	}
+	yyj12++
+	if yyhl12 {
+		yyb12 = yyj12 > l
+	} else {
+		yyb12 = r.CheckBreak()
+	}
+	if yyb12 {
+		r.ReadArrayEnd()
+		return
+	}
+	r.ReadArrayElem()
+	if r.TryDecodeAsNil() {
+		x.Leader = ""
+	} else {
+		x.Leader = (string)(r.DecodeString())
+	}
+	yyj12++
+	if yyhl12 {
+		yyb12 = yyj12 > l
+	} else {
+		yyb12 = r.CheckBreak()
+	}
+	if yyb12 {
+		r.ReadArrayEnd()
+		return
+	}
+	r.ReadArrayElem()
+	if r.TryDecodeAsNil() {
+		x.Follower = false
+	} else {
+		x.Follower = (bool)(r.DecodeBool())
+	}
 	for {
-		yyj10++
-		if yyhl10 {
-			yyb10 = yyj10 > l
+		yyj12++
+		if yyhl12 {
+			yyb12 = yyj12 > l
 		} else {
-			yyb10 = r.CheckBreak()
+			yyb12 = r.CheckBreak()
 		}
-		if yyb10 {
+		if yyb12 {
 			break
 		}
 		r.ReadArrayElem()
-		z.DecStructFieldNotFound(yyj10-1, "")
+		z.DecStructFieldNotFound(yyj12-1, "")
 	}
 	r.ReadArrayEnd()
 }

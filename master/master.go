@@ -21,11 +21,28 @@
 // commit point it reported before (it restarted on a lost storage) is
 // removed at once and rejoins the same way.
 //
-// The master keeps its state in memory: it is one process, embeddable in
-// any program (chaind runs it with -master). A restarted master starts
-// again from Options.Config; nodes ignore configurations with an epoch
-// below theirs, so it must be given the current members and an epoch
-// above any the chain has reached.
+// The master's durable state (configuration, standby nodes, target
+// length) is a replicated state machine on hashicorp/raft, across one
+// master (the embedded default: raft with a single voter) or a group of
+// 3 or 5 (Options.Peers). Only the raft leader runs the failure detector
+// and the join logic; the heartbeat times stay in its memory, and a newly
+// elected leader gives every node a full failure timeout before its
+// silence counts. Every change of the state is a raft log entry that the
+// state machine applies only on the state it was decided on, with the
+// next epoch: losing the leader loses no committed configuration, and no
+// two configurations share an epoch. The other masters answer heartbeats
+// and configuration requests with their latest applied configuration and
+// the leader's address; a node renews its contact only from the leader's
+// replies. Admin requests to a follower are refused with a redirect to the
+// leader. A leader that hears from no member for a failure timeout (the
+// nodes cannot reach it) hands the leadership to another master. Masters
+// join and leave the group with AddMaster and RemoveMaster.
+//
+// Without Options.Dir the raft log is in memory: a restarted master (or
+// a whole group restarted at once) starts again from Options.Config;
+// nodes ignore configurations with an epoch below theirs, so it must be
+// given the current members and an epoch above any the chain has reached.
+// With Options.Dir the state survives restarts.
 package master
 
 import (
@@ -36,24 +53,63 @@ import (
 	"sync"
 	"time"
 
+	"github.com/hashicorp/raft"
+
 	"github.com/chainrep/chain"
 )
 
 // DefaultFailureTimeout is the failure timeout when Options leaves it zero.
 const DefaultFailureTimeout = time.Second
 
+// ErrNotLeader is returned by changes asked of a master that is not the
+// leader of its group; Master.Leader names the leader.
+var ErrNotLeader = errors.New("master: not the leader of the master group")
+
 // Options configure a Master.
 type Options struct {
-	// Transport and Addr are where the master listens. Required.
+	// Transport and Addr are where the master listens. Required. Addr is
+	// also the master's id in its group: give the address nodes and the
+	// other masters use to reach it.
 	Transport chain.Transport
 	Addr      string
-	// Config is the chain's initial configuration. Required.
+	// Config is the chain's initial configuration, used when the group has
+	// no state yet. Required unless Join.
 	Config chain.Config
 	// FailureTimeout is how long a node may stay silent before the master
 	// removes it. Nodes heartbeat ten times per timeout and fence
-	// themselves after half of it.
+	// themselves after half of it. Every master of a group must have the
+	// same.
 	FailureTimeout time.Duration
 	Logger         *slog.Logger
+
+	// Peers is the initial master group, this master included; every
+	// master of a new group is started with the same list. Empty: this
+	// master alone (raft with a single voter).
+	Peers []Peer
+	// Join starts a master with no group: it waits until the group's
+	// leader adds it with AddMaster. Peers and Config are then ignored.
+	Join bool
+	// RaftAddr is the address raft's TCP transport listens on (for
+	// example 127.0.0.1:7100, not :7100: it is also the address the other
+	// masters dial). Ignored with RaftTransport. When both are
+	// empty, a lone master uses an in-memory raft transport.
+	RaftAddr string
+	// RaftTransport, when set, is the raft transport to use (say
+	// raft.NewInmemTransport in tests); its LocalAddr is this master's
+	// raft address. The master closes it on Close if it has a Close
+	// method.
+	RaftTransport raft.Transport
+	// Dir, when set, is where the raft log (on Pebble) and snapshots are
+	// kept; empty keeps them in memory.
+	Dir string
+}
+
+// Peer is one master of a group: the address of its chain transport
+// (where nodes and clients reach it, its Options.Addr) and of its raft
+// transport.
+type Peer struct {
+	Addr     string
+	RaftAddr string
 }
 
 // Master is a running configuration master.
@@ -62,21 +118,35 @@ type Master struct {
 	log  *slog.Logger
 	ep   chain.Endpoint
 
-	mu    sync.Mutex
-	state *state
+	raft     *raft.Raft
+	fsm      *fsm
+	raftAddr raft.ServerAddress
+	closers  []func() error // raft transport and stores, closed after raft
 
+	propose sync.Mutex // serializes changes of the replicated state (see change)
+
+	mu      sync.Mutex
+	leading bool   // this master runs the detector
+	state   *state // the leader's working state; nil when not leading
+	base    uint64 // the fsm version the working state was loaded from
+
+	kick   chan struct{}   // asks the detector to commit a change now
 	ctx    context.Context // ends at Close; bounds sends
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 }
 
-// Start validates opts and starts a master.
+// Start validates opts and starts a master. A lone master (a group of
+// one: no Peers, no Join, no state on disk of a larger group) returns
+// once it leads.
 func Start(opts Options) (*Master, error) {
 	if opts.Transport == nil || opts.Addr == "" {
 		return nil, fmt.Errorf("start master: %w: transport and address required", chain.ErrInvalidConfig)
 	}
-	if err := opts.Config.Validate(); err != nil {
-		return nil, fmt.Errorf("start master: %w", err)
+	if !opts.Join {
+		if err := opts.Config.Validate(); err != nil {
+			return nil, fmt.Errorf("start master: %w", err)
+		}
 	}
 	if opts.FailureTimeout == 0 {
 		opts.FailureTimeout = DefaultFailureTimeout
@@ -87,18 +157,31 @@ func Start(opts Options) (*Master, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	ep, err := opts.Transport.Listen(opts.Addr)
-	if err != nil {
-		return nil, fmt.Errorf("start master: listen: %w", err)
-	}
 	ctx, cancel := context.WithCancel(context.Background())
 	m := &Master{
 		opts:   opts,
 		log:    opts.Logger.With("master", opts.Addr),
-		ep:     ep,
-		state:  newState(opts.Config, opts.FailureTimeout, time.Now()),
+		fsm:    &fsm{},
+		kick:   make(chan struct{}, 1),
 		ctx:    ctx,
 		cancel: cancel,
+	}
+	if err := m.startRaft(); err != nil {
+		cancel()
+		return nil, fmt.Errorf("start master: %w", err)
+	}
+	ep, err := opts.Transport.Listen(opts.Addr)
+	if err != nil {
+		cancel()
+		m.stopRaft()
+		return nil, fmt.Errorf("start master: listen: %w", err)
+	}
+	m.ep = ep
+	if m.lone() {
+		if err := m.awaitLead(); err != nil {
+			_ = m.Close()
+			return nil, fmt.Errorf("start master: %w", err)
+		}
 	}
 	m.wg.Add(2)
 	go func() { defer m.wg.Done(); m.serve() }()
@@ -106,110 +189,95 @@ func Start(opts Options) (*Master, error) {
 	return m, nil
 }
 
-// Close stops the master.
+// Close stops the master: it leaves its group's raft (the others elect a
+// new leader if it led) and stops listening.
 func (m *Master) Close() error {
 	m.cancel()
-	err := m.ep.Close()
+	var err error
+	if m.ep != nil {
+		err = m.ep.Close()
+	}
+	rerr := m.stopRaft()
 	m.wg.Wait()
-	if err != nil {
+	if err = errors.Join(err, rerr); err != nil {
 		return fmt.Errorf("close master: %w", err)
 	}
 	return nil
 }
 
 // Addr returns the master's address.
-func (m *Master) Addr() string { return m.ep.Addr() }
+func (m *Master) Addr() string { return m.opts.Addr }
 
-// Config returns the current configuration.
+// Config returns the latest configuration this master has applied; on
+// the leader, the current one.
 func (m *Master) Config() chain.Config {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return m.state.cfg.Clone()
+	d, _ := m.fsm.current()
+	return d.Config
 }
 
 // AddNode lets member join the chain: once it heartbeats, it joins behind
-// the tail, catches up and becomes the tail.
+// the tail, catches up and becomes the tail. Only the leader of the
+// master group takes it (ErrNotLeader).
 func (m *Master) AddNode(member chain.Member) (chain.Config, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if err := m.state.addNode(member); err != nil {
-		return m.state.cfg.Clone(), fmt.Errorf("add node %q: %w", member.ID, err)
+	cfg, err := m.change(func(s *state) error { return s.addNode(member) })
+	if err != nil {
+		return cfg, fmt.Errorf("add node %q: %w", member.ID, err)
 	}
 	m.log.Info("node added", "id", member.ID, "addr", member.Addr)
-	return m.state.cfg.Clone(), nil
+	return cfg, nil
 }
 
-// RemoveNode takes the node id out of the chain for good.
+// RemoveNode takes the node id out of the chain for good. Only the leader
+// of the master group takes it (ErrNotLeader).
 func (m *Master) RemoveNode(id string) (chain.Config, error) {
-	m.mu.Lock()
-	changed, err := m.state.removeNode(id)
-	cfg := m.state.cfg.Clone()
-	var a announcement
-	if changed {
-		a = m.announcementLocked()
-	}
-	m.mu.Unlock()
+	cfg, err := m.change(func(s *state) error {
+		_, err := s.removeNode(id)
+		return err
+	})
 	if err != nil {
 		return cfg, fmt.Errorf("remove node %q: %w", id, err)
 	}
 	m.log.Info("node removed", "id", id)
-	m.announce(a)
 	return cfg, nil
 }
 
-// detect runs the failure detector and the join logic.
-func (m *Master) detect() {
-	tick := time.NewTicker(m.opts.FailureTimeout / 10)
-	defer tick.Stop()
-	for {
-		select {
-		case <-tick.C:
-		case <-m.ctx.Done():
-			return
-		}
-		var a announcement
-		m.mu.Lock()
-		if m.state.tick(time.Now()) {
-			a = m.announcementLocked()
-		}
-		m.mu.Unlock()
-		m.announce(a)
-	}
-}
-
-// announcement is a new configuration and the nodes to send it to.
-type announcement struct {
-	to     []string
-	update *chain.ConfigUpdate
-}
-
-// announcementLocked prepares the announcement of the current
-// configuration to every node the master knows; nodes also learn it from
-// the replies to their heartbeats. m.mu must be held.
-func (m *Master) announcementLocked() announcement {
-	cfg := m.state.cfg
+// announce sends cfg to the nodes the leader knows; nodes also learn it
+// from the replies to their heartbeats. It is called without m.mu, as
+// sends may block.
+func (m *Master) announce(cfg chain.Config) {
 	m.log.Info("new configuration", "epoch", cfg.Epoch, "members", cfg.Members, "joining", cfg.Joining)
-	a := announcement{update: m.updateLocked(0)}
-	for _, ns := range m.state.nodes {
-		a.to = append(a.to, ns.addr)
+	m.mu.Lock()
+	var to []string
+	if m.state != nil {
+		for _, ns := range m.state.nodes {
+			to = append(to, ns.addr)
+		}
 	}
-	return a
+	m.mu.Unlock()
+	u := m.update(0)
+	for _, addr := range to {
+		m.send(addr, u)
+	}
 }
 
-// announce sends a; it is called without m.mu, as sends may block.
-func (m *Master) announce(a announcement) {
-	for _, to := range a.to {
-		m.send(to, a.update)
-	}
-}
-
-func (m *Master) updateLocked(id uint64) *chain.ConfigUpdate {
-	return &chain.ConfigUpdate{
+// update is the reply to a heartbeat or a configuration request: the
+// latest applied configuration and who leads.
+func (m *Master) update(id uint64) *chain.ConfigUpdate {
+	// A deposed leader stops vouching for nodes as soon as raft knows,
+	// not at the detector's next tick.
+	leading := m.IsLeader() && m.raft.State() == raft.Leader
+	u := &chain.ConfigUpdate{
 		ID:             id,
-		Config:         m.state.cfg.Clone(),
+		Config:         m.Config(),
 		FenceAfter:     m.opts.FailureTimeout / 2,
 		HeartbeatEvery: m.opts.FailureTimeout / 10,
+		Leader:         m.Leader(),
+		Follower:       !leading,
 	}
+	if leading {
+		u.Leader = m.opts.Addr
+	}
+	return u
 }
 
 // send sends msg to the node or client at to. A transport may block a send
@@ -233,31 +301,36 @@ func (m *Master) serve() {
 	for in := range m.ep.Receive() {
 		switch msg := in.Msg.(type) {
 		case *chain.Heartbeat:
-			var a announcement
-			m.mu.Lock()
-			wasBehind := m.state.behind
-			changed := m.state.heartbeat(msg, time.Now())
-			if m.state.behind > wasBehind {
-				m.log.Error("a node is at a later epoch than the master: the master was restarted with an old configuration; "+
-					"it makes no change until restarted with the current members and a higher epoch",
-					"node", msg.ID, "node_epoch", msg.Epoch, "master_epoch", m.state.cfg.Epoch)
-			}
-			if changed {
-				m.log.Warn("member lost committed entries: removed, it rejoins as a new node", "id", msg.ID, "last", msg.Last)
-				a = m.announcementLocked()
-			}
-			update := m.updateLocked(0)
-			m.mu.Unlock()
-			m.send(in.From, update)
-			m.announce(a)
+			m.heartbeat(msg)
+			m.send(in.From, m.update(0))
 		case *chain.ConfigRequest:
-			m.mu.Lock()
-			update := m.updateLocked(msg.ID)
-			m.mu.Unlock()
-			m.send(in.From, update)
+			m.send(in.From, m.update(msg.ID))
 		case *chain.AdminRequest:
 			m.send(in.From, m.admin(msg))
 		}
+	}
+}
+
+// heartbeat records a node's heartbeat on the leader.
+func (m *Master) heartbeat(hb *chain.Heartbeat) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.state == nil {
+		return
+	}
+	m.syncLocked(time.Now())
+	wasBehind := m.state.behind
+	if m.state.heartbeat(hb, time.Now()) {
+		m.log.Warn("member lost committed entries: removed, it rejoins as a new node", "id", hb.ID, "last", hb.Last)
+		select {
+		case m.kick <- struct{}{}: // the detector commits it
+		default:
+		}
+	}
+	if m.state.behind > wasBehind {
+		m.log.Error("a node is at a later epoch than the master: the master was restarted with an old configuration; "+
+			"it makes no change until restarted with the current members and a higher epoch",
+			"node", hb.ID, "node_epoch", hb.Epoch, "master_epoch", m.state.cfg.Epoch)
 	}
 }
 
@@ -273,12 +346,15 @@ func (m *Master) admin(req *chain.AdminRequest) *chain.AdminResponse {
 		cfg, err = m.Config(), refused(chain.ErrInvalidArgument, fmt.Sprintf("unknown admin operation %d", req.Op))
 	}
 	resp := &chain.AdminResponse{ID: req.ID, Config: cfg}
-	if err != nil {
-		msg := err.Error()
-		if r := (*refusal)(nil); errors.As(err, &r) {
-			msg = r.detail
-		}
-		resp.Err = &chain.RemoteError{Code: chain.CodeInvalidArgument, Message: msg}
+	switch r := (*refusal)(nil); {
+	case err == nil:
+	case errors.Is(err, ErrNotLeader):
+		// Busy: try again, at the leader when it is known.
+		resp.Err = &chain.RemoteError{Code: chain.CodeBusy, Message: ErrNotLeader.Error(), Redirect: m.Leader(), Epoch: cfg.Epoch}
+	case errors.As(err, &r):
+		resp.Err = &chain.RemoteError{Code: chain.CodeInvalidArgument, Message: r.detail}
+	default:
+		resp.Err = &chain.RemoteError{Code: chain.CodeBusy, Message: err.Error()}
 	}
 	return resp
 }

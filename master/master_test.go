@@ -52,6 +52,10 @@ func startTestChain(t *testing.T, n int) *testChain {
 	m, err := Start(Options{Transport: c.net, Addr: masterAddr, Config: c.cfg, FailureTimeout: bubbleTimeout})
 	require.NoError(t, err)
 	c.master = m
+	// The master took some virtual time to elect itself: start the nodes
+	// at the next whole second, so their heartbeats fall on multiples of
+	// 100ms (see alignToHeartbeat).
+	time.Sleep(time.Until(time.Now().Truncate(time.Second).Add(time.Second)))
 	for _, mem := range c.cfg.Members {
 		c.startNode(mem.ID, chain.WithConfig(c.cfg))
 	}

@@ -1,0 +1,197 @@
+package master
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/raft"
+
+	"github.com/chainrep/chain"
+)
+
+// durable is the master's replicated state: what every master of a group
+// holds and what survives the loss of the raft leader. Liveness (when each
+// node was last heard from) is not part of it: it stays in the leader's
+// memory.
+type durable struct {
+	Config  chain.Config   `json:"config"`
+	Standby []chain.Member `json:"standby,omitempty"` // sorted by id
+	Target  int            `json:"target"`
+}
+
+func (d durable) encode() []byte {
+	b, err := json.Marshal(d)
+	if err != nil {
+		panic(fmt.Sprintf("master: encode state: %v", err)) // plain data: cannot fail
+	}
+	return b
+}
+
+func (d durable) equal(o durable) bool { return bytes.Equal(d.encode(), o.encode()) }
+
+// command is one raft log entry: the durable state the leader decided on,
+// proposed on top of the state at version Base (the number of commands
+// the FSM had applied when the leader decided).
+type command struct {
+	Base  uint64  `json:"base"`
+	State durable `json:"state"`
+}
+
+// errConflict is the FSM's refusal of a command that was not decided on
+// its current state: an older leader's proposal, or a configuration whose
+// epoch is not exactly the next one.
+var errConflict = errors.New("master: conflicting configuration change")
+
+// applied is what fsm.Apply returns: the version after the command, or why
+// it was refused.
+type applied struct {
+	ver uint64
+	err error
+}
+
+// fsm is the raft state machine of the master group. Apply is
+// compare-and-set: a command applies only on the version it was decided
+// on, and only if its configuration is the current one or has exactly the
+// next epoch (the first command sets the initial configuration). So a
+// committed configuration is never lost with a leader, and no two
+// configurations share an epoch.
+type fsm struct {
+	mu  sync.Mutex
+	ver uint64
+	st  durable
+}
+
+// current returns the applied state and its version.
+func (f *fsm) current() (durable, uint64) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.st.clone(), f.ver
+}
+
+func (d durable) clone() durable {
+	d.Config = d.Config.Clone()
+	d.Standby = slices.Clone(d.Standby)
+	return d
+}
+
+// check reports whether next may follow cur.
+func check(cur, next durable) error {
+	if err := next.Config.Validate(); err != nil {
+		return fmt.Errorf("%w: %v", errConflict, err)
+	}
+	switch {
+	case cur.Config.Epoch == 0: // the initial configuration
+		return nil
+	case next.Config.Epoch == cur.Config.Epoch+1:
+		return nil
+	case next.Config.Epoch == cur.Config.Epoch && (durable{Config: next.Config}).equal(durable{Config: cur.Config}):
+		return nil // standby nodes or target length only
+	}
+	return fmt.Errorf("%w: epoch %d after %d", errConflict, next.Config.Epoch, cur.Config.Epoch)
+}
+
+// Apply implements raft.FSM.
+func (f *fsm) Apply(l *raft.Log) any {
+	var c command
+	if err := json.Unmarshal(l.Data, &c); err != nil {
+		return applied{err: fmt.Errorf("master: decode command: %w", err)}
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if c.Base != f.ver {
+		return applied{ver: f.ver, err: fmt.Errorf("%w: decided at version %d, now %d", errConflict, c.Base, f.ver)}
+	}
+	if err := check(f.st, c.State); err != nil {
+		return applied{ver: f.ver, err: err}
+	}
+	f.ver++
+	f.st = c.State
+	return applied{ver: f.ver}
+}
+
+// snapshotData is the encoded FSM.
+type snapshotData struct {
+	Ver   uint64  `json:"ver"`
+	State durable `json:"state"`
+}
+
+// Snapshot implements raft.FSM.
+func (f *fsm) Snapshot() (raft.FSMSnapshot, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	b, err := json.Marshal(snapshotData{Ver: f.ver, State: f.st})
+	if err != nil {
+		return nil, fmt.Errorf("master: snapshot: %w", err)
+	}
+	return fsmSnapshot(b), nil
+}
+
+// Restore implements raft.FSM.
+func (f *fsm) Restore(r io.ReadCloser) error {
+	defer r.Close()
+	var s snapshotData
+	if err := json.NewDecoder(r).Decode(&s); err != nil {
+		return fmt.Errorf("master: restore snapshot: %w", err)
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.ver, f.st = s.Ver, s.State
+	return nil
+}
+
+type fsmSnapshot []byte
+
+func (s fsmSnapshot) Persist(sink raft.SnapshotSink) error {
+	if _, err := sink.Write(s); err != nil {
+		_ = sink.Cancel()
+		return fmt.Errorf("master: persist snapshot: %w", err)
+	}
+	return sink.Close()
+}
+
+func (fsmSnapshot) Release() {}
+
+// durable returns the replicated part of s.
+func (s *state) durable() durable {
+	d := durable{Config: s.cfg.Clone(), Target: s.target}
+	for _, m := range s.standby {
+		d.Standby = append(d.Standby, m)
+	}
+	slices.SortFunc(d.Standby, func(a, b chain.Member) int { return strings.Compare(a.ID, b.ID) })
+	return d
+}
+
+// load replaces the replicated part of s with d and keeps what heartbeats
+// said. Configured nodes s has not heard from get until now+timeout.
+func (s *state) load(d durable, now time.Time) {
+	s.cfg = d.Config.Clone()
+	s.target = d.Target
+	s.standby = make(map[string]chain.Member, len(d.Standby))
+	for _, m := range d.Standby {
+		s.standby[m.ID] = m
+	}
+	for _, id := range s.configured() {
+		if s.nodes[id] == nil {
+			s.nodes[id] = &nodeState{lastSeen: now}
+		}
+	}
+}
+
+// restoreState is the state of a newly elected leader: the replicated
+// state d, and every configured node given a full failure timeout from
+// now before its silence counts.
+func restoreState(d durable, timeout time.Duration, now time.Time) *state {
+	s := newState(d.Config, timeout, now)
+	s.load(d, now)
+	if j := d.Config.Joining; j != nil {
+		s.nodes[j.ID].addr = j.Addr
+	}
+	return s
+}

@@ -1,0 +1,177 @@
+package master
+
+import (
+	"time"
+
+	"github.com/hashicorp/raft"
+
+	"github.com/chainrep/chain"
+)
+
+// detect follows the raft leadership and, on the leader, runs the failure
+// detector and the join logic.
+func (m *Master) detect() {
+	tick := time.NewTicker(m.opts.FailureTimeout / 10)
+	defer tick.Stop()
+	var blindSince time.Time
+	for {
+		fn := func(s *state) error { s.tick(time.Now()); return nil }
+		select {
+		case <-tick.C:
+		case <-m.kick:
+			fn = nil // commit what a heartbeat changed, without a tick
+		case <-m.ctx.Done():
+			return
+		}
+		m.followLeadership()
+		if !m.IsLeader() {
+			blindSince = time.Time{}
+			continue
+		}
+		_, _ = m.change(fn)
+		blindSince = m.handOffIfBlind(blindSince)
+	}
+}
+
+// handOffIfBlind hands the leadership to another master when this one
+// has heard from no member for a failure timeout: most likely the nodes
+// cannot reach it, and a leader they cannot reach keeps them fenced. It
+// returns when the blind period began (zero when not blind).
+func (m *Master) handOffIfBlind(since time.Time) time.Time {
+	now := time.Now()
+	m.mu.Lock()
+	blind := m.state != nil && m.state.blind
+	m.mu.Unlock()
+	switch {
+	case !blind:
+		return time.Time{}
+	case since.IsZero():
+		return now
+	case now.Sub(since) < m.opts.FailureTimeout:
+		return since
+	}
+	if ps, err := m.Masters(); err != nil || len(ps) < 2 {
+		return now
+	}
+	m.log.Warn("no member heard from: handing the leadership to another master")
+	if err := m.raft.LeadershipTransfer().Error(); err != nil {
+		m.log.Warn("leadership transfer failed", "err", err)
+	}
+	return now
+}
+
+// followLeadership starts leading when raft made this master the leader
+// and stops when it no longer is.
+func (m *Master) followLeadership() {
+	isLeader := m.raft.State() == raft.Leader
+	m.mu.Lock()
+	leading := m.leading
+	if leading && !isLeader {
+		m.leading, m.state = false, nil
+	}
+	m.mu.Unlock()
+	switch {
+	case isLeader && !leading:
+		m.lead()
+	case leading && !isLeader:
+		m.log.Info("no longer the leader of the master group")
+	}
+}
+
+// lead makes this newly elected master the one that runs the detector: it
+// waits until it has applied every committed entry, sets the initial
+// configuration if the group has none yet, and gives every configured
+// node a full failure timeout from now to report.
+func (m *Master) lead() {
+	if err := m.raft.Barrier(m.opts.FailureTimeout).Error(); err != nil {
+		m.log.Warn("leader could not catch up", "err", err)
+		return
+	}
+	d, ver := m.fsm.current()
+	if d.Config.Epoch == 0 {
+		if m.opts.Config.Validate() != nil {
+			m.log.Error("the master group has no configuration and this master was given none")
+			return
+		}
+		init := durable{Config: m.opts.Config.Clone(), Target: len(m.opts.Config.Members)}
+		if _, err := m.commit(ver, init); err != nil {
+			m.log.Warn("initial configuration not committed", "err", err)
+			return
+		}
+		d, ver = m.fsm.current()
+	}
+	m.mu.Lock()
+	m.state = restoreState(d, m.opts.FailureTimeout, time.Now())
+	m.base = ver
+	m.leading = true
+	m.mu.Unlock()
+	m.log.Info("leading the master group", "epoch", d.Config.Epoch, "members", d.Config.Members)
+}
+
+// change runs fn on the leader's working state and commits the result
+// through raft. A change a heartbeat made to the working state (a member
+// that lost its log) is committed first, on its own. Changes are
+// serialized, and every one is decided on the latest applied state: the
+// FSM refuses a change decided on an older one. When a commit fails the
+// working state goes back to the applied state at the next change. It
+// returns the configuration after the change (or the applied one, on an
+// error).
+func (m *Master) change(fn func(*state) error) (chain.Config, error) {
+	m.propose.Lock()
+	defer m.propose.Unlock()
+	if fn != nil {
+		if _, err := m.commitWorking(nil); err != nil {
+			return m.Config(), err
+		}
+	}
+	return m.commitWorking(fn)
+}
+
+// commitWorking applies fn (if any) to the working state and commits the
+// working state if it differs from the applied one. m.propose must be
+// held.
+func (m *Master) commitWorking(fn func(*state) error) (chain.Config, error) {
+	m.mu.Lock()
+	if m.state == nil {
+		m.mu.Unlock()
+		return m.Config(), ErrNotLeader
+	}
+	m.syncLocked(time.Now())
+	if fn != nil {
+		if err := fn(m.state); err != nil {
+			m.mu.Unlock()
+			return m.Config(), err
+		}
+	}
+	next, base := m.state.durable(), m.base
+	m.mu.Unlock()
+	cur, ver := m.fsm.current()
+	if ver == base && next.equal(cur) {
+		return cur.Config, nil
+	}
+	after, err := m.commit(base, next)
+	m.mu.Lock()
+	if err != nil {
+		m.base = ^uint64(0) // reload the applied state at the next sync
+		m.mu.Unlock()
+		m.log.Warn("configuration change not committed", "epoch", next.Config.Epoch, "err", err)
+		return m.Config(), err
+	}
+	m.base = after
+	m.mu.Unlock()
+	if next.Config.Epoch != cur.Config.Epoch {
+		m.announce(next.Config)
+	}
+	return next.Config, nil
+}
+
+// syncLocked reloads the replicated part of the working state when the
+// applied state moved on without it. m.mu must be held.
+func (m *Master) syncLocked(now time.Time) {
+	if _, ver := m.fsm.current(); ver == m.base {
+		return
+	}
+	d, ver := m.fsm.current()
+	m.state.load(d, now)
+	m.base = ver
+}
