@@ -202,12 +202,18 @@ func (s *state) caughtUp(joining, tail string) bool {
 // liveStandby returns the standby node, of those alive at now, with the
 // smallest id, at the address it heartbeats from. A node whose address is
 // in use in next (its configuration is wrong) is passed over: it would
-// make the configuration invalid.
+// make the configuration invalid. So is a node whose committed prefix,
+// which it keeps when it joins, reaches beyond the tail's log (a new tail
+// still catching up): its log would not be a prefix of its predecessor's.
 func (s *state) liveStandby(now time.Time, next chain.Config) (chain.Member, bool) {
 	var best chain.Member
 	found := false
+	tail := s.nodes[next.Tail().ID]
 	for id, m := range s.standby {
 		if !s.alive(id, now) || (found && id >= best.ID) {
+			continue
+		}
+		if tail == nil || s.nodes[id].commit > tail.last {
 			continue
 		}
 		if ns := s.nodes[id]; ns.addr != "" {

@@ -483,3 +483,26 @@ func TestMasterBehindTheChainChangesNothing(t *testing.T) {
 	_, err = s.removeNode("n2")
 	require.ErrorIs(t, err, chain.ErrInvalidConfig)
 }
+
+// TestStandbyWithALongerCommittedLogWaitsForTheTail: a node may join only
+// if the log it keeps (through its commit point) fits within the tail's,
+// so it stays a prefix of its predecessor's while a new tail catches up.
+func TestStandbyWithALongerCommittedLogWaitsForTheTail(t *testing.T) {
+	s := newTestState("n1", "n2")
+	s.target = 3
+	s.standby["n3"] = chain.Member{ID: "n3", Addr: "n3:addr"}
+	now := at(ms(100))
+	beat(s, "n1", now, 1, 50, 40)
+	beat(s, "n2", now, 1, 40, 40)   // the tail holds 40
+	beat(s, "n3", now, 0, 204, 204) // n3 committed 204 in an earlier life
+	require.False(t, s.tick(now))
+	require.Nil(t, s.cfg.Joining)
+
+	now = at(ms(200))
+	beat(s, "n1", now, 1, 300, 250)
+	beat(s, "n2", now, 1, 250, 250) // the tail has caught up past 204
+	beat(s, "n3", now, 0, 204, 204)
+	require.True(t, s.tick(now))
+	require.NotNil(t, s.cfg.Joining)
+	require.Equal(t, "n3", s.cfg.Joining.ID)
+}
