@@ -45,50 +45,7 @@ func TestPebbleChainSurvivesRestarts(t *testing.T) {
 		t.Run(fmt.Sprintf("seed=%d", seed), func(t *testing.T) {
 			c := pebbleChain(t, seed)
 			stopWatch := c.WatchInvariants(2 * time.Millisecond)
-			rec := chaintest.NewRecorder()
-			var (
-				mu      sync.Mutex
-				acked   = make(map[uint64]string)
-				wg      sync.WaitGroup
-				stopped atomic.Bool
-			)
-			const clients = 8
-			for id := range clients {
-				cl := c.Client()
-				rng := rand.New(rand.NewPCG(uint64(seed), uint64(id)))
-				wg.Go(func() {
-					for op := 0; op < 2000 && !stopped.Load(); op++ {
-						ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-						if rng.IntN(4) > 0 {
-							data := fmt.Sprintf("c%d-%d", id, op)
-							p := rec.Begin(id, chaintest.LogInput{Op: chaintest.LogAppend, Data: data})
-							off, err := cl.Append(ctx, []byte(data))
-							if err != nil {
-								p.Unknown(chaintest.LogOutput{Unknown: true})
-							} else {
-								p.End(chaintest.LogOutput{Offset: off})
-								mu.Lock()
-								acked[off] = data
-								mu.Unlock()
-							}
-						} else {
-							in := chaintest.LogInput{Op: chaintest.LogRead, From: uint64(1 + rng.IntN(op+1)), Max: 1 + rng.IntN(5)}
-							p := rec.Begin(id, in)
-							ents, err := cl.Read(ctx, in.From, in.Max)
-							if err != nil {
-								p.Discard()
-							} else {
-								out := chaintest.LogOutput{}
-								for _, e := range ents {
-									out.Entries = append(out.Entries, string(e.Data))
-								}
-								p.End(out)
-							}
-						}
-						cancel()
-					}
-				})
-			}
+			w := startLogWorkload(c, seed, 8, 2000)
 			pause := func() { time.Sleep(150 * time.Millisecond) }
 			for victim := range 3 {
 				pause()
@@ -104,14 +61,7 @@ func TestPebbleChainSurvivesRestarts(t *testing.T) {
 				c.Restart(i)
 			}
 			pause()
-			stopped.Store(true)
-			wg.Wait()
-			ctx := testCtx(t)
-			require.NoError(t, c.WaitConverged(ctx), "seed %d", seed)
-			require.Zero(t, stopWatch(), "seed %d", seed)
-			require.NotEmpty(t, acked)
-			checkAcknowledgedAppends(t, c, acked, seed)
-			chaintest.CheckLinearizable(t, chaintest.LogModel(), rec.Operations(), seed)
+			w.finish(t, c, stopWatch, seed)
 		})
 	}
 }

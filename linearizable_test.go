@@ -1,12 +1,9 @@
 package chain_test
 
 import (
-	"context"
 	"fmt"
-	"math/rand/v2"
 	"os"
 	"strconv"
-	"sync"
 	"testing"
 	"time"
 
@@ -71,60 +68,9 @@ func TestLogLinearizableUnderFaults(t *testing.T) {
 	for _, seed := range runSeeds(t) {
 		t.Run(fmt.Sprintf("seed=%d", seed), func(t *testing.T) {
 			c, stopWatch := faultyChain(t, seed, nil)
-			rec := chaintest.NewRecorder()
-			const clients, opsPerClient = 6, 120
-			var (
-				mu    sync.Mutex
-				acked = make(map[uint64]string) // offset → data of acknowledged appends
-				wg    sync.WaitGroup
-			)
-			for id := range clients {
-				cl := c.Client()
-				rng := rand.New(rand.NewPCG(uint64(seed), uint64(id)))
-				wg.Go(func() {
-					for op := range opsPerClient {
-						ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-						if rng.IntN(3) > 0 {
-							data := fmt.Sprintf("c%d-%d", id, op)
-							p := rec.Begin(id, chaintest.LogInput{Op: chaintest.LogAppend, Data: data})
-							off, err := cl.Append(ctx, []byte(data))
-							if err != nil {
-								p.Unknown(chaintest.LogOutput{Unknown: true})
-							} else {
-								p.End(chaintest.LogOutput{Offset: off})
-								mu.Lock()
-								acked[off] = data
-								mu.Unlock()
-							}
-						} else {
-							in := chaintest.LogInput{Op: chaintest.LogRead, From: uint64(1 + rng.IntN(op*clients/2+1)), Max: 1 + rng.IntN(8)}
-							p := rec.Begin(id, in)
-							ents, err := cl.Read(ctx, in.From, in.Max)
-							if err != nil {
-								p.Discard()
-							} else {
-								out := chaintest.LogOutput{}
-								for _, e := range ents {
-									out.Entries = append(out.Entries, string(e.Data))
-								}
-								p.End(out)
-							}
-						}
-						cancel()
-					}
-				})
-			}
-			wg.Wait()
-			c.Network().ClearFaults()
-			ctx := testCtx(t)
-			if err := c.WaitConverged(ctx); err != nil {
-				t.Fatalf("seed %d: %v", seed, err)
-			}
-			if n := stopWatch(); n > 0 {
-				t.Fatalf("seed %d: %d invariant violations", seed, n)
-			}
-			checkAcknowledgedAppends(t, c, acked, seed)
-			chaintest.CheckLinearizable(t, chaintest.LogModel(), rec.Operations(), seed)
+			w := startLogWorkload(c, seed, 6, 120)
+			w.wg.Wait()
+			w.finish(t, c, stopWatch, seed)
 		})
 	}
 }
