@@ -1,7 +1,8 @@
 // Package chaintest starts whole chains on the in-memory transport for
 // tests: a few lines give an N-node chain (with a configuration master if
-// asked), clients, fault injection (partitions, drops, delays, duplicates,
-// reordering, pauses, kills and restarts, node additions), run-time checks
+// asked, or a group of masters replicated on raft), clients, fault
+// injection (partitions, drops, delays, duplicates, reordering, pauses,
+// kills and restarts of nodes and masters, node additions), run-time checks
 // of the chain's invariants, and linearizability checks of recorded
 // histories with porcupine models for a log and a key-value store.
 //
@@ -15,6 +16,7 @@
 //	c.Restart(0)   // it rejoins behind the tail
 //	c.AddNode()
 //	c.Pause(1, time.Second)
+//	c.KillMaster(c.LeaderMaster()) // with Options.Masters: 3, another master leads
 //	...
 //	stop()
 package chaintest
@@ -27,6 +29,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/hashicorp/raft"
 
 	"github.com/chainrep/chain"
 	"github.com/chainrep/chain/master"
@@ -54,6 +58,11 @@ type Options struct {
 	// clients learn the chain from it. Without it the configuration is
 	// static.
 	Master bool
+	// Masters is the number of masters (Master implied when above 0);
+	// default 1 with Master. A group (2 or more) is replicated on raft's
+	// in-memory transport, at addresses "master", "master2", ...
+	// (MasterAddrs); nodes and clients are given every address.
+	Masters int
 	// FailureTimeout is the master's failure timeout; default 200ms.
 	FailureTimeout time.Duration
 	// OpenStorage opens node i's storage. It is called at start and again
@@ -68,19 +77,26 @@ type Options struct {
 // called from the test's goroutine unless they say otherwise; it closes
 // everything in t.Cleanup.
 type Cluster struct {
-	t      testing.TB
-	opts   Options
-	seed   int64
-	net    *inmem.Network
-	cfg    chain.Config // the initial configuration
+	t    testing.TB
+	opts Options
+	seed int64
+	net  *inmem.Network
+	cfg  chain.Config // the initial configuration
+	// master is the first master started: non-nil when the cluster has
+	// masters, even once killed (see masters for the running ones).
 	master *master.Master
 	inv    *invariants
+	// masterAddrs are the masters' addresses, and rafts their raft
+	// transports (a group only).
+	masterAddrs []string
+	rafts       []*raft.InmemTransport
 
 	mu      sync.Mutex
 	members []chain.Member  // every node ever started, by index
 	stores  []chain.Storage // nil while closed by Kill
 	nodes   []*chain.Node   // nil while killed
 	clients []*chain.Client
+	masters []*master.Master // by index; nil once killed
 }
 
 // Start creates and starts a cluster; it fails the test on error.
@@ -110,16 +126,17 @@ func Start(t testing.TB, opts Options) *Cluster {
 	}
 	c.members = c.cfg.Clone().Members
 	t.Cleanup(c.close)
+	if opts.Masters > 0 {
+		opts.Master = true
+	}
+	if opts.Master && opts.Masters == 0 {
+		opts.Masters = 1
+	}
+	c.opts = opts
 	if opts.Master {
-		timeout := opts.FailureTimeout
-		if timeout == 0 {
-			timeout = 200 * time.Millisecond
-		}
-		m, err := master.Start(master.Options{Transport: c.net, Addr: MasterAddr, Config: c.cfg, FailureTimeout: timeout})
-		if err != nil {
+		if err := c.startMasters(); err != nil {
 			t.Fatalf("chaintest: seed %d: %v", seed, err)
 		}
-		c.master = m
 	}
 	for i := range opts.Nodes {
 		if err := c.startNode(i); err != nil {
@@ -132,20 +149,157 @@ func Start(t testing.TB, opts Options) *Cluster {
 // Seed returns the seed of the cluster's network faults.
 func (c *Cluster) Seed() int64 { return c.seed }
 
-// MasterAddr is the address of the cluster's master (Options.Master).
+// MasterAddr is the address of the cluster's master (Options.Master), the
+// first of a group's.
 const MasterAddr = "master"
 
-// Config returns the chain's current configuration: the master's, or the
-// static one.
-func (c *Cluster) Config() chain.Config {
-	if c.master != nil {
-		return c.master.Config()
+// startMasters starts Options.Masters masters: a lone master, or a group
+// on raft's in-memory transports, all connected, that has elected a
+// leader.
+func (c *Cluster) startMasters() error {
+	timeout := c.opts.FailureTimeout
+	if timeout == 0 {
+		timeout = 200 * time.Millisecond
 	}
-	return c.cfg.Clone()
+	n := c.opts.Masters
+	var peers []master.Peer
+	for i := range n {
+		addr := MasterAddr
+		if i > 0 {
+			addr += strconv.Itoa(i + 1)
+		}
+		c.masterAddrs = append(c.masterAddrs, addr)
+		if n > 1 {
+			raddr, tr := raft.NewInmemTransport(raft.ServerAddress("raft-" + addr))
+			c.rafts = append(c.rafts, tr)
+			peers = append(peers, master.Peer{Addr: addr, RaftAddr: string(raddr)})
+		}
+	}
+	for i, a := range c.rafts {
+		for j, b := range c.rafts {
+			if i != j {
+				a.Connect(b.LocalAddr(), b)
+			}
+		}
+	}
+	c.masters = make([]*master.Master, n)
+	for i, addr := range c.masterAddrs {
+		o := master.Options{Transport: c.net, Addr: addr, Config: c.cfg, FailureTimeout: timeout, Peers: peers}
+		if n > 1 {
+			o.RaftTransport = c.rafts[i]
+		}
+		m, err := master.Start(o)
+		if err != nil {
+			return err
+		}
+		c.masters[i] = m
+		if i == 0 {
+			c.master = m
+		}
+	}
+	if n > 1 {
+		deadline := time.Now().Add(10 * time.Second)
+		for c.LeaderMaster() < 0 {
+			if time.Now().After(deadline) {
+				return errors.New("start masters: no leader elected")
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}
+	return nil
 }
 
-// Master returns the cluster's master, or nil without Options.Master.
-func (c *Cluster) Master() *master.Master { return c.master }
+// MasterAddrs returns the addresses of the cluster's masters, the running
+// and the killed, by index; none without Options.Master.
+func (c *Cluster) MasterAddrs() []string { return append([]string(nil), c.masterAddrs...) }
+
+// LeaderMaster returns the index of the master that leads its group, or
+// -1 when none does (or more than one thinks it does, during a change of
+// leader). Safe for concurrent use.
+func (c *Cluster) LeaderMaster() int {
+	c.mu.Lock()
+	masters := append([]*master.Master(nil), c.masters...)
+	c.mu.Unlock()
+	leader := -1
+	for i, m := range masters {
+		if m != nil && m.IsLeader() {
+			if leader >= 0 {
+				return -1
+			}
+			leader = i
+		}
+	}
+	return leader
+}
+
+// KillMaster closes master i, as a process exit would (its state was in
+// memory), and cuts its raft transport off the others'. In a group, the
+// others elect a new leader if it led. Safe for concurrent use.
+func (c *Cluster) KillMaster(i int) {
+	c.mu.Lock()
+	m := c.masters[i]
+	c.masters[i] = nil
+	c.mu.Unlock()
+	if m == nil {
+		return
+	}
+	if err := m.Close(); err != nil {
+		c.t.Errorf("chaintest: close master %d: %v", i, err)
+	}
+	if len(c.rafts) > 0 {
+		for j, tr := range c.rafts {
+			if j != i {
+				tr.Disconnect(c.rafts[i].LocalAddr())
+			}
+		}
+	}
+}
+
+// Config returns the chain's current configuration: the leading master's
+// (without a leader, the latest a running master has applied), or the
+// static one. Safe for concurrent use.
+func (c *Cluster) Config() chain.Config {
+	if c.master == nil {
+		return c.cfg.Clone()
+	}
+	if m := c.Master(); m != nil && m.IsLeader() {
+		return m.Config()
+	}
+	c.mu.Lock()
+	masters := append([]*master.Master(nil), c.masters...)
+	c.mu.Unlock()
+	var cfg chain.Config
+	for _, m := range masters {
+		if m == nil {
+			continue
+		}
+		if mc := m.Config(); mc.Epoch > cfg.Epoch {
+			cfg = mc
+		}
+	}
+	return cfg
+}
+
+// Master returns the cluster's master: in a group, the one that leads, or
+// else the first one running; nil without Options.Master or when every
+// master is killed. Safe for concurrent use.
+func (c *Cluster) Master() *master.Master {
+	if l := c.LeaderMaster(); l >= 0 {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		if m := c.masters[l]; m != nil {
+			return m
+		}
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, m := range c.masters {
+		if m != nil {
+			return m
+		}
+	}
+	return nil
+}
 
 // Nodes returns the number of nodes ever started (indices 0 to Nodes()-1).
 func (c *Cluster) Nodes() int {
@@ -174,10 +328,25 @@ func (c *Cluster) AddNode() int {
 		c.t.Errorf("chaintest: seed %d: %v", c.seed, err)
 		return i
 	}
-	if _, err := c.master.AddNode(m); err != nil {
-		c.t.Errorf("chaintest: seed %d: %v", c.seed, err)
+	// In a group, the leader takes it; wait out a change of leader.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		l := c.Master()
+		if l == nil {
+			c.t.Errorf("chaintest: seed %d: add %s: no master running", c.seed, id)
+			return i
+		}
+		_, err := l.AddNode(m)
+		switch {
+		case err == nil:
+			return i
+		case errors.Is(err, master.ErrNotLeader) && time.Now().Before(deadline):
+			time.Sleep(time.Millisecond)
+		default:
+			c.t.Errorf("chaintest: seed %d: %v", c.seed, err)
+			return i
+		}
 	}
-	return i
 }
 
 // chainOrder returns the indices of the current configuration's members in
@@ -232,7 +401,7 @@ func (c *Cluster) Client(opts ...chain.Option) *chain.Client {
 	c.t.Helper()
 	all := []chain.Option{chain.WithTransport(c.net), chain.WithConfig(c.Config())}
 	if c.master != nil {
-		all = append(all, chain.WithMaster(MasterAddr))
+		all = append(all, chain.WithMaster(c.masterAddrs...))
 	}
 	all = append(all, c.opts.ClientOptions...)
 	cl, err := chain.NewClient(append(all, opts...)...)
@@ -327,7 +496,7 @@ func (c *Cluster) startNode(i int) error {
 		chain.WithApplyObserver(inc.observe),
 	}
 	if c.master != nil {
-		opts = append(opts, chain.WithMaster(MasterAddr), chain.WithAddr(m.Addr))
+		opts = append(opts, chain.WithMaster(c.masterAddrs...), chain.WithAddr(m.Addr))
 		if i < len(c.cfg.Members) {
 			opts = append(opts, chain.WithConfig(c.cfg))
 		}
@@ -403,9 +572,15 @@ func (c *Cluster) close() {
 			failed[i] = !errors.Is(n.Err(), chain.ErrClosed)
 		}
 	}
-	if c.master != nil {
-		if err := c.master.Close(); err != nil {
-			c.t.Errorf("chaintest: close master: %v", err)
+	c.mu.Lock()
+	masters := c.masters
+	c.masters = make([]*master.Master, len(masters))
+	c.mu.Unlock()
+	for i, m := range masters {
+		if m != nil {
+			if err := m.Close(); err != nil {
+				c.t.Errorf("chaintest: close master %d: %v", i, err)
+			}
 		}
 	}
 	_ = c.net.Close()

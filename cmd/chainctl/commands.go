@@ -23,7 +23,8 @@ const commandHelp = `commands:
   get KEY               key-value store: print KEY's value
   delete KEY            key-value store: delete KEY
   status                every node's role, epoch, offsets, commit point and lag
-                        (with -master, the master's configuration first)
+                        (with -master, each master and which one leads, and the
+                        leader's configuration first)
   add-node ID ADDR      ask the master to add the node ID listening at ADDR: it
                         joins behind the tail, catches up and becomes the tail
   remove-node ID        ask the master to take the node ID out of the chain
@@ -33,7 +34,7 @@ const commandHelp = `commands:
 type session struct {
 	client  *chain.Client
 	cfg     chain.Config // the static configuration, without -master
-	master  string       // the master's address, or ""
+	masters []string     // the masters' addresses, or none
 	tr      chain.Transport
 	out     io.Writer
 	json    bool

@@ -3,11 +3,13 @@
 // nodes through the configuration master.
 //
 // It learns the chain's members from the master (-master, or the
-// CHAIN_MASTER environment variable), or from a static list (-members, or
+// CHAIN_MASTER environment variable; for a group of masters, their
+// addresses comma-separated), or from a static list (-members, or
 // CHAIN_MEMBERS):
 //
 //	chainctl -master 127.0.0.1:7000 append hello
 //	chainctl -master 127.0.0.1:7000 status          # the master's view, then every node's
+//	chainctl -master 127.0.0.1:7000,127.0.0.1:7010,127.0.0.1:7020 status   # every master, leader marked
 //	chainctl -master 127.0.0.1:7000 add-node n4 127.0.0.1:7004
 //	chainctl -master 127.0.0.1:7000 remove-node n2
 //	chainctl -members n1=127.0.0.1:7001,n2=127.0.0.1:7002,n3=127.0.0.1:7003 append hello
@@ -16,7 +18,9 @@
 //	chainctl -master ...               # an interactive prompt
 //
 // With -master, the client follows the chain through failures and
-// membership changes; add-node and remove-node need it. An error is
+// membership changes (and, given every master of a group, through the
+// loss of the group's leader); add-node and remove-node need it, and are
+// sent on to the group's leader when they reach another master. An error is
 // printed as one line and the exit status is non-zero.
 package main
 
@@ -61,7 +65,8 @@ func run(ctx context.Context, args []string, in io.Reader, out io.Writer) error 
 	fs := flag.NewFlagSet("chainctl", flag.ContinueOnError)
 	fs.SetOutput(out)
 	fs.StringVar(&o.members, "members", os.Getenv("CHAIN_MEMBERS"), "the chain's members, head first: id=host:port,... (default $CHAIN_MEMBERS)")
-	fs.StringVar(&o.master, "master", os.Getenv("CHAIN_MASTER"), "the configuration master's address, to learn the members from (default $CHAIN_MASTER)")
+	fs.StringVar(&o.master, "master", os.Getenv("CHAIN_MASTER"), "the configuration master's address, or a group's addresses comma-separated,\n"+
+		"to learn the members from (default $CHAIN_MASTER)")
 	fs.BoolVar(&o.json, "json", false, "print results as JSON")
 	fs.DurationVar(&o.timeout, "timeout", 5*time.Second, "time limit of each command")
 	fs.StringVar(&o.tls.Cert, "tls-cert", "", "PEM client certificate for mutual TLS")
@@ -90,8 +95,12 @@ func run(ctx context.Context, args []string, in io.Reader, out io.Writer) error 
 	tr := tcp.New(tcp.Options{TLS: tlsConfig})
 	defer tr.Close()
 	opts := []chain.Option{chain.WithTransport(tr)}
-	if o.master != "" {
-		opts = append(opts, chain.WithMaster(o.master))
+	masters := cluster.SplitAddrs(o.master)
+	if o.master != "" && len(masters) == 0 {
+		return errors.New("-master: no address")
+	}
+	if len(masters) > 0 {
+		opts = append(opts, chain.WithMaster(masters...))
 	}
 	if len(cfg.Members) > 0 {
 		opts = append(opts, chain.WithConfig(cfg))
@@ -101,7 +110,7 @@ func run(ctx context.Context, args []string, in io.Reader, out io.Writer) error 
 		return err
 	}
 	defer client.Close()
-	s := &session{client: client, cfg: cfg, master: o.master, tr: tr, out: out, json: o.json, timeout: o.timeout}
+	s := &session{client: client, cfg: cfg, masters: masters, tr: tr, out: out, json: o.json, timeout: o.timeout}
 	if fs.NArg() == 0 {
 		return s.interactive(ctx, in)
 	}

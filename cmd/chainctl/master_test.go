@@ -59,7 +59,7 @@ func (c *masterChain) config(t *testing.T) chain.Config {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	cfg, err := cluster.FetchConfig(ctx, c.tr, c.master)
+	cfg, err := cluster.FetchConfig(ctx, c.tr, cluster.SplitAddrs(c.master)...)
 	require.NoError(t, err)
 	return cfg
 }

@@ -3,10 +3,12 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"sync"
 	"text/tabwriter"
+	"time"
 
 	"github.com/chainrep/chain"
 	"github.com/chainrep/chain/internal/cluster"
@@ -110,26 +112,83 @@ func (v masterView) writeText(out io.Writer) error {
 	return w.Flush()
 }
 
-// masterConfig asks the master for the configuration.
-func (s *session) masterConfig(ctx context.Context) (chain.Config, error) {
-	return cluster.FetchConfig(ctx, s.tr, s.master)
+// masterState is one master of the group as status prints it.
+type masterState struct {
+	Addr string `json:"addr"`
+	// State is "leader", "follower" or "unreachable".
+	State string `json:"state"`
+	// Epoch is the epoch of the configuration the master has applied.
+	Epoch uint64 `json:"epoch,omitempty"`
+	// Leader is the leader the master names.
+	Leader string `json:"leader,omitempty"`
+	Err    string `json:"error,omitempty"`
 }
 
-// admin sends an add or remove request to the master and prints the
-// configuration it answers with.
+// masterAskLimit bounds how long status waits for each master of a group,
+// so a master that is down does not use up the command's time limit.
+const masterAskLimit = 2 * time.Second
+
+// masterStates asks every master for its ConfigUpdate, at once, and
+// returns their states and the configuration to show: the leader's, or
+// else the latest a master answered with. It fails when no master
+// answers.
+func (s *session) masterStates(ctx context.Context) ([]masterState, string, chain.Config, error) {
+	states := make([]masterState, len(s.masters))
+	updates := make([]*chain.ConfigUpdate, len(s.masters))
+	errs := make([]error, len(s.masters))
+	var wg sync.WaitGroup
+	for i, addr := range s.masters {
+		wg.Go(func() {
+			actx := ctx
+			if len(s.masters) > 1 {
+				var cancel context.CancelFunc
+				actx, cancel = context.WithTimeout(ctx, masterAskLimit)
+				defer cancel()
+			}
+			u, err := cluster.FetchUpdate(actx, s.tr, addr)
+			states[i] = masterState{Addr: addr, State: "unreachable"}
+			if err != nil {
+				states[i].Err, errs[i] = err.Error(), err
+				return
+			}
+			updates[i] = u
+			states[i] = masterState{Addr: addr, State: "leader", Epoch: u.Config.Epoch, Leader: u.Leader}
+			if u.Follower {
+				states[i].State = "follower"
+			}
+		})
+	}
+	wg.Wait()
+	best := -1
+	for i, u := range updates {
+		switch {
+		case u == nil:
+		case best < 0, !u.Follower && updates[best].Follower,
+			u.Follower == updates[best].Follower && u.Config.Epoch > updates[best].Config.Epoch:
+			best = i
+		}
+	}
+	if best < 0 {
+		return states, "", chain.Config{}, errors.Join(errs...)
+	}
+	return states, s.masters[best], updates[best].Config, nil
+}
+
+// admin sends an add or remove request to the master (a group's leader)
+// and prints the configuration it answers with.
 func (s *session) admin(ctx context.Context, req *chain.AdminRequest) error {
 	what := "add-node"
 	if req.Op == chain.AdminRemoveNode {
 		what = "remove-node"
 	}
-	if s.master == "" {
+	if len(s.masters) == 0 {
 		return fmt.Errorf("%s needs the master: use -master or CHAIN_MASTER", what)
 	}
-	resp, err := cluster.Admin(ctx, s.tr, s.master, req)
+	resp, from, err := cluster.AdminFrom(ctx, s.tr, s.masters, req)
 	if err != nil {
 		return fmt.Errorf("%s %s: %w", what, req.Member.ID, err)
 	}
-	view := newMasterView(s.master, resp.Config)
+	view := newMasterView(from, resp.Config)
 	if s.json {
 		return json.NewEncoder(s.out).Encode(map[string]any{"op": what, "id": req.Member.ID, "config": view})
 	}
@@ -145,18 +204,21 @@ func (s *session) admin(ctx context.Context, req *chain.AdminRequest) error {
 	return view.writeText(s.out)
 }
 
-// status prints, with a master, its view of the chain, then asks every
-// node (the joining one included) for its status; an unreachable node is
-// reported in its row.
+// status prints, with a master, every master's state (which one leads)
+// and the leader's view of the chain, then asks every node (the joining
+// one included) for its status; an unreachable node is reported in its
+// row.
 func (s *session) status(ctx context.Context) error {
 	cfg := s.cfg
 	var view *masterView
-	if s.master != "" {
+	var masters []masterState
+	if len(s.masters) > 0 {
+		var from string
 		var err error
-		if cfg, err = s.masterConfig(ctx); err != nil {
+		if masters, from, cfg, err = s.masterStates(ctx); err != nil {
 			return err
 		}
-		v := newMasterView(s.master, cfg)
+		v := newMasterView(from, cfg)
 		view = &v
 	}
 	nodes := cfg.Members
@@ -193,11 +255,14 @@ func (s *session) status(ctx context.Context) error {
 	}
 	if s.json {
 		if view != nil {
-			return json.NewEncoder(s.out).Encode(map[string]any{"master": view, "nodes": rows})
+			return json.NewEncoder(s.out).Encode(map[string]any{"masters": masters, "master": view, "nodes": rows})
 		}
 		return json.NewEncoder(s.out).Encode(rows)
 	}
 	if view != nil {
+		if err := writeMasters(s.out, masters); err != nil {
+			return err
+		}
 		if err := view.writeText(s.out); err != nil {
 			return err
 		}
@@ -208,6 +273,21 @@ func (s *session) status(ctx context.Context) error {
 	for _, r := range rows {
 		fmt.Fprintf(w, "%s\t%s\t%s\t%d\t%d\t%d\t%d\t%d\t%d\t%s\n",
 			r.ID, r.Addr, r.Role, r.Epoch, r.Last, r.Commit, r.Applied, r.Lag, r.Inflight, r.Err)
+	}
+	return w.Flush()
+}
+
+// writeMasters prints one line per master: its address and state.
+func writeMasters(out io.Writer, masters []masterState) error {
+	fmt.Fprintln(out, "masters:")
+	w := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+	for _, m := range masters {
+		switch {
+		case m.State == "unreachable":
+			fmt.Fprintf(w, "  %s\t%s\t\n", m.Addr, m.State)
+		default:
+			fmt.Fprintf(w, "  %s\t%s\tepoch %d\n", m.Addr, m.State, m.Epoch)
+		}
 	}
 	return w.Flush()
 }

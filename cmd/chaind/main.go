@@ -15,8 +15,9 @@
 //	chaind -master -listen 127.0.0.1:7000 -members n1=127.0.0.1:7001,n2=127.0.0.1:7002,n3=127.0.0.1:7003 [-failure-timeout 1s]
 //
 // With -id it runs one node of the chain. With -master ADDR the node
-// follows the master at ADDR (which must be spelled exactly as the
-// master's -listen address: nodes recognise the master's messages by it);
+// follows the master at ADDR, or the group of masters at ADDR,ADDR,...
+// (spelled exactly as the masters' -listen addresses: nodes recognise the
+// masters' messages by them);
 // it fences itself (stops serving) when it loses contact with the master
 // for half the failure timeout. Without -master the configuration given by
 // -members is static:
@@ -34,9 +35,27 @@
 // kv.delete, kv.cas; queries kv.get, kv.len) besides raw appends. SIGINT or
 // SIGTERM stops it cleanly: the nodes close and the storage is flushed.
 //
-// The master keeps its state in memory: a restarted master starts again
-// from -members at -epoch, so give it an -epoch above any the chain has
-// reached (its log says which), and the current members.
+// Masters can run as a replicated group (on raft): start each with the
+// same -peers, the list of every master's address (its -listen) and raft
+// address (its -raft, a TCP address the other masters dial), and the same
+// -members. The group survives the loss of a minority of its masters;
+// only its leader reconfigures the chain, the others redirect admin
+// requests to it. Nodes and chainctl take the list of the masters'
+// addresses, comma-separated:
+//
+//	chaind -master -listen 127.0.0.1:7000 -raft 127.0.0.1:7100 -peers 127.0.0.1:7000=127.0.0.1:7100,127.0.0.1:7010=127.0.0.1:7110,127.0.0.1:7020=127.0.0.1:7120 -members ...
+//	chaind -id n1 -members ... -master 127.0.0.1:7000,127.0.0.1:7010,127.0.0.1:7020
+//
+// A master started with -join (and -listen and -raft, no -members) starts
+// empty and waits for the group's leader to add it (master.AddMaster; the
+// admin protocol, and so chainctl, cannot ask for that yet). Raft's
+// traffic between masters is plain TCP: -tls-* does not cover it.
+//
+// Without -data the master keeps its state in memory: a restarted master
+// (or a whole group restarted at once) starts again from -members at
+// -epoch, so give it an -epoch above any the chain has reached (its log
+// says which), and the current members. With -data DIR the master keeps
+// its raft log and snapshots in DIR, and its state survives restarts.
 package main
 
 import (
@@ -71,6 +90,8 @@ type flags struct {
 	id, members, data      string
 	addr, listen           string
 	master                 masterFlag
+	raft, peers            string
+	join                   bool
 	failureTimeout         time.Duration
 	epoch                  uint64
 	nodes, port            int
@@ -80,7 +101,8 @@ type flags struct {
 }
 
 // masterFlag is -master: alone it asks for master mode, with an address
-// (-master ADDR or -master=ADDR) it names the master a node follows.
+// (-master ADDR or -master=ADDR) it names the master a node follows, or
+// the comma-separated addresses of a group of masters.
 type masterFlag struct {
 	run  bool
 	addr string
@@ -138,12 +160,18 @@ func parseFlags(args []string, out io.Writer) (flags, error) {
 	fs.StringVar(&f.id, "id", "", "run the one node with this id (needs -members, or -master ADDR and -addr); without it, run a local chain")
 	fs.StringVar(&f.members, "members", "", "the chain's members, head first: id=host:port,... (with -master, its initial members)")
 	fs.Var(&f.master, "master", "alone: run the configuration master (needs -listen and -members);\n"+
-		"with an address (-master ADDR): the master the node follows, spelled as the master's -listen")
+		"with an address (-master ADDR[,ADDR...]): the master (or group of masters) the node follows, spelled as their -listen")
+	fs.StringVar(&f.raft, "raft", "", "master: the TCP address of its raft transport, dialled by the other masters of its group\n"+
+		"(default: its address in -peers; plain TCP, not covered by -tls-*)")
+	fs.StringVar(&f.peers, "peers", "", "master: the initial group of masters, this one included: addr=raftaddr,... (addr as each master's -listen;\n"+
+		"every master of the group gets the same list); default: a single master")
+	fs.BoolVar(&f.join, "join", false, "master: start empty (needs -raft, no -members) and wait for the group's leader to add it")
 	fs.StringVar(&f.listen, "listen", "", "master: the address it listens on (local chain: default 127.0.0.1:<port-1>)")
 	fs.StringVar(&f.addr, "addr", "", "node: the address it listens on when it is not in -members (it joins through chainctl add-node)")
 	fs.DurationVar(&f.failureTimeout, "failure-timeout", master.DefaultFailureTimeout,
 		"master (and local chain): how long a node may miss heartbeats before it is removed (nodes fence themselves after half)")
-	fs.StringVar(&f.data, "data", "", "keep each node's log on Pebble under this directory (default: in memory)")
+	fs.StringVar(&f.data, "data", "", "keep each node's log on Pebble under this directory, or the master's raft log and snapshots\n"+
+		"(default: in memory)")
 	fs.Uint64Var(&f.epoch, "epoch", 1, "the configuration epoch (of -members)")
 	fs.IntVar(&f.nodes, "nodes", 3, "local chain: number of nodes")
 	fs.IntVar(&f.port, "port", 7001, "local chain: first port; node i listens on port+i-1")
@@ -168,7 +196,13 @@ func (f *flags) check() error {
 		return errors.New("-master is either alone (run the master) or an address (follow it), not both")
 	case f.master.run && f.id != "":
 		return errors.New("-master runs the master: it takes no -id (run each node with -master ADDR)")
-	case f.master.run && (f.listen == "" || f.members == ""):
+	case !f.master.run && (f.raft != "" || f.peers != "" || f.join):
+		return errors.New("-raft, -peers and -join are for a master (-master alone)")
+	case f.master.run && f.join && (f.listen == "" || f.raft == ""):
+		return errors.New("-master -join needs -listen and -raft")
+	case f.master.run && f.join && (f.members != "" || f.peers != ""):
+		return errors.New("-master -join takes no -members or -peers: it gets the group's state once added")
+	case f.master.run && !f.join && (f.listen == "" || f.members == ""):
 		return errors.New("-master needs -listen and -members")
 	case f.master.run && f.addr != "":
 		return errors.New("-addr is for a node, not the master")

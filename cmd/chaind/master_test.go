@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -116,7 +117,7 @@ func TestMasterAndNodesAsSeparateProcesses(t *testing.T) {
 	n4 := startProcess(t, "-id", "n4", "-addr", n4Addr, "-master", masterAddr, "-log-level", "error")
 	require.Contains(t, n4.out.String(), "node n4 (not yet a member) listening on "+n4Addr)
 	require.Contains(t, n4.out.String(), "chainctl -master "+masterAddr+" add-node n4 "+n4Addr)
-	resp, err := cluster.Admin(ctx, tr, masterAddr, &chain.AdminRequest{Op: chain.AdminAddNode, Member: chain.Member{ID: "n4", Addr: n4Addr}})
+	resp, err := cluster.Admin(ctx, tr, []string{masterAddr}, &chain.AdminRequest{Op: chain.AdminAddNode, Member: chain.Member{ID: "n4", Addr: n4Addr}})
 	require.NoError(t, err)
 	require.Equal(t, []string{"n1", "n3"}, memberIDs(resp.Config))
 	require.Eventually(t, func() bool {
@@ -201,4 +202,133 @@ func TestSplitMasterArg(t *testing.T) {
 	} {
 		require.Equal(t, tc.want, splitMasterArg(tc.in), "%q", tc.in)
 	}
+}
+
+// TestMasterGroupAsSeparateProcesses runs a group of three masters (raft
+// on loopback TCP) and three nodes as six run calls, kills the leader
+// master, and checks that a client given every master keeps writing and
+// that the configuration survives (the epoch goes on, it does not start
+// again).
+func TestMasterGroupAsSeparateProcesses(t *testing.T) {
+	ports, err := cluster.FreeLocalMembers(9)
+	require.NoError(t, err)
+	var peers, masters []string
+	for i := range 3 {
+		masters = append(masters, ports[i].Addr)
+		peers = append(peers, ports[i].Addr+"="+ports[3+i].Addr)
+	}
+	members := []chain.Member{{ID: "n1", Addr: ports[6].Addr}, {ID: "n2", Addr: ports[7].Addr}, {ID: "n3", Addr: ports[8].Addr}}
+	list := cluster.FormatMembers(members)
+	masterList := strings.Join(masters, ",")
+
+	ms := map[string]*process{}
+	for i, addr := range masters {
+		ms[addr] = startProcess(t, "-master", "-listen", addr, "-peers", strings.Join(peers, ","), "-members", list,
+			"-failure-timeout", "500ms", "-log-level", "error")
+		require.Contains(t, ms[addr].out.String(), "raft on "+ports[3+i].Addr+", one of the group "+masterList)
+		require.Contains(t, ms[addr].out.String(), "chainctl -master "+masterList+" status")
+	}
+	for _, mem := range members {
+		startProcess(t, "-id", mem.ID, "-members", list, "-master", masterList, "-log-level", "error")
+	}
+
+	tr := tcp.New(tcp.Options{})
+	defer tr.Close()
+	leader := func(from []string) string {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		for _, a := range from {
+			if u, err := cluster.FetchUpdate(ctx, tr, a); err == nil && !u.Follower {
+				return a
+			}
+		}
+		return ""
+	}
+	var old string
+	require.Eventually(t, func() bool { old = leader(masters); return old != "" }, 10*time.Second, 20*time.Millisecond)
+
+	client, err := chain.NewClient(chain.WithTransport(tr), chain.WithMaster(masters...),
+		chain.WithRetryInterval(10*time.Millisecond, 100*time.Millisecond))
+	require.NoError(t, err)
+	defer client.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	for i := range 5 {
+		off, err := client.Append(ctx, []byte{byte(i)})
+		require.NoError(t, err)
+		require.Equal(t, uint64(i+1), off)
+	}
+	// A change the group commits before its leader dies.
+	resp, err := cluster.Admin(ctx, tr, masters, &chain.AdminRequest{Op: chain.AdminRemoveNode, Member: chain.Member{ID: "n3"}})
+	require.NoError(t, err)
+	require.Equal(t, uint64(2), resp.Config.Epoch)
+
+	ms[old].stop()
+	require.Contains(t, ms[old].out.String(), "shutting down")
+	rest := slices.DeleteFunc(slices.Clone(masters), func(a string) bool { return a == old })
+	var nl string
+	require.Eventually(t, func() bool { nl = leader(rest); return nl != "" }, 15*time.Second, 20*time.Millisecond, "no new leader")
+	cfg := masterConfig(t, tr, nl)
+	require.GreaterOrEqual(t, cfg.Epoch, uint64(2), "the configuration was lost")
+	require.Equal(t, []string{"n1", "n2"}, memberIDs(cfg))
+	for i := range 5 {
+		off, err := client.Append(ctx, []byte{byte(5 + i)})
+		require.NoError(t, err)
+		require.Equal(t, uint64(6+i), off)
+	}
+	// Admin requests reach the new leader from any list of the masters.
+	resp, err = cluster.Admin(ctx, tr, masters, &chain.AdminRequest{Op: chain.AdminRemoveNode, Member: chain.Member{ID: "n2"}})
+	require.NoError(t, err)
+	require.Equal(t, []string{"n1"}, memberIDs(resp.Config))
+	require.Greater(t, resp.Config.Epoch, cfg.Epoch)
+	off, err := client.Append(ctx, []byte("last"))
+	require.NoError(t, err)
+	require.Equal(t, uint64(11), off)
+}
+
+func TestMasterGroupFlagErrors(t *testing.T) {
+	ctx := context.Background()
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"-id", "n1", "-members", "n1=127.0.0.1:2", "-raft", "127.0.0.1:3"}, "for a master"},
+		{[]string{"-peers", "a=b"}, "for a master"},
+		{[]string{"-master", "-join", "-listen", "127.0.0.1:1"}, "-listen and -raft"},
+		{[]string{"-master", "-join", "-listen", "127.0.0.1:1", "-raft", "127.0.0.1:2", "-members", "n1=127.0.0.1:3"}, "no -members"},
+		{[]string{"-master", "-listen", "127.0.0.1:1", "-members", "n1=127.0.0.1:3", "-peers", "127.0.0.1:9=127.0.0.1:2"}, "does not list"},
+		{[]string{"-master", "-listen", "127.0.0.1:1", "-members", "n1=127.0.0.1:3", "-peers", "127.0.0.1:1=127.0.0.1:2", "-raft", "127.0.0.1:4"}, "not this master's raft"},
+		{[]string{"-master", "-listen", "127.0.0.1:1", "-members", "n1=127.0.0.1:3", "-peers", "127.0.0.1:1"}, "not addr=raftaddr"},
+		{[]string{"-id", "n1", "-members", "n1=127.0.0.1:2", "-master", ","}, "no address"},
+	} {
+		var out bytes.Buffer
+		err := run(ctx, tc.args, &out)
+		require.ErrorContains(t, err, tc.want, "%q", tc.args)
+	}
+}
+
+// TestMasterStateSurvivesARestartWithData restarts a master that keeps
+// its raft log under -data: it comes back with the configuration it had,
+// not the one of -members and -epoch.
+func TestMasterStateSurvivesARestartWithData(t *testing.T) {
+	ports, err := cluster.FreeLocalMembers(5)
+	require.NoError(t, err)
+	masterAddr, raftAddr := ports[0].Addr, ports[1].Addr
+	list := cluster.FormatMembers([]chain.Member{{ID: "n1", Addr: ports[2].Addr}, {ID: "n2", Addr: ports[3].Addr}, {ID: "n3", Addr: ports[4].Addr}})
+	args := []string{"-master", "-listen", masterAddr, "-raft", raftAddr, "-members", list, "-data", t.TempDir(), "-log-level", "error"}
+
+	tr := tcp.New(tcp.Options{})
+	defer tr.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	m := startProcess(t, args...)
+	resp, err := cluster.Admin(ctx, tr, []string{masterAddr}, &chain.AdminRequest{Op: chain.AdminRemoveNode, Member: chain.Member{ID: "n2"}})
+	require.NoError(t, err)
+	require.Equal(t, uint64(2), resp.Config.Epoch)
+	m.stop()
+
+	startProcess(t, args...)
+	cfg := masterConfig(t, tr, masterAddr)
+	require.Equal(t, uint64(2), cfg.Epoch)
+	require.Equal(t, []string{"n1", "n3"}, memberIDs(cfg))
 }

@@ -9,9 +9,11 @@ import (
 	"os"
 	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/chainrep/chain"
 	"github.com/chainrep/chain/internal/cluster"
+	"github.com/chainrep/chain/master"
 	"github.com/chainrep/chain/transport/tcp"
 )
 
@@ -114,6 +116,9 @@ func chainConfig(f flags) (chain.Config, []string, error) {
 	if f.master.run {
 		return cfg, nil, nil
 	}
+	if f.master.addr != "" && len(cluster.SplitAddrs(f.master.addr)) == 0 {
+		return cfg, nil, errors.New("-master: no address")
+	}
 	role := cfg.Role(f.id)
 	switch {
 	case role == chain.RoleNone && f.master.addr == "":
@@ -126,18 +131,56 @@ func chainConfig(f flags) (chain.Config, []string, error) {
 	return cfg, []string{f.id}, nil
 }
 
-// runMaster runs the configuration master until ctx ends.
+// runMaster runs the configuration master, alone or in a group, until ctx
+// ends.
 func runMaster(ctx context.Context, f flags, cfg chain.Config, tr chain.Transport, logger *slog.Logger, out io.Writer) error {
-	m, err := cluster.StartMaster(cluster.MasterConfig{
+	mc := cluster.MasterConfig{
 		Addr: f.listen, Config: cfg, Transport: tr, FailureTimeout: f.failureTimeout, Logger: logger,
-	})
+		RaftAddr: f.raft, Join: f.join, Dir: f.data,
+	}
+	if f.peers != "" {
+		peers, err := cluster.ParsePeers(f.peers)
+		if err != nil {
+			return err
+		}
+		i := slices.IndexFunc(peers, func(p master.Peer) bool { return p.Addr == f.listen })
+		switch {
+		case i < 0:
+			return fmt.Errorf("-peers does not list this master (-listen %s)", f.listen)
+		case mc.RaftAddr == "":
+			mc.RaftAddr = peers[i].RaftAddr
+		case mc.RaftAddr != peers[i].RaftAddr:
+			return fmt.Errorf("-raft %s is not this master's raft address in -peers (%s)", mc.RaftAddr, peers[i].RaftAddr)
+		}
+		mc.Peers = peers
+	}
+	m, err := cluster.StartMaster(mc)
 	if err != nil {
 		return fmt.Errorf("start master: %w", err)
 	}
-	fmt.Fprintf(out, "master listening on %s (failure timeout %v), chain at epoch %d: %s\n",
-		m.Addr(), f.failureTimeout, cfg.Epoch, cluster.FormatMembers(cfg.Members))
-	fmt.Fprintf(out, "start each node with:\n  chaind -id ID -members %s -master %s\n", cluster.FormatMembers(cfg.Members), m.Addr())
-	fmt.Fprintf(out, "reach the chain with:\n  chainctl -master %s status\n", m.Addr())
+	masters := f.listen
+	var addrs []string
+	for _, p := range mc.Peers {
+		addrs = append(addrs, p.Addr)
+	}
+	if len(addrs) > 1 {
+		masters = strings.Join(addrs, ",")
+	}
+	switch {
+	case f.join:
+		fmt.Fprintf(out, "master listening on %s (failure timeout %v), raft on %s, waiting to be added to a group\n",
+			m.Addr(), f.failureTimeout, mc.RaftAddr)
+	case len(mc.Peers) > 1:
+		fmt.Fprintf(out, "master listening on %s (failure timeout %v), raft on %s, one of the group %s; chain at epoch %d: %s\n",
+			m.Addr(), f.failureTimeout, mc.RaftAddr, masters, cfg.Epoch, cluster.FormatMembers(cfg.Members))
+	default:
+		fmt.Fprintf(out, "master listening on %s (failure timeout %v), chain at epoch %d: %s\n",
+			m.Addr(), f.failureTimeout, cfg.Epoch, cluster.FormatMembers(cfg.Members))
+	}
+	if !f.join {
+		fmt.Fprintf(out, "start each node with:\n  chaind -id ID -members %s -master %s\n", cluster.FormatMembers(cfg.Members), masters)
+	}
+	fmt.Fprintf(out, "reach the chain with:\n  chainctl -master %s status\n", masters)
 	<-ctx.Done()
 	fmt.Fprintln(out, "shutting down")
 	if err := m.Close(); err != nil {

@@ -6,23 +6,42 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"slices"
+	"strings"
 	"time"
+
+	"github.com/hashicorp/raft"
 
 	"github.com/chainrep/chain"
 	"github.com/chainrep/chain/master"
 )
 
-// MasterConfig describes the configuration master a program runs.
+// MasterConfig describes the configuration master a program runs: alone,
+// or one of a group replicated on raft (Peers, Join).
 type MasterConfig struct {
-	// Addr is where the master listens.
+	// Addr is where the master listens; it is also its id in its group.
 	Addr string
-	// Config is the chain's initial configuration.
+	// Config is the chain's initial configuration (unless Join).
 	Config    chain.Config
 	Transport chain.Transport
 	// FailureTimeout is how long a node may stay silent before the master
 	// removes it; zero means master.DefaultFailureTimeout.
 	FailureTimeout time.Duration
 	Logger         *slog.Logger
+
+	// Peers is the initial master group, this master included (see
+	// master.Options.Peers); empty: a lone master.
+	Peers []master.Peer
+	// Join starts the master empty: it waits until the group's leader adds
+	// it (master.Master.AddMaster).
+	Join bool
+	// RaftAddr is the TCP address of the master's raft transport, and
+	// RaftTransport a raft transport to use instead (tests).
+	RaftAddr      string
+	RaftTransport raft.Transport
+	// Dir keeps the raft log and snapshots on disk; empty keeps them in
+	// memory.
+	Dir string
 }
 
 // StartMaster starts a configuration master.
@@ -34,6 +53,7 @@ func StartMaster(mc MasterConfig) (*master.Master, error) {
 	m, err := master.Start(master.Options{
 		Transport: mc.Transport, Addr: mc.Addr, Config: mc.Config,
 		FailureTimeout: mc.FailureTimeout, Logger: logger,
+		Peers: mc.Peers, Join: mc.Join, RaftAddr: mc.RaftAddr, RaftTransport: mc.RaftTransport, Dir: mc.Dir,
 	})
 	if err != nil {
 		return nil, err
@@ -41,93 +61,213 @@ func StartMaster(mc MasterConfig) (*master.Master, error) {
 	return m, nil
 }
 
-// askInterval is how often FetchConfig and Admin repeat an unanswered
-// request: a transport may drop a message, for instance while it connects.
-const askInterval = 500 * time.Millisecond
-
-// ErrNoMaster is returned when the master does not answer in time.
-var ErrNoMaster = errors.New("no answer from the master")
-
-// FetchConfig asks the master at addr for the chain's current
-// configuration, over tr, until it answers or ctx ends.
-func FetchConfig(ctx context.Context, tr chain.Transport, addr string) (chain.Config, error) {
-	id := rand.Uint64()
-	var cfg chain.Config
-	err := ask(ctx, tr, addr, &chain.ConfigRequest{ID: id}, true, func(msg chain.Message) bool {
-		u, ok := msg.(*chain.ConfigUpdate)
-		if ok && u.ID == id {
-			cfg = u.Config
-		}
-		return ok && u.ID == id
-	})
-	if err != nil {
-		return chain.Config{}, fmt.Errorf("configuration from the master at %s: %w", addr, err)
+// ParsePeers parses a master group, "addr=raftaddr,..." (every master's
+// chain-transport address and raft address).
+func ParsePeers(s string) ([]master.Peer, error) {
+	if strings.TrimSpace(s) == "" {
+		return nil, fmt.Errorf("peers: %w: empty list", chain.ErrInvalidConfig)
 	}
-	return cfg, nil
+	var peers []master.Peer
+	seen := map[string]bool{}
+	for _, part := range strings.Split(s, ",") {
+		addr, raftAddr, ok := strings.Cut(strings.TrimSpace(part), "=")
+		if !ok || addr == "" || raftAddr == "" {
+			return nil, fmt.Errorf("peers: %w: %q is not addr=raftaddr", chain.ErrInvalidConfig, part)
+		}
+		if seen[addr] || seen["raft "+raftAddr] {
+			return nil, fmt.Errorf("peers: %w: %q listed twice", chain.ErrInvalidConfig, part)
+		}
+		seen[addr], seen["raft "+raftAddr] = true, true
+		peers = append(peers, master.Peer{Addr: addr, RaftAddr: raftAddr})
+	}
+	return peers, nil
 }
 
-// Admin sends req to the master at addr over tr and returns its answer,
-// or an error if none came before ctx ended. The answer's Err, if any, is
-// returned as the error (a *chain.RemoteError), with the answer.
+// SplitAddrs splits a comma-separated list of addresses, dropping empty
+// ones.
+func SplitAddrs(s string) []string {
+	var out []string
+	for _, a := range strings.Split(s, ",") {
+		if a = strings.TrimSpace(a); a != "" {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+// askInterval is how long FetchConfig and Admin wait for a master's
+// answer before they ask again (the next master of the list): a transport
+// may drop a message, for instance while it connects, and a master may
+// be down.
+const askInterval = 500 * time.Millisecond
+
+// maxRedirects bounds how many times Admin follows a follower's redirect
+// to the leader in a row.
+const maxRedirects = 3
+
+// ErrNoMaster is returned when no master answers in time.
+var ErrNoMaster = errors.New("no answer from the master")
+
+// FetchUpdate asks the master at addr for its ConfigUpdate (its latest
+// applied configuration, and who leads its group), until it answers or
+// ctx ends.
+func FetchUpdate(ctx context.Context, tr chain.Transport, addr string) (*chain.ConfigUpdate, error) {
+	u, _, err := fetch(ctx, tr, []string{addr}, false)
+	if err != nil {
+		return nil, fmt.Errorf("configuration from the master at %s: %w", addr, err)
+	}
+	return u, nil
+}
+
+// FetchConfig asks the masters at addrs, in turn, for the chain's current
+// configuration, over tr, until one answers or ctx ends. A master that is
+// not its group's leader and names the leader sends it on to the leader
+// (its own configuration may lag behind the leader's); the answer of a
+// follower that names none is taken.
+func FetchConfig(ctx context.Context, tr chain.Transport, addrs ...string) (chain.Config, error) {
+	u, _, err := fetch(ctx, tr, addrs, true)
+	if err != nil {
+		return chain.Config{}, fmt.Errorf("configuration from the master at %s: %w", strings.Join(addrs, ","), err)
+	}
+	return u.Config, nil
+}
+
+// fetch asks for a ConfigUpdate; with toLeader, a follower's answer that
+// names the leader is a redirect (up to maxRedirects of them).
+func fetch(ctx context.Context, tr chain.Transport, addrs []string, toLeader bool) (*chain.ConfigUpdate, string, error) {
+	id := rand.Uint64()
+	var u *chain.ConfigUpdate
+	redirects := 0
+	from, err := ask(ctx, tr, addrs, func() chain.Message { return &chain.ConfigRequest{ID: id} }, true,
+		func(from string, msg chain.Message) (bool, string) {
+			c, ok := msg.(*chain.ConfigUpdate)
+			if !ok || c.ID != id {
+				return false, ""
+			}
+			if toLeader && c.Follower && c.Leader != "" && c.Leader != from && redirects < maxRedirects {
+				redirects++
+				return false, c.Leader
+			}
+			u = c
+			return true, ""
+		})
+	return u, from, err
+}
+
+// Admin sends req to the masters at addrs over tr and returns the answer,
+// or an error if none came before ctx ended. It starts with the first
+// address; a master that is not its group's leader redirects it to the
+// leader (at most a few hops in a row), and a master that does not answer
+// in time, or knows no leader, makes it try the next address. The
+// answer's Err, if any, is returned as the error (a *chain.RemoteError),
+// with the answer.
 //
-// An add is sent again while unanswered (adding twice is adding once); a
-// removal is sent once, as a second one would fail with "unknown node"
-// if the first was applied.
-func Admin(ctx context.Context, tr chain.Transport, addr string, req *chain.AdminRequest) (*chain.AdminResponse, error) {
+// An add is sent again while unanswered (adding twice is adding once). A
+// removal is sent again only to another master: one whose answer was
+// lost may have applied it, and the removal then fails with "unknown
+// node".
+func Admin(ctx context.Context, tr chain.Transport, addrs []string, req *chain.AdminRequest) (*chain.AdminResponse, error) {
+	resp, _, err := AdminFrom(ctx, tr, addrs, req)
+	return resp, err
+}
+
+// AdminFrom is Admin that also returns the address of the master that
+// answered (with a group, its leader).
+func AdminFrom(ctx context.Context, tr chain.Transport, addrs []string, req *chain.AdminRequest) (*chain.AdminResponse, string, error) {
 	r := *req
 	r.ID = rand.Uint64()
 	var resp *chain.AdminResponse
-	err := ask(ctx, tr, addr, &r, r.Op == chain.AdminAddNode, func(msg chain.Message) bool {
-		a, ok := msg.(*chain.AdminResponse)
-		if ok && a.ID == r.ID {
+	from, err := ask(ctx, tr, addrs, func() chain.Message { c := r; return &c }, r.Op == chain.AdminAddNode,
+		func(_ string, msg chain.Message) (bool, string) {
+			a, ok := msg.(*chain.AdminResponse)
+			if !ok || a.ID != r.ID {
+				return false, ""
+			}
+			if e := a.Err; e != nil && e.Code == chain.CodeBusy && e.Message == master.ErrNotLeader.Error() {
+				// Not applied: go to the leader, or on to the next master.
+				if e.Redirect == "" {
+					return false, "-"
+				}
+				return false, e.Redirect
+			}
 			resp = a
-		}
-		return ok && a.ID == r.ID
-	})
+			return true, ""
+		})
 	if err != nil {
-		return nil, fmt.Errorf("admin request to the master at %s: %w", addr, err)
+		return nil, "", fmt.Errorf("admin request to the master at %s: %w", strings.Join(addrs, ","), err)
 	}
 	if resp.Err != nil {
-		return resp, resp.Err
+		return resp, from, resp.Err
 	}
-	return resp, nil
+	return resp, from, nil
 }
 
-// ask sends req to addr from a fresh client endpoint, again every
-// askInterval if repeat, until match accepts a message from addr or ctx
-// ends.
-func ask(ctx context.Context, tr chain.Transport, addr string, req chain.Message, repeat bool, match func(chain.Message) bool) error {
-	if addr == "" {
-		return fmt.Errorf("%w: no master address", chain.ErrInvalidArgument)
+// ask sends newReq() to the masters at addrs from a fresh client endpoint
+// until match accepts an answer; it returns who answered. It waits
+// askInterval for an answer, then sends again: to the same master if
+// repeat and there is one address, else to the next. match may name
+// another master to ask at once (a redirect), or "-" to move on to the
+// next address after askInterval.
+func ask(ctx context.Context, tr chain.Transport, addrs []string, newReq func() chain.Message, repeat bool,
+	match func(from string, msg chain.Message) (bool, string)) (string, error) {
+	addrs = slices.DeleteFunc(slices.Clone(addrs), func(a string) bool { return a == "" })
+	if len(addrs) == 0 {
+		return "", fmt.Errorf("%w: no master address", chain.ErrInvalidArgument)
 	}
 	ep, err := tr.Listen("")
 	if err != nil {
-		return fmt.Errorf("listen: %w", err)
+		return "", fmt.Errorf("listen: %w", err)
 	}
 	defer ep.Close()
 	timer := time.NewTimer(0)
 	defer timer.Stop()
-	sent := false
+	next := 0           // the next address of the list to ask
+	to := ""            // the master asked last
+	asked := []string{} // masters asked, who may answer
+	hops := 0
+	refused := false // the last master asked did not apply the request
+	var lastErr error
+	send := func(addr string) {
+		to, refused = addr, false
+		if !slices.Contains(asked, addr) {
+			asked = append(asked, addr)
+		}
+		if err := ep.Send(ctx, addr, newReq()); err != nil && ctx.Err() == nil {
+			lastErr = err
+		}
+		timer.Reset(askInterval)
+	}
 	for {
 		select {
 		case <-timer.C:
-			if sent && !repeat {
-				continue
+			if to != "" && !repeat && !refused && len(addrs) == 1 {
+				continue // a single master, asked once: wait for it
 			}
-			if err := ep.Send(ctx, addr, req); err != nil && ctx.Err() == nil {
-				return fmt.Errorf("send: %w", err)
-			}
-			sent = true
-			timer.Reset(askInterval)
+			hops = 0
+			send(addrs[next%len(addrs)])
+			next++
 		case in, ok := <-ep.Receive():
 			if !ok {
-				return chain.ErrClosed
+				return "", chain.ErrClosed
 			}
-			if in.From == addr && match(in.Msg) {
-				return nil
+			if !slices.Contains(asked, in.From) {
+				continue
+			}
+			done, redirect := match(in.From, in.Msg)
+			switch {
+			case done:
+				return in.From, nil
+			case redirect == "-" || (redirect != "" && hops >= maxRedirects):
+				refused = true // not applied: the timer asks again
+			case redirect != "":
+				hops++
+				send(redirect)
 			}
 		case <-ctx.Done():
-			return fmt.Errorf("%w: %w", ErrNoMaster, ctx.Err())
+			if lastErr != nil {
+				return "", fmt.Errorf("%w: %w (last send error: %w)", ErrNoMaster, ctx.Err(), lastErr)
+			}
+			return "", fmt.Errorf("%w: %w", ErrNoMaster, ctx.Err())
 		}
 	}
 }

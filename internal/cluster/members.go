@@ -1,6 +1,10 @@
 // Package cluster holds what the bundled programs share: the members flag,
 // opening a node's storage, starting nodes that run the key-value store,
-// starting a configuration master and talking to one (FetchConfig, Admin).
+// starting a configuration master, alone or one of a group replicated on
+// raft (MasterConfig.Peers, ParsePeers), and talking to the masters
+// (FetchConfig and Admin take the list of a group's addresses, try each in
+// turn and follow a follower's redirect to the leader; FetchUpdate asks
+// one master which master leads).
 package cluster
 
 import (

@@ -19,8 +19,9 @@ type NodeConfig struct {
 	// Config is the chain's configuration, or the one to start with when
 	// the node follows a master (Master); it may then be left empty.
 	Config chain.Config
-	// Master is the address of the configuration master the node follows,
-	// or empty for a static configuration.
+	// Master is the address of the configuration master the node follows
+	// (a comma-separated list for a group of masters), or empty for a
+	// static configuration.
 	Master string
 	// Addr is where the node listens when it is not in Config (a node the
 	// master will add).
@@ -58,7 +59,7 @@ func StartNode(ctx context.Context, nc NodeConfig) (*Node, error) {
 		opts = append(opts, chain.WithConfig(nc.Config))
 	}
 	if nc.Master != "" {
-		opts = append(opts, chain.WithMaster(nc.Master))
+		opts = append(opts, chain.WithMaster(SplitAddrs(nc.Master)...))
 	}
 	if nc.Addr != "" {
 		opts = append(opts, chain.WithAddr(nc.Addr))
