@@ -257,6 +257,12 @@ const (
 	AdminAddNode AdminOp = 1
 	// AdminRemoveNode removes the member with Member.ID from the chain.
 	AdminRemoveNode AdminOp = 2
+	// AdminAddMaster adds a master to the group of masters: Member.ID is
+	// its address (as nodes reach it), Member.Addr its raft address.
+	AdminAddMaster AdminOp = 3
+	// AdminRemoveMaster removes the master whose address is Member.ID
+	// from the group.
+	AdminRemoveMaster AdminOp = 4
 )
 
 // AdminRequest asks the master to change the chain's membership.

@@ -491,3 +491,61 @@ func TestFaultRunAcrossLeaderChanges(t *testing.T) {
 		t.Logf("%d writes acknowledged; epochs seen: %v", len(acked), slices.Sorted(mapKeys(g.seen)))
 	})
 }
+
+// TestMastersAddedAndRemovedOverTheWire grows a lone master to a group of
+// three and shrinks it again with admin requests, as chainctl add-master
+// and remove-master send them.
+func TestMastersAddedAndRemovedOverTheWire(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		g := &testGroup{
+			t: t, net: inmem.New(inmem.Options{}), cfg: chain.Config{Epoch: 1, Members: []chain.Member{{ID: "n1", Addr: "n1"}}},
+			masters: make(map[string]*Master), rafts: make(map[string]*raft.InmemTransport),
+			nodes: make(map[string]*chain.Node), seen: make(map[uint64]chain.Config), last: make(map[string]uint64),
+		}
+		t.Cleanup(g.close)
+		for _, a := range masterAddrs(3) {
+			_, tr := raft.NewInmemTransport(raft.ServerAddress("raft-" + a))
+			g.rafts[a] = tr
+		}
+		g.connect()
+		m1 := g.startMaster("m1", Options{Config: g.cfg})
+		ep, err := g.net.Listen("")
+		require.NoError(t, err)
+		for i, a := range []string{"m2", "m3"} {
+			g.startMaster(a, Options{Join: true})
+			resp := adminTo(t, ep, "m1", &chain.AdminRequest{ID: uint64(1 + i), Op: chain.AdminAddMaster, Member: chain.Member{ID: a, Addr: "raft-" + a}})
+			require.Nil(t, resp.Err, "add %s", a)
+		}
+		ps, err := m1.Masters()
+		require.NoError(t, err)
+		require.Len(t, ps, 3)
+
+		resp := adminTo(t, ep, "m1", &chain.AdminRequest{ID: 3, Op: chain.AdminAddMaster, Member: chain.Member{ID: "m4"}})
+		require.ErrorIs(t, resp.Err, chain.ErrInvalidArgument, "a master without a raft address")
+
+		resp = adminTo(t, ep, "m1", &chain.AdminRequest{ID: 4, Op: chain.AdminRemoveMaster, Member: chain.Member{ID: "m3"}})
+		require.Nil(t, resp.Err)
+		ps, err = m1.Masters()
+		require.NoError(t, err)
+		require.Len(t, ps, 2)
+	})
+}
+
+// adminTo sends req to the master at addr and waits, in the bubble's
+// virtual time, for its answer (a change waits for its raft commit).
+func adminTo(t *testing.T, ep chain.Endpoint, addr string, req *chain.AdminRequest) *chain.AdminResponse {
+	t.Helper()
+	require.NoError(t, ep.Send(context.Background(), addr, req))
+	timeout := time.After(10 * bubbleTimeout)
+	for {
+		select {
+		case in := <-ep.Receive():
+			if resp, ok := in.Msg.(*chain.AdminResponse); ok && resp.ID == req.ID {
+				return resp
+			}
+		case <-timeout:
+			t.Fatalf("no answer to %+v", req)
+			return nil
+		}
+	}
+}

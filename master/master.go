@@ -134,6 +134,8 @@ type Master struct {
 	ctx    context.Context // ends at Close; bounds sends
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
+	// adminSlot lets one admin request run at a time.
+	adminSlot chan struct{}
 }
 
 // Start validates opts and starts a master. A lone master (a group of
@@ -159,12 +161,13 @@ func Start(opts Options) (*Master, error) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	m := &Master{
-		opts:   opts,
-		log:    opts.Logger.With("master", opts.Addr),
-		fsm:    &fsm{},
-		kick:   make(chan struct{}, 1),
-		ctx:    ctx,
-		cancel: cancel,
+		opts:      opts,
+		log:       opts.Logger.With("master", opts.Addr),
+		fsm:       &fsm{},
+		kick:      make(chan struct{}, 1),
+		adminSlot: make(chan struct{}, 1),
+		ctx:       ctx,
+		cancel:    cancel,
 	}
 	if err := m.startRaft(); err != nil {
 		cancel()
@@ -306,7 +309,7 @@ func (m *Master) serve() {
 		case *chain.ConfigRequest:
 			m.send(in.From, m.update(msg.ID))
 		case *chain.AdminRequest:
-			m.send(in.From, m.admin(msg))
+			m.serveAdmin(in.From, msg)
 		}
 	}
 }
@@ -342,6 +345,12 @@ func (m *Master) admin(req *chain.AdminRequest) *chain.AdminResponse {
 		cfg, err = m.AddNode(req.Member)
 	case chain.AdminRemoveNode:
 		cfg, err = m.RemoveNode(req.Member.ID)
+	case chain.AdminAddMaster:
+		err = m.AddMaster(Peer{Addr: req.Member.ID, RaftAddr: req.Member.Addr})
+		cfg = m.Config()
+	case chain.AdminRemoveMaster:
+		err = m.RemoveMaster(req.Member.ID)
+		cfg = m.Config()
 	default:
 		cfg, err = m.Config(), refused(chain.ErrInvalidArgument, fmt.Sprintf("unknown admin operation %d", req.Op))
 	}
@@ -353,8 +362,31 @@ func (m *Master) admin(req *chain.AdminRequest) *chain.AdminResponse {
 		resp.Err = &chain.RemoteError{Code: chain.CodeBusy, Message: ErrNotLeader.Error(), Redirect: m.Leader(), Epoch: cfg.Epoch}
 	case errors.As(err, &r):
 		resp.Err = &chain.RemoteError{Code: chain.CodeInvalidArgument, Message: r.detail}
+	case errors.Is(err, chain.ErrInvalidArgument):
+		resp.Err = &chain.RemoteError{Code: chain.CodeInvalidArgument, Message: err.Error()}
 	default:
 		resp.Err = &chain.RemoteError{Code: chain.CodeBusy, Message: err.Error()}
 	}
 	return resp
+}
+
+// serveAdmin answers an admin request on a goroutine of its own, since a
+// change waits for its raft commit and heartbeats must not wait behind it.
+// One request runs at a time; another arriving meanwhile is refused as
+// busy (the caller retries).
+func (m *Master) serveAdmin(from string, req *chain.AdminRequest) {
+	select {
+	case m.adminSlot <- struct{}{}:
+	default:
+		m.send(from, &chain.AdminResponse{ID: req.ID, Config: m.Config(),
+			Err: &chain.RemoteError{Code: chain.CodeBusy, Message: "another admin request is in progress"}})
+		return
+	}
+	m.wg.Add(1)
+	go func() {
+		defer m.wg.Done()
+		resp := m.admin(req)
+		<-m.adminSlot // free before answering, so the caller's next request finds it free
+		m.send(from, resp)
+	}()
 }

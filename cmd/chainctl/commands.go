@@ -28,6 +28,9 @@ const commandHelp = `commands:
   add-node ID ADDR      ask the master to add the node ID listening at ADDR: it
                         joins behind the tail, catches up and becomes the tail
   remove-node ID        ask the master to take the node ID out of the chain
+  add-master ADDR RAFT  add the master at ADDR (raft address RAFT) to the group;
+                        start it first with chaind -master -join
+  remove-master ADDR    take the master at ADDR out of the group
   help                  this list`
 
 // session runs commands against one chain.
@@ -143,6 +146,12 @@ var commands = map[string]command{
 	}},
 	"remove-node": {"remove-node ID", 1, 1, func(ctx context.Context, s *session, a []string) error {
 		return s.admin(ctx, &chain.AdminRequest{Op: chain.AdminRemoveNode, Member: chain.Member{ID: a[0]}})
+	}},
+	"add-master": {"add-master ADDR RAFTADDR", 2, 2, func(ctx context.Context, s *session, a []string) error {
+		return s.admin(ctx, &chain.AdminRequest{Op: chain.AdminAddMaster, Member: chain.Member{ID: a[0], Addr: a[1]}})
+	}},
+	"remove-master": {"remove-master ADDR", 1, 1, func(ctx context.Context, s *session, a []string) error {
+		return s.admin(ctx, &chain.AdminRequest{Op: chain.AdminRemoveMaster, Member: chain.Member{ID: a[0]}})
 	}},
 }
 

@@ -177,10 +177,10 @@ func (s *session) masterStates(ctx context.Context) ([]masterState, string, chai
 // admin sends an add or remove request to the master (a group's leader)
 // and prints the configuration it answers with.
 func (s *session) admin(ctx context.Context, req *chain.AdminRequest) error {
-	what := "add-node"
-	if req.Op == chain.AdminRemoveNode {
-		what = "remove-node"
-	}
+	what := map[chain.AdminOp]string{
+		chain.AdminAddNode: "add-node", chain.AdminRemoveNode: "remove-node",
+		chain.AdminAddMaster: "add-master", chain.AdminRemoveMaster: "remove-master",
+	}[req.Op]
 	if len(s.masters) == 0 {
 		return fmt.Errorf("%s needs the master: use -master or CHAIN_MASTER", what)
 	}
@@ -193,6 +193,12 @@ func (s *session) admin(ctx context.Context, req *chain.AdminRequest) error {
 		return json.NewEncoder(s.out).Encode(map[string]any{"op": what, "id": req.Member.ID, "config": view})
 	}
 	switch {
+	case req.Op == chain.AdminAddMaster:
+		fmt.Fprintf(s.out, "added master %s (raft %s) to the group\n", req.Member.ID, req.Member.Addr)
+		return nil
+	case req.Op == chain.AdminRemoveMaster:
+		fmt.Fprintf(s.out, "removed master %s from the group\n", req.Member.ID)
+		return nil
 	case req.Op == chain.AdminRemoveNode:
 		fmt.Fprintf(s.out, "removed %s\n", req.Member.ID)
 	case resp.Config.Role(req.Member.ID) == chain.RoleNone:

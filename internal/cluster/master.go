@@ -183,8 +183,9 @@ func AdminFrom(ctx context.Context, tr chain.Transport, addrs []string, req *cha
 			if !ok || a.ID != r.ID {
 				return false, ""
 			}
-			if e := a.Err; e != nil && e.Code == chain.CodeBusy && e.Message == master.ErrNotLeader.Error() {
-				// Not applied: go to the leader, or on to the next master.
+			if e := a.Err; e != nil && e.Code == chain.CodeBusy {
+				// Not applied (not the leader, or busy with another admin
+				// request): go to the leader, or ask again shortly.
 				if e.Redirect == "" {
 					return false, "-"
 				}
