@@ -284,15 +284,12 @@ func (c *Cluster) Config() chain.Config {
 // else the first one running; nil without Options.Master or when every
 // master is killed. Safe for concurrent use.
 func (c *Cluster) Master() *master.Master {
-	if l := c.LeaderMaster(); l >= 0 {
-		c.mu.Lock()
-		defer c.mu.Unlock()
-		if m := c.masters[l]; m != nil {
-			return m
-		}
-	}
+	l := c.LeaderMaster()
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if l >= 0 && c.masters[l] != nil {
+		return c.masters[l]
+	}
 	for _, m := range c.masters {
 		if m != nil {
 			return m
