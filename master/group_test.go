@@ -315,18 +315,7 @@ func TestAdminToAFollowerIsRedirected(t *testing.T) {
 // the first, and removes it from the group: the configuration survives.
 func TestAddAndRemoveMasters(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		g := &testGroup{
-			t: t, net: inmem.New(inmem.Options{}), cfg: chain.Config{Epoch: 1, Members: []chain.Member{{ID: "n1", Addr: "n1"}}},
-			masters: make(map[string]*Master), rafts: make(map[string]*raft.InmemTransport),
-			nodes: make(map[string]*chain.Node), seen: make(map[uint64]chain.Config), last: make(map[string]uint64),
-		}
-		t.Cleanup(g.close)
-		for _, a := range masterAddrs(3) {
-			_, tr := raft.NewInmemTransport(raft.ServerAddress("raft-" + a))
-			g.rafts[a] = tr
-		}
-		g.connect()
-		m1 := g.startMaster("m1", Options{Config: g.cfg}) // a lone master
+		g, m1 := startLoneMaster(t)
 		require.True(t, m1.IsLeader())
 		require.Equal(t, "m1", m1.Leader())
 		g.startNode("n1")
@@ -497,18 +486,7 @@ func TestFaultRunAcrossLeaderChanges(t *testing.T) {
 // and remove-master send them.
 func TestMastersAddedAndRemovedOverTheWire(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		g := &testGroup{
-			t: t, net: inmem.New(inmem.Options{}), cfg: chain.Config{Epoch: 1, Members: []chain.Member{{ID: "n1", Addr: "n1"}}},
-			masters: make(map[string]*Master), rafts: make(map[string]*raft.InmemTransport),
-			nodes: make(map[string]*chain.Node), seen: make(map[uint64]chain.Config), last: make(map[string]uint64),
-		}
-		t.Cleanup(g.close)
-		for _, a := range masterAddrs(3) {
-			_, tr := raft.NewInmemTransport(raft.ServerAddress("raft-" + a))
-			g.rafts[a] = tr
-		}
-		g.connect()
-		m1 := g.startMaster("m1", Options{Config: g.cfg})
+		g, m1 := startLoneMaster(t)
 		ep, err := g.net.Listen("")
 		require.NoError(t, err)
 		for i, a := range []string{"m2", "m3"} {
@@ -548,4 +526,21 @@ func adminTo(t *testing.T, ep chain.Endpoint, addr string, req *chain.AdminReque
 			return nil
 		}
 	}
+}
+
+// startLoneMaster starts master m1 alone over a chain of one member, with
+// raft transports ready for m2 and m3 to join.
+func startLoneMaster(t *testing.T) (*testGroup, *Master) {
+	g := &testGroup{
+		t: t, net: inmem.New(inmem.Options{}), cfg: chain.Config{Epoch: 1, Members: []chain.Member{{ID: "n1", Addr: "n1"}}},
+		masters: make(map[string]*Master), rafts: make(map[string]*raft.InmemTransport),
+		nodes: make(map[string]*chain.Node), seen: make(map[uint64]chain.Config), last: make(map[string]uint64),
+	}
+	t.Cleanup(g.close)
+	for _, a := range masterAddrs(3) {
+		_, tr := raft.NewInmemTransport(raft.ServerAddress("raft-" + a))
+		g.rafts[a] = tr
+	}
+	g.connect()
+	return g, g.startMaster("m1", Options{Config: g.cfg})
 }

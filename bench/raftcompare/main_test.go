@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"os"
-	"strings"
 	"testing"
 	"time"
 )
@@ -70,21 +69,5 @@ func TestRunBolt(t *testing.T) {
 	}
 	if left, _ := os.ReadDir(dir); len(left) != 0 {
 		t.Errorf("data left behind: %v", left)
-	}
-}
-
-// TestSummaryInStepWithBenchit checks that summary.go is still the copy of
-// benchit's histogram package that it claims to be.
-func TestSummaryInStepWithBenchit(t *testing.T) {
-	body := func(path string) string {
-		b, err := os.ReadFile(path)
-		if err != nil {
-			t.Skipf("not in the chain repository: %v", err)
-		}
-		s := string(b)
-		return s[strings.Index(s, "\nimport ("):]
-	}
-	if body("summary.go") != body("../../cmd/benchit/histogram/summary.go") {
-		t.Error("summary.go differs from cmd/benchit/histogram/summary.go below the package clause: copy it again")
 	}
 }

@@ -13,6 +13,8 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/raft"
+
+	"github.com/chainrep/chain/cmd/benchit/histogram"
 )
 
 // setupTimeout bounds starting the cluster and electing a leader.
@@ -115,7 +117,7 @@ type worker struct {
 	slots []*slot
 
 	mu   sync.Mutex
-	hist *Histogram // guarded by mu
+	hist *histogram.Histogram // guarded by mu
 }
 
 // slot is one operation in flight, run by one goroutine. Its fields other
@@ -130,7 +132,7 @@ type slot struct {
 }
 
 func newWorker(r *raft.Raft, inflight int) *worker {
-	w := &worker{r: r, hist: New()}
+	w := &worker{r: r, hist: histogram.New()}
 	for range inflight {
 		w.slots = append(w.slots, &slot{lat: make([]time.Duration, 0, flushEvery)})
 	}
@@ -267,9 +269,9 @@ func watchdog(timeout time.Duration, workers []*worker, stall func()) (stop func
 	return func() { close(done); wg.Wait() }
 }
 
-func summarize(f flags, workers []*worker, elapsed time.Duration) Summary {
-	total := New()
-	r := Run{
+func summarize(f flags, workers []*worker, elapsed time.Duration) histogram.Summary {
+	total := histogram.New()
+	r := histogram.Run{
 		Mode: "raft-" + f.store, Workers: f.workers, Inflight: f.inflight, Size: f.size, Elapsed: elapsed,
 	}
 	for _, w := range workers {
@@ -281,7 +283,7 @@ func summarize(f flags, workers []*worker, elapsed time.Duration) Summary {
 			}
 		}
 	}
-	return Summarize(r, total)
+	return histogram.Summarize(r, total)
 }
 
 // startProgress prints a progress line to w every interval (none when
