@@ -213,6 +213,10 @@ func (r Role) IsHead() bool { return r == RoleHead || r == RoleHeadTail }
 // IsTail reports whether the role commits entries and answers reads.
 func (r Role) IsTail() bool { return r == RoleTail || r == RoleHeadTail }
 
+// IsMember reports whether the role is one of a member of the chain:
+// head, middle or tail (not joining, not none).
+func (r Role) IsMember() bool { return r != RoleNone && r != RoleJoining }
+
 // Role returns the role of the member id in the configuration (RoleNone if
 // it is not a member).
 func (c Config) Role(id string) Role { return roleOf(c, id) }

@@ -67,7 +67,8 @@ func (n *Node) runHeartbeats() {
 		cfg := n.cfg.Load()
 		_, last, commit, _ := n.log.state()
 		to := masters[n.master.current.Load()]
-		n.send(to, &Heartbeat{ID: n.id, Addr: n.addr, Epoch: cfg.Epoch, Last: last, Commit: commit})
+		n.send(to, &Heartbeat{ID: n.id, Addr: n.addr, Epoch: cfg.Epoch, Last: last, Commit: commit,
+			Complete: cfg.Epoch > 0 && n.completeAt.Load() == cfg.Epoch})
 		timer.Reset(time.Duration(n.master.heartbeatEvery.Load()))
 	}
 }

@@ -72,7 +72,11 @@ type Node struct {
 	// yet caught up with what the old tail committed; until then it
 	// commits nothing on its own and answers no reads.
 	handoffPending atomic.Bool
-	master         masterLink
+	// completeAt is the epoch at which the node last knew itself a member
+	// holding every committed entry (no handoff pending); 0 if never. The
+	// heartbeat reports Complete when it is the node's current epoch.
+	completeAt atomic.Uint64
+	master     masterLink
 
 	ep        Endpoint
 	writes    chan pendingWrite  // head: writes waiting to be ordered
@@ -257,7 +261,16 @@ func (n *Node) Start(ctx context.Context) error {
 	// (or will be, on the client's retry); replaying them sends no reply.
 	n.applied.replayedThrough = n.log.CommitPoint()
 
-	if n.cfg.Load().role.IsHead() {
+	nc := n.cfg.Load()
+	// Under a master, a node restarting as a tail behind a predecessor
+	// catches up with it before it serves, as after any restart (see
+	// handoffNeeded); a static chain's tail serves what it holds.
+	pending := len(n.opts.masters) > 0 && handoffNeeded(RoleNone, nc, false)
+	n.handoffPending.Store(pending)
+	if nc.role.IsMember() && !pending {
+		n.completeAt.Store(nc.Epoch)
+	}
+	if nc.role.IsHead() {
 		// Entries through the commit point are replayed (and recorded in
 		// the session table) before the sequencer orders anything.
 		if err := n.recoverOrdered(n.log.CommitPoint() + 1); err != nil {

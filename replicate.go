@@ -88,6 +88,7 @@ func (n *Node) acceptPulled(r *PullResponse, done <-chan struct{}) error {
 		n.log.advanceCommit(r.Commit)
 		if last >= r.Last {
 			n.handoffPending.Store(false)
+			n.completeAt.Store(n.cfg.Load().Epoch)
 			n.log.advanceCommit(last)
 			n.logger.Info("caught up with the predecessor; serving as tail", "commit", last)
 		}

@@ -105,12 +105,11 @@ func (n *Node) Reconfigure(cfg Config) error {
 			return fmt.Errorf("reconfigure node %q: %w", n.id, err)
 		}
 	}
-	// A joining node that becomes the tail, or a new tail still catching
-	// up whose predecessor changed, must first hold everything its
-	// predecessor holds (which includes all the old tail committed); any
-	// other new tail already does, and commits it all now.
-	pending := nc.role.IsTail() && (old.role == RoleJoining || (old.role.IsTail() && n.handoffPending.Load()))
+	pending := handoffNeeded(old.role, nc, n.handoffPending.Load())
 	n.handoffPending.Store(pending)
+	if nc.role.IsMember() && !pending {
+		n.completeAt.Store(cfg.Epoch)
+	}
 	if nc.role.IsTail() && !old.role.IsTail() && !pending {
 		_, last, _, _ := n.log.state()
 		n.log.advanceCommit(last)
@@ -133,6 +132,23 @@ func (n *Node) Reconfigure(cfg Config) error {
 	n.logger.Info("reconfigured", "epoch", cfg.Epoch, "role", nc.role.String(), "was", old.role.String())
 	n.startRole(nc)
 	return nil
+}
+
+// handoffNeeded reports whether a node whose role was old, with a tail
+// handoff pending or not, must catch up with its predecessor before it
+// serves in nc: a joining node that becomes the tail, a new tail still
+// catching up whose predecessor changed, and a node that comes back from a
+// restart (role none) as a tail behind a predecessor, which may be a new
+// tail that had not caught up when it stopped. Until then it commits
+// nothing on its own and answers no reads; afterwards it holds everything
+// its predecessor holds, which includes all the old tail committed. Any
+// other new tail already does, and commits it all at once. A head has no
+// predecessor to catch up with.
+func handoffNeeded(old Role, nc *nodeConfig, pending bool) bool {
+	if !nc.role.IsTail() || nc.role.IsHead() {
+		return false
+	}
+	return old == RoleJoining || old == RoleNone || (old.IsTail() && pending)
 }
 
 // dropUncommitted removes the entries above the commit point: a node that

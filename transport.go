@@ -209,6 +209,13 @@ type Heartbeat struct {
 	Epoch  uint64 `codec:"ep"`
 	Last   uint64 `codec:"l"`
 	Commit uint64 `codec:"c"`
+	// Complete reports that the node serves as head, middle or tail at
+	// Epoch and holds every entry its chain has committed: it is not a
+	// new tail still catching up with its predecessor (the tail handoff).
+	// The master promotes no further node, and removes no member that
+	// would leave the chain without a complete one, until the new tail
+	// reports it.
+	Complete bool `codec:"ok"`
 }
 
 // Kind implements Message.

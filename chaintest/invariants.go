@@ -264,7 +264,7 @@ func (c *Cluster) checkCommitted(i int, v *logView) {
 		}
 		if seen, ok := inv.committed[e.Offset]; ok && !sameEntry(seen, e) {
 			inv.violations = append(inv.violations, fmt.Sprintf(
-				"invariant 3: committed entry %d differs on node %d", e.Offset, i))
+				"invariant 3: committed entry %d differs on node %d: %s, first seen as %s", e.Offset, i, describe(e), describe(seen)))
 		} else if !ok {
 			inv.committed[e.Offset] = e
 		}
@@ -312,4 +312,10 @@ func successorOf(cfg chain.Config, id string) string {
 		}
 	}
 	return ""
+}
+
+// describe names an entry in a violation report.
+func describe(e chain.Entry) string {
+	return fmt.Sprintf("{epoch %d, client %q/%d seq %d, acked %d, command %q, %d bytes}",
+		e.Epoch, e.Client, e.Session, e.Seq, e.Acked, e.Command, len(e.Data))
 }

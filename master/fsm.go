@@ -24,6 +24,18 @@ type durable struct {
 	Config  chain.Config   `json:"config"`
 	Standby []chain.Member `json:"standby,omitempty"` // sorted by id
 	Target  int            `json:"target"`
+	// Handoff is the new tail that has not yet reported holding every
+	// committed entry; empty when none.
+	Handoff handoff `json:"handoff,omitzero"`
+}
+
+// handoff names a node promoted from joining to tail at Epoch, which must
+// catch up with its predecessor before it holds every committed entry
+// (the tail handoff). Until it reports so, in a heartbeat at Epoch or
+// later, it is the one member that is not complete.
+type handoff struct {
+	ID    string `json:"id,omitempty"`
+	Epoch uint64 `json:"epoch,omitempty"`
 }
 
 func (d durable) encode() []byte {
@@ -160,7 +172,7 @@ func (fsmSnapshot) Release() {}
 
 // durable returns the replicated part of s.
 func (s *state) durable() durable {
-	d := durable{Config: s.cfg.Clone(), Target: s.target}
+	d := durable{Config: s.cfg.Clone(), Target: s.target, Handoff: s.handoff}
 	for _, m := range s.standby {
 		d.Standby = append(d.Standby, m)
 	}
@@ -173,6 +185,7 @@ func (s *state) durable() durable {
 func (s *state) load(d durable, now time.Time) {
 	s.cfg = d.Config.Clone()
 	s.target = d.Target
+	s.handoff = d.Handoff
 	s.standby = make(map[string]chain.Member, len(d.Standby))
 	for _, m := range d.Standby {
 		s.standby[m.ID] = m

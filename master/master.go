@@ -323,17 +323,28 @@ func (m *Master) heartbeat(hb *chain.Heartbeat) {
 	}
 	m.syncLocked(time.Now())
 	wasBehind := m.state.behind
-	if m.state.heartbeat(hb, time.Now()) {
+	switch m.state.heartbeat(hb, time.Now()) {
+	case heartbeatNoChange:
+	case heartbeatLostLog:
 		m.log.Warn("member lost committed entries: removed, it rejoins as a new node", "id", hb.ID, "last", hb.Last)
-		select {
-		case m.kick <- struct{}{}: // the detector commits it
-		default:
-		}
+		m.kickDetector()
+	case heartbeatCaughtUp:
+		m.log.Info("new tail caught up with its predecessor", "id", hb.ID, "epoch", hb.Epoch)
+		m.kickDetector()
 	}
 	if m.state.behind > wasBehind {
 		m.log.Error("a node is at a later epoch than the master: the master was restarted with an old configuration; "+
 			"it makes no change until restarted with the current members and a higher epoch",
 			"node", hb.ID, "node_epoch", hb.Epoch, "master_epoch", m.state.cfg.Epoch)
+	}
+}
+
+// kickDetector makes the detector commit what a heartbeat changed in the
+// working state.
+func (m *Master) kickDetector() {
+	select {
+	case m.kick <- struct{}{}:
+	default:
 	}
 }
 

@@ -27,6 +27,7 @@ type state struct {
 	nodes   map[string]*nodeState
 	standby map[string]chain.Member // nodes that may join, by id
 	target  int                     // the chain length to restore
+	handoff handoff                 // the new tail still catching up, if any
 	blind   bool                    // the master heard from no member lately
 	// behind is the highest epoch a node reported above the master's own:
 	// the master was restarted with an old configuration and must change
@@ -50,9 +51,21 @@ func newState(cfg chain.Config, timeout time.Duration, now time.Time) *state {
 	return s
 }
 
+// heartbeatResult is what a heartbeat changed in the replicated state.
+type heartbeatResult int
+
+const (
+	heartbeatNoChange heartbeatResult = iota
+	// heartbeatLostLog: a member that lost committed entries was removed.
+	heartbeatLostLog
+	// heartbeatCaughtUp: the new tail finished its handoff.
+	heartbeatCaughtUp
+)
+
 // heartbeat records that node hb.ID is alive. A node the master does not
 // know, or knows as removed, becomes a standby node if it was added with
-// addNode; others are ignored.
+// addNode; others are ignored. A new tail that reports itself complete at
+// the epoch that promoted it, or later, ends the handoff.
 //
 // A member whose log ends below the commit point it reported before has
 // lost committed entries: it restarted on an empty or damaged storage
@@ -63,14 +76,14 @@ func newState(cfg chain.Config, timeout time.Duration, now time.Time) *state {
 // configuration changed. (Heartbeats from one node arrive in order on
 // the transports, which is what makes a shorter log a sign of a
 // restart.)
-func (s *state) heartbeat(hb *chain.Heartbeat, now time.Time) bool {
+func (s *state) heartbeat(hb *chain.Heartbeat, now time.Time) heartbeatResult {
 	if hb.Epoch > s.cfg.Epoch {
 		s.behind = max(s.behind, hb.Epoch)
 	}
 	ns, ok := s.nodes[hb.ID]
 	if !ok {
 		if _, added := s.standby[hb.ID]; !added {
-			return false
+			return heartbeatNoChange
 		}
 		ns = &nodeState{}
 		s.nodes[hb.ID] = ns
@@ -78,16 +91,35 @@ func (s *state) heartbeat(hb *chain.Heartbeat, now time.Time) bool {
 	lost := hb.Last < ns.commit
 	ns.addr, ns.lastSeen = hb.Addr, now
 	ns.epoch, ns.last, ns.commit = hb.Epoch, hb.Last, hb.Commit
-	i := slices.IndexFunc(s.cfg.Members, func(m chain.Member) bool { return m.ID == hb.ID })
-	if !lost || i < 0 || len(s.cfg.Members) == 1 || s.behind > 0 {
-		return false
+	if s.behind > 0 {
+		return heartbeatNoChange
 	}
-	next := s.cfg.Clone()
-	s.standby[hb.ID] = next.Members[i]
-	next.Members = slices.Delete(next.Members, i, i+1)
-	next.Epoch++
-	s.cfg = next
-	return true
+	i := slices.IndexFunc(s.cfg.Members, func(m chain.Member) bool { return m.ID == hb.ID })
+	if lost && i >= 0 && len(s.cfg.Members) > 1 {
+		next := s.cfg.Clone()
+		s.standby[hb.ID] = next.Members[i]
+		next.Members = slices.Delete(next.Members, i, i+1)
+		next.Epoch++
+		s.cfg = next
+		if s.handoff.ID == hb.ID || !s.hasComplete(next.Members) {
+			// No member left holds what the new tail still lacks: the
+			// chain has lost those entries, and the new tail serves what
+			// it has.
+			s.handoff = handoff{}
+		}
+		return heartbeatLostLog
+	}
+	if hb.ID == s.handoff.ID && hb.Epoch >= s.handoff.Epoch && hb.Complete {
+		s.handoff = handoff{}
+		return heartbeatCaughtUp
+	}
+	return heartbeatNoChange
+}
+
+// hasComplete reports whether members include one that holds every
+// committed entry: any member but the new tail of an unfinished handoff.
+func (s *state) hasComplete(members []chain.Member) bool {
+	return slices.ContainsFunc(members, func(m chain.Member) bool { return m.ID != s.handoff.ID })
 }
 
 // alive reports whether id has sent a heartbeat within the failure timeout.
@@ -130,23 +162,25 @@ func (s *state) tick(now time.Time) bool {
 		return false
 	}
 	next := s.cfg.Clone()
-	var kept []chain.Member
-	for _, m := range next.Members {
-		if s.alive(m.ID, now) {
-			kept = append(kept, m)
-		}
+	next.Members = s.survivors(now)
+	changed := len(next.Members) != len(s.cfg.Members)
+	if !slices.ContainsFunc(next.Members, func(m chain.Member) bool { return m.ID == s.handoff.ID }) {
+		s.handoff = handoff{} // the new tail failed before it caught up
 	}
-	changed := len(kept) != len(next.Members)
-	next.Members = kept
 	if next.Joining != nil && !s.alive(next.Joining.ID, now) {
 		s.standby[next.Joining.ID] = *next.Joining
 		next.Joining, changed = nil, true
 	}
+	promoted := false
 	if !changed {
 		switch {
-		case next.Joining != nil && s.caughtUp(next.Joining.ID, next.Tail().ID):
+		case next.Joining != nil && s.handoff.ID == "" && s.caughtUp(next.Joining.ID, next.Tail().ID):
+			// The tail's commit point in its last heartbeat may be behind
+			// what it has committed since: the new tail gets the rest
+			// from its predecessor in the handoff, and is not complete
+			// until it reports so.
 			next.Members = append(next.Members, *next.Joining)
-			next.Joining, changed = nil, true
+			next.Joining, changed, promoted = nil, true, true
 		case next.Joining == nil && len(next.Members) < s.target:
 			if m, ok := s.liveStandby(now, next); ok {
 				delete(s.standby, m.ID)
@@ -164,7 +198,32 @@ func (s *state) tick(now time.Time) bool {
 		next.Epoch++
 		s.cfg = next
 	}
+	if promoted {
+		s.handoff = handoff{ID: next.Tail().ID, Epoch: next.Epoch}
+	}
 	return changed
+}
+
+// survivors returns the members that are alive at now, in chain order.
+// While a new tail is catching up, it alone does not hold every committed
+// entry: if every other member has failed, the one nearest it is kept
+// (dead or not) so that the chain waits for it rather than lose what
+// only it holds.
+func (s *state) survivors(now time.Time) []chain.Member {
+	var kept []chain.Member
+	for _, m := range s.cfg.Members {
+		if s.alive(m.ID, now) {
+			kept = append(kept, m)
+		}
+	}
+	if s.handoff.ID == "" || s.hasComplete(kept) || !s.alive(s.handoff.ID, now) {
+		return kept
+	}
+	i := slices.IndexFunc(s.cfg.Members, func(m chain.Member) bool { return m.ID == s.handoff.ID })
+	if i < 1 {
+		return kept
+	}
+	return []chain.Member{s.cfg.Members[i-1], s.cfg.Members[i]}
 }
 
 // configured returns the ids of the members and the joining node.
@@ -287,7 +346,15 @@ func (s *state) removeNode(id string) (bool, error) {
 				kept = append(kept, m)
 			}
 		}
+		if id != s.handoff.ID && !s.hasComplete(kept) {
+			return false, refused(chain.ErrInvalidConfig, fmt.Sprintf(
+				"%q is the last member holding every committed entry while the new tail %q catches up; try again when it has",
+				id, s.handoff.ID))
+		}
 		next.Members = kept
+	}
+	if id == s.handoff.ID {
+		s.handoff = handoff{}
 	}
 	next.Epoch++
 	s.cfg = next

@@ -42,9 +42,11 @@ func newTestState(ids ...string) *state {
 	return newState(chain.Config{Epoch: 1, Members: members(ids...)}, timeout, t0)
 }
 
-// beat records a heartbeat from id at the node's current epoch view.
+// beat records a heartbeat from id at the node's current epoch view; a
+// member reports itself complete (holding every committed entry).
 func beat(s *state, id string, now time.Time, epoch, last, commit uint64) {
-	s.heartbeat(&chain.Heartbeat{ID: id, Addr: id + ":addr", Epoch: epoch, Last: last, Commit: commit}, now)
+	s.heartbeat(&chain.Heartbeat{ID: id, Addr: id + ":addr", Epoch: epoch, Last: last, Commit: commit,
+		Complete: s.cfg.Role(id).IsMember()}, now)
 }
 
 // run advances the state machine from one time to another in 100ms
@@ -445,10 +447,10 @@ func TestMemberThatLostItsLogIsRemovedAtOnce(t *testing.T) {
 	require.Empty(t, run(s, ms(100), ms(500), "n1", "n2", "n3")) // all report commit 10
 	// n2 restarted on a durable storage that kept its log but not its
 	// latest commit point: nothing was lost.
-	require.False(t, s.heartbeat(&chain.Heartbeat{ID: "n2", Addr: "n2:addr", Epoch: 1, Last: 10, Commit: 3}, at(ms(550))))
+	require.Equal(t, heartbeatNoChange, s.heartbeat(&chain.Heartbeat{ID: "n2", Addr: "n2:addr", Epoch: 1, Last: 10, Commit: 3}, at(ms(550))))
 	// n1 restarted on an empty storage: its first heartbeat removes it,
 	// before the master answers it, so it never serves as head.
-	require.True(t, s.heartbeat(&chain.Heartbeat{ID: "n1", Addr: "n1:addr", Epoch: 1}, at(ms(560))))
+	require.Equal(t, heartbeatLostLog, s.heartbeat(&chain.Heartbeat{ID: "n1", Addr: "n1:addr", Epoch: 1}, at(ms(560))))
 	require.Equal(t, []string{"n2", "n3"}, ids(s.cfg.Members))
 	require.Equal(t, uint64(2), s.cfg.Epoch)
 	require.Contains(t, s.standby, "n1")
@@ -457,13 +459,13 @@ func TestMemberThatLostItsLogIsRemovedAtOnce(t *testing.T) {
 	require.Len(t, changes, 1)
 	require.Equal(t, "n1", changes[0].Joining.ID)
 	// A joining node that restarts empty is just behind: no change.
-	require.False(t, s.heartbeat(&chain.Heartbeat{ID: "n1", Addr: "n1:addr", Epoch: 3}, at(ms(650))))
+	require.Equal(t, heartbeatNoChange, s.heartbeat(&chain.Heartbeat{ID: "n1", Addr: "n1:addr", Epoch: 3}, at(ms(650))))
 	require.Equal(t, uint64(3), s.cfg.Epoch)
 
 	// The last member is never removed, even with its log lost.
 	s = newTestState("n1")
 	require.Empty(t, run(s, ms(100), ms(500), "n1"))
-	require.False(t, s.heartbeat(&chain.Heartbeat{ID: "n1", Addr: "n1:addr", Epoch: 1}, at(ms(550))))
+	require.Equal(t, heartbeatNoChange, s.heartbeat(&chain.Heartbeat{ID: "n1", Addr: "n1:addr", Epoch: 1}, at(ms(550))))
 	require.Equal(t, []string{"n1"}, ids(s.cfg.Members))
 }
 
@@ -475,7 +477,7 @@ func TestMasterBehindTheChainChangesNothing(t *testing.T) {
 	require.Equal(t, uint64(4), s.behind)
 	// n3 is silent for long, n2 lost its log: no change.
 	require.Empty(t, run(s, ms(100), ms(5000), "n1"))
-	require.False(t, s.heartbeat(&chain.Heartbeat{ID: "n2", Addr: "n2:addr", Epoch: 4}, at(ms(5100))))
+	require.Equal(t, heartbeatNoChange, s.heartbeat(&chain.Heartbeat{ID: "n2", Addr: "n2:addr", Epoch: 4}, at(ms(5100))))
 	require.Equal(t, uint64(1), s.cfg.Epoch)
 	err := s.addNode(chain.Member{ID: "n4", Addr: "n4:addr"})
 	require.ErrorIs(t, err, chain.ErrInvalidConfig)
@@ -505,4 +507,86 @@ func TestStandbyWithALongerCommittedLogWaitsForTheTail(t *testing.T) {
 	require.True(t, s.tick(now))
 	require.NotNil(t, s.cfg.Joining)
 	require.Equal(t, "n3", s.cfg.Joining.ID)
+}
+
+// promoteStale makes n4 join a chain of n1, n2, n3 and promotes it on a
+// stale heartbeat of the tail (commit 0, as before the tail received
+// anything): n4 becomes the tail holding nothing, a handoff pending.
+func promoteStale(t *testing.T) *state {
+	t.Helper()
+	s := newTestState("n1", "n2", "n3")
+	beat(s, "n3", at(ms(10)), 1, 0, 0)
+	require.NoError(t, s.addNode(chain.Member{ID: "n4", Addr: "n4:addr"}))
+	beat(s, "n4", at(ms(20)), 0, 0, 0)
+	require.True(t, s.tick(at(ms(30)))) // n4 joining: epoch 2
+	beat(s, "n4", at(ms(40)), 2, 0, 0)
+	require.True(t, s.tick(at(ms(50)))) // n4 promoted: epoch 3
+	require.Equal(t, []string{"n1", "n2", "n3", "n4"}, ids(s.cfg.Members))
+	require.Equal(t, handoff{ID: "n4", Epoch: 3}, s.handoff)
+	return s
+}
+
+func TestNewTailNeverLeftAloneBeforeItCaughtUp(t *testing.T) {
+	s := promoteStale(t)
+	// n2 and n3 fail, then n1 falls silent; n4 heartbeats, not complete.
+	incomplete := func(d time.Duration) {
+		s.heartbeat(&chain.Heartbeat{ID: "n4", Addr: "n4:addr", Epoch: s.cfg.Epoch}, at(d))
+	}
+	for d := ms(100); d <= ms(1000); d += ms(100) {
+		beat(s, "n1", at(d), s.cfg.Epoch, 10, 10)
+		incomplete(d)
+		s.tick(at(d))
+	}
+	for d := ms(1100); d <= ms(5000); d += ms(100) {
+		incomplete(d)
+		s.tick(at(d))
+		require.Contains(t, ids(s.cfg.Members), "n1", "at %v: n4 alone would lose what n1 committed", d)
+	}
+	require.Equal(t, []string{"n1", "n4"}, ids(s.cfg.Members))
+	_, err := s.removeNode("n1")
+	require.ErrorIs(t, err, chain.ErrInvalidConfig)
+
+	// n1 comes back; n4 catches up and says so at the current epoch: the
+	// handoff ends, and n1 may go.
+	beat(s, "n1", at(ms(5100)), s.cfg.Epoch, 10, 10)
+	require.Equal(t, heartbeatNoChange, s.heartbeat(&chain.Heartbeat{ID: "n4", Addr: "n4:addr", Epoch: 2, Complete: true}, at(ms(5100))),
+		"a report from before the promotion does not end the handoff")
+	require.Equal(t, heartbeatCaughtUp, s.heartbeat(&chain.Heartbeat{ID: "n4", Addr: "n4:addr", Epoch: s.cfg.Epoch, Last: 10, Commit: 10, Complete: true}, at(ms(5100))))
+	require.Equal(t, handoff{}, s.handoff)
+	removed, err := s.removeNode("n1")
+	require.NoError(t, err)
+	require.True(t, removed)
+	require.Equal(t, []string{"n4"}, ids(s.cfg.Members))
+}
+
+func TestNoPromotionWhileTheTailCatchesUp(t *testing.T) {
+	s := promoteStale(t)
+	require.NoError(t, s.addNode(chain.Member{ID: "n5", Addr: "n5:addr"}))
+	tail := func(d time.Duration, complete bool) {
+		s.heartbeat(&chain.Heartbeat{ID: "n4", Addr: "n4:addr", Epoch: s.cfg.Epoch, Complete: complete}, at(d))
+	}
+	for d := ms(100); d <= ms(2000); d += ms(100) {
+		for _, id := range []string{"n1", "n2", "n3"} {
+			beat(s, id, at(d), s.cfg.Epoch, 10, 10)
+		}
+		beat(s, "n5", at(d), s.cfg.Epoch, 0, 0)
+		tail(d, false)
+		s.tick(at(d))
+	}
+	require.Equal(t, "n5", s.cfg.Joining.ID, "n5 may join behind the new tail")
+	require.Equal(t, []string{"n1", "n2", "n3", "n4"}, ids(s.cfg.Members), "but not be promoted before it caught up")
+	tail(ms(2100), true)
+	beat(s, "n5", at(ms(2100)), s.cfg.Epoch, 0, 0)
+	require.True(t, s.tick(at(ms(2100))))
+	require.Equal(t, []string{"n1", "n2", "n3", "n4", "n5"}, ids(s.cfg.Members))
+	require.Equal(t, handoff{ID: "n5", Epoch: s.cfg.Epoch}, s.handoff)
+}
+
+func TestFailedNewTailEndsTheHandoff(t *testing.T) {
+	s := promoteStale(t)
+	changes := run(s, ms(100), ms(1100), "n1", "n2", "n3")
+	require.Len(t, changes, 1)
+	require.Equal(t, []string{"n1", "n2", "n3"}, ids(changes[0].Members))
+	require.Equal(t, handoff{}, s.handoff)
+	require.Contains(t, s.standby, "n4")
 }
