@@ -15,7 +15,7 @@ import (
 //	go build -o /tmp/codecgen github.com/hashicorp/go-msgpack/v2/codec/codecgen  (from a module that requires it)
 //	go generate .
 //
-//go:generate /tmp/codecgen -nx -d 1977 -r ^(Entry|ClientRequest|ClientResponse|PullRequest|PullResponse|CommitNotice|RemoteError|NodeStatus|Member|Config|Heartbeat|ConfigRequest|ConfigUpdate|AdminRequest|AdminResponse)$ -o wire_codecgen.go transport.go chain.go errors.go
+//go:generate /tmp/codecgen -nx -d 1977 -r ^(Entry|ClientRequest|ClientResponse|PullRequest|PullResponse|CommitNotice|RemoteError|NodeStatus|Member|Config|Heartbeat|ConfigRequest|ConfigUpdate|AdminRequest|AdminResponse|ChainInfo|ServerInfo|Cluster|ServerBeat|Replica|ServerUpdate|ClusterRequest|ClusterUpdate)$ -o wire_codecgen.go transport.go chain.go errors.go cluster.go
 
 // MaxMessageSize is the largest encoded message DecodeMessage accepts. It
 // bounds the entry size and batch size options, which must leave room for
@@ -57,6 +57,9 @@ func EncodeMessage(dst []byte, msg Message) ([]byte, error) {
 	if msg == nil {
 		return dst, fmt.Errorf("encode message: %w: nil message", ErrInvalidArgument)
 	}
+	if env, ok := msg.(*Envelope); ok {
+		return encodeEnvelope(dst, env)
+	}
 	dst = append(dst, byte(msg.Kind()))
 	// The encoder writes from the start of the slice it is given; give it
 	// dst's spare capacity so the common case needs no copy.
@@ -83,6 +86,9 @@ func DecodeMessage(b []byte) (Message, error) {
 	}
 	if len(b) > MaxMessageSize {
 		return nil, fmt.Errorf("decode message: %w: %d bytes exceeds %d", ErrTooLarge, len(b), MaxMessageSize)
+	}
+	if MessageKind(b[0]) == KindEnvelope {
+		return decodeEnvelope(b[1:])
 	}
 	msg, err := newMessage(MessageKind(b[0]))
 	if err != nil {
@@ -122,6 +128,14 @@ func newMessage(kind MessageKind) (Message, error) {
 		return &AdminRequest{}, nil
 	case KindAdminResponse:
 		return &AdminResponse{}, nil
+	case KindServerBeat:
+		return &ServerBeat{}, nil
+	case KindServerUpdate:
+		return &ServerUpdate{}, nil
+	case KindClusterRequest:
+		return &ClusterRequest{}, nil
+	case KindClusterUpdate:
+		return &ClusterUpdate{}, nil
 	default:
 		return nil, fmt.Errorf("decode message: %w: unknown kind %d", ErrInvalidArgument, kind)
 	}

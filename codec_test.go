@@ -30,8 +30,26 @@ func codecSamples() []chain.Message {
 		&chain.PullResponse{Epoch: 3, From: 1, Err: &chain.RemoteError{Code: chain.CodeOutOfRange, Message: "truncated"}},
 		&chain.CommitNotice{Epoch: 4, Commit: 99},
 		&chain.CommitNotice{},
+		&chain.Heartbeat{Chain: "c1", ID: "n1", Addr: "s1:7001/c1", Epoch: 3, Last: 9, Commit: 8, Complete: true},
+		&chain.ConfigRequest{ID: 5, Chain: "c2"},
+		&chain.ConfigUpdate{ID: 5, Chain: "c2", Config: cfg, FenceAfter: 100, HeartbeatEvery: 20, Leader: "m1", Follower: true},
+		&chain.AdminRequest{ID: 6, Op: chain.AdminAddNode, Chain: "c3", Member: chain.Member{ID: "n9", Addr: "s9/c3"}},
+		&chain.AdminResponse{ID: 6, Config: cfg, Err: &chain.RemoteError{Code: chain.CodeInvalidArgument, Message: "no"}},
+		&chain.Envelope{From: "c1", To: "c2", Msg: &chain.PullRequest{Epoch: 3, Next: 10}},
+		&chain.Envelope{To: "c1", Msg: &chain.PullResponse{Epoch: 3, From: 10, Commit: 11, Entries: entries()}},
+		&chain.ServerBeat{ID: "s1", Addr: "127.0.0.1:7101"},
+		&chain.ServerUpdate{Replicas: []chain.Replica{{Chain: "c1", Member: chain.Member{ID: "s1/c1", Addr: "a/c1"}}}, HeartbeatEvery: 7, Leader: "m"},
+		&chain.ClusterRequest{ID: 8},
+		&chain.ClusterUpdate{ID: 8, Cluster: chain.Cluster{
+			Chains:  []chain.ChainInfo{{ID: "c1", Config: cfg, SlotLo: 0, SlotHi: 512}},
+			Servers: []chain.ServerInfo{{ID: "s1", Addr: "a", Alive: true, Replicas: 3}},
+		}, Masters: []string{"m1", "m2"}, Leader: "m1"},
 	}
 }
+
+// cfg is a sample configuration for the codec tests.
+var cfg = chain.Config{Epoch: 4, Members: []chain.Member{{ID: "n1", Addr: "a/c1"}, {ID: "n2", Addr: "b/c1"}},
+	Joining: &chain.Member{ID: "n3", Addr: "c/c1"}}
 
 func TestCodecRoundTrip(t *testing.T) {
 	kinds := map[chain.MessageKind]bool{}
@@ -46,7 +64,7 @@ func TestCodecRoundTrip(t *testing.T) {
 		require.Equal(t, msg.Kind(), got.Kind())
 		kinds[msg.Kind()] = true
 	}
-	require.Len(t, kinds, 5, "every message kind is covered")
+	require.Len(t, kinds, 15, "every message kind is covered")
 }
 
 func TestCodecRemoteErrorSurvivesRoundTrip(t *testing.T) {
@@ -101,17 +119,19 @@ func TestCodecDecodeDoesNotAlias(t *testing.T) {
 
 func TestCodecDecodeRejectsBadInput(t *testing.T) {
 	cases := map[string][]byte{
-		"nil":          nil,
-		"empty":        {},
-		"kind 0":       {0},
-		"kind 11":      {11, 0x80},
-		"kind 255":     {255, 0x80},
-		"no body":      {byte(chain.KindClientRequest)},
-		"wrong type":   {byte(chain.KindPullRequest), 0xa3, 'a', 'b', 'c'},
-		"bad map":      {byte(chain.KindCommitNotice), 0x81},
-		"huge len":     {byte(chain.KindClientRequest), 0x81, 0xa1, 'd', 0xc6, 0xff, 0xff, 0xff, 0xff},
-		"huge array":   {byte(chain.KindPullResponse), 0x81, 0xa2, 'e', 's', 0xdd, 0xff, 0xff, 0xff, 0xff},
-		"reserved tag": {byte(chain.KindCommitNotice), 0xc1},
+		"nil":                  nil,
+		"empty":                {},
+		"kind 0":               {0},
+		"kind 16":              {16, 0x80},
+		"envelope in envelope": {byte(chain.KindEnvelope), 0, 0, byte(chain.KindEnvelope), 0, 0, byte(chain.KindCommitNotice), 0x80},
+		"long sub-address":     {byte(chain.KindEnvelope), 0xff, 0xff, 0x03},
+		"kind 255":             {255, 0x80},
+		"no body":              {byte(chain.KindClientRequest)},
+		"wrong type":           {byte(chain.KindPullRequest), 0xa3, 'a', 'b', 'c'},
+		"bad map":              {byte(chain.KindCommitNotice), 0x81},
+		"huge len":             {byte(chain.KindClientRequest), 0x81, 0xa1, 'd', 0xc6, 0xff, 0xff, 0xff, 0xff},
+		"huge array":           {byte(chain.KindPullResponse), 0x81, 0xa2, 'e', 's', 0xdd, 0xff, 0xff, 0xff, 0xff},
+		"reserved tag":         {byte(chain.KindCommitNotice), 0xc1},
 	}
 	for name, b := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -162,7 +182,7 @@ func TestCodecDecodeGarbage(t *testing.T) {
 				b[i] = byte(rng.Uint32())
 			}
 			if len(b) > 0 {
-				b[0] = byte(rng.IntN(7)) // mostly valid kinds
+				b[0] = byte(rng.IntN(17)) // mostly valid kinds
 			}
 		} else {
 			var err error
@@ -200,4 +220,31 @@ func FuzzCodecDecode(f *testing.F) {
 		require.NoError(t, err)
 		require.Equal(t, again, third)
 	})
+}
+
+func TestCodecEnvelopeRefusesNesting(t *testing.T) {
+	inner := &chain.Envelope{To: "a", Msg: &chain.CommitNotice{}}
+	_, err := chain.EncodeMessage(nil, &chain.Envelope{To: "b", Msg: inner})
+	require.ErrorIs(t, err, chain.ErrInvalidArgument)
+	_, err = chain.EncodeMessage(nil, &chain.Envelope{To: "b"})
+	require.ErrorIs(t, err, chain.ErrInvalidArgument)
+}
+
+func TestSlotOf(t *testing.T) {
+	require.Equal(t, chain.SlotOf([]byte("k")), chain.SlotOf([]byte("k")))
+	counts := make([]int, 8)
+	for i := range 8000 {
+		s := chain.SlotOf([]byte("key-" + string(rune('a'+i%26)) + string(rune(i))))
+		require.Less(t, s, uint32(chain.Slots))
+		counts[s/(chain.Slots/8)]++
+	}
+	for i, n := range counts {
+		require.Greater(t, n, 500, "range %d of 8 gets its share of keys", i)
+	}
+	cl := chain.Cluster{Chains: []chain.ChainInfo{{ID: "a", SlotLo: 0, SlotHi: 512}, {ID: "b", SlotLo: 512, SlotHi: 1024}}}
+	ch, ok := cl.ChainOf(600)
+	require.True(t, ok)
+	require.Equal(t, "b", ch.ID)
+	_, ok = chain.Cluster{}.ChainOf(1)
+	require.False(t, ok)
 }

@@ -66,6 +66,11 @@ const (
 	KindConfigUpdate   MessageKind = 8
 	KindAdminRequest   MessageKind = 9
 	KindAdminResponse  MessageKind = 10
+	KindEnvelope       MessageKind = 11
+	KindServerBeat     MessageKind = 12
+	KindServerUpdate   MessageKind = 13
+	KindClusterRequest MessageKind = 14
+	KindClusterUpdate  MessageKind = 15
 )
 
 // Op is the operation a ClientRequest asks for.
@@ -204,6 +209,9 @@ func (*CommitNotice) Kind() MessageKind { return KindCommitNotice }
 // Heartbeat is sent by a node to the master at a fixed interval: it says
 // the node is alive and how far its log goes.
 type Heartbeat struct {
+	// Chain names the node's chain when the master manages many ("" for
+	// the default chain).
+	Chain  string `codec:"ch,omitempty"`
 	ID     string `codec:"id"`
 	Addr   string `codec:"addr"`
 	Epoch  uint64 `codec:"ep"`
@@ -223,7 +231,8 @@ func (*Heartbeat) Kind() MessageKind { return KindHeartbeat }
 
 // ConfigRequest asks the master for the current configuration.
 type ConfigRequest struct {
-	ID uint64 `codec:"id"`
+	ID    uint64 `codec:"id"`
+	Chain string `codec:"ch,omitempty"` // "" for the default chain
 }
 
 // Kind implements Message.
@@ -233,6 +242,7 @@ func (*ConfigRequest) Kind() MessageKind { return KindConfigRequest }
 // heartbeat or a ConfigRequest.
 type ConfigUpdate struct {
 	ID     uint64 `codec:"id,omitempty"`
+	Chain  string `codec:"ch,omitempty"` // the chain Config belongs to
 	Config Config `codec:"cfg"`
 	// FenceAfter is how long a node may go without hearing from the master
 	// before it stops serving: half the master's failure timeout, so a node
@@ -276,6 +286,7 @@ const (
 type AdminRequest struct {
 	ID     uint64  `codec:"id"`
 	Op     AdminOp `codec:"op"`
+	Chain  string  `codec:"ch,omitempty"` // the chain to change; "" for the default chain
 	Member Member  `codec:"m"`
 }
 
