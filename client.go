@@ -371,7 +371,7 @@ func (c *Client) refreshConfig() {
 	ctx, cancel := context.WithTimeout(context.Background(), c.opts.retryInterval)
 	defer cancel()
 	for _, m := range c.opts.masters {
-		_ = c.ep.Send(ctx, m, &ConfigRequest{}) // lost or refused: asked again on the next retry
+		_ = c.ep.Send(ctx, m, &ConfigRequest{Chain: c.opts.chainID}) // lost or refused: asked again on the next retry
 	}
 }
 
@@ -427,7 +427,7 @@ func (c *Client) receive() {
 	defer c.wg.Done()
 	for in := range c.ep.Receive() {
 		if u, ok := in.Msg.(*ConfigUpdate); ok {
-			if slices.Contains(c.opts.masters, in.From) {
+			if slices.Contains(c.opts.masters, in.From) && u.Chain == c.opts.chainID {
 				c.adopt(u.Config)
 			}
 			continue

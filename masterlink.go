@@ -67,7 +67,7 @@ func (n *Node) runHeartbeats() {
 		cfg := n.cfg.Load()
 		_, last, commit, _ := n.log.state()
 		to := masters[n.master.current.Load()]
-		n.send(to, &Heartbeat{ID: n.id, Addr: n.addr, Epoch: cfg.Epoch, Last: last, Commit: commit,
+		n.send(to, &Heartbeat{Chain: n.opts.chainID, ID: n.id, Addr: n.addr, Epoch: cfg.Epoch, Last: last, Commit: commit,
 			Complete: cfg.Epoch > 0 && n.completeAt.Load() == cfg.Epoch})
 		timer.Reset(time.Duration(n.master.heartbeatEvery.Load()))
 	}
@@ -84,7 +84,7 @@ func (n *Node) runHeartbeats() {
 // leader it names (or, when it names none, to the next master).
 func (n *Node) onConfigUpdate(from string, u *ConfigUpdate) {
 	i := slices.Index(n.opts.masters, from)
-	if i < 0 {
+	if i < 0 || u.Chain != n.opts.chainID {
 		return
 	}
 	leader := !u.Follower

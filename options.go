@@ -29,6 +29,7 @@ type options struct {
 	applyObserver    func(Entry)
 	masters          []string // the masters' addresses; none for a static configuration
 	addr             string   // where the node listens when it is not in the configuration
+	chainID          string   // the chain the master manages the node (or client) under
 	heartbeatEvery   time.Duration
 
 	// Client settings.
@@ -166,6 +167,13 @@ func WithMaxSessions(n int) Option { return func(o *options) { o.maxSessions = n
 func WithMaster(addrs ...string) Option {
 	return func(o *options) { o.masters = append([]string(nil), addrs...) }
 }
+
+// WithChain names the chain a node belongs to, or a client talks to,
+// among the many a master of a partitioned cluster manages (see
+// master.Options.Chains): heartbeats and configuration requests carry it,
+// and configurations of other chains are ignored. The default, "", is the
+// chain of a master of one chain.
+func WithChain(id string) Option { return func(o *options) { o.chainID = id } }
 
 // WithAddr sets the address a node listens on when it is not (yet) a
 // member of its configuration, as a node that the master will add.

@@ -80,8 +80,10 @@ func TestLoneMasterOnDiskKeepsItsState(t *testing.T) {
 	defer func() { require.NoError(t, m.Close()) }()
 	require.Equal(t, after, m.Config())
 	d, _ := m.fsm.current()
-	require.Equal(t, []chain.Member{{ID: "n3", Addr: "n3"}}, d.Standby)
-	require.Equal(t, 2, d.Target)
+	c, ok := d.chain("")
+	require.True(t, ok)
+	require.Equal(t, []chain.Member{{ID: "n3", Addr: "n3"}}, c.Standby)
+	require.Equal(t, 2, c.Target)
 }
 
 func freeAddrs(t *testing.T, n int) []string {

@@ -18,9 +18,26 @@ import (
 
 // durable is the master's replicated state: what every master of a group
 // holds and what survives the loss of the raft leader. Liveness (when each
-// node was last heard from) is not part of it: it stays in the leader's
-// memory.
+// node and server was last heard from) is not part of it: it stays in the
+// leader's memory.
 type durable struct {
+	// Chains are the chains the master manages, in slot order: one, with
+	// id "", for a master of a single chain.
+	Chains []chainDurable `json:"chains,omitempty"`
+	// Servers are the servers of a partitioned cluster that have ever
+	// reported, sorted by id.
+	Servers []serverRecord `json:"servers,omitempty"`
+	// Plan is the shape of a partitioned cluster (zero for one chain).
+	Plan plan `json:"plan,omitzero"`
+	// Move is the replica being moved to even out the servers' load.
+	Move move `json:"move,omitzero"`
+}
+
+// chainDurable is the replicated state of one chain.
+type chainDurable struct {
+	ID      string         `json:"id,omitempty"`
+	SlotLo  uint32         `json:"lo,omitempty"`
+	SlotHi  uint32         `json:"hi,omitempty"`
 	Config  chain.Config   `json:"config"`
 	Standby []chain.Member `json:"standby,omitempty"` // sorted by id
 	Target  int            `json:"target"`
@@ -36,6 +53,22 @@ type durable struct {
 type handoff struct {
 	ID    string `json:"id,omitempty"`
 	Epoch uint64 `json:"epoch,omitempty"`
+}
+
+// single returns the durable state of a master of one chain.
+func single(c chainDurable) durable {
+	c.SlotLo, c.SlotHi = 0, chain.Slots
+	return durable{Chains: []chainDurable{c}}
+}
+
+// chain returns the chain with the given id.
+func (d durable) chain(id string) (chainDurable, bool) {
+	for _, c := range d.Chains {
+		if c.ID == id {
+			return c, true
+		}
+	}
+	return chainDurable{}, false
 }
 
 func (d durable) encode() []byte {
@@ -88,25 +121,41 @@ func (f *fsm) current() (durable, uint64) {
 }
 
 func (d durable) clone() durable {
-	d.Config = d.Config.Clone()
-	d.Standby = slices.Clone(d.Standby)
+	d.Chains = slices.Clone(d.Chains)
+	for i := range d.Chains {
+		d.Chains[i].Config = d.Chains[i].Config.Clone()
+		d.Chains[i].Standby = slices.Clone(d.Chains[i].Standby)
+	}
+	d.Servers = slices.Clone(d.Servers)
 	return d
 }
 
-// check reports whether next may follow cur.
+// check reports whether next may follow cur: the same chains (any set of
+// chains may follow none), each with a valid configuration that is the
+// current one or has exactly the next epoch.
 func check(cur, next durable) error {
-	if err := next.Config.Validate(); err != nil {
-		return fmt.Errorf("%w: %v", errConflict, err)
+	if len(cur.Chains) > 0 && len(next.Chains) != len(cur.Chains) {
+		return fmt.Errorf("%w: %d chains after %d", errConflict, len(next.Chains), len(cur.Chains))
 	}
-	switch {
-	case cur.Config.Epoch == 0: // the initial configuration
-		return nil
-	case next.Config.Epoch == cur.Config.Epoch+1:
-		return nil
-	case next.Config.Epoch == cur.Config.Epoch && (durable{Config: next.Config}).equal(durable{Config: cur.Config}):
-		return nil // standby nodes or target length only
+	for i, nc := range next.Chains {
+		if err := nc.Config.Validate(); err != nil {
+			return fmt.Errorf("%w: chain %q: %v", errConflict, nc.ID, err)
+		}
+		if len(cur.Chains) == 0 {
+			continue // the initial chains
+		}
+		cc := cur.Chains[i]
+		switch {
+		case nc.ID != cc.ID:
+			return fmt.Errorf("%w: chain %q in place of %q", errConflict, nc.ID, cc.ID)
+		case nc.Config.Epoch == cc.Config.Epoch+1:
+		case nc.Config.Epoch == cc.Config.Epoch && (durable{Chains: []chainDurable{{Config: nc.Config}}}).equal(durable{Chains: []chainDurable{{Config: cc.Config}}}):
+			// standby nodes, target length or handoff only
+		default:
+			return fmt.Errorf("%w: chain %q: epoch %d after %d", errConflict, nc.ID, nc.Config.Epoch, cc.Config.Epoch)
+		}
 	}
-	return fmt.Errorf("%w: epoch %d after %d", errConflict, next.Config.Epoch, cur.Config.Epoch)
+	return nil
 }
 
 // Apply implements raft.FSM.
@@ -171,8 +220,8 @@ func (s fsmSnapshot) Persist(sink raft.SnapshotSink) error {
 func (fsmSnapshot) Release() {}
 
 // durable returns the replicated part of s.
-func (s *state) durable() durable {
-	d := durable{Config: s.cfg.Clone(), Target: s.target, Handoff: s.handoff}
+func (s *state) durable() chainDurable {
+	d := chainDurable{ID: s.id, SlotLo: s.slotLo, SlotHi: s.slotHi, Config: s.cfg.Clone(), Target: s.target, Handoff: s.handoff}
 	for _, m := range s.standby {
 		d.Standby = append(d.Standby, m)
 	}
@@ -182,7 +231,8 @@ func (s *state) durable() durable {
 
 // load replaces the replicated part of s with d and keeps what heartbeats
 // said. Configured nodes s has not heard from get until now+timeout.
-func (s *state) load(d durable, now time.Time) {
+func (s *state) load(d chainDurable, now time.Time) {
+	s.id, s.slotLo, s.slotHi = d.ID, d.SlotLo, d.SlotHi
 	s.cfg = d.Config.Clone()
 	s.target = d.Target
 	s.handoff = d.Handoff
@@ -197,10 +247,10 @@ func (s *state) load(d durable, now time.Time) {
 	}
 }
 
-// restoreState is the state of a newly elected leader: the replicated
-// state d, and every configured node given a full failure timeout from
-// now before its silence counts.
-func restoreState(d durable, timeout time.Duration, now time.Time) *state {
+// restoreState is the state of a chain at a newly elected leader: the
+// replicated state d, and every configured node given a full failure
+// timeout from now before its silence counts.
+func restoreState(d chainDurable, timeout time.Duration, now time.Time) *state {
 	s := newState(d.Config, timeout, now)
 	s.load(d, now)
 	if j := d.Config.Joining; j != nil {

@@ -27,26 +27,26 @@ func TestFSMIsCompareAndSet(t *testing.T) {
 	cfg := func(epoch uint64, ids ...string) chain.Config {
 		return chain.Config{Epoch: epoch, Members: members(ids...)}
 	}
-	require.NoError(t, applyCmd(t, f, 0, durable{Config: cfg(5, "a", "b", "c"), Target: 3}).err) // initial
+	require.NoError(t, applyCmd(t, f, 0, single(chainDurable{Config: cfg(5, "a", "b", "c"), Target: 3})).err) // initial
 	// The next epoch applies; the same epoch again, a skipped one, or one
 	// decided on an older version do not.
-	require.NoError(t, applyCmd(t, f, 1, durable{Config: cfg(6, "a", "c"), Target: 3}).err)
+	require.NoError(t, applyCmd(t, f, 1, single(chainDurable{Config: cfg(6, "a", "c"), Target: 3})).err)
 	for _, c := range []struct {
 		base uint64
 		d    durable
 	}{
-		{2, durable{Config: cfg(6, "a"), Target: 3}},      // same epoch, other members
-		{2, durable{Config: cfg(8, "a"), Target: 3}},      // skips an epoch
-		{1, durable{Config: cfg(7, "a"), Target: 3}},      // decided on version 1
-		{2, durable{Config: cfg(5, "a", "b"), Target: 3}}, // goes back
-		{2, durable{Config: chain.Config{Epoch: 7}}},      // invalid
+		{2, single(chainDurable{Config: cfg(6, "a"), Target: 3})},      // same epoch, other members
+		{2, single(chainDurable{Config: cfg(8, "a"), Target: 3})},      // skips an epoch
+		{1, single(chainDurable{Config: cfg(7, "a"), Target: 3})},      // decided on version 1
+		{2, single(chainDurable{Config: cfg(5, "a", "b"), Target: 3})}, // goes back
+		{2, single(chainDurable{Config: chain.Config{Epoch: 7}})},      // invalid
 	} {
 		res := applyCmd(t, f, c.base, c.d)
 		require.True(t, errors.Is(res.err, errConflict), "%+v applied: %v", c, res.err)
 		require.Equal(t, uint64(2), res.ver)
 	}
 	// Standby nodes and target change without a new epoch.
-	res := applyCmd(t, f, 2, durable{Config: cfg(6, "a", "c"), Standby: members("d"), Target: 4})
+	res := applyCmd(t, f, 2, single(chainDurable{Config: cfg(6, "a", "c"), Standby: members("d"), Target: 4}))
 	require.NoError(t, res.err)
 	require.Equal(t, uint64(3), res.ver)
 

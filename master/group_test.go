@@ -154,7 +154,7 @@ func (g *testGroup) record() {
 }
 
 func configsEqual(a, b chain.Config) bool {
-	return (durable{Config: a}).equal(durable{Config: b})
+	return single(chainDurable{Config: a}).equal(single(chainDurable{Config: b}))
 }
 
 func (g *testGroup) close() {

@@ -4,8 +4,6 @@ import (
 	"time"
 
 	"github.com/hashicorp/raft"
-
-	"github.com/chainrep/chain"
 )
 
 // detect follows the raft leadership and, on the leader, runs the failure
@@ -15,7 +13,7 @@ func (m *Master) detect() {
 	defer tick.Stop()
 	var blindSince time.Time
 	for {
-		fn := func(s *state) error { s.tick(time.Now()); return nil }
+		fn := func(cl *cluster) error { cl.tick(time.Now()); return nil }
 		select {
 		case <-tick.C:
 		case <-m.kick:
@@ -40,7 +38,7 @@ func (m *Master) detect() {
 func (m *Master) handOffIfBlind(since time.Time) time.Time {
 	now := time.Now()
 	m.mu.Lock()
-	blind := m.state != nil && m.state.blind
+	blind := m.cl != nil && m.cl.blind()
 	m.mu.Unlock()
 	switch {
 	case !blind:
@@ -67,7 +65,7 @@ func (m *Master) followLeadership() {
 	m.mu.Lock()
 	leading := m.leading
 	if leading && !isLeader {
-		m.leading, m.state = false, nil
+		m.leading, m.cl = false, nil
 	}
 	m.mu.Unlock()
 	switch {
@@ -88,12 +86,12 @@ func (m *Master) lead() {
 		return
 	}
 	d, ver := m.fsm.current()
-	if d.Config.Epoch == 0 {
-		if m.opts.Config.Validate() != nil {
-			m.log.Error("the master group has no configuration and this master was given none")
+	if len(d.Chains) == 0 && d.Plan.Chains == 0 {
+		init, err := m.opts.initial()
+		if err != nil {
+			m.log.Error("the master group has no configuration and this master was given none", "err", err)
 			return
 		}
-		init := durable{Config: m.opts.Config.Clone(), Target: len(m.opts.Config.Members)}
 		if _, err := m.commit(ver, init); err != nil {
 			m.log.Warn("initial configuration not committed", "err", err)
 			return
@@ -101,11 +99,11 @@ func (m *Master) lead() {
 		d, ver = m.fsm.current()
 	}
 	m.mu.Lock()
-	m.state = restoreState(d, m.opts.FailureTimeout, time.Now())
+	m.cl = newCluster(d, m.opts.FailureTimeout, time.Now())
 	m.base = ver
 	m.leading = true
 	m.mu.Unlock()
-	m.log.Info("leading the master group", "epoch", d.Config.Epoch, "members", d.Config.Members)
+	m.log.Info("leading the master group", "chains", len(d.Chains), "servers", len(d.Servers))
 }
 
 // change runs fn on the leader's working state and commits the result
@@ -114,55 +112,59 @@ func (m *Master) lead() {
 // serialized, and every one is decided on the latest applied state: the
 // FSM refuses a change decided on an older one. When a commit fails the
 // working state goes back to the applied state at the next change. It
-// returns the configuration after the change (or the applied one, on an
+// returns the applied state after the change (or the applied one, on an
 // error).
-func (m *Master) change(fn func(*state) error) (chain.Config, error) {
+func (m *Master) change(fn func(*cluster) error) (durable, error) {
 	m.propose.Lock()
 	defer m.propose.Unlock()
 	if fn != nil {
-		if _, err := m.commitWorking(nil); err != nil {
-			return m.Config(), err
+		if d, err := m.commitWorking(nil); err != nil {
+			return d, err
 		}
 	}
 	return m.commitWorking(fn)
 }
 
 // commitWorking applies fn (if any) to the working state and commits the
-// working state if it differs from the applied one. m.propose must be
-// held.
-func (m *Master) commitWorking(fn func(*state) error) (chain.Config, error) {
+// working state if it differs from the applied one, then announces every
+// chain's new configuration. m.propose must be held.
+func (m *Master) commitWorking(fn func(*cluster) error) (durable, error) {
 	m.mu.Lock()
-	if m.state == nil {
+	if m.cl == nil {
 		m.mu.Unlock()
-		return m.Config(), ErrNotLeader
+		d, _ := m.fsm.current()
+		return d, ErrNotLeader
 	}
 	m.syncLocked(time.Now())
 	if fn != nil {
-		if err := fn(m.state); err != nil {
+		if err := fn(m.cl); err != nil {
 			m.mu.Unlock()
-			return m.Config(), err
+			d, _ := m.fsm.current()
+			return d, err
 		}
 	}
-	next, base := m.state.durable(), m.base
+	next, base := m.cl.durable(), m.base
 	m.mu.Unlock()
 	cur, ver := m.fsm.current()
 	if ver == base && next.equal(cur) {
-		return cur.Config, nil
+		return cur, nil
 	}
 	after, err := m.commit(base, next)
 	m.mu.Lock()
 	if err != nil {
 		m.base = ^uint64(0) // reload the applied state at the next sync
 		m.mu.Unlock()
-		m.log.Warn("configuration change not committed", "epoch", next.Config.Epoch, "err", err)
-		return m.Config(), err
+		m.log.Warn("configuration change not committed", "err", err)
+		return cur, err
 	}
 	m.base = after
 	m.mu.Unlock()
-	if next.Config.Epoch != cur.Config.Epoch {
-		m.announce(next.Config)
+	for _, c := range next.Chains {
+		if old, ok := cur.chain(c.ID); !ok || old.Config.Epoch != c.Config.Epoch {
+			m.announce(c.ID, c.Config)
+		}
 	}
-	return next.Config, nil
+	return next, nil
 }
 
 // syncLocked reloads the replicated part of the working state when the
@@ -172,6 +174,6 @@ func (m *Master) syncLocked(now time.Time) {
 		return
 	}
 	d, ver := m.fsm.current()
-	m.state.load(d, now)
+	m.cl.load(d, now)
 	m.base = ver
 }

@@ -73,8 +73,14 @@ type Options struct {
 	Transport chain.Transport
 	Addr      string
 	// Config is the chain's initial configuration, used when the group has
-	// no state yet. Required unless Join.
+	// no state yet. Required unless Join or Chains.
 	Config chain.Config
+	// Chains, when positive, makes the master manage a partitioned
+	// cluster instead of one chain: Chains chains of Replicas replicas
+	// each, placed on the servers that report to it (see package server),
+	// created once Replicas servers have reported. Config is then ignored.
+	Chains   int
+	Replicas int
 	// FailureTimeout is how long a node may stay silent before the master
 	// removes it. Nodes heartbeat ten times per timeout and fence
 	// themselves after half of it. Every master of a group must have the
@@ -126,9 +132,9 @@ type Master struct {
 	propose sync.Mutex // serializes changes of the replicated state (see change)
 
 	mu      sync.Mutex
-	leading bool   // this master runs the detector
-	state   *state // the leader's working state; nil when not leading
-	base    uint64 // the fsm version the working state was loaded from
+	leading bool     // this master runs the detector
+	cl      *cluster // the leader's working state; nil when not leading
+	base    uint64   // the fsm version the working state was loaded from
 
 	kick   chan struct{}   // asks the detector to commit a change now
 	ctx    context.Context // ends at Close; bounds sends
@@ -146,7 +152,7 @@ func Start(opts Options) (*Master, error) {
 		return nil, fmt.Errorf("start master: %w: transport and address required", chain.ErrInvalidConfig)
 	}
 	if !opts.Join {
-		if err := opts.Config.Validate(); err != nil {
+		if _, err := opts.initial(); err != nil {
 			return nil, fmt.Errorf("start master: %w", err)
 		}
 	}
@@ -211,67 +217,137 @@ func (m *Master) Close() error {
 // Addr returns the master's address.
 func (m *Master) Addr() string { return m.opts.Addr }
 
-// Config returns the latest configuration this master has applied; on
-// the leader, the current one.
-func (m *Master) Config() chain.Config {
-	d, _ := m.fsm.current()
-	return d.Config
+// initial returns the replicated state a new group starts from.
+func (o Options) initial() (durable, error) {
+	if o.Chains > 0 {
+		if o.Replicas < 1 {
+			return durable{}, fmt.Errorf("%w: %d chains need at least one replica each", chain.ErrInvalidConfig, o.Chains)
+		}
+		if o.Chains > chain.Slots {
+			return durable{}, fmt.Errorf("%w: %d chains for %d slots", chain.ErrInvalidConfig, o.Chains, chain.Slots)
+		}
+		return durable{Plan: plan{Chains: o.Chains, Replicas: o.Replicas}}, nil
+	}
+	if err := o.Config.Validate(); err != nil {
+		return durable{}, err
+	}
+	return single(chainDurable{Config: o.Config.Clone(), Target: len(o.Config.Members)}), nil
 }
 
-// AddNode lets member join the chain: once it heartbeats, it joins behind
-// the tail, catches up and becomes the tail. Only the leader of the
-// master group takes it (ErrNotLeader).
+// Config returns the latest configuration of the chain with id "" (the
+// chain of a master of one chain) this master has applied; on the
+// leader, the current one.
+func (m *Master) Config() chain.Config {
+	cfg, _ := m.ChainConfig("")
+	return cfg
+}
+
+// ChainConfig returns the latest configuration of chain id this master
+// has applied, and false if it manages no such chain.
+func (m *Master) ChainConfig(id string) (chain.Config, bool) {
+	d, _ := m.fsm.current()
+	c, ok := d.chain(id)
+	return c.Config, ok
+}
+
+// Cluster returns the layout of the cluster as this master has applied
+// it; servers are reported alive only by the leader.
+func (m *Master) Cluster() chain.Cluster {
+	d, _ := m.fsm.current()
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return d.layout(m.cl, time.Now())
+}
+
+// AddNode lets member join the chain with id "": once it heartbeats, it
+// joins behind the tail, catches up and becomes the tail. Only the leader
+// of the master group takes it (ErrNotLeader).
 func (m *Master) AddNode(member chain.Member) (chain.Config, error) {
-	cfg, err := m.change(func(s *state) error { return s.addNode(member) })
+	return m.AddNodeTo("", member)
+}
+
+// AddNodeTo is AddNode for the chain with the given id.
+func (m *Master) AddNodeTo(id string, member chain.Member) (chain.Config, error) {
+	d, err := m.change(func(cl *cluster) error {
+		s, err := cl.find(id)
+		if err != nil {
+			return err
+		}
+		return s.addNode(member)
+	})
+	cfg := chainConfig(d, id)
 	if err != nil {
 		return cfg, fmt.Errorf("add node %q: %w", member.ID, err)
 	}
-	m.log.Info("node added", "id", member.ID, "addr", member.Addr)
+	m.log.Info("node added", "chain", id, "id", member.ID, "addr", member.Addr)
 	return cfg, nil
 }
 
-// RemoveNode takes the node id out of the chain for good. Only the leader
-// of the master group takes it (ErrNotLeader).
+// RemoveNode takes the node id out of the chain with id "" for good. Only
+// the leader of the master group takes it (ErrNotLeader).
 func (m *Master) RemoveNode(id string) (chain.Config, error) {
-	cfg, err := m.change(func(s *state) error {
-		_, err := s.removeNode(id)
+	return m.RemoveNodeFrom("", id)
+}
+
+// RemoveNodeFrom is RemoveNode for the chain with the given id.
+func (m *Master) RemoveNodeFrom(chainID, id string) (chain.Config, error) {
+	d, err := m.change(func(cl *cluster) error {
+		s, err := cl.find(chainID)
+		if err != nil {
+			return err
+		}
+		_, err = s.removeNode(id)
 		return err
 	})
+	cfg := chainConfig(d, chainID)
 	if err != nil {
 		return cfg, fmt.Errorf("remove node %q: %w", id, err)
 	}
-	m.log.Info("node removed", "id", id)
+	m.log.Info("node removed", "chain", chainID, "id", id)
 	return cfg, nil
 }
 
-// announce sends cfg to the nodes the leader knows; nodes also learn it
-// from the replies to their heartbeats. It is called without m.mu, as
-// sends may block.
-func (m *Master) announce(cfg chain.Config) {
-	m.log.Info("new configuration", "epoch", cfg.Epoch, "members", cfg.Members, "joining", cfg.Joining)
+// chainConfig returns the configuration of chain id in d (zero if none).
+func chainConfig(d durable, id string) chain.Config {
+	c, _ := d.chain(id)
+	return c.Config
+}
+
+// announce sends chain id's configuration cfg to the chain's nodes the
+// leader knows; nodes also learn it from the replies to their heartbeats.
+// It is called without m.mu, as sends may block.
+func (m *Master) announce(id string, cfg chain.Config) {
+	m.log.Info("new configuration", "chain", id, "epoch", cfg.Epoch, "members", cfg.Members, "joining", cfg.Joining)
 	m.mu.Lock()
 	var to []string
-	if m.state != nil {
-		for _, ns := range m.state.nodes {
-			to = append(to, ns.addr)
+	if m.cl != nil {
+		if s := m.cl.chain(id); s != nil {
+			for _, ns := range s.nodes {
+				to = append(to, ns.addr)
+			}
 		}
 	}
 	m.mu.Unlock()
-	u := m.update(0)
+	u := m.update(id, 0)
 	for _, addr := range to {
 		m.send(addr, u)
 	}
 }
 
+// leading reports whether this master leads its group, as raft knows it
+// now: a deposed leader stops vouching for nodes at once, not at the
+// detector's next tick.
+func (m *Master) leadingNow() bool { return m.IsLeader() && m.raft.State() == raft.Leader }
+
 // update is the reply to a heartbeat or a configuration request: the
-// latest applied configuration and who leads.
-func (m *Master) update(id uint64) *chain.ConfigUpdate {
-	// A deposed leader stops vouching for nodes as soon as raft knows,
-	// not at the detector's next tick.
-	leading := m.IsLeader() && m.raft.State() == raft.Leader
+// latest applied configuration of chain id and who leads.
+func (m *Master) update(id string, reqID uint64) *chain.ConfigUpdate {
+	leading := m.leadingNow()
+	cfg, _ := m.ChainConfig(id)
 	u := &chain.ConfigUpdate{
-		ID:             id,
-		Config:         m.Config(),
+		ID:             reqID,
+		Chain:          id,
+		Config:         cfg,
 		FenceAfter:     m.opts.FailureTimeout / 2,
 		HeartbeatEvery: m.opts.FailureTimeout / 10,
 		Leader:         m.Leader(),
@@ -279,6 +355,37 @@ func (m *Master) update(id uint64) *chain.ConfigUpdate {
 	}
 	if leading {
 		u.Leader = m.opts.Addr
+	}
+	return u
+}
+
+// serverUpdate is the reply to a server's beat: the replicas placed on it.
+func (m *Master) serverUpdate(srv string) *chain.ServerUpdate {
+	leading := m.leadingNow()
+	d, _ := m.fsm.current()
+	u := &chain.ServerUpdate{
+		Replicas:       d.replicas(srv),
+		HeartbeatEvery: m.opts.FailureTimeout / 10,
+		Leader:         m.Leader(),
+		Follower:       !leading,
+	}
+	if leading {
+		u.Leader = m.opts.Addr
+	}
+	return u
+}
+
+// clusterUpdate answers a ClusterRequest.
+func (m *Master) clusterUpdate(reqID uint64) *chain.ClusterUpdate {
+	leading := m.leadingNow()
+	u := &chain.ClusterUpdate{ID: reqID, Cluster: m.Cluster(), Leader: m.Leader(), Follower: !leading}
+	if leading {
+		u.Leader = m.opts.Addr
+	}
+	if ps, err := m.Masters(); err == nil {
+		for _, p := range ps {
+			u.Masters = append(u.Masters, p.Addr)
+		}
 	}
 	return u
 }
@@ -305,9 +412,14 @@ func (m *Master) serve() {
 		switch msg := in.Msg.(type) {
 		case *chain.Heartbeat:
 			m.heartbeat(msg)
-			m.send(in.From, m.update(0))
+			m.send(in.From, m.update(msg.Chain, 0))
 		case *chain.ConfigRequest:
-			m.send(in.From, m.update(msg.ID))
+			m.send(in.From, m.update(msg.Chain, msg.ID))
+		case *chain.ServerBeat:
+			m.serverBeat(msg)
+			m.send(in.From, m.serverUpdate(msg.ID))
+		case *chain.ClusterRequest:
+			m.send(in.From, m.clusterUpdate(msg.ID))
 		case *chain.AdminRequest:
 			m.serveAdmin(in.From, msg)
 		}
@@ -318,24 +430,42 @@ func (m *Master) serve() {
 func (m *Master) heartbeat(hb *chain.Heartbeat) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if m.state == nil {
+	if m.cl == nil {
 		return
 	}
 	m.syncLocked(time.Now())
-	wasBehind := m.state.behind
-	switch m.state.heartbeat(hb, time.Now()) {
+	s := m.cl.chain(hb.Chain)
+	if s == nil {
+		return
+	}
+	wasBehind := s.behind
+	switch s.heartbeat(hb, time.Now()) {
 	case heartbeatNoChange:
 	case heartbeatLostLog:
-		m.log.Warn("member lost committed entries: removed, it rejoins as a new node", "id", hb.ID, "last", hb.Last)
+		m.log.Warn("member lost committed entries: removed, it rejoins as a new node", "chain", hb.Chain, "id", hb.ID, "last", hb.Last)
 		m.kickDetector()
 	case heartbeatCaughtUp:
-		m.log.Info("new tail caught up with its predecessor", "id", hb.ID, "epoch", hb.Epoch)
+		m.log.Info("new tail caught up with its predecessor", "chain", hb.Chain, "id", hb.ID, "epoch", hb.Epoch)
 		m.kickDetector()
 	}
-	if m.state.behind > wasBehind {
+	if s.behind > wasBehind {
 		m.log.Error("a node is at a later epoch than the master: the master was restarted with an old configuration; "+
 			"it makes no change until restarted with the current members and a higher epoch",
-			"node", hb.ID, "node_epoch", hb.Epoch, "master_epoch", m.state.cfg.Epoch)
+			"chain", hb.Chain, "node", hb.ID, "node_epoch", hb.Epoch, "master_epoch", s.cfg.Epoch)
+	}
+}
+
+// serverBeat records a server's beat on the leader.
+func (m *Master) serverBeat(sb *chain.ServerBeat) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.cl == nil {
+		return
+	}
+	m.syncLocked(time.Now())
+	if m.cl.serverBeat(sb, time.Now()) {
+		m.log.Info("server reported", "id", sb.ID, "addr", sb.Addr)
+		m.kickDetector()
 	}
 }
 
@@ -353,9 +483,9 @@ func (m *Master) admin(req *chain.AdminRequest) *chain.AdminResponse {
 	var err error
 	switch req.Op {
 	case chain.AdminAddNode:
-		cfg, err = m.AddNode(req.Member)
+		cfg, err = m.AddNodeTo(req.Chain, req.Member)
 	case chain.AdminRemoveNode:
-		cfg, err = m.RemoveNode(req.Member.ID)
+		cfg, err = m.RemoveNodeFrom(req.Chain, req.Member.ID)
 	case chain.AdminAddMaster:
 		err = m.AddMaster(Peer{Addr: req.Member.ID, RaftAddr: req.Member.Addr})
 		cfg = m.Config()

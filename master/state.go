@@ -22,13 +22,15 @@ type nodeState struct {
 // takes events with the time they happened and returns configurations; it
 // does no I/O and reads no clock, so it tests without timers.
 type state struct {
-	cfg     chain.Config
-	timeout time.Duration
-	nodes   map[string]*nodeState
-	standby map[string]chain.Member // nodes that may join, by id
-	target  int                     // the chain length to restore
-	handoff handoff                 // the new tail still catching up, if any
-	blind   bool                    // the master heard from no member lately
+	id             string // the chain's id ("" for a master of one chain)
+	slotLo, slotHi uint32 // the slots it serves
+	cfg            chain.Config
+	timeout        time.Duration
+	nodes          map[string]*nodeState
+	standby        map[string]chain.Member // nodes that may join, by id
+	target         int                     // the chain length to restore
+	handoff        handoff                 // the new tail still catching up, if any
+	blind          bool                    // the master heard from no member lately
 	// behind is the highest epoch a node reported above the master's own:
 	// the master was restarted with an old configuration and must change
 	// nothing (its changes would reuse the chain's epochs with stale
