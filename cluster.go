@@ -76,6 +76,12 @@ func ReplicaAddr(serverAddr, chain string) string { return serverAddr + "/" + ch
 type ServerBeat struct {
 	ID   string `codec:"id"`
 	Addr string `codec:"addr"`
+	// Incarnation is chosen at random when the server process starts.
+	Incarnation uint64 `codec:"inc"`
+	// Volatile reports that the server's replicas keep their logs in
+	// memory: a new incarnation has lost them, so the master takes its
+	// replicas out of their chains and lets them rejoin as new nodes.
+	Volatile bool `codec:"vol,omitempty"`
 }
 
 // Kind implements Message.

@@ -30,8 +30,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hashicorp/raft"
-
 	"github.com/chainrep/chain"
 	"github.com/chainrep/chain/master"
 	"github.com/chainrep/chain/storage/memory"
@@ -86,17 +84,13 @@ type Cluster struct {
 	// masters, even once killed (see masters for the running ones).
 	master *master.Master
 	inv    *invariants
-	// masterAddrs are the masters' addresses, and rafts their raft
-	// transports (a group only).
-	masterAddrs []string
-	rafts       []*raft.InmemTransport
+	group  *masterGroup // nil without masters
 
 	mu      sync.Mutex
 	members []chain.Member  // every node ever started, by index
 	stores  []chain.Storage // nil while closed by Kill
 	nodes   []*chain.Node   // nil while killed
 	clients []*chain.Client
-	masters []*master.Master // by index; nil once killed
 }
 
 // Start creates and starts a cluster; it fails the test on error.
@@ -149,10 +143,6 @@ func Start(t testing.TB, opts Options) *Cluster {
 // Seed returns the seed of the cluster's network faults.
 func (c *Cluster) Seed() int64 { return c.seed }
 
-// MasterAddr is the address of the cluster's master (Options.Master), the
-// first of a group's.
-const MasterAddr = "master"
-
 // startMasters starts Options.Masters masters: a lone master, or a group
 // on raft's in-memory transports, all connected, that has elected a
 // leader.
@@ -161,99 +151,39 @@ func (c *Cluster) startMasters() error {
 	if timeout == 0 {
 		timeout = 200 * time.Millisecond
 	}
-	n := c.opts.Masters
-	var peers []master.Peer
-	for i := range n {
-		addr := MasterAddr
-		if i > 0 {
-			addr += strconv.Itoa(i + 1)
-		}
-		c.masterAddrs = append(c.masterAddrs, addr)
-		if n > 1 {
-			raddr, tr := raft.NewInmemTransport(raft.ServerAddress("raft-" + addr))
-			c.rafts = append(c.rafts, tr)
-			peers = append(peers, master.Peer{Addr: addr, RaftAddr: string(raddr)})
-		}
+	g, err := startMasterGroup(c.net, c.opts.Masters, func() master.Options {
+		return master.Options{Config: c.cfg, FailureTimeout: timeout}
+	})
+	c.group = g
+	if g.masters[0] != nil {
+		c.master = g.masters[0]
 	}
-	for i, a := range c.rafts {
-		for j, b := range c.rafts {
-			if i != j {
-				a.Connect(b.LocalAddr(), b)
-			}
-		}
-	}
-	c.masters = make([]*master.Master, n)
-	for i, addr := range c.masterAddrs {
-		o := master.Options{Transport: c.net, Addr: addr, Config: c.cfg, FailureTimeout: timeout, Peers: peers}
-		if n > 1 {
-			o.RaftTransport = c.rafts[i]
-		}
-		m, err := master.Start(o)
-		if err != nil {
-			return err
-		}
-		c.masters[i] = m
-		if i == 0 {
-			c.master = m
-		}
-	}
-	if n > 1 {
-		deadline := time.Now().Add(10 * time.Second)
-		for c.LeaderMaster() < 0 {
-			if time.Now().After(deadline) {
-				return errors.New("start masters: no leader elected")
-			}
-			time.Sleep(time.Millisecond)
-		}
-	}
-	return nil
+	return err
 }
 
 // MasterAddrs returns the addresses of the cluster's masters, the running
 // and the killed, by index; none without Options.Master.
-func (c *Cluster) MasterAddrs() []string { return append([]string(nil), c.masterAddrs...) }
+func (c *Cluster) MasterAddrs() []string {
+	if c.group == nil {
+		return nil
+	}
+	return append([]string(nil), c.group.addrs...)
+}
 
 // LeaderMaster returns the index of the master that leads its group, or
 // -1 when none does (or more than one thinks it does, during a change of
 // leader). Safe for concurrent use.
 func (c *Cluster) LeaderMaster() int {
-	c.mu.Lock()
-	masters := append([]*master.Master(nil), c.masters...)
-	c.mu.Unlock()
-	leader := -1
-	for i, m := range masters {
-		if m != nil && m.IsLeader() {
-			if leader >= 0 {
-				return -1
-			}
-			leader = i
-		}
+	if c.group == nil {
+		return -1
 	}
-	return leader
+	return c.group.leader()
 }
 
 // KillMaster closes master i, as a process exit would (its state was in
 // memory), and cuts its raft transport off the others'. In a group, the
 // others elect a new leader if it led. Safe for concurrent use.
-func (c *Cluster) KillMaster(i int) {
-	c.mu.Lock()
-	m := c.masters[i]
-	c.masters[i] = nil
-	c.mu.Unlock()
-	if m == nil {
-		return
-	}
-	if err := m.Close(); err != nil {
-		c.t.Errorf("chaintest: close master %d: %v", i, err)
-	}
-	if len(c.rafts) > 0 {
-		for j, tr := range c.rafts {
-			if j != i {
-				tr.Disconnect(c.rafts[i].LocalAddr())
-			}
-		}
-	}
-}
+func (c *Cluster) KillMaster(i int) { c.group.kill(c.t, i) }
 
 // Config returns the chain's current configuration: the leading master's
 // (without a leader, the latest a running master has applied), or the
@@ -265,9 +195,7 @@ func (c *Cluster) Config() chain.Config {
 	if m := c.Master(); m != nil && m.IsLeader() {
 		return m.Config()
 	}
-	c.mu.Lock()
-	masters := append([]*master.Master(nil), c.masters...)
-	c.mu.Unlock()
+	masters := c.group.running()
 	var cfg chain.Config
 	for _, m := range masters {
 		if m == nil {
@@ -284,18 +212,10 @@ func (c *Cluster) Config() chain.Config {
 // else the first one running; nil without Options.Master or when every
 // master is killed. Safe for concurrent use.
 func (c *Cluster) Master() *master.Master {
-	l := c.LeaderMaster()
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if l >= 0 && c.masters[l] != nil {
-		return c.masters[l]
+	if c.group == nil {
+		return nil
 	}
-	for _, m := range c.masters {
-		if m != nil {
-			return m
-		}
-	}
-	return nil
+	return c.group.current()
 }
 
 // Nodes returns the number of nodes ever started (indices 0 to Nodes()-1).
@@ -398,7 +318,7 @@ func (c *Cluster) Client(opts ...chain.Option) *chain.Client {
 	c.t.Helper()
 	all := []chain.Option{chain.WithTransport(c.net), chain.WithConfig(c.Config())}
 	if c.master != nil {
-		all = append(all, chain.WithMaster(c.masterAddrs...))
+		all = append(all, chain.WithMaster(c.group.addrs...))
 	}
 	all = append(all, c.opts.ClientOptions...)
 	cl, err := chain.NewClient(append(all, opts...)...)
@@ -493,7 +413,7 @@ func (c *Cluster) startNode(i int) error {
 		chain.WithApplyObserver(inc.observe),
 	}
 	if c.master != nil {
-		opts = append(opts, chain.WithMaster(c.masterAddrs...), chain.WithAddr(m.Addr))
+		opts = append(opts, chain.WithMaster(c.group.addrs...), chain.WithAddr(m.Addr))
 		if i < len(c.cfg.Members) {
 			opts = append(opts, chain.WithConfig(c.cfg))
 		}
@@ -569,16 +489,8 @@ func (c *Cluster) close() {
 			failed[i] = !errors.Is(n.Err(), chain.ErrClosed)
 		}
 	}
-	c.mu.Lock()
-	masters := c.masters
-	c.masters = make([]*master.Master, len(masters))
-	c.mu.Unlock()
-	for i, m := range masters {
-		if m != nil {
-			if err := m.Close(); err != nil {
-				c.t.Errorf("chaintest: close master %d: %v", i, err)
-			}
-		}
+	if c.group != nil {
+		c.group.close(c.t)
 	}
 	_ = c.net.Close()
 	c.mu.Lock()

@@ -20,8 +20,9 @@ type plan struct {
 // serverRecord is a server the master has placed, or may place, replicas
 // on: a process that hosts replicas of many chains at one address.
 type serverRecord struct {
-	ID   string `json:"id"`
-	Addr string `json:"addr"`
+	ID          string `json:"id"`
+	Addr        string `json:"addr"`
+	Incarnation uint64 `json:"inc,omitempty"` // of the process last heard from
 }
 
 // serverState is what the leader knows of a server from its beats.
@@ -146,9 +147,12 @@ func (cl *cluster) blind() bool {
 	return true
 }
 
-// serverBeat records that server sb.ID is alive at sb.Addr. It reports
-// whether the replicated state changed (a server not heard of before, or
-// at a new address).
+// serverBeat records that server sb.ID is alive at sb.Addr. A volatile
+// server in a new incarnation has lost its replicas' logs: its replicas
+// that are members leave their chains at once (see state.removeLost) and
+// rejoin as new nodes. It reports whether the replicated state changed
+// (a server not heard of before, at a new address or in a new
+// incarnation).
 func (cl *cluster) serverBeat(sb *chain.ServerBeat, now time.Time) bool {
 	if cl.plan.Chains == 0 || sb.ID == "" || sb.Addr == "" || strings.Contains(sb.ID, "/") {
 		return false
@@ -159,10 +163,20 @@ func (cl *cluster) serverBeat(sb *chain.ServerBeat, now time.Time) bool {
 		cl.servers[sb.ID] = ss
 	}
 	ss.addr, ss.lastSeen = sb.Addr, now
-	if r, ok := cl.known[sb.ID]; ok && r.Addr == sb.Addr {
+	r, ok := cl.known[sb.ID]
+	if ok && r.Addr == sb.Addr && r.Incarnation == sb.Incarnation {
 		return false
 	}
-	cl.known[sb.ID] = serverRecord{ID: sb.ID, Addr: sb.Addr}
+	if ok && sb.Volatile && r.Incarnation != sb.Incarnation {
+		for _, s := range cl.chains {
+			for _, m := range slices.Clone(s.cfg.Members) {
+				if serverOf(m.ID) == sb.ID {
+					s.removeLost(m.ID)
+				}
+			}
+		}
+	}
+	cl.known[sb.ID] = serverRecord{ID: sb.ID, Addr: sb.Addr, Incarnation: sb.Incarnation}
 	return true
 }
 
@@ -381,6 +395,20 @@ func (cl *cluster) finishMove(now time.Time) bool {
 // replicas returns the replicas placed on server srv, in chain order:
 // its members, joining and standby nodes of every chain.
 func (d durable) replicas(srv string) []chain.Replica {
+	return d.replicasOf(srv, 0)
+}
+
+// replicasOf returns the replicas placed on the incarnation inc of server
+// srv: none while the applied state knows an older incarnation (its
+// replicas may still be members, which a restarted volatile server must
+// not run as such); inc 0 matches any.
+func (d durable) replicasOf(srv string, inc uint64) []chain.Replica {
+	if inc != 0 {
+		i := slices.IndexFunc(d.Servers, func(r serverRecord) bool { return r.ID == srv })
+		if i < 0 || d.Servers[i].Incarnation != inc {
+			return nil
+		}
+	}
 	var out []chain.Replica
 	for _, c := range d.Chains {
 		ms := slices.Clone(c.Config.Members)

@@ -56,6 +56,7 @@ import (
 	"github.com/hashicorp/raft"
 
 	"github.com/chainrep/chain"
+	"github.com/chainrep/chain/transport/mux"
 )
 
 // DefaultFailureTimeout is the failure timeout when Options leaves it zero.
@@ -179,7 +180,13 @@ func Start(opts Options) (*Master, error) {
 		cancel()
 		return nil, fmt.Errorf("start master: %w", err)
 	}
-	ep, err := opts.Transport.Listen(opts.Addr)
+	// Servers' replicas reach the master from sub-addresses (see
+	// transport/mux); plain endpoints talk to it as before.
+	tr := opts.Transport
+	if _, ok := tr.(*mux.Transport); !ok {
+		tr = mux.New(tr)
+	}
+	ep, err := tr.Listen(opts.Addr)
 	if err != nil {
 		cancel()
 		m.stopRaft()
@@ -360,11 +367,11 @@ func (m *Master) update(id string, reqID uint64) *chain.ConfigUpdate {
 }
 
 // serverUpdate is the reply to a server's beat: the replicas placed on it.
-func (m *Master) serverUpdate(srv string) *chain.ServerUpdate {
+func (m *Master) serverUpdate(sb *chain.ServerBeat) *chain.ServerUpdate {
 	leading := m.leadingNow()
 	d, _ := m.fsm.current()
 	u := &chain.ServerUpdate{
-		Replicas:       d.replicas(srv),
+		Replicas:       d.replicasOf(sb.ID, sb.Incarnation),
 		HeartbeatEvery: m.opts.FailureTimeout / 10,
 		Leader:         m.Leader(),
 		Follower:       !leading,
@@ -417,7 +424,7 @@ func (m *Master) serve() {
 			m.send(in.From, m.update(msg.Chain, msg.ID))
 		case *chain.ServerBeat:
 			m.serverBeat(msg)
-			m.send(in.From, m.serverUpdate(msg.ID))
+			m.send(in.From, m.serverUpdate(msg))
 		case *chain.ClusterRequest:
 			m.send(in.From, m.clusterUpdate(msg.ID))
 		case *chain.AdminRequest:

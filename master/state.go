@@ -96,19 +96,7 @@ func (s *state) heartbeat(hb *chain.Heartbeat, now time.Time) heartbeatResult {
 	if s.behind > 0 {
 		return heartbeatNoChange
 	}
-	i := slices.IndexFunc(s.cfg.Members, func(m chain.Member) bool { return m.ID == hb.ID })
-	if lost && i >= 0 && len(s.cfg.Members) > 1 {
-		next := s.cfg.Clone()
-		s.standby[hb.ID] = next.Members[i]
-		next.Members = slices.Delete(next.Members, i, i+1)
-		next.Epoch++
-		s.cfg = next
-		if s.handoff.ID == hb.ID || !s.hasComplete(next.Members) {
-			// No member left holds what the new tail still lacks: the
-			// chain has lost those entries, and the new tail serves what
-			// it has.
-			s.handoff = handoff{}
-		}
+	if lost && s.removeLost(hb.ID) {
 		return heartbeatLostLog
 	}
 	if hb.ID == s.handoff.ID && hb.Epoch >= s.handoff.Epoch && hb.Complete {
@@ -116,6 +104,28 @@ func (s *state) heartbeat(hb *chain.Heartbeat, now time.Time) heartbeatResult {
 		return heartbeatCaughtUp
 	}
 	return heartbeatNoChange
+}
+
+// removeLost removes the member id, which has lost committed entries,
+// from the chain at once: it becomes a standby node and rejoins as a new
+// one. The last member stays. It reports whether the configuration
+// changed.
+func (s *state) removeLost(id string) bool {
+	i := slices.IndexFunc(s.cfg.Members, func(m chain.Member) bool { return m.ID == id })
+	if i < 0 || len(s.cfg.Members) == 1 || s.behind > 0 {
+		return false
+	}
+	next := s.cfg.Clone()
+	s.standby[id] = next.Members[i]
+	next.Members = slices.Delete(next.Members, i, i+1)
+	next.Epoch++
+	s.cfg = next
+	if s.handoff.ID == id || !s.hasComplete(next.Members) {
+		// No member left holds what the new tail still lacks: the chain
+		// has lost those entries, and the new tail serves what it has.
+		s.handoff = handoff{}
+	}
+	return true
 }
 
 // hasComplete reports whether members include one that holds every

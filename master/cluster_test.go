@@ -1,0 +1,205 @@
+package master
+
+import (
+	"fmt"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/chainrep/chain"
+)
+
+// testCluster drives a cluster's working state with explicit times, as the
+// leader would: servers beat, every replica on a live server heartbeats at
+// its chain's epoch, complete and caught up, and the detector ticks every
+// 100ms.
+type testCluster struct {
+	t    *testing.T
+	cl   *cluster
+	dead map[string]bool // servers that stopped
+}
+
+func newTestCluster(t *testing.T, chains, replicas int) *testCluster {
+	d := durable{Plan: plan{Chains: chains, Replicas: replicas}}
+	return &testCluster{t: t, cl: newCluster(d, timeout, t0), dead: map[string]bool{}}
+}
+
+// step runs one 100ms step at d with the given servers alive.
+func (tc *testCluster) step(d time.Duration, servers ...string) bool {
+	now := at(d)
+	for _, srv := range servers {
+		if tc.dead[srv] {
+			continue
+		}
+		tc.cl.serverBeat(&chain.ServerBeat{ID: srv, Addr: srv + ":addr"}, now)
+		for _, s := range tc.cl.chains {
+			for _, id := range s.replicaIDs() {
+				if serverOf(id) != srv {
+					continue
+				}
+				s.heartbeat(&chain.Heartbeat{Chain: s.id, ID: id, Addr: chain.ReplicaAddr(srv+":addr", s.id),
+					Epoch: s.cfg.Epoch, Last: 10, Commit: 10, Complete: s.cfg.Role(id).IsMember()}, now)
+			}
+		}
+	}
+	return tc.cl.tick(now)
+}
+
+// run steps from one time to another.
+func (tc *testCluster) run(from, to time.Duration, servers ...string) {
+	for d := from; d <= to; d += ms(100) {
+		tc.step(d, servers...)
+	}
+}
+
+// placement returns, for every chain, the servers of its members.
+func (tc *testCluster) placement() map[string][]string {
+	out := map[string][]string{}
+	for _, s := range tc.cl.chains {
+		for _, m := range s.cfg.Members {
+			out[s.id] = append(out[s.id], serverOf(m.ID))
+		}
+	}
+	return out
+}
+
+// checkSpread checks that no server holds two replicas of one chain.
+func (tc *testCluster) checkSpread() {
+	for id, servers := range tc.placement() {
+		seen := map[string]bool{}
+		for _, srv := range servers {
+			require.False(tc.t, seen[srv], "chain %s has two replicas on %s", id, srv)
+			seen[srv] = true
+		}
+	}
+}
+
+func servers(n int) []string {
+	out := make([]string, n)
+	for i := range out {
+		out[i] = fmt.Sprintf("s%d", i+1)
+	}
+	return out
+}
+
+func TestClusterCreatesChainsOnceEnoughServersReport(t *testing.T) {
+	tc := newTestCluster(t, 8, 3)
+	tc.run(0, ms(300), "s1", "s2")
+	require.Empty(t, tc.cl.chains, "two servers cannot hold three replicas apart")
+	tc.run(ms(400), ms(1000), servers(6)...)
+	require.Len(t, tc.cl.chains, 8)
+	var lo uint32
+	for i, s := range tc.cl.chains {
+		require.Equal(t, fmt.Sprintf("c%d", i), s.id)
+		require.Equal(t, lo, s.slotLo, "slots are contiguous")
+		require.Greater(t, s.slotHi, s.slotLo)
+		lo = s.slotHi
+		require.Len(t, s.cfg.Members, 3)
+		require.NoError(t, s.cfg.Validate())
+	}
+	require.Equal(t, uint32(chain.Slots), lo, "every slot has a chain")
+	tc.checkSpread()
+}
+
+func TestClusterSpreadsReplicasEvenly(t *testing.T) {
+	tc := newTestCluster(t, 8, 3)
+	tc.run(0, ms(1000), servers(6)...)
+	loads := tc.cl.loads()
+	for srv, n := range loads {
+		require.Equal(t, 4, n, "server %s: 24 replicas over 6 servers", srv)
+	}
+}
+
+func TestClusterReplacesReplicasOfADeadServer(t *testing.T) {
+	tc := newTestCluster(t, 8, 3)
+	all := servers(6)
+	tc.run(0, ms(1000), all...)
+	var onS1 []string
+	for id, srvs := range tc.placement() {
+		if slices.Contains(srvs, "s1") {
+			onS1 = append(onS1, id)
+		}
+	}
+	require.NotEmpty(t, onS1)
+	tc.dead["s1"] = true
+	tc.run(ms(1100), ms(6000), all...)
+	for _, s := range tc.cl.chains {
+		require.Len(t, s.cfg.Members, 3, "chain %s is back to its length", s.id)
+		require.Nil(t, s.cfg.Joining)
+		for _, m := range s.cfg.Members {
+			require.NotEqual(t, "s1", serverOf(m.ID), "chain %s", s.id)
+		}
+		for id := range s.standby {
+			require.NotEqual(t, "s1", serverOf(id), "standby of chain %s", s.id)
+		}
+	}
+	tc.checkSpread()
+	require.Zero(t, tc.cl.loads()["s1"])
+}
+
+func TestClusterMovesReplicasToANewServer(t *testing.T) {
+	tc := newTestCluster(t, 8, 3)
+	tc.run(0, ms(1000), servers(6)...)
+	tc.run(ms(1100), ms(20000), servers(7)...)
+	loads := tc.cl.loads()
+	lo, hi := 100, 0
+	for _, n := range loads {
+		lo, hi = min(lo, n), max(hi, n)
+	}
+	require.LessOrEqual(t, hi-lo, 1, "loads even out: %v", loads)
+	require.Positive(t, loads["s7"])
+	for _, s := range tc.cl.chains {
+		require.Len(t, s.cfg.Members, 3, "chain %s keeps its length", s.id)
+		require.Equal(t, 3, s.target)
+		require.Empty(t, s.standby)
+	}
+	require.Equal(t, move{}, tc.cl.move)
+	tc.checkSpread()
+}
+
+func TestClusterReplicasOfAServer(t *testing.T) {
+	tc := newTestCluster(t, 4, 2)
+	tc.run(0, ms(500), servers(4)...)
+	d := tc.cl.durable()
+	total := 0
+	for _, srv := range servers(4) {
+		rs := d.replicas(srv)
+		total += len(rs)
+		for _, r := range rs {
+			require.Equal(t, srv, serverOf(r.Member.ID))
+			require.Equal(t, chain.ReplicaAddr(srv+":addr", r.Chain), r.Member.Addr)
+		}
+	}
+	require.Equal(t, 8, total)
+	layout := d.layout(tc.cl, at(ms(500)))
+	require.Len(t, layout.Chains, 4)
+	require.Len(t, layout.Servers, 4)
+	for _, s := range layout.Servers {
+		require.True(t, s.Alive)
+		require.Equal(t, 2, s.Replicas)
+	}
+	ch, ok := layout.ChainOf(chain.SlotOf([]byte("some key")))
+	require.True(t, ok)
+	require.Len(t, ch.Config.Members, 2)
+}
+
+func TestFSMAcceptsPartitionedChanges(t *testing.T) {
+	tc := newTestCluster(t, 2, 2)
+	f := &fsm{}
+	require.NoError(t, applyCmd(t, f, 0, durable{Plan: plan{Chains: 2, Replicas: 2}}).err)
+	tc.run(0, ms(300), servers(3)...)
+	d := tc.cl.durable()
+	require.NoError(t, applyCmd(t, f, 1, d).err, "the chains are created")
+	bad := d.clone()
+	bad.Chains = bad.Chains[:1]
+	require.ErrorIs(t, applyCmd(t, f, 2, bad).err, errConflict, "chains never disappear")
+	bad = d.clone()
+	bad.Chains[1].Config.Epoch += 2
+	require.ErrorIs(t, applyCmd(t, f, 2, bad).err, errConflict)
+	good := d.clone()
+	good.Chains[0].Config.Epoch++
+	good.Chains[0].Config.Members = good.Chains[0].Config.Members[:1]
+	require.NoError(t, applyCmd(t, f, 2, good).err)
+}
