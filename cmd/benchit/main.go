@@ -19,6 +19,16 @@
 //	benchit -w 2 -c 50 -size 100 -d 5s -json
 //	benchit -data /tmp -n 100000
 //
+// With -chains N it starts a local partitioned cluster instead: a master
+// of N chains of 3 replicas and -servers servers (default 3), each server
+// with its own TCP transport, in memory or on Pebble with -data; every
+// operation is then a kv.put of a random key (of 100000) or, with
+// probability -query, a kv.get of one, routed to the key's chain. With
+// -master it loads a running partitioned cluster the same way:
+//
+//	benchit -chains 4 -w 4 -c 64 -d 5s
+//	benchit -master 127.0.0.1:7000 -d 10s
+//
 // A run interrupted with SIGINT or SIGTERM stops issuing operations and
 // prints the summary of what completed. The exit status is 0 when every
 // operation succeeded, 1 when some failed (the summary is printed all the
@@ -62,6 +72,9 @@ const maxInflightPerClient = 4 * chain.DefaultMaxInflight
 // flags are benchit's command line.
 type flags struct {
 	members    string // empty: run a local chain
+	masters    string // a partitioned cluster's masters, comma-separated
+	chains     int    // > 0: run a local partitioned cluster of this many chains
+	servers    int    // local partitioned cluster: servers
 	nodes      int    // local chain size
 	data       string // local chain on Pebble under a new directory here
 	noSync     bool
@@ -85,6 +98,9 @@ func parseFlags(args []string, env func(string) string, out io.Writer) (flags, e
 	fs := flag.NewFlagSet("benchit", flag.ContinueOnError)
 	fs.SetOutput(out)
 	fs.StringVar(&f.members, "members", "", "the chain to load, head first: id=host:port,... (default $CHAIN_MEMBERS; with neither, start a local 3-node chain)")
+	fs.StringVar(&f.masters, "master", "", "load the partitioned cluster these masters manage (comma-separated): kv.put and kv.get of random keys")
+	fs.IntVar(&f.chains, "chains", 0, "start a local partitioned cluster of this many chains (of 3 replicas) and load it with kv.put and kv.get of random keys")
+	fs.IntVar(&f.servers, "servers", 3, "local partitioned cluster: number of servers")
 	fs.IntVar(&f.nodes, "nodes", 3, "local chain: number of nodes")
 	fs.StringVar(&f.data, "data", "", "local chain: keep the logs on Pebble in a new directory under this one, removed at exit (default: in memory)")
 	fs.BoolVar(&f.noSync, "nosync", false, "local chain on Pebble: do not fsync writes")
@@ -134,6 +150,14 @@ func parseFlags(args []string, env func(string) string, out io.Writer) (flags, e
 		return f, errors.New("-data, -nosync, -nodes and -nodestats concern a local chain; they cannot go with -members or $CHAIN_MEMBERS")
 	case f.noSync && f.data == "":
 		return f, errors.New("-nosync needs -data")
+	case f.masters != "" && (f.members != "" || f.chains > 0 || f.data != "" || f.noSync || set["nodes"] || set["servers"] || f.nodeStats):
+		return f, errors.New("-master loads a running partitioned cluster: it goes with no -members, -chains, -servers, -nodes, -data, -nosync or -nodestats")
+	case f.chains < 0 || f.chains > chain.Slots:
+		return f, fmt.Errorf("-chains must be within 0-%d, not %d", chain.Slots, f.chains)
+	case f.chains > 0 && (f.members != "" || set["nodes"] || f.nodeStats):
+		return f, errors.New("-chains starts a local partitioned cluster: it goes with no -members, -nodes or -nodestats")
+	case f.servers < 1 || f.servers > 64:
+		return f, fmt.Errorf("-servers must be within 1-64, not %d", f.servers)
 	case f.nodes < 1 || f.nodes > 16:
 		return f, fmt.Errorf("-nodes must be within 1-16, not %d", f.nodes)
 	}

@@ -83,6 +83,14 @@ func TestParseFlagsInvalid(t *testing.T) {
 		{"-members", "n1=127.0.0.1:1", "-data", "/tmp"},
 		{"-members", "n1=127.0.0.1:1", "-nodes", "2"},
 		{"-members", "n1=127.0.0.1:1", "-nodestats"},
+		{"-chains", "-1"},
+		{"-chains", "5000"},
+		{"-chains", "2", "-members", "n1=127.0.0.1:1"},
+		{"-chains", "2", "-nodes", "2"},
+		{"-chains", "2", "-servers", "0"},
+		{"-master", "127.0.0.1:1", "-members", "n1=127.0.0.1:1"},
+		{"-master", "127.0.0.1:1", "-chains", "2"},
+		{"-master", "127.0.0.1:1", "-data", "/tmp"},
 		{"extra"},
 		{"-bogus"},
 	} {
@@ -181,6 +189,26 @@ func TestRunLocalPebble(t *testing.T) {
 	require.Empty(t, left, "the run removes its data directory")
 }
 
+func TestRunLocalPartitioned(t *testing.T) {
+	s := runJSON(t, "-chains", "4", "-servers", "3", "-n", "2000", "-w", "2", "-c", "16", "-query", "0.3")
+	require.Equal(t, "partitioned-4-mem", s.Mode)
+	require.EqualValues(t, 2000, s.Ops)
+	require.Zero(t, s.Errors)
+	require.Positive(t, s.OpsPerSec)
+	require.InDelta(t, 600, s.Queries, 150)
+}
+
+func TestRunLocalPartitionedPebble(t *testing.T) {
+	dir := t.TempDir()
+	s := runJSON(t, "-chains", "2", "-servers", "3", "-n", "200", "-w", "1", "-c", "8", "-data", dir, "-nosync")
+	require.Equal(t, "partitioned-2-pebble-nosync", s.Mode)
+	require.EqualValues(t, 200, s.Ops)
+	require.Zero(t, s.Errors)
+	left, err := os.ReadDir(dir)
+	require.NoError(t, err)
+	require.Empty(t, left, "the run removes its data directory")
+}
+
 func TestRunDurationWithProgress(t *testing.T) {
 	var stdout, stderr bytes.Buffer
 	err := run(context.Background(), []string{"-d", "300ms", "-w", "1", "-c", "4", "-progress", "100ms", "-nodestats"}, &stdout, &stderr)
@@ -211,7 +239,7 @@ func TestWorkerCountsErrors(t *testing.T) {
 	members, err := cluster.FreeLocalMembers(1) // free, so nobody listens
 	require.NoError(t, err)
 	cfg := chain.Config{Epoch: 1, Members: members}
-	w, err := newWorker(cfg, 2, 1)
+	w, err := newWorker(cfg, nil, 2, 1)
 	require.NoError(t, err)
 	defer func() { require.NoError(t, w.Close()) }()
 	l := &load{payload: []byte("x"), timeout: 20 * time.Millisecond, count: 5}

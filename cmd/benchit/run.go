@@ -35,7 +35,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelError}))
 
-	setupCtx, cancel := context.WithTimeout(ctx, setupTimeout)
+	setupCtx, cancel := context.WithTimeout(ctx, setupTimeoutFor(f))
 	defer cancel()
 	cfg, mode, local, err := target(setupCtx, f, logger)
 	if err != nil {
@@ -48,7 +48,20 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			}
 		}()
 	}
-	workers, err := startWorkers(setupCtx, cfg, f)
+	masters := cluster.SplitAddrs(f.masters)
+	if f.chains > 0 {
+		lc, err := startLocalCluster(setupCtx, f.chains, f.servers, f.data, f.noSync, logger)
+		if err != nil {
+			return err
+		}
+		defer func() {
+			if err := lc.Close(); err != nil {
+				logger.Error("close local cluster", "err", err)
+			}
+		}()
+		masters = []string{lc.masterAddr}
+	}
+	workers, err := startWorkers(setupCtx, cfg, masters, f)
 	defer func() {
 		for _, w := range workers {
 			if err := w.Close(); err != nil {
@@ -63,7 +76,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	for i := range l.payload {
 		l.payload[i] = byte('a' + i%26)
 	}
-	if f.query > 0 {
+	if f.query > 0 && len(masters) == 0 {
 		if err := workers[0].kv.Put(setupCtx, queryKey, l.payload); err != nil {
 			return fmt.Errorf("write the key queries read: %w", err)
 		}
@@ -99,6 +112,16 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 // target returns the chain to load and the run's mode; for a local chain
 // it starts it, and the caller must close it.
 func target(ctx context.Context, f flags, logger *slog.Logger) (chain.Config, string, *localChain, error) {
+	switch {
+	case f.masters != "":
+		return chain.Config{}, "partitioned-remote", nil, nil
+	case f.chains > 0 && f.data != "" && f.noSync:
+		return chain.Config{}, fmt.Sprintf("partitioned-%d-pebble-nosync", f.chains), nil, nil
+	case f.chains > 0 && f.data != "":
+		return chain.Config{}, fmt.Sprintf("partitioned-%d-pebble", f.chains), nil, nil
+	case f.chains > 0:
+		return chain.Config{}, fmt.Sprintf("partitioned-%d-mem", f.chains), nil, nil
+	}
 	if f.members != "" {
 		members, err := cluster.ParseMembers(f.members)
 		if err != nil {
@@ -123,10 +146,10 @@ func target(ctx context.Context, f flags, logger *slog.Logger) (chain.Config, st
 // startWorkers creates the workers and connects each to the head and the
 // tail. It returns the workers created so far even on error; the caller
 // closes them.
-func startWorkers(ctx context.Context, cfg chain.Config, f flags) ([]*worker, error) {
+func startWorkers(ctx context.Context, cfg chain.Config, masters []string, f flags) ([]*worker, error) {
 	var workers []*worker
 	for i := range f.workers {
-		w, err := newWorker(cfg, f.inflight, uint64(i))
+		w, err := newWorker(cfg, masters, f.inflight, uint64(i))
 		if err != nil {
 			return workers, err
 		}

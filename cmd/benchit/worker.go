@@ -12,6 +12,7 @@ import (
 	"github.com/chainrep/chain"
 	"github.com/chainrep/chain/cmd/benchit/histogram"
 	"github.com/chainrep/chain/examples/kv/kvstore"
+	"github.com/chainrep/chain/partition"
 	"github.com/chainrep/chain/transport/tcp"
 )
 
@@ -51,7 +52,8 @@ const flushEvery = 512
 // flight.
 type worker struct {
 	tr     *tcp.Transport
-	client *chain.Client
+	client *chain.Client     // one chain; nil for a partitioned cluster
+	part   *partition.Client // a partitioned cluster; nil for one chain
 	kv     *kvstore.Client
 	slots  []*slot
 
@@ -73,15 +75,28 @@ type slot struct {
 }
 
 // newWorker creates a worker with its own transport and client for the
-// chain cfg, with room for inflight requests in flight. The caller must
+// chain cfg or, given masters, for the partitioned cluster they manage,
+// with room for inflight requests in flight (per chain). The caller must
 // close it.
-func newWorker(cfg chain.Config, inflight int, seed uint64) (*worker, error) {
+func newWorker(cfg chain.Config, masters []string, inflight int, seed uint64) (*worker, error) {
 	tr := tcp.New(tcp.Options{})
-	cl, err := chain.NewClient(chain.WithTransport(tr), chain.WithConfig(cfg), chain.WithMaxInflight(inflight))
+	w := &worker{tr: tr, hist: histogram.New()}
+	var err error
+	if len(masters) > 0 {
+		w.part, err = partition.NewClient(partition.Options{Transport: tr, Masters: masters,
+			ClientOptions: []chain.Option{chain.WithMaxInflight(inflight)}})
+		if err == nil {
+			w.kv = kvstore.NewPartitionedClient(w.part)
+		}
+	} else {
+		w.client, err = chain.NewClient(chain.WithTransport(tr), chain.WithConfig(cfg), chain.WithMaxInflight(inflight))
+		if err == nil {
+			w.kv = kvstore.NewClient(w.client)
+		}
+	}
 	if err != nil {
 		return nil, errors.Join(fmt.Errorf("worker: %w", err), tr.Close())
 	}
-	w := &worker{tr: tr, client: cl, kv: kvstore.NewClient(cl), hist: histogram.New()}
 	for i := range inflight {
 		w.slots = append(w.slots, &slot{
 			lat: make([]time.Duration, 0, flushEvery),
@@ -111,10 +126,13 @@ func (w *worker) progress() (done, failed int64) {
 	return done, failed
 }
 
-// connect opens the worker's connections to the head and the tail before
-// the run, so that connecting is not measured: it asks both for their
-// status.
+// connect opens the worker's connections to the head and the tail (of
+// every chain) before the run, so that connecting is not measured: it
+// asks them for their status.
 func (w *worker) connect(ctx context.Context, cfg chain.Config) error {
+	if w.part != nil {
+		return w.connectPartitioned(ctx)
+	}
 	for _, m := range []chain.Member{cfg.Head(), cfg.Tail()} {
 		if _, err := w.client.Status(ctx, m.Addr); err != nil {
 			return fmt.Errorf("worker: connect: %w", err)
@@ -125,7 +143,13 @@ func (w *worker) connect(ctx context.Context, cfg chain.Config) error {
 
 // Close closes the client and the transport.
 func (w *worker) Close() error {
-	return errors.Join(w.client.Close(), w.tr.Close())
+	var err error
+	if w.part != nil {
+		err = w.part.Close()
+	} else {
+		err = w.client.Close()
+	}
+	return errors.Join(err, w.tr.Close())
 }
 
 // run runs operations on slot s until l says stop or ctx ends. ctx is the
@@ -141,7 +165,7 @@ func (w *worker) run(ctx context.Context, s *slot, l *load) {
 	for l.next() {
 		isQuery := l.query > 0 && s.rng.Float64() < l.query
 		start := time.Now()
-		err := w.op(ctx, isQuery, l)
+		err := w.op(ctx, s, isQuery, l)
 		lat := time.Since(start)
 		if ctx.Err() != nil {
 			return // interrupted: the operation's outcome says nothing about the chain
@@ -166,9 +190,12 @@ func (w *worker) run(ctx context.Context, s *slot, l *load) {
 }
 
 // op runs one operation with the load's timeout.
-func (w *worker) op(ctx context.Context, isQuery bool, l *load) error {
+func (w *worker) op(ctx context.Context, s *slot, isQuery bool, l *load) error {
 	ctx, cancel := context.WithTimeout(ctx, l.timeout)
 	defer cancel()
+	if w.part != nil {
+		return w.partitionedOp(ctx, s, isQuery, l)
+	}
 	if !isQuery {
 		_, err := w.client.Append(ctx, l.payload)
 		return err

@@ -1,0 +1,206 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/chainrep/chain"
+	"github.com/chainrep/chain/examples/kv/kvstore"
+	"github.com/chainrep/chain/master"
+	"github.com/chainrep/chain/partition"
+	"github.com/chainrep/chain/server"
+	"github.com/chainrep/chain/storage/pebble"
+	"github.com/chainrep/chain/transport/tcp"
+)
+
+// keySpace is the number of distinct keys a partitioned run writes and
+// reads: enough to spread evenly over the slots of every chain.
+const keySpace = 100_000
+
+// localCluster is a partitioned cluster that benchit runs in its own
+// process: a master and servers, each server with its own TCP transport
+// (its own connections, as separate processes would have), on free
+// loopback ports.
+type localCluster struct {
+	masterAddr string
+	mtr        *tcp.Transport
+	master     *master.Master
+	trs        []*tcp.Transport
+	servers    []*server.Server
+	dir        string // the Pebble data directory benchit created, or ""
+}
+
+// startLocalCluster starts a master of chains chains of min(3, servers)
+// replicas and servers servers running the key-value store, in memory or
+// on Pebble in a new directory under parent, and waits until every chain
+// takes writes. The caller must Close it.
+func startLocalCluster(ctx context.Context, chains, servers int, parent string, noSync bool, logger *slog.Logger) (*localCluster, error) {
+	lc := &localCluster{}
+	if parent != "" {
+		dir, err := os.MkdirTemp(parent, "benchit-")
+		if err != nil {
+			return nil, fmt.Errorf("local cluster: %w", err)
+		}
+		lc.dir = dir
+	}
+	if err := lc.start(ctx, chains, servers, noSync, logger); err != nil {
+		return nil, errors.Join(err, lc.Close())
+	}
+	return lc, nil
+}
+
+func (lc *localCluster) start(ctx context.Context, chains, servers int, noSync bool, logger *slog.Logger) error {
+	addrs, err := freeAddrs(1 + servers)
+	if err != nil {
+		return fmt.Errorf("local cluster: %w", err)
+	}
+	lc.masterAddr = addrs[0]
+	lc.mtr = tcp.New(tcp.Options{Logger: logger})
+	lc.master, err = master.Start(master.Options{Transport: lc.mtr, Addr: lc.masterAddr,
+		Chains: chains, Replicas: min(3, servers), Logger: logger})
+	if err != nil {
+		return fmt.Errorf("local cluster: start master: %w", err)
+	}
+	for i, addr := range addrs[1:] {
+		tr := tcp.New(tcp.Options{Logger: logger})
+		lc.trs = append(lc.trs, tr)
+		o := server.Options{
+			ID: fmt.Sprintf("s%d", i+1), Addr: addr, Transport: tr, Masters: []string{lc.masterAddr}, Logger: logger,
+			Setup: func(_ chain.Replica, n *chain.Node) error { return kvstore.New().Register(n) },
+		}
+		if lc.dir != "" {
+			dir := filepath.Join(lc.dir, o.ID)
+			o.DurableStorage = true
+			o.OpenStorage = func(r chain.Replica) (chain.Storage, error) {
+				return pebble.Open(filepath.Join(dir, r.Chain), pebble.WithSync(!noSync))
+			}
+		}
+		s, err := server.Start(o)
+		if err != nil {
+			return fmt.Errorf("local cluster: start server %s: %w", o.ID, err)
+		}
+		lc.servers = append(lc.servers, s)
+	}
+	return lc.waitReady(ctx)
+}
+
+// waitReady waits until every chain has taken a write.
+func (lc *localCluster) waitReady(ctx context.Context) error {
+	tr := tcp.New(tcp.Options{})
+	defer tr.Close()
+	c, err := partition.NewClient(partition.Options{Transport: tr, Masters: []string{lc.masterAddr}})
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	layout, err := c.Layout(ctx)
+	if err != nil {
+		return fmt.Errorf("local cluster: %w", err)
+	}
+	for _, ch := range layout.Chains {
+		cl, err := c.Chain(ctx, ch.ID)
+		if err != nil {
+			return err
+		}
+		if _, err := cl.Append(ctx, nil); err != nil {
+			return fmt.Errorf("local cluster: chain %s: %w", ch.ID, err)
+		}
+	}
+	return nil
+}
+
+// Close stops the servers and the master and removes the data directory
+// it created. It is idempotent.
+func (lc *localCluster) Close() error {
+	var errs []error
+	for _, s := range lc.servers {
+		errs = append(errs, s.Close())
+	}
+	lc.servers = nil
+	if lc.master != nil {
+		errs = append(errs, lc.master.Close())
+		lc.master = nil
+	}
+	for _, tr := range append(lc.trs, lc.mtr) {
+		if tr != nil {
+			errs = append(errs, tr.Close())
+		}
+	}
+	lc.trs, lc.mtr = nil, nil
+	if lc.dir != "" {
+		errs = append(errs, os.RemoveAll(lc.dir))
+		lc.dir = ""
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("local cluster: %w", err)
+	}
+	return nil
+}
+
+// freeAddrs returns n loopback addresses with ports free at the time of
+// the call.
+func freeAddrs(n int) ([]string, error) {
+	var addrs []string
+	var ls []net.Listener
+	defer func() {
+		for _, l := range ls {
+			_ = l.Close()
+		}
+	}()
+	for range n {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return nil, err
+		}
+		ls = append(ls, l)
+		addrs = append(addrs, l.Addr().String())
+	}
+	return addrs, nil
+}
+
+// connectPartitioned warms the worker's connections before the run: it
+// reads the layout and asks every chain's head and tail for their status.
+func (w *worker) connectPartitioned(ctx context.Context) error {
+	layout, err := w.part.Layout(ctx)
+	if err != nil {
+		return fmt.Errorf("worker: %w", err)
+	}
+	for _, ch := range layout.Chains {
+		cl, err := w.part.Chain(ctx, ch.ID)
+		if err != nil {
+			return fmt.Errorf("worker: %w", err)
+		}
+		for _, m := range []chain.Member{ch.Config.Head(), ch.Config.Tail()} {
+			if _, err := cl.Status(ctx, m.Addr); err != nil {
+				return fmt.Errorf("worker: connect to %s: %w", m.Addr, err)
+			}
+		}
+	}
+	return nil
+}
+
+// partitionedOp is one operation on a partitioned cluster: a kv.put of a
+// random key, or with isQuery a kv.get of one.
+func (w *worker) partitionedOp(ctx context.Context, s *slot, isQuery bool, l *load) error {
+	key := fmt.Sprintf("k%d", s.rng.IntN(keySpace))
+	if isQuery {
+		_, _, err := w.kv.Get(ctx, key)
+		return err
+	}
+	return w.kv.Put(ctx, key, l.payload)
+}
+
+// setupTimeoutFor is how long setting up a run may take: a partitioned
+// cluster waits for its servers to report and its chains to form.
+func setupTimeoutFor(f flags) time.Duration {
+	if f.chains > 0 {
+		return 2 * setupTimeout
+	}
+	return setupTimeout
+}
