@@ -27,6 +27,13 @@
 // starts whole chains on the in-memory transport in a few lines, injects
 // faults and checks recorded histories for linearizability.
 //
+// Package master reconfigures chains when nodes fail or join; one master
+// group can manage many chains, each serving a range of the slots keys
+// hash into ([SlotOf]), with their replicas placed on servers (package
+// server) that host many chains over one endpoint (package
+// transport/mux). Package partition is the client that routes each key to
+// its chain.
+//
 // # Example
 //
 //	net := inmem.New(inmem.Options{})

@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/chainrep/chain"
-	"github.com/chainrep/chain/examples/kv/kvstore"
+	"github.com/chainrep/chain/partition"
 )
 
 const commandHelp = `commands:
@@ -24,24 +24,36 @@ const commandHelp = `commands:
   delete KEY            key-value store: delete KEY
   status                every node's role, epoch, offsets, commit point and lag
                         (with -master, each master and which one leads, and the
-                        leader's configuration first)
+                        leader's configuration first; of a partitioned cluster,
+                        the masters, the servers and every chain)
   add-node ID ADDR      ask the master to add the node ID listening at ADDR: it
                         joins behind the tail, catches up and becomes the tail
   remove-node ID        ask the master to take the node ID out of the chain
   add-master ADDR RAFT  add the master at ADDR (raft address RAFT) to the group;
                         start it first with chaind -master -join
   remove-master ADDR    take the master at ADDR out of the group
-  help                  this list`
+  help                  this list
+of a partitioned cluster (a master started with chaind -master -chains N):
+  put, get and delete go to the chain that serves the key; append, read,
+  latest, do, query, add-node and remove-node go to the chain named with
+  -chain ID (chainctl status lists the chains)`
 
-// session runs commands against one chain.
+// session runs commands against one chain, or against the chains of a
+// partitioned cluster (part).
 type session struct {
-	client  *chain.Client
+	client  *chain.Client // nil for a partitioned cluster
 	cfg     chain.Config // the static configuration, without -master
 	masters []string     // the masters' addresses, or none
 	tr      chain.Transport
 	out     io.Writer
 	json    bool
 	timeout time.Duration
+
+	// part is the client of a partitioned cluster, nil for one chain;
+	// chains are its chains' ids, and chainID the one -chain names.
+	part    *partition.Client
+	chains  []string
+	chainID string
 }
 
 var errUsage = errors.New("usage")
@@ -69,7 +81,11 @@ type command struct {
 
 var commands = map[string]command{
 	"append": {"append DATA", 1, 1, func(ctx context.Context, s *session, a []string) error {
-		off, err := s.client.Append(ctx, []byte(a[0]))
+		c, err := s.chainClient(ctx)
+		if err != nil {
+			return err
+		}
+		off, err := c.Append(ctx, []byte(a[0]))
 		if err != nil {
 			return err
 		}
@@ -86,21 +102,33 @@ var commands = map[string]command{
 				return fmt.Errorf("%w: MAX must be >= 1", errUsage)
 			}
 		}
-		ents, err := s.client.Read(ctx, from, max)
+		c, err := s.chainClient(ctx)
+		if err != nil {
+			return err
+		}
+		ents, err := c.Read(ctx, from, max)
 		if err != nil {
 			return err
 		}
 		return s.printEntries(ents)
 	}},
 	"latest": {"latest", 0, 0, func(ctx context.Context, s *session, a []string) error {
-		off, err := s.client.Latest(ctx)
+		c, err := s.chainClient(ctx)
+		if err != nil {
+			return err
+		}
+		off, err := c.Latest(ctx)
 		if err != nil {
 			return err
 		}
 		return s.print(map[string]any{"commit": off}, fmt.Sprintf("commit point %d", off))
 	}},
 	"do": {"do NAME [DATA]", 1, 2, func(ctx context.Context, s *session, a []string) error {
-		res, err := s.client.Submit(ctx, a[0], []byte(optional(a, 1)))
+		c, err := s.chainClient(ctx)
+		if err != nil {
+			return err
+		}
+		res, err := c.Submit(ctx, a[0], []byte(optional(a, 1)))
 		if err != nil {
 			return err
 		}
@@ -108,20 +136,24 @@ var commands = map[string]command{
 			fmt.Sprintf("offset %d: %q", res.Offset, res.Data))
 	}},
 	"query": {"query NAME [DATA]", 1, 2, func(ctx context.Context, s *session, a []string) error {
-		out, err := s.client.Query(ctx, a[0], []byte(optional(a, 1)))
+		c, err := s.chainClient(ctx)
+		if err != nil {
+			return err
+		}
+		out, err := c.Query(ctx, a[0], []byte(optional(a, 1)))
 		if err != nil {
 			return err
 		}
 		return s.print(map[string]any{"result": string(out)}, fmt.Sprintf("%q", out))
 	}},
 	"put": {"put KEY VALUE", 2, 2, func(ctx context.Context, s *session, a []string) error {
-		if err := kvstore.NewClient(s.client).Put(ctx, a[0], []byte(a[1])); err != nil {
+		if err := s.kv().Put(ctx, a[0], []byte(a[1])); err != nil {
 			return err
 		}
 		return s.print(map[string]any{"key": a[0], "ok": true}, "ok")
 	}},
 	"get": {"get KEY", 1, 1, func(ctx context.Context, s *session, a []string) error {
-		v, found, err := kvstore.NewClient(s.client).Get(ctx, a[0])
+		v, found, err := s.kv().Get(ctx, a[0])
 		if err != nil {
 			return err
 		}
@@ -132,7 +164,7 @@ var commands = map[string]command{
 		return s.print(map[string]any{"key": a[0], "value": string(v), "found": found}, text)
 	}},
 	"delete": {"delete KEY", 1, 1, func(ctx context.Context, s *session, a []string) error {
-		existed, err := kvstore.NewClient(s.client).Delete(ctx, a[0])
+		existed, err := s.kv().Delete(ctx, a[0])
 		if err != nil {
 			return err
 		}
@@ -142,10 +174,10 @@ var commands = map[string]command{
 		return s.status(ctx)
 	}},
 	"add-node": {"add-node ID ADDR", 2, 2, func(ctx context.Context, s *session, a []string) error {
-		return s.admin(ctx, &chain.AdminRequest{Op: chain.AdminAddNode, Member: chain.Member{ID: a[0], Addr: a[1]}})
+		return s.adminNode(ctx, &chain.AdminRequest{Op: chain.AdminAddNode, Member: chain.Member{ID: a[0], Addr: a[1]}})
 	}},
 	"remove-node": {"remove-node ID", 1, 1, func(ctx context.Context, s *session, a []string) error {
-		return s.admin(ctx, &chain.AdminRequest{Op: chain.AdminRemoveNode, Member: chain.Member{ID: a[0]}})
+		return s.adminNode(ctx, &chain.AdminRequest{Op: chain.AdminRemoveNode, Member: chain.Member{ID: a[0]}})
 	}},
 	"add-master": {"add-master ADDR RAFTADDR", 2, 2, func(ctx context.Context, s *session, a []string) error {
 		return s.admin(ctx, &chain.AdminRequest{Op: chain.AdminAddMaster, Member: chain.Member{ID: a[0], Addr: a[1]}})

@@ -37,6 +37,7 @@ import (
 
 	"github.com/chainrep/chain"
 	"github.com/chainrep/chain/internal/cluster"
+	"github.com/chainrep/chain/partition"
 	"github.com/chainrep/chain/transport/tcp"
 )
 
@@ -58,6 +59,7 @@ type options struct {
 	json    bool
 	timeout time.Duration
 	tls     cluster.TLSFiles
+	chain   string
 }
 
 func run(ctx context.Context, args []string, in io.Reader, out io.Writer) error {
@@ -67,6 +69,8 @@ func run(ctx context.Context, args []string, in io.Reader, out io.Writer) error 
 	fs.StringVar(&o.members, "members", os.Getenv("CHAIN_MEMBERS"), "the chain's members, head first: id=host:port,... (default $CHAIN_MEMBERS)")
 	fs.StringVar(&o.master, "master", os.Getenv("CHAIN_MASTER"), "the configuration master's address, or a group's addresses comma-separated,\n"+
 		"to learn the members from (default $CHAIN_MASTER)")
+	fs.StringVar(&o.chain, "chain", "", "partitioned cluster: the chain that append, read, latest, do, query, add-node\n"+
+		"and remove-node go to (put, get and delete go to the chain that serves the key)")
 	fs.BoolVar(&o.json, "json", false, "print results as JSON")
 	fs.DurationVar(&o.timeout, "timeout", 5*time.Second, "time limit of each command")
 	fs.StringVar(&o.tls.Cert, "tls-cert", "", "PEM client certificate for mutual TLS")
@@ -105,12 +109,39 @@ func run(ctx context.Context, args []string, in io.Reader, out io.Writer) error 
 	if len(cfg.Members) > 0 {
 		opts = append(opts, chain.WithConfig(cfg))
 	}
-	client, err := chain.NewClient(opts...)
-	if err != nil {
-		return err
+	s := &session{cfg: cfg, masters: masters, tr: tr, out: out, json: o.json, timeout: o.timeout, chainID: o.chain}
+	if len(cfg.Members) == 0 {
+		// Ask the masters whether they run one chain or a partitioned
+		// cluster.
+		dctx, cancel := context.WithTimeout(ctx, o.timeout)
+		u, _, err := cluster.FetchCluster(dctx, tr, masters...)
+		cancel()
+		switch {
+		case err != nil && fs.NArg() > 0:
+			return err
+		case err == nil && cluster.IsPartitioned(u.Cluster):
+			part, err := partition.NewClient(partition.Options{Transport: tr, Masters: masters})
+			if err != nil {
+				return err
+			}
+			defer part.Close()
+			s.part = part
+			for _, ch := range u.Cluster.Chains {
+				s.chains = append(s.chains, ch.ID)
+			}
+		}
 	}
-	defer client.Close()
-	s := &session{client: client, cfg: cfg, masters: masters, tr: tr, out: out, json: o.json, timeout: o.timeout}
+	if s.part == nil {
+		if o.chain != "" {
+			return errors.New("-chain names a chain of a partitioned cluster (a master started with -chains): this is one chain")
+		}
+		client, err := chain.NewClient(opts...)
+		if err != nil {
+			return err
+		}
+		defer client.Close()
+		s.client = client
+	}
 	if fs.NArg() == 0 {
 		return s.interactive(ctx, in)
 	}

@@ -190,7 +190,13 @@ func (s *session) admin(ctx context.Context, req *chain.AdminRequest) error {
 	}
 	view := newMasterView(from, resp.Config)
 	if s.json {
+		if s.part != nil {
+			return json.NewEncoder(s.out).Encode(map[string]any{"op": what, "id": req.Member.ID, "chain": req.Chain, "config": view})
+		}
 		return json.NewEncoder(s.out).Encode(map[string]any{"op": what, "id": req.Member.ID, "config": view})
+	}
+	if s.part != nil && (req.Op == chain.AdminAddNode || req.Op == chain.AdminRemoveNode) {
+		fmt.Fprintf(s.out, "chain %s: ", req.Chain)
 	}
 	switch {
 	case req.Op == chain.AdminAddMaster:
@@ -215,6 +221,9 @@ func (s *session) admin(ctx context.Context, req *chain.AdminRequest) error {
 // one included) for its status; an unreachable node is reported in its
 // row.
 func (s *session) status(ctx context.Context) error {
+	if s.part != nil {
+		return s.partitionedStatus(ctx)
+	}
 	cfg := s.cfg
 	var view *masterView
 	var masters []masterState

@@ -65,12 +65,15 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"os"
 	"os/signal"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
 
+	"github.com/chainrep/chain"
 	"github.com/chainrep/chain/master"
 )
 
@@ -95,9 +98,14 @@ type flags struct {
 	failureTimeout         time.Duration
 	epoch                  uint64
 	nodes, port            int
+	chains, replicas       int
+	server                 string
+	servers                int
 	noSync                 bool
 	logLevel               string
 	tlsCert, tlsKey, tlsCA string
+	// set holds the flags given on the command line.
+	set map[string]bool
 }
 
 // masterFlag is -master: alone it asks for master mode, with an address
@@ -158,23 +166,30 @@ func parseFlags(args []string, out io.Writer) (flags, error) {
 	fs := flag.NewFlagSet("chaind", flag.ContinueOnError)
 	fs.SetOutput(out)
 	fs.StringVar(&f.id, "id", "", "run the one node with this id (needs -members, or -master ADDR and -addr); without it, run a local chain")
+	fs.IntVar(&f.chains, "chains", 0, "partitioned cluster: with -master alone, run the master of a cluster of this many chains\n"+
+		"(instead of -members); without -master, -id and -server, run a local cluster of them")
+	fs.IntVar(&f.replicas, "replicas", 3, "partitioned cluster: replicas of each chain (local cluster: default min(3, -servers))")
+	fs.StringVar(&f.server, "server", "", "run the server with this id of a partitioned cluster (needs -listen and -master ADDR):\n"+
+		"it hosts the replicas the masters place on it")
+	fs.IntVar(&f.servers, "servers", 3, "local partitioned cluster (-chains): number of servers, s1 on -port, s2 on -port+1, ...")
 	fs.StringVar(&f.members, "members", "", "the chain's members, head first: id=host:port,... (with -master, its initial members)")
-	fs.Var(&f.master, "master", "alone: run the configuration master (needs -listen and -members);\n"+
-		"with an address (-master ADDR[,ADDR...]): the master (or group of masters) the node follows, spelled as their -listen")
+	fs.Var(&f.master, "master", "alone: run the configuration master (needs -listen, and -members or -chains);\n"+
+		"with an address (-master ADDR[,ADDR...]): the master (or group of masters) the node or server follows, spelled as their -listen")
 	fs.StringVar(&f.raft, "raft", "", "master: the TCP address of its raft transport, dialled by the other masters of its group\n"+
 		"(default: its address in -peers; plain TCP, not covered by -tls-*)")
 	fs.StringVar(&f.peers, "peers", "", "master: the initial group of masters, this one included: addr=raftaddr,... (addr as each master's -listen;\n"+
 		"every master of the group gets the same list); default: a single master")
 	fs.BoolVar(&f.join, "join", false, "master: start empty (needs -raft, no -members) and wait for the group's leader to add it")
-	fs.StringVar(&f.listen, "listen", "", "master: the address it listens on (local chain: default 127.0.0.1:<port-1>)")
+	fs.StringVar(&f.listen, "listen", "", "master or server: the address it listens on (local chain or cluster: the master's, default 127.0.0.1:<port-1>)")
 	fs.StringVar(&f.addr, "addr", "", "node: the address it listens on when it is not in -members (it joins through chainctl add-node)")
 	fs.DurationVar(&f.failureTimeout, "failure-timeout", master.DefaultFailureTimeout,
-		"master (and local chain): how long a node may miss heartbeats before it is removed (nodes fence themselves after half)")
-	fs.StringVar(&f.data, "data", "", "keep each node's log on Pebble under this directory, or the master's raft log and snapshots\n"+
-		"(default: in memory)")
+		"master (and local chain or cluster): how long a node or server may miss heartbeats before it is removed\n"+
+		"(nodes fence themselves after half)")
+	fs.StringVar(&f.data, "data", "", "keep each node's log on Pebble under this directory (a server's: one per chain, DIR/<chain id>),\n"+
+		"or the master's raft log and snapshots (default: in memory)")
 	fs.Uint64Var(&f.epoch, "epoch", 1, "the configuration epoch (of -members)")
 	fs.IntVar(&f.nodes, "nodes", 3, "local chain: number of nodes")
-	fs.IntVar(&f.port, "port", 7001, "local chain: first port; node i listens on port+i-1")
+	fs.IntVar(&f.port, "port", 7001, "local chain or cluster: first port; node (or server) i listens on port+i-1")
 	fs.BoolVar(&f.noSync, "nosync", false, "do not fsync Pebble writes (acknowledged writes may be lost on a machine crash; benchmarks only)")
 	fs.StringVar(&f.logLevel, "log-level", "info", "log level: debug, info, warn, error")
 	fs.StringVar(&f.tlsCert, "tls-cert", "", "PEM certificate for mutual TLS")
@@ -185,6 +200,11 @@ func parseFlags(args []string, out io.Writer) (flags, error) {
 	}
 	if fs.NArg() > 0 {
 		return f, fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	f.set = map[string]bool{}
+	fs.Visit(func(fl *flag.Flag) { f.set[fl.Name] = true })
+	if err := f.checkPartitioned(); err != nil || f.server != "" {
+		return f, err
 	}
 	return f, f.check()
 }
@@ -202,8 +222,8 @@ func (f *flags) check() error {
 		return errors.New("-master -join needs -listen and -raft")
 	case f.master.run && f.join && (f.members != "" || f.peers != ""):
 		return errors.New("-master -join takes no -members or -peers: it gets the group's state once added")
-	case f.master.run && !f.join && (f.listen == "" || f.members == ""):
-		return errors.New("-master needs -listen and -members")
+	case f.master.run && !f.join && (f.listen == "" || (f.members == "" && f.chains == 0)):
+		return errors.New("-master needs -listen and -members (one chain), or -listen and -chains (a partitioned cluster)")
 	case f.master.run && f.addr != "":
 		return errors.New("-addr is for a node, not the master")
 	case f.failureTimeout < 10*time.Millisecond:
@@ -222,6 +242,61 @@ func (f *flags) check() error {
 		return errors.New("-nodes and -port must give ports within 1-65535")
 	case f.id == "" && !f.master.run && f.listen == "" && f.port < 2:
 		return errors.New("-port must be at least 2 for the local master on port-1 (or give -listen)")
+	}
+	return nil
+}
+
+// serverFlags are the flags a server takes besides -server.
+var serverFlags = []string{"listen", "master", "data", "nosync", "log-level", "tls-cert", "tls-key", "tls-ca"}
+
+// checkPartitioned rejects combinations of the partitioned cluster's
+// flags (-chains, -replicas, -server, -servers) that make no sense.
+func (f *flags) checkPartitioned() error {
+	local := f.chains > 0 && !f.master.run && f.id == "" && f.server == "" && f.master.addr == ""
+	switch {
+	case f.chains < 0 || f.set["chains"] && f.chains == 0:
+		return errors.New("-chains must be at least 1")
+	case f.chains > chain.Slots:
+		return fmt.Errorf("-chains must be at most %d (the slots keys hash into)", chain.Slots)
+	case f.replicas < 1:
+		return errors.New("-replicas must be at least 1")
+	case f.servers < 1:
+		return errors.New("-servers must be at least 1")
+	case f.server != "" && f.master.run:
+		return errors.New("-server runs a server: -master takes the masters' addresses (-master ADDR[,ADDR...]), not alone")
+	case f.server != "" && f.id != "":
+		return errors.New("-server and -id are exclusive: a server hosts replicas of many chains, a node is one member of one chain")
+	case f.server != "" && strings.Contains(f.server, "/"):
+		return errors.New("-server: the id must not contain /")
+	case f.server != "":
+		for _, name := range slices.Sorted(maps.Keys(f.set)) {
+			if name != "server" && !slices.Contains(serverFlags, name) {
+				return fmt.Errorf("-server takes no -%s (only -listen, -master ADDR, -data, -nosync, -log-level and -tls-*)", name)
+			}
+		}
+		if f.listen == "" || f.master.addr == "" {
+			return errors.New("-server needs -listen and -master ADDR")
+		}
+	case f.chains > 0 && f.members != "":
+		return errors.New("-chains and -members are exclusive: a partitioned cluster places its chains on servers")
+	case f.chains > 0 && f.id != "":
+		return errors.New("-chains is for the master (-master alone) or a local cluster, not a node (-id)")
+	case f.chains > 0 && f.master.addr != "":
+		return errors.New("-chains is for the master (-master alone) or a local cluster; a server follows the masters with -server ID -master ADDR")
+	case f.chains > 0 && f.master.run && f.join:
+		return errors.New("-master -join takes no -chains: it gets the group's state once added")
+	case f.chains > 0 && f.set["epoch"]:
+		return errors.New("-epoch is for one chain: a partitioned cluster's chains start at epoch 1")
+	case f.chains > 0 && f.set["nodes"]:
+		return errors.New("-nodes is for a local chain: a local partitioned cluster takes -servers")
+	case f.chains > 0 && f.master.run && (f.set["servers"] || f.set["port"]):
+		return errors.New("-servers and -port are for a local cluster: start each server with chaind -server")
+	case f.chains == 0 && (f.set["replicas"] || f.set["servers"]):
+		return errors.New("-replicas and -servers need -chains (a partitioned cluster)")
+	case local && f.set["replicas"] && f.replicas > f.servers:
+		return fmt.Errorf("-replicas %d needs at least %d -servers", f.replicas, f.replicas)
+	case local && (f.port < 1 || f.port+f.servers > 65536):
+		return errors.New("-servers and -port must give ports within 1-65535")
 	}
 	return nil
 }

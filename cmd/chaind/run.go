@@ -7,13 +7,16 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/chainrep/chain"
 	"github.com/chainrep/chain/internal/cluster"
 	"github.com/chainrep/chain/master"
+	"github.com/chainrep/chain/server"
 	"github.com/chainrep/chain/transport/tcp"
 )
 
@@ -31,6 +34,14 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	tlsConfig, err := cluster.TLSFiles{Cert: f.tlsCert, Key: f.tlsKey, CA: f.tlsCA}.Config()
 	if err != nil {
 		return err
+	}
+	if f.server != "" || (f.chains > 0 && !f.master.run) {
+		tr := tcp.New(tcp.Options{TLS: tlsConfig, Logger: logger})
+		defer tr.Close()
+		if f.server != "" {
+			return runServer(ctx, f, tr, logger, out)
+		}
+		return runLocalCluster(ctx, f, tr, logger, out)
 	}
 	cfg, ids, err := chainConfig(f)
 	if err != nil {
@@ -138,6 +149,9 @@ func runMaster(ctx context.Context, f flags, cfg chain.Config, tr chain.Transpor
 		Addr: f.listen, Config: cfg, Transport: tr, FailureTimeout: f.failureTimeout, Logger: logger,
 		RaftAddr: f.raft, Join: f.join, Dir: f.data,
 	}
+	if f.chains > 0 {
+		mc.Chains, mc.Replicas = f.chains, f.replicas
+	}
 	if f.peers != "" {
 		peers, err := cluster.ParsePeers(f.peers)
 		if err != nil {
@@ -166,21 +180,30 @@ func runMaster(ctx context.Context, f flags, cfg chain.Config, tr chain.Transpor
 	if len(addrs) > 1 {
 		masters = strings.Join(addrs, ",")
 	}
+	what := fmt.Sprintf("chain at epoch %d: %s", cfg.Epoch, cluster.FormatMembers(cfg.Members))
+	if f.chains > 0 {
+		what = describePlan(f.chains, f.replicas)
+	}
 	switch {
 	case f.join:
 		fmt.Fprintf(out, "master listening on %s (failure timeout %v), raft on %s, waiting to be added to a group\n",
 			m.Addr(), f.failureTimeout, mc.RaftAddr)
 	case len(mc.Peers) > 1:
-		fmt.Fprintf(out, "master listening on %s (failure timeout %v), raft on %s, one of the group %s; chain at epoch %d: %s\n",
-			m.Addr(), f.failureTimeout, mc.RaftAddr, masters, cfg.Epoch, cluster.FormatMembers(cfg.Members))
+		fmt.Fprintf(out, "master listening on %s (failure timeout %v), raft on %s, one of the group %s; %s\n",
+			m.Addr(), f.failureTimeout, mc.RaftAddr, masters, what)
 	default:
-		fmt.Fprintf(out, "master listening on %s (failure timeout %v), chain at epoch %d: %s\n",
-			m.Addr(), f.failureTimeout, cfg.Epoch, cluster.FormatMembers(cfg.Members))
+		fmt.Fprintf(out, "master listening on %s (failure timeout %v), %s\n", m.Addr(), f.failureTimeout, what)
 	}
-	if !f.join {
+	switch {
+	case f.chains > 0:
+		fmt.Fprintf(out, "start each server (at least %d) with:\n  chaind -server ID -listen HOST:PORT -master %s\n", f.replicas, masters)
+		fmt.Fprintf(out, "reach the cluster with:\n  chainctl -master %s status\n  chainctl -master %s put KEY VALUE\n", masters, masters)
+	case !f.join:
 		fmt.Fprintf(out, "start each node with:\n  chaind -id ID -members %s -master %s\n", cluster.FormatMembers(cfg.Members), masters)
+		fallthrough
+	default:
+		fmt.Fprintf(out, "reach the chain with:\n  chainctl -master %s status\n", masters)
 	}
-	fmt.Fprintf(out, "reach the chain with:\n  chainctl -master %s status\n", masters)
 	<-ctx.Done()
 	fmt.Fprintln(out, "shutting down")
 	if err := m.Close(); err != nil {
@@ -227,4 +250,105 @@ func printReady(out io.Writer, cfg chain.Config, ids []string, masterAddr string
 		return
 	}
 	fmt.Fprintf(out, "reach the chain with:\n  chainctl -members %s status\n", cluster.FormatMembers(cfg.Members))
+}
+
+// describePlan tells the shape of a partitioned cluster.
+func describePlan(chains, replicas int) string {
+	return fmt.Sprintf("%d chains of %d replicas, created once %d servers report", chains, replicas, replicas)
+}
+
+// runServer runs one server of a partitioned cluster until ctx ends.
+func runServer(ctx context.Context, f flags, tr chain.Transport, logger *slog.Logger, out io.Writer) error {
+	masters := cluster.SplitAddrs(f.master.addr)
+	if len(masters) == 0 {
+		return errors.New("-master: no address")
+	}
+	s, err := cluster.StartServer(cluster.ServerConfig{
+		ID: f.server, Addr: f.listen, Masters: masters, Transport: tr,
+		DataDir: f.data, NoSync: f.noSync, Logger: logger,
+	})
+	if err != nil {
+		return fmt.Errorf("start server: %w", err)
+	}
+	list := strings.Join(masters, ",")
+	fmt.Fprintf(out, "server %s listening on %s, %s, following the master at %s\n", f.server, f.listen, where(f), list)
+	fmt.Fprintf(out, "reach the cluster with:\n  chainctl -master %s status\n", list)
+	<-ctx.Done()
+	fmt.Fprintln(out, "shutting down")
+	return s.Close()
+}
+
+// runLocalCluster runs a partitioned cluster in one process: a master
+// and -servers servers on loopback TCP, until ctx ends.
+func runLocalCluster(ctx context.Context, f flags, tr chain.Transport, logger *slog.Logger, out io.Writer) error {
+	masterAddr := f.listen
+	if masterAddr == "" {
+		masterAddr = "127.0.0.1:" + strconv.Itoa(f.port-1)
+	}
+	replicas := min(3, f.servers)
+	if f.set["replicas"] {
+		replicas = f.replicas
+	}
+	mc := cluster.MasterConfig{
+		Addr: masterAddr, Chains: f.chains, Replicas: replicas, Transport: tr, FailureTimeout: f.failureTimeout, Logger: logger,
+	}
+	if f.data != "" {
+		mc.Dir = filepath.Join(f.data, "master")
+	}
+	m, err := cluster.StartMaster(mc)
+	if err != nil {
+		return fmt.Errorf("start master: %w", err)
+	}
+	defer func() {
+		if err := m.Close(); err != nil {
+			logger.Error("close master", "err", err)
+		}
+	}()
+	fmt.Fprintf(out, "master listening on %s (failure timeout %v), %s\n", masterAddr, f.failureTimeout, describePlan(f.chains, replicas))
+
+	var servers []*server.Server
+	defer func() {
+		for _, s := range servers {
+			if err := s.Close(); err != nil {
+				logger.Error("close server", "server", s.ID(), "err", err)
+			}
+		}
+	}()
+	for i := range f.servers {
+		id, addr := "s"+strconv.Itoa(i+1), "127.0.0.1:"+strconv.Itoa(f.port+i)
+		sc := cluster.ServerConfig{ID: id, Addr: addr, Masters: []string{masterAddr}, Transport: tr, NoSync: f.noSync, Logger: logger}
+		if f.data != "" {
+			sc.DataDir = filepath.Join(f.data, id)
+		}
+		s, err := cluster.StartServer(sc)
+		if err != nil {
+			return fmt.Errorf("start server %s: %w", id, err)
+		}
+		servers = append(servers, s)
+		fmt.Fprintf(out, "server %s listening on %s, %s\n", id, addr, where(f))
+	}
+	// The master creates the chains once enough servers report.
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	for len(m.Cluster().Chains) < f.chains {
+		select {
+		case <-ctx.Done():
+			fmt.Fprintln(out, "shutting down")
+			return nil
+		case <-tick.C:
+		}
+	}
+	fmt.Fprintf(out, "%d chains created\n", f.chains)
+	fmt.Fprintf(out, "reach the cluster with:\n  chainctl -master %s status\n  chainctl -master %s put KEY VALUE\n", masterAddr, masterAddr)
+	<-ctx.Done()
+	fmt.Fprintln(out, "shutting down")
+	return nil
+}
+
+// where tells where replicas keep their logs.
+func where(f flags) string {
+	if f.data != "" {
+		return "on Pebble under " + f.data
+	}
+	return "in memory"
 }

@@ -21,9 +21,14 @@ import (
 type MasterConfig struct {
 	// Addr is where the master listens; it is also its id in its group.
 	Addr string
-	// Config is the chain's initial configuration (unless Join).
-	Config    chain.Config
-	Transport chain.Transport
+	// Config is the chain's initial configuration (unless Join or
+	// Chains).
+	Config chain.Config
+	// Chains, when positive, makes the master manage a partitioned
+	// cluster of Chains chains of Replicas replicas each, placed on the
+	// servers that report to it (see master.Options.Chains).
+	Chains, Replicas int
+	Transport        chain.Transport
 	// FailureTimeout is how long a node may stay silent before the master
 	// removes it; zero means master.DefaultFailureTimeout.
 	FailureTimeout time.Duration
@@ -51,7 +56,7 @@ func StartMaster(mc MasterConfig) (*master.Master, error) {
 		logger = slog.New(slog.DiscardHandler)
 	}
 	m, err := master.Start(master.Options{
-		Transport: mc.Transport, Addr: mc.Addr, Config: mc.Config,
+		Transport: mc.Transport, Addr: mc.Addr, Config: mc.Config, Chains: mc.Chains, Replicas: mc.Replicas,
 		FailureTimeout: mc.FailureTimeout, Logger: logger,
 		Peers: mc.Peers, Join: mc.Join, RaftAddr: mc.RaftAddr, RaftTransport: mc.RaftTransport, Dir: mc.Dir,
 	})
@@ -117,6 +122,58 @@ func FetchUpdate(ctx context.Context, tr chain.Transport, addr string) (*chain.C
 		return nil, fmt.Errorf("configuration from the master at %s: %w", addr, err)
 	}
 	return u, nil
+}
+
+// FetchCluster asks the masters at addrs, in turn, for the layout of
+// their cluster (ClusterRequest) until one answers or ctx ends; a
+// follower that names the leader sends it on to the leader (it knows
+// which servers are alive). It returns the answer and who gave it.
+//
+// A master of one chain answers with that chain alone, its id "": see
+// IsPartitioned.
+func FetchCluster(ctx context.Context, tr chain.Transport, addrs ...string) (*chain.ClusterUpdate, string, error) {
+	return fetchCluster(ctx, tr, addrs, true)
+}
+
+// FetchClusterUpdate asks the master at addr alone for its
+// ClusterUpdate (its layout, its group and who leads it), until it
+// answers or ctx ends.
+func FetchClusterUpdate(ctx context.Context, tr chain.Transport, addr string) (*chain.ClusterUpdate, error) {
+	u, _, err := fetchCluster(ctx, tr, []string{addr}, false)
+	return u, err
+}
+
+// fetchCluster asks for a ClusterUpdate; with toLeader, a follower's
+// answer that names the leader is a redirect (up to maxRedirects of
+// them).
+func fetchCluster(ctx context.Context, tr chain.Transport, addrs []string, toLeader bool) (*chain.ClusterUpdate, string, error) {
+	id := rand.Uint64()
+	var u *chain.ClusterUpdate
+	redirects := 0
+	from, err := ask(ctx, tr, addrs, func() chain.Message { return &chain.ClusterRequest{ID: id} }, true,
+		func(from string, msg chain.Message) (bool, string) {
+			c, ok := msg.(*chain.ClusterUpdate)
+			if !ok || c.ID != id {
+				return false, ""
+			}
+			if toLeader && c.Follower && c.Leader != "" && c.Leader != from && redirects < maxRedirects {
+				redirects++
+				return false, c.Leader
+			}
+			u = c
+			return true, ""
+		})
+	if err != nil {
+		return nil, "", fmt.Errorf("cluster layout from the master at %s: %w", strings.Join(addrs, ","), err)
+	}
+	return u, from, nil
+}
+
+// IsPartitioned reports whether a master's layout is that of a
+// partitioned cluster: more or fewer chains than one (none while its
+// servers have not yet reported), or one chain with an id.
+func IsPartitioned(c chain.Cluster) bool {
+	return len(c.Chains) != 1 || c.Chains[0].ID != ""
 }
 
 // FetchConfig asks the masters at addrs, in turn, for the chain's current

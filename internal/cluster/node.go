@@ -88,8 +88,13 @@ func openStorage(nc NodeConfig) (chain.Storage, error) {
 	if nc.DataDir == "" {
 		return memory.New(), nil
 	}
-	dir := filepath.Join(nc.DataDir, nc.ID)
-	st, err := pebble.Open(dir, pebble.WithSync(!nc.NoSync))
+	return OpenStorage(filepath.Join(nc.DataDir, nc.ID), nc.NoSync)
+}
+
+// OpenStorage opens (or creates) a Pebble storage in dir, fsyncing its
+// writes unless noSync.
+func OpenStorage(dir string, noSync bool) (chain.Storage, error) {
+	st, err := pebble.Open(dir, pebble.WithSync(!noSync))
 	if err != nil {
 		return nil, fmt.Errorf("open storage in %s: %w", dir, err)
 	}
