@@ -295,21 +295,27 @@ func (cl *cluster) create(now time.Time) bool {
 
 // replace drops, from every chain below its target, the standby replicas
 // on servers that stopped reporting, and places a replacement on a live
-// server when the chain has no live standby to restore its length.
+// server when the chain has too few live standby replicas to restore its
+// length. A replacement counts as live for a failure timeout from its
+// placement, the time its server has to start it.
 func (cl *cluster) replace(now time.Time) bool {
 	changed := false
 	for _, s := range cl.chains {
 		if s.behind > 0 || s.blind || len(s.cfg.Members) >= s.target {
 			continue
 		}
+		live := 0
 		for id := range s.standby {
-			if !cl.serverAlive(serverOf(id), now) {
+			switch {
+			case !cl.serverAlive(serverOf(id), now):
 				delete(s.standby, id)
 				delete(s.nodes, id)
 				changed = true
+			case s.alive(id, now):
+				live++
 			}
 		}
-		if s.cfg.Joining != nil || len(s.cfg.Members)+len(s.standby) >= s.target {
+		if s.cfg.Joining != nil || len(s.cfg.Members)+live >= s.target {
 			continue
 		}
 		srv, ok := cl.leastLoaded(now, s)
@@ -318,6 +324,7 @@ func (cl *cluster) replace(now time.Time) bool {
 		}
 		m := cl.replica(srv, s.id)
 		s.standby[m.ID] = m
+		s.nodes[m.ID] = &nodeState{addr: m.Addr, lastSeen: now}
 		changed = true
 	}
 	return changed

@@ -203,3 +203,35 @@ func TestFSMAcceptsPartitionedChanges(t *testing.T) {
 	good.Chains[0].Config.Members = good.Chains[0].Config.Members[:1]
 	require.NoError(t, applyCmd(t, f, 2, good).err)
 }
+
+// TestClusterReplacesADeadReplicaOnALiveServer stops one replica's node
+// while its server keeps reporting: the chain gets a replacement on
+// another server instead of waiting for a node that never comes back.
+func TestClusterReplacesADeadReplicaOnALiveServer(t *testing.T) {
+	tc := newTestCluster(t, 1, 3)
+	all := servers(4)
+	tc.run(0, ms(500), all...)
+	s := tc.cl.chains[0]
+	victim := s.cfg.Members[1].ID
+	// Every replica heartbeats but the victim, whose server still beats.
+	for d := ms(600); d <= ms(5000); d += ms(100) {
+		now := at(d)
+		for _, srv := range all {
+			tc.cl.serverBeat(&chain.ServerBeat{ID: srv, Addr: srv + ":addr"}, now)
+		}
+		for _, id := range s.replicaIDs() {
+			if id == victim {
+				continue
+			}
+			srv := serverOf(id)
+			s.heartbeat(&chain.Heartbeat{Chain: s.id, ID: id, Addr: chain.ReplicaAddr(srv+":addr", s.id),
+				Epoch: s.cfg.Epoch, Last: 10, Commit: 10, Complete: s.cfg.Role(id).IsMember()}, now)
+		}
+		tc.cl.tick(now)
+	}
+	require.Len(t, s.cfg.Members, 3)
+	for _, m := range s.cfg.Members {
+		require.NotEqual(t, victim, m.ID)
+	}
+	tc.checkSpread()
+}
