@@ -1,11 +1,9 @@
 package chain_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"log/slog"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -14,6 +12,7 @@ import (
 
 	"github.com/chainrep/chain"
 	"github.com/chainrep/chain/chaintest"
+	"github.com/chainrep/chain/internal/testutil"
 	"github.com/chainrep/chain/storage/memory"
 )
 
@@ -35,31 +34,13 @@ func (s *failingStorage) Append(ents []chain.Entry) error {
 	return s.Storage.Append(ents)
 }
 
-// syncBuffer is a goroutine-safe log sink.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // TestStorageWriteErrorStopsTheNode arms a write error on each node in turn:
 // the node stops serving, says why in its log and to clients, and never
 // retries the failed write.
 func TestStorageWriteErrorStopsTheNode(t *testing.T) {
 	for victim, role := range []string{"head", "middle", "tail"} {
 		t.Run(role, func(t *testing.T) {
-			var logs syncBuffer
+			var logs testutil.SyncBuffer
 			disks := make([]*failingStorage, 3)
 			c := chaintest.Start(t, chaintest.Options{Nodes: 3,
 				OpenStorage: func(i int) (chain.Storage, error) {

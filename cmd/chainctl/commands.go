@@ -42,8 +42,8 @@ of a partitioned cluster (a master started with chaind -master -chains N):
 // partitioned cluster (part).
 type session struct {
 	client  *chain.Client // nil for a partitioned cluster
-	cfg     chain.Config // the static configuration, without -master
-	masters []string     // the masters' addresses, or none
+	cfg     chain.Config  // the static configuration, without -master
+	masters []string      // the masters' addresses, or none
 	tr      chain.Transport
 	out     io.Writer
 	json    bool

@@ -1,6 +1,7 @@
-// Command chainctl talks to a chain: it appends, reads, queries, runs
-// key-value commands, shows every node's status, and adds and removes
-// nodes through the configuration master.
+// Command chainctl talks to a chain, or to the chains of a partitioned
+// cluster: it appends, reads, queries, runs key-value commands, shows
+// every node's status, and adds and removes nodes through the
+// configuration master.
 //
 // It learns the chain's members from the master (-master, or the
 // CHAIN_MASTER environment variable; for a group of masters, their
@@ -16,6 +17,18 @@
 //	chainctl -members ... read 1 10
 //	chainctl -members ... --json status
 //	chainctl -master ...               # an interactive prompt
+//
+// Against the master of a partitioned cluster (chaind -master -chains N;
+// chainctl asks the masters which kind they run), put, get and delete go
+// to the chain that serves the key; append, read, latest, do, query,
+// add-node and remove-node go to the chain named with -chain; status
+// shows the masters, the servers and every chain (its slots, epoch and
+// members, head first):
+//
+//	chainctl -master 127.0.0.1:7000 put k v
+//	chainctl -master 127.0.0.1:7000 status
+//	chainctl -master 127.0.0.1:7000 -chain c3 read 1 10
+//	chainctl -master 127.0.0.1:7000 -chain c3 remove-node s2/c3
 //
 // With -master, the client follows the chain through failures and
 // membership changes (and, given every master of a group, through the

@@ -1,4 +1,5 @@
-// Command chaind runs chain nodes and the configuration master.
+// Command chaind runs chain nodes and the configuration master, or the
+// master and servers of a partitioned cluster.
 //
 // With no flags it starts a local 3-node chain in one process, on loopback
 // TCP ports 7001-7003 and in memory, with a configuration master on port
@@ -50,6 +51,37 @@
 // empty and waits for the group's leader to add it (master.AddMaster; the
 // admin protocol, and so chainctl, cannot ask for that yet). Raft's
 // traffic between masters is plain TCP: -tls-* does not cover it.
+//
+// A partitioned cluster spreads keys over many chains: a master started
+// with -chains N (instead of -members) manages N chains of -replicas
+// replicas each (default 3), each chain serving a range of the slots keys
+// hash into, and places their replicas on the servers that report to it.
+// It creates the chains once -replicas servers have reported, replaces
+// the replicas of a server that stops reporting for the failure timeout,
+// and moves replicas to new servers. -peers, -raft and -data work as for
+// the master of one chain:
+//
+//	chaind -master -listen 127.0.0.1:7000 -chains 8 -replicas 3 [-failure-timeout 1s]
+//
+// A server (-server ID, an id without "/") listens on -listen and hosts
+// the replicas the masters place on it, each running the key-value store;
+// with -data DIR each keeps its log on Pebble under DIR/<chain id>, and
+// a restarted server keeps its replicas (in memory, they rejoin their
+// chains as new replicas):
+//
+//	chaind -server s1 -listen 127.0.0.1:7101 -master 127.0.0.1:7000 [-data /var/lib/chain/s1]
+//	chainctl -master 127.0.0.1:7000 put KEY VALUE   # goes to the chain that serves KEY
+//	chainctl -master 127.0.0.1:7000 status          # masters, servers and chains
+//
+// With -chains and none of -master, -id and -server, chaind runs a local
+// partitioned cluster in one process: a master on 127.0.0.1:<port-1> and
+// -servers servers (default 3, ids s1, s2, ...) on ports -port, -port+1,
+// ..., with -replicas min(3, -servers) unless given; with -data DIR the
+// servers keep their logs under DIR/<server id> and the master its state
+// under DIR/master:
+//
+//	chaind -chains 8                   # 8 chains of 3 replicas on 3 servers
+//	chaind -chains 16 -servers 5 -data /tmp/cluster
 //
 // Without -data the master keeps its state in memory: a restarted master
 // (or a whole group restarted at once) starts again from -members at
@@ -184,7 +216,7 @@ func parseFlags(args []string, out io.Writer) (flags, error) {
 	fs.StringVar(&f.addr, "addr", "", "node: the address it listens on when it is not in -members (it joins through chainctl add-node)")
 	fs.DurationVar(&f.failureTimeout, "failure-timeout", master.DefaultFailureTimeout,
 		"master (and local chain or cluster): how long a node or server may miss heartbeats before it is removed\n"+
-		"(nodes fence themselves after half)")
+			"(nodes fence themselves after half)")
 	fs.StringVar(&f.data, "data", "", "keep each node's log on Pebble under this directory (a server's: one per chain, DIR/<chain id>),\n"+
 		"or the master's raft log and snapshots (default: in memory)")
 	fs.Uint64Var(&f.epoch, "epoch", 1, "the configuration epoch (of -members)")

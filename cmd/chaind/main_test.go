@@ -13,28 +13,11 @@ import (
 
 	"github.com/chainrep/chain"
 	"github.com/chainrep/chain/internal/cluster"
+	"github.com/chainrep/chain/internal/testutil"
 	"github.com/chainrep/chain/transport/tcp"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
-
-// syncBuffer collects a program's output from its goroutine.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
 
 // TestNodesServeAndRestartFromTheirData runs three chaind nodes (as three run calls,
 // each with its own transport, as separate processes would), writes through
@@ -45,11 +28,11 @@ func TestNodesServeAndRestartFromTheirData(t *testing.T) {
 	list := cluster.FormatMembers(members)
 	data := t.TempDir()
 
-	start := func() (stop func(), outs []*syncBuffer) {
+	start := func() (stop func(), outs []*testutil.SyncBuffer) {
 		ctx, cancel := context.WithCancel(context.Background())
 		var wg sync.WaitGroup
 		for _, m := range members {
-			out := &syncBuffer{}
+			out := &testutil.SyncBuffer{}
 			outs = append(outs, out)
 			wg.Go(func() {
 				if err := run(ctx, []string{"-id", m.ID, "-members", list, "-data", data, "-log-level", "error"}, out); err != nil {

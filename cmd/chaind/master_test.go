@@ -14,13 +14,14 @@ import (
 
 	"github.com/chainrep/chain"
 	"github.com/chainrep/chain/internal/cluster"
+	"github.com/chainrep/chain/internal/testutil"
 	"github.com/chainrep/chain/transport/tcp"
 )
 
 // process is one run call standing for a chaind process: its own
 // transport, stopped by cancelling its context.
 type process struct {
-	out    *syncBuffer
+	out    *testutil.SyncBuffer
 	cancel context.CancelFunc
 	done   chan struct{}
 }
@@ -28,7 +29,7 @@ type process struct {
 func startProcess(t *testing.T, args ...string) *process {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	p := &process{out: &syncBuffer{}, cancel: cancel, done: make(chan struct{})}
+	p := &process{out: &testutil.SyncBuffer{}, cancel: cancel, done: make(chan struct{})}
 	go func() {
 		defer close(p.done)
 		if err := run(ctx, args, p.out); err != nil {

@@ -271,7 +271,7 @@ func runServer(ctx context.Context, f flags, tr chain.Transport, logger *slog.Lo
 		return fmt.Errorf("start server: %w", err)
 	}
 	list := strings.Join(masters, ",")
-	fmt.Fprintf(out, "server %s listening on %s, %s, following the master at %s\n", f.server, f.listen, where(f), list)
+	fmt.Fprintf(out, "server %s listening on %s, %s, following the master at %s\n", f.server, f.listen, where(f.data), list)
 	fmt.Fprintf(out, "reach the cluster with:\n  chainctl -master %s status\n", list)
 	<-ctx.Done()
 	fmt.Fprintln(out, "shutting down")
@@ -325,7 +325,7 @@ func runLocalCluster(ctx context.Context, f flags, tr chain.Transport, logger *s
 			return fmt.Errorf("start server %s: %w", id, err)
 		}
 		servers = append(servers, s)
-		fmt.Fprintf(out, "server %s listening on %s, %s\n", id, addr, where(f))
+		fmt.Fprintf(out, "server %s listening on %s, %s\n", id, addr, where(sc.DataDir))
 	}
 	// The master creates the chains once enough servers report.
 	tick := time.NewTicker(10 * time.Millisecond)
@@ -346,9 +346,9 @@ func runLocalCluster(ctx context.Context, f flags, tr chain.Transport, logger *s
 }
 
 // where tells where replicas keep their logs.
-func where(f flags) string {
-	if f.data != "" {
-		return "on Pebble under " + f.data
+func where(dir string) string {
+	if dir != "" {
+		return "on Pebble under " + dir
 	}
 	return "in memory"
 }

@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -16,6 +15,7 @@ import (
 	"github.com/chainrep/chain"
 	"github.com/chainrep/chain/examples/kv/internal/kvcluster"
 	"github.com/chainrep/chain/examples/kv/kvstore"
+	"github.com/chainrep/chain/internal/testutil"
 	"github.com/chainrep/chain/storage/memory"
 	"github.com/chainrep/chain/transport/inmem"
 )
@@ -161,29 +161,11 @@ func TestHTTPInternalError(t *testing.T) {
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = c.Close() })
 
-	logged := &syncBuffer{}
+	logged := &testutil.SyncBuffer{}
 	logger := slog.New(slog.NewTextHandler(logged, nil))
 	srv := httpServer(t, kvstore.NewClient(c), kvstore.WithLogger(logger))
 	code, body := call(t, srv, http.MethodPut, "/kv/a", "v")
 	require.Equal(t, http.StatusInternalServerError, code)
 	require.Equal(t, "internal error\n", body)
 	require.Contains(t, logged.String(), "unknown command")
-}
-
-// syncBuffer is a bytes.Buffer safe for concurrent use.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
