@@ -359,6 +359,7 @@ func (cl *cluster) rebalance(now time.Time) bool {
 		}
 		m := cl.replica(least, s.id)
 		s.standby[m.ID] = m
+		s.nodes[m.ID] = &nodeState{addr: m.Addr, lastSeen: now} // live while its server starts it
 		s.target++
 		cl.move = move{Chain: s.id, From: s.cfg.Members[from].ID, To: m.ID}
 		return true
@@ -378,9 +379,15 @@ func (cl *cluster) finishMove(now time.Time) bool {
 		return slices.ContainsFunc(s.cfg.Members, func(m chain.Member) bool { return m.ID == id })
 	}
 	switch {
-	case isMember(cl.move.To) && s.handoff.ID == "" && isMember(cl.move.From):
+	case len(s.cfg.Members) >= s.target && s.handoff.ID == "" && isMember(cl.move.From):
+		// The chain has its extra replica, complete: To, or another
+		// standby replica that joined first.
 		if _, err := s.removeNode(cl.move.From); err != nil {
 			return false // try again at the next tick
+		}
+		if !isMember(cl.move.To) {
+			delete(s.standby, cl.move.To)
+			delete(s.nodes, cl.move.To)
 		}
 	case !cl.serverAlive(serverOf(cl.move.To), now) && !isMember(cl.move.To):
 		delete(s.standby, cl.move.To)

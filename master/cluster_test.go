@@ -235,3 +235,57 @@ func TestClusterReplacesADeadReplicaOnALiveServer(t *testing.T) {
 	}
 	tc.checkSpread()
 }
+
+// TestClusterMoveEndsWhicheverReplicaJoins starts a move whose new replica
+// never reports while another standby replica of the chain joins: the
+// move ends with the chain back at its length, the replica moved away
+// removed and the silent one dropped; and while the new replica's server
+// has time to start it, no other replacement is placed.
+func TestClusterMoveEndsWhicheverReplicaJoins(t *testing.T) {
+	tc := newTestCluster(t, 8, 3)
+	tc.run(0, ms(1000), servers(6)...)
+	now := ms(1100)
+	tc.step(now, servers(7)...)
+	require.NotEqual(t, "", tc.cl.move.Chain, "the new server takes a replica")
+	mv := tc.cl.move
+	s := tc.cl.chain(mv.Chain)
+	require.Len(t, s.standby, 1, "one new replica, no replacement beside it")
+	require.Contains(t, s.standby, mv.To)
+	// Another server's replica of the chain shows up as standby and
+	// heartbeats; the move's own replica stays silent.
+	var other string
+	for _, srv := range servers(6) {
+		if !slices.ContainsFunc(s.replicaIDs(), func(id string) bool { return serverOf(id) == srv }) {
+			other = srv + "/" + s.id
+			break
+		}
+	}
+	require.NotEmpty(t, other)
+	s.standby[other] = tc.cl.replica(serverOf(other), s.id)
+	silent := map[string]bool{mv.To: true}
+	for d := now + ms(100); d <= now+ms(3000); d += ms(100) {
+		at := at(d)
+		for _, srv := range servers(7) {
+			tc.cl.serverBeat(&chain.ServerBeat{ID: srv, Addr: srv + ":addr"}, at)
+		}
+		for _, cs := range tc.cl.chains {
+			for _, id := range cs.replicaIDs() {
+				if silent[id] {
+					continue
+				}
+				cs.heartbeat(&chain.Heartbeat{Chain: cs.id, ID: id, Addr: chain.ReplicaAddr(serverOf(id)+":addr", cs.id),
+					Epoch: cs.cfg.Epoch, Last: 10, Commit: 10, Complete: cs.cfg.Role(id).IsMember()}, at)
+			}
+		}
+		tc.cl.tick(at)
+		if tc.cl.move.Chain == "" {
+			break
+		}
+	}
+	require.Equal(t, move{}, tc.cl.move, "the move ended")
+	require.Len(t, s.cfg.Members, 3)
+	require.Equal(t, 3, s.target)
+	require.NotContains(t, s.standby, mv.To)
+	require.False(t, slices.ContainsFunc(s.cfg.Members, func(m chain.Member) bool { return m.ID == mv.From }))
+	tc.checkSpread()
+}
