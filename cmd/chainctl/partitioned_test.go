@@ -135,7 +135,41 @@ func TestPartitionedClusterAsProcesses(t *testing.T) {
 		servers[id] = startChaind(t, bin, id, "-server", id, "-listen", ports[1+i].Addr, "-master", masterAddr, "-log-level", "error")
 		require.Contains(t, servers[id].out.String(), "server "+id+" listening on "+ports[1+i].Addr+", in memory, following the master at "+masterAddr)
 	}
-	runPartitionedScenario(t, masterAddr, servers)
+	runPartitionedScenario(t, masterAddr, servers, nil)
+}
+
+// TestPartitionedClusterWithThreeMastersAsProcesses runs the scenario of
+// TestPartitionedClusterAsProcesses with a group of 3 masters, and kills
+// the leading master (SIGKILL) while the chains of the killed server
+// reconfigure.
+func TestPartitionedClusterWithThreeMastersAsProcesses(t *testing.T) {
+	bin := buildChaind(t)
+	ports, err := cluster.FreeLocalMembers(12)
+	require.NoError(t, err)
+	var peers, addrs []string
+	for i := range 3 {
+		peers = append(peers, ports[i].Addr+"="+ports[3+i].Addr)
+		addrs = append(addrs, ports[i].Addr)
+	}
+	masters := strings.Join(addrs, ",")
+	group := map[string]*proc{}
+	for i := range 3 {
+		group[addrs[i]] = startChaind(t, bin, fmt.Sprintf("master%d", i+1), "-master", "-listen", addrs[i],
+			"-peers", strings.Join(peers, ","), "-chains", "8", "-replicas", "3", "-failure-timeout", "500ms", "-log-level", "error")
+	}
+	servers := map[string]*proc{}
+	for i := range 6 {
+		id := fmt.Sprintf("s%d", i+1)
+		servers[id] = startChaind(t, bin, id, "-server", id, "-listen", ports[6+i].Addr, "-master", masters, "-log-level", "error")
+	}
+	runPartitionedScenario(t, masters, servers, func() {
+		time.Sleep(300 * time.Millisecond) // the master is reconfiguring the victim's chains
+		st, err := partitionedStatus(t, masters)
+		require.NoError(t, err)
+		require.NotEmpty(t, st.Leader)
+		group[st.Leader].kill()
+		t.Logf("killed the leading master %s", st.Leader)
+	})
 }
 
 // waitSettled waits (at most 20s) until the cluster has 8 chains of 3
@@ -159,9 +193,9 @@ func waitSettled(t *testing.T, masters string, alive int, dead string) clusterSt
 }
 
 // runPartitionedScenario checks the cluster the masters manage: every
-// chain placed, 50 keys written and read back, a server killed and its
-// replicas replaced, the keys read again.
-func runPartitionedScenario(t *testing.T, masters string, servers map[string]*proc) {
+// chain placed, 50 keys written and read back, a server killed (then
+// afterKill run, if any) and its replicas replaced, the keys read again.
+func runPartitionedScenario(t *testing.T, masters string, servers map[string]*proc, afterKill func()) {
 	t.Helper()
 	st := waitSettled(t, masters, len(servers), "")
 
@@ -203,6 +237,9 @@ func runPartitionedScenario(t *testing.T, masters string, servers map[string]*pr
 	}
 	killed := time.Now()
 	servers[victim].kill()
+	if afterKill != nil {
+		afterKill()
+	}
 	st = waitSettled(t, masters, len(servers)-1, victim)
 	t.Logf("every chain back to 3 members %v after %s (%d replicas) was killed", time.Since(killed).Round(time.Millisecond), victim, most)
 	for _, s := range st.Servers {
