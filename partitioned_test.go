@@ -85,7 +85,9 @@ func TestPartitionedKVUnderMasterFaults(t *testing.T) {
 			events := runMasterFaults(t, p, rng)
 			// Replicas move to the restarted and new servers while the
 			// clients run.
+			faultsOver := time.Now()
 			balanced := waitBalanced(p, 20*time.Second)
+			t.Logf("seed %d: servers balanced %v after the schedule", seed, time.Since(faultsOver).Round(time.Millisecond))
 			close(stop)
 			wg.Wait()
 			defer func() {

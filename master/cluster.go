@@ -44,17 +44,17 @@ type serverState struct {
 // stopped reporting gets a replacement on the least loaded live server
 // that holds none of its replicas; it joins through the chain's join
 // logic like any added node. When the busiest live server holds two
-// replicas more than the least busy one, one replica moves: the least
-// busy server gets a new replica of a chain it does not hold (the chain's
-// target grows by one), and once that replica is a complete member, the
-// busiest server's replica is removed.
+// replicas more than the least busy one, replicas move (a few at a time,
+// one per chain): the least busy server gets a new replica of a chain it
+// does not hold (the chain's target grows by one), and once that replica
+// is a complete member, the busiest server's replica is removed.
 type cluster struct {
 	timeout time.Duration
 	plan    plan
 	chains  []*state // in slot order
 	servers map[string]*serverState
 	known   map[string]serverRecord // every server ever heard of (durable)
-	move    move                    // the replica being moved, if any
+	moves   []move                  // the replicas being moved, one per chain
 }
 
 // move is a replica moving from one server to another: chain Chain got a
@@ -81,7 +81,7 @@ func newCluster(d durable, timeout time.Duration, now time.Time) *cluster {
 // and beats said.
 func (cl *cluster) load(d durable, now time.Time) {
 	cl.plan = d.Plan
-	cl.move = d.Move
+	cl.moves = slices.Clone(d.Moves)
 	old := make(map[string]*state, len(cl.chains))
 	for _, s := range cl.chains {
 		old[s.id] = s
@@ -104,7 +104,7 @@ func (cl *cluster) load(d durable, now time.Time) {
 
 // durable returns the replicated part of cl.
 func (cl *cluster) durable() durable {
-	d := durable{Plan: cl.plan, Move: cl.move}
+	d := durable{Plan: cl.plan, Moves: slices.Clone(cl.moves)}
 	for _, s := range cl.chains {
 		d.Chains = append(d.Chains, s.durable())
 	}
@@ -293,7 +293,8 @@ func (cl *cluster) create(now time.Time) bool {
 	return true
 }
 
-// replace drops, from every chain below its target, the standby replicas
+// replace drops the standby replicas of every chain at its target length
+// and, from every chain below it, the standby replicas
 // on servers that stopped reporting, and places a replacement on a live
 // server when the chain has too few live standby replicas to restore its
 // length. A replacement counts as live for a failure timeout from its
@@ -301,7 +302,20 @@ func (cl *cluster) create(now time.Time) bool {
 func (cl *cluster) replace(now time.Time) bool {
 	changed := false
 	for _, s := range cl.chains {
-		if s.behind > 0 || s.blind || len(s.cfg.Members) >= s.target {
+		if s.behind > 0 || s.blind {
+			continue
+		}
+		if len(s.cfg.Members) >= s.target {
+			// At its length, a chain needs no standby replica: a removed
+			// member that came back, say, would only weigh on its
+			// server's load and keep the chain out of rebalancing.
+			if s.cfg.Joining == nil && len(s.standby) > 0 {
+				for id := range s.standby {
+					delete(s.standby, id)
+					delete(s.nodes, id)
+				}
+				changed = true
+			}
 			continue
 		}
 		live := 0
@@ -330,13 +344,40 @@ func (cl *cluster) replace(now time.Time) bool {
 	return changed
 }
 
-// rebalance moves one replica at a time from the busiest live server to
-// the least busy one while they differ by two or more.
+// maxMoves bounds the replicas moving at once, each of its own chain.
+const maxMoves = 4
+
+// rebalance ends the moves whose new replica has joined, then starts
+// moves, each from the busiest live server (counting the replicas already
+// leaving it as gone) to the least busy one, while they differ by two or
+// more, at most maxMoves at a time and one per chain.
 func (cl *cluster) rebalance(now time.Time) bool {
-	if cl.move.Chain != "" {
-		return cl.finishMove(now)
+	changed := false
+	kept := cl.moves[:0]
+	for _, mv := range cl.moves {
+		done := cl.finishMove(mv, now)
+		if done {
+			changed = true
+		} else {
+			kept = append(kept, mv)
+		}
 	}
+	cl.moves = kept
+	for len(cl.moves) < maxMoves && cl.startMove(now) {
+		changed = true
+	}
+	return changed
+}
+
+// startMove starts one move if the load calls for it and some chain can
+// move; it reports whether it did.
+func (cl *cluster) startMove(now time.Time) bool {
 	loads := cl.loads()
+	moving := map[string]bool{}
+	for _, mv := range cl.moves {
+		loads[serverOf(mv.From)]--
+		moving[mv.Chain] = true
+	}
 	var live []string
 	for srv := range loads {
 		if cl.serverAlive(srv, now) {
@@ -354,55 +395,54 @@ func (cl *cluster) rebalance(now time.Time) bool {
 	for _, s := range cl.chains {
 		from := slices.IndexFunc(s.cfg.Members, func(m chain.Member) bool { return serverOf(m.ID) == most })
 		steady := s.cfg.Joining == nil && s.handoff.ID == "" && len(s.standby) == 0 && len(s.cfg.Members) == s.target
-		if from < 0 || !steady || slices.ContainsFunc(s.replicaIDs(), func(id string) bool { return serverOf(id) == least }) {
+		if from < 0 || !steady || moving[s.id] || slices.ContainsFunc(s.replicaIDs(), func(id string) bool { return serverOf(id) == least }) {
 			continue
 		}
 		m := cl.replica(least, s.id)
 		s.standby[m.ID] = m
 		s.nodes[m.ID] = &nodeState{addr: m.Addr, lastSeen: now} // live while its server starts it
 		s.target++
-		cl.move = move{Chain: s.id, From: s.cfg.Members[from].ID, To: m.ID}
+		cl.moves = append(cl.moves, move{Chain: s.id, From: s.cfg.Members[from].ID, To: m.ID})
 		return true
 	}
 	return false
 }
 
-// finishMove removes the replica a move replaces once the new one is a
-// complete member, and abandons a move whose new replica's server died.
-func (cl *cluster) finishMove(now time.Time) bool {
-	s := cl.chain(cl.move.Chain)
+// finishMove removes the replica mv replaces once the chain has its extra
+// replica as a complete member, and abandons a move whose new replica's
+// server died; it reports whether mv is over.
+func (cl *cluster) finishMove(mv move, now time.Time) bool {
+	s := cl.chain(mv.Chain)
 	if s == nil {
-		cl.move = move{}
 		return true
 	}
 	isMember := func(id string) bool {
 		return slices.ContainsFunc(s.cfg.Members, func(m chain.Member) bool { return m.ID == id })
 	}
 	switch {
-	case len(s.cfg.Members) >= s.target && s.handoff.ID == "" && isMember(cl.move.From):
+	case len(s.cfg.Members) >= s.target && s.handoff.ID == "" && isMember(mv.From):
 		// The chain has its extra replica, complete: To, or another
 		// standby replica that joined first.
-		if _, err := s.removeNode(cl.move.From); err != nil {
+		if _, err := s.removeNode(mv.From); err != nil {
 			return false // try again at the next tick
 		}
-		if !isMember(cl.move.To) {
-			delete(s.standby, cl.move.To)
-			delete(s.nodes, cl.move.To)
+		if !isMember(mv.To) {
+			delete(s.standby, mv.To)
+			delete(s.nodes, mv.To)
 		}
-	case !cl.serverAlive(serverOf(cl.move.To), now) && !isMember(cl.move.To):
-		delete(s.standby, cl.move.To)
-		if s.cfg.Joining != nil && s.cfg.Joining.ID == cl.move.To {
+	case !cl.serverAlive(serverOf(mv.To), now) && !isMember(mv.To):
+		delete(s.standby, mv.To)
+		if s.cfg.Joining != nil && s.cfg.Joining.ID == mv.To {
 			return false // the join logic sends it back to standby first
 		}
 		s.target = max(1, s.target-1)
-	case !isMember(cl.move.From):
+	case !isMember(mv.From):
 		// The old replica failed meanwhile; the chain keeps the new one
 		// and its target stays one higher than planned: bring it back.
 		s.target = max(1, s.target-1)
 	default:
 		return false
 	}
-	cl.move = move{}
 	return true
 }
 

@@ -155,7 +155,7 @@ func TestClusterMovesReplicasToANewServer(t *testing.T) {
 		require.Equal(t, 3, s.target)
 		require.Empty(t, s.standby)
 	}
-	require.Equal(t, move{}, tc.cl.move)
+	require.Empty(t, tc.cl.moves)
 	tc.checkSpread()
 }
 
@@ -246,8 +246,8 @@ func TestClusterMoveEndsWhicheverReplicaJoins(t *testing.T) {
 	tc.run(0, ms(1000), servers(6)...)
 	now := ms(1100)
 	tc.step(now, servers(7)...)
-	require.NotEqual(t, "", tc.cl.move.Chain, "the new server takes a replica")
-	mv := tc.cl.move
+	require.NotEmpty(t, tc.cl.moves, "the new server takes replicas")
+	mv := tc.cl.moves[0]
 	s := tc.cl.chain(mv.Chain)
 	require.Len(t, s.standby, 1, "one new replica, no replacement beside it")
 	require.Contains(t, s.standby, mv.To)
@@ -278,14 +278,17 @@ func TestClusterMoveEndsWhicheverReplicaJoins(t *testing.T) {
 			}
 		}
 		tc.cl.tick(at)
-		if tc.cl.move.Chain == "" {
+		if !slices.Contains(tc.cl.moves, mv) {
 			break
 		}
 	}
-	require.Equal(t, move{}, tc.cl.move, "the move ended")
+	require.NotContains(t, tc.cl.moves, mv, "the move ended")
 	require.Len(t, s.cfg.Members, 3)
-	require.Equal(t, 3, s.target)
-	require.NotContains(t, s.standby, mv.To)
 	require.False(t, slices.ContainsFunc(s.cfg.Members, func(m chain.Member) bool { return m.ID == mv.From }))
+	target := 3
+	if slices.ContainsFunc(tc.cl.moves, func(m move) bool { return m.Chain == mv.Chain }) {
+		target = 4 // the chain moves again
+	}
+	require.Equal(t, target, s.target)
 	tc.checkSpread()
 }

@@ -29,8 +29,8 @@ type durable struct {
 	Servers []serverRecord `json:"servers,omitempty"`
 	// Plan is the shape of a partitioned cluster (zero for one chain).
 	Plan plan `json:"plan,omitzero"`
-	// Move is the replica being moved to even out the servers' load.
-	Move move `json:"move,omitzero"`
+	// Moves are the replicas being moved to even out the servers' load.
+	Moves []move `json:"moves,omitempty"`
 }
 
 // chainDurable is the replicated state of one chain.
@@ -127,6 +127,7 @@ func (d durable) clone() durable {
 		d.Chains[i].Standby = slices.Clone(d.Chains[i].Standby)
 	}
 	d.Servers = slices.Clone(d.Servers)
+	d.Moves = slices.Clone(d.Moves)
 	return d
 }
 

@@ -197,8 +197,12 @@ func (c *Client) Layout(ctx context.Context) (chain.Cluster, error) {
 		return l, nil
 	}
 	c.mu.Unlock()
+	empty := false // a master answered with no chains
 	for {
 		u, err := c.Status(ctx)
+		if err == nil && len(u.Cluster.Chains) == 0 {
+			empty = true
+		}
 		if err == nil && len(u.Cluster.Chains) > 0 {
 			c.mu.Lock()
 			c.layout = u.Cluster
@@ -210,7 +214,7 @@ func (c *Client) Layout(ctx context.Context) (chain.Cluster, error) {
 		}
 		select {
 		case <-ctx.Done():
-			if err == nil {
+			if empty {
 				err = errors.New("the masters have created no chains yet")
 			}
 			return chain.Cluster{}, fmt.Errorf("cluster layout: %w (%w)", ctx.Err(), err)

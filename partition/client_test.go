@@ -33,7 +33,7 @@ func TestLayoutWaitsForChains(t *testing.T) {
 	m, err := master.Start(master.Options{Transport: net, Addr: "master", Chains: 4, Replicas: 3})
 	require.NoError(t, err)
 	defer func() { require.NoError(t, m.Close()) }()
-	c, err := partition.NewClient(partition.Options{Transport: net, Masters: []string{"master"}, RetryInterval: 5 * time.Millisecond})
+	c, err := partition.NewClient(partition.Options{Transport: net, Masters: []string{"master"}, RetryInterval: 100 * time.Millisecond})
 	require.NoError(t, err)
 	defer func() { require.NoError(t, c.Close()) }()
 
@@ -43,7 +43,7 @@ func TestLayoutWaitsForChains(t *testing.T) {
 	require.Equal(t, "master", u.Leader)
 	require.Empty(t, u.Cluster.Chains)
 
-	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
 	_, err = c.Do(ctx, []byte("k"), "put", nil)
 	require.ErrorIs(t, err, context.DeadlineExceeded)
