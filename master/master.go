@@ -38,6 +38,17 @@
 // nodes cannot reach it) hands the leadership to another master. Masters
 // join and leave the group with AddMaster and RemoveMaster.
 //
+// With Options.Chains the master manages a partitioned cluster instead of
+// one chain: Chains chains of Replicas replicas, each serving a range of
+// the slots keys hash into (chain.SlotOf), placed on the servers (package
+// server) that beat to it. Each chain runs the single-chain logic above;
+// on top of it the leader creates the chains once enough servers report,
+// never puts two replicas of a chain on one server, replaces the replicas
+// of servers that stop reporting, moves replicas to even out the load, and
+// takes the replicas of a restarted in-memory server out of their chains
+// (see cluster.go). Heartbeats, configuration and admin requests name
+// their chain; ClusterRequest returns the layout.
+//
 // Without Options.Dir the raft log is in memory: a restarted master (or
 // a whole group restarted at once) starts again from Options.Config;
 // nodes ignore configurations with an epoch below theirs, so it must be
