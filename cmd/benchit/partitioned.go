@@ -5,17 +5,15 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"os"
 	"path/filepath"
 	"time"
 
 	"github.com/chainrep/chain"
-	"github.com/chainrep/chain/examples/kv/kvstore"
+	"github.com/chainrep/chain/internal/cluster"
 	"github.com/chainrep/chain/master"
 	"github.com/chainrep/chain/partition"
 	"github.com/chainrep/chain/server"
-	"github.com/chainrep/chain/storage/pebble"
 	"github.com/chainrep/chain/transport/tcp"
 )
 
@@ -56,13 +54,17 @@ func startLocalCluster(ctx context.Context, chains, servers int, parent string, 
 }
 
 func (lc *localCluster) start(ctx context.Context, chains, servers int, noSync bool, logger *slog.Logger) error {
-	addrs, err := freeAddrs(1 + servers)
+	free, err := cluster.FreeLocalMembers(1 + servers)
 	if err != nil {
 		return fmt.Errorf("local cluster: %w", err)
 	}
+	addrs := make([]string, len(free))
+	for i, m := range free {
+		addrs[i] = m.Addr
+	}
 	lc.masterAddr = addrs[0]
 	lc.mtr = tcp.New(tcp.Options{Logger: logger})
-	lc.master, err = master.Start(master.Options{Transport: lc.mtr, Addr: lc.masterAddr,
+	lc.master, err = cluster.StartMaster(cluster.MasterConfig{Addr: lc.masterAddr, Transport: lc.mtr,
 		Chains: chains, Replicas: min(3, servers), Logger: logger})
 	if err != nil {
 		return fmt.Errorf("local cluster: start master: %w", err)
@@ -70,20 +72,14 @@ func (lc *localCluster) start(ctx context.Context, chains, servers int, noSync b
 	for i, addr := range addrs[1:] {
 		tr := tcp.New(tcp.Options{Logger: logger})
 		lc.trs = append(lc.trs, tr)
-		o := server.Options{
-			ID: fmt.Sprintf("s%d", i+1), Addr: addr, Transport: tr, Masters: []string{lc.masterAddr}, Logger: logger,
-			Setup: func(_ chain.Replica, n *chain.Node) error { return kvstore.New().Register(n) },
-		}
+		sc := cluster.ServerConfig{ID: fmt.Sprintf("s%d", i+1), Addr: addr, Masters: []string{lc.masterAddr},
+			Transport: tr, NoSync: noSync, Logger: logger}
 		if lc.dir != "" {
-			dir := filepath.Join(lc.dir, o.ID)
-			o.DurableStorage = true
-			o.OpenStorage = func(r chain.Replica) (chain.Storage, error) {
-				return pebble.Open(filepath.Join(dir, r.Chain), pebble.WithSync(!noSync))
-			}
+			sc.DataDir = filepath.Join(lc.dir, sc.ID)
 		}
-		s, err := server.Start(o)
+		s, err := cluster.StartServer(sc)
 		if err != nil {
-			return fmt.Errorf("local cluster: start server %s: %w", o.ID, err)
+			return fmt.Errorf("local cluster: start server %s: %w", sc.ID, err)
 		}
 		lc.servers = append(lc.servers, s)
 	}
@@ -141,27 +137,6 @@ func (lc *localCluster) Close() error {
 		return fmt.Errorf("local cluster: %w", err)
 	}
 	return nil
-}
-
-// freeAddrs returns n loopback addresses with ports free at the time of
-// the call.
-func freeAddrs(n int) ([]string, error) {
-	var addrs []string
-	var ls []net.Listener
-	defer func() {
-		for _, l := range ls {
-			_ = l.Close()
-		}
-	}()
-	for range n {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return nil, err
-		}
-		ls = append(ls, l)
-		addrs = append(addrs, l.Addr().String())
-	}
-	return addrs, nil
 }
 
 // connectPartitioned warms the worker's connections before the run: it
