@@ -86,7 +86,7 @@ func TestPartitionedKVUnderMasterFaults(t *testing.T) {
 			// Replicas move to the restarted and new servers while the
 			// clients run.
 			faultsOver := time.Now()
-			balanced := waitBalanced(p, 20*time.Second)
+			balanced := waitBalanced(p, p.Servers(), 20*time.Second)
 			t.Logf("seed %d: servers balanced %v after the schedule", seed, time.Since(faultsOver).Round(time.Millisecond))
 			close(stop)
 			wg.Wait()
@@ -185,25 +185,26 @@ func runMasterFaults(t *testing.T, p *chaintest.Partitioned, rng *rand.Rand) []s
 	return events
 }
 
-// waitBalanced waits until no live server holds two replicas more than
-// another, or returns why not after d.
-func waitBalanced(p *chaintest.Partitioned, d time.Duration) error {
+// waitBalanced waits until alive servers report and none holds two
+// replicas more than another, or returns why not after d.
+func waitBalanced(p *chaintest.Partitioned, alive int, d time.Duration) error {
 	deadline := time.Now().Add(d)
 	for {
-		lo, hi := -1, 0
+		lo, hi, n := -1, 0, 0
 		for _, s := range p.Layout().Servers {
 			if s.Alive {
+				n++
 				hi = max(hi, s.Replicas)
 				if lo < 0 || s.Replicas < lo {
 					lo = s.Replicas
 				}
 			}
 		}
-		if lo >= 0 && hi-lo <= 1 {
+		if n == alive && hi-lo <= 1 {
 			return nil
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("servers hold between %d and %d replicas after %v", lo, hi, d)
+			return fmt.Errorf("%d of %d servers alive, holding between %d and %d replicas after %v", n, alive, lo, hi, d)
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
