@@ -216,16 +216,19 @@ func Start(opts Options) (*Master, error) {
 	return m, nil
 }
 
-// Close stops the master: it leaves its group's raft (the others elect a
-// new leader if it led) and stops listening.
+// Close stops the master: it stops listening, waits for the changes it
+// was committing, then leaves its group's raft (the others elect a new
+// leader if it led). Raft is shut down last because a raft.Apply whose
+// entry was committed but not yet applied when raft shuts down is never
+// answered.
 func (m *Master) Close() error {
 	m.cancel()
 	var err error
 	if m.ep != nil {
 		err = m.ep.Close()
 	}
-	rerr := m.stopRaft()
 	m.wg.Wait()
+	rerr := m.stopRaft()
 	if err = errors.Join(err, rerr); err != nil {
 		return fmt.Errorf("close master: %w", err)
 	}
