@@ -35,6 +35,9 @@ func (m *Master) startRaft() error {
 	rc.LeaderLeaseTimeout = rc.HeartbeatTimeout / 2
 	rc.CommitTimeout = max(rc.HeartbeatTimeout/10, time.Millisecond)
 	rc.Logger = hclog.New(&hclog.LoggerOptions{Name: "raft", Output: logOut, Level: hclog.Off})
+	// A removed master stays up as a follower until closed: raft shutting
+	// itself down would leave an Apply in flight unanswered (see Close).
+	rc.ShutdownOnRemove = false
 	rc.SnapshotThreshold = 1024
 	rc.TrailingLogs = 1024
 
