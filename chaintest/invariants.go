@@ -228,8 +228,11 @@ func (c *Cluster) readView(i int, full bool) logView {
 	}
 	if v.from <= v.last {
 		ents, err := st.Entries(v.from, v.last+1, 1<<62)
-		if errors.Is(err, chain.ErrClosed) {
-			return logView{} // killed while we read
+		if errors.Is(err, chain.ErrClosed) || errors.Is(err, chain.ErrOutOfRange) {
+			// Killed while we read, or the log changed between LastOffset
+			// and Entries (a rejoining node drops its uncommitted suffix):
+			// this round skips the node.
+			return logView{}
 		}
 		if err != nil {
 			c.inv.violate("node %d: read log [%d, %d]: %v", i, v.from, v.last, err)
