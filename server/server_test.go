@@ -3,6 +3,7 @@ package server_test
 import (
 	"context"
 	"errors"
+	"sync"
 	"testing"
 	"time"
 
@@ -43,19 +44,22 @@ func TestServersRunTheirPlacedReplicas(t *testing.T) {
 	m, err := master.Start(master.Options{Transport: net, Addr: "master", Chains: 2, Replicas: 2, FailureTimeout: 200 * time.Millisecond})
 	require.NoError(t, err)
 	defer func() { require.NoError(t, m.Close()) }()
-	var setups []string
+	var mu sync.Mutex
+	setups := map[string]bool{} // replica ids Setup was called for
 	servers := map[string]*server.Server{}
 	for _, id := range []string{"s1", "s2", "s3"} {
 		s, err := server.Start(server.Options{ID: id, Addr: "addr-" + id, Transport: net, Masters: []string{"master"},
 			Setup: func(r chain.Replica, n *chain.Node) error {
-				if r.Chain == "" {
-					return errors.New("no chain")
+				if r.Chain == "" || n.ID() != r.Member.ID {
+					return errors.New("setup of the wrong node")
 				}
+				mu.Lock()
+				setups[r.Member.ID] = true
+				mu.Unlock()
 				return nil
 			}})
 		require.NoError(t, err)
 		servers[id] = s
-		setups = append(setups, id)
 	}
 	defer func() {
 		for _, s := range servers {
@@ -91,6 +95,9 @@ func TestServersRunTheirPlacedReplicas(t *testing.T) {
 		total += len(s.Replicas())
 	}
 	require.Equal(t, 4, total)
+	mu.Lock()
+	require.Len(t, setups, 4, "Setup ran for every replica")
+	mu.Unlock()
 	for id, s := range servers {
 		if len(s.Replicas()) > 0 {
 			require.NoError(t, s.Close())

@@ -143,26 +143,11 @@ func FetchClusterUpdate(ctx context.Context, tr chain.Transport, addr string) (*
 	return u, err
 }
 
-// fetchCluster asks for a ClusterUpdate; with toLeader, a follower's
-// answer that names the leader is a redirect (up to maxRedirects of
-// them).
+// fetchCluster asks for a ClusterUpdate (see fetchAnswer).
 func fetchCluster(ctx context.Context, tr chain.Transport, addrs []string, toLeader bool) (*chain.ClusterUpdate, string, error) {
-	id := rand.Uint64()
-	var u *chain.ClusterUpdate
-	redirects := 0
-	from, err := ask(ctx, tr, addrs, func() chain.Message { return &chain.ClusterRequest{ID: id} }, true,
-		func(from string, msg chain.Message) (bool, string) {
-			c, ok := msg.(*chain.ClusterUpdate)
-			if !ok || c.ID != id {
-				return false, ""
-			}
-			if toLeader && c.Follower && c.Leader != "" && c.Leader != from && redirects < maxRedirects {
-				redirects++
-				return false, c.Leader
-			}
-			u = c
-			return true, ""
-		})
+	u, from, err := fetchAnswer(ctx, tr, addrs, toLeader,
+		func(id uint64) chain.Message { return &chain.ClusterRequest{ID: id} },
+		func(c *chain.ClusterUpdate) answer { return answer{c.ID, c.Follower, c.Leader} })
 	if err != nil {
 		return nil, "", fmt.Errorf("cluster layout from the master at %s: %w", strings.Join(addrs, ","), err)
 	}
@@ -189,21 +174,42 @@ func FetchConfig(ctx context.Context, tr chain.Transport, addrs ...string) (chai
 	return u.Config, nil
 }
 
-// fetch asks for a ConfigUpdate; with toLeader, a follower's answer that
-// names the leader is a redirect (up to maxRedirects of them).
+// fetch asks for a ConfigUpdate (see fetchAnswer).
 func fetch(ctx context.Context, tr chain.Transport, addrs []string, toLeader bool) (*chain.ConfigUpdate, string, error) {
+	return fetchAnswer(ctx, tr, addrs, toLeader,
+		func(id uint64) chain.Message { return &chain.ConfigRequest{ID: id} },
+		func(c *chain.ConfigUpdate) answer { return answer{c.ID, c.Follower, c.Leader} })
+}
+
+// answer is what fetchAnswer reads of a master's answer.
+type answer struct {
+	id       uint64
+	follower bool
+	leader   string
+}
+
+// fetchAnswer sends the request request builds to the masters at addrs
+// and returns the first answer of type T to it, and who sent it; with
+// toLeader, a follower's answer that names the leader is a redirect (up
+// to maxRedirects of them).
+func fetchAnswer[T chain.Message](ctx context.Context, tr chain.Transport, addrs []string, toLeader bool,
+	request func(id uint64) chain.Message, read func(T) answer) (T, string, error) {
 	id := rand.Uint64()
-	var u *chain.ConfigUpdate
+	var u T
 	redirects := 0
-	from, err := ask(ctx, tr, addrs, func() chain.Message { return &chain.ConfigRequest{ID: id} }, true,
+	from, err := ask(ctx, tr, addrs, func() chain.Message { return request(id) }, true,
 		func(from string, msg chain.Message) (bool, string) {
-			c, ok := msg.(*chain.ConfigUpdate)
-			if !ok || c.ID != id {
+			c, ok := msg.(T)
+			if !ok {
 				return false, ""
 			}
-			if toLeader && c.Follower && c.Leader != "" && c.Leader != from && redirects < maxRedirects {
+			a := read(c)
+			if a.id != id {
+				return false, ""
+			}
+			if toLeader && a.follower && a.leader != "" && a.leader != from && redirects < maxRedirects {
 				redirects++
-				return false, c.Leader
+				return false, a.leader
 			}
 			u = c
 			return true, ""
