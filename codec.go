@@ -63,12 +63,18 @@ func EncodeMessage(dst []byte, msg Message) ([]byte, error) {
 	dst = append(dst, byte(msg.Kind()))
 	// The encoder writes from the start of the slice it is given; give it
 	// dst's spare capacity so the common case needs no copy.
+	// ResetBytes allocates a buffer when handed a nil slice, so the
+	// encoder always gets a non-nil one: dst's spare capacity, or an empty
+	// slice (which allocates nothing) when it is released to the pool.
 	pe := encoderPool.Get().(*pooledEncoder)
 	pe.body = dst[len(dst):]
+	if pe.body == nil {
+		pe.body = []byte{}
+	}
 	pe.enc.ResetBytes(&pe.body)
 	err := pe.enc.Encode(msg)
 	body := pe.body
-	pe.body = nil
+	pe.body = []byte{}
 	pe.enc.ResetBytes(&pe.body)
 	encoderPool.Put(pe)
 	if err != nil {

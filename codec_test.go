@@ -248,3 +248,18 @@ func TestSlotOf(t *testing.T) {
 	_, ok = chain.Cluster{}.ChainOf(1)
 	require.False(t, ok)
 }
+
+// TestEncodeMessageIntoSpareCapacityAllocatesNothing: encoding into a
+// buffer with room, as the TCP writer does, allocates nothing, and neither
+// does returning the encoder to its pool.
+func TestEncodeMessageIntoSpareCapacityAllocatesNothing(t *testing.T) {
+	msg := &chain.ClientRequest{Op: chain.OpAppend, ID: 42, Acked: 41, Epoch: 7, Data: bytes.Repeat([]byte("x"), 100)}
+	buf := make([]byte, 0, 4096)
+	allocs := testing.AllocsPerRun(100, func() {
+		var err error
+		if buf, err = chain.EncodeMessage(buf[:0], msg); err != nil {
+			t.Fatal(err)
+		}
+	})
+	require.Zero(t, allocs, "allocations per EncodeMessage")
+}
