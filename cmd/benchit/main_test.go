@@ -243,11 +243,13 @@ func TestWorkerCountsErrors(t *testing.T) {
 	require.NoError(t, err)
 	defer func() { require.NoError(t, w.Close()) }()
 	l := &load{payload: []byte("x"), timeout: 20 * time.Millisecond, count: 5}
+	stopWatching := watchDeadlines(l.timeout, []*worker{w})
 	var wg sync.WaitGroup
 	for _, s := range w.slots {
 		wg.Go(func() { w.run(context.Background(), s, l) })
 	}
 	wg.Wait()
+	stopWatching()
 	done, failed := w.progress()
 	require.EqualValues(t, 5, done)
 	require.EqualValues(t, 5, failed)
@@ -255,5 +257,5 @@ func TestWorkerCountsErrors(t *testing.T) {
 	require.EqualValues(t, 5, sum.Errors)
 	require.Zero(t, sum.Ops)
 	require.Zero(t, sum.OpsPerSec)
-	require.Contains(t, sum.FirstError, context.DeadlineExceeded.Error())
+	require.Contains(t, sum.FirstError, errTimedOut.Error())
 }

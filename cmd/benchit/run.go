@@ -183,6 +183,7 @@ func drive(ctx context.Context, f flags, workers []*worker, l *load, stderr io.W
 		defer timer.Stop()
 	}
 	stopProgress := startProgress(f.progress, workers, stderr)
+	stopWatching := watchDeadlines(l.timeout, workers)
 
 	start := time.Now()
 	var wg sync.WaitGroup
@@ -193,6 +194,7 @@ func drive(ctx context.Context, f flags, workers []*worker, l *load, stderr io.W
 	}
 	wg.Wait()
 	elapsed := time.Since(start)
+	stopWatching()
 	stopProgress()
 	return elapsed, nil
 }

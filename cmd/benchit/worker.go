@@ -67,6 +67,12 @@ type slot struct {
 	// done and failed count finished operations for the progress line.
 	done, failed atomic.Int64
 
+	// started is when the operation in flight began (Unix nanoseconds),
+	// 0 between operations. The deadline watcher swaps it to timedOut
+	// when the operation has run past the timeout, and then cancels op.
+	started atomic.Int64
+	op      atomic.Pointer[opContext] // the context operations run under
+
 	lat      []time.Duration // latencies not yet in the worker's histogram
 	errors   int64
 	queries  int64
@@ -154,19 +160,36 @@ func (w *worker) Close() error {
 
 // run runs operations on slot s until l says stop or ctx ends. ctx is the
 // run's context: an operation cut short by its end is neither counted nor
-// recorded. The slot's latencies are all in the worker's histogram when
-// run returns.
+// recorded. An operation the deadline watcher (watchDeadlines) finds past
+// l.timeout is cancelled and counted as an error. The slot's latencies are
+// all in the worker's histogram when run returns.
 func (w *worker) run(ctx context.Context, s *slot, l *load) {
 	defer w.flush(s)
-	// Operations' contexts derive from the slot's own: deriving them all
-	// from ctx would make every slot take ctx's lock twice per operation.
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
+	defer func() {
+		if oc := s.op.Swap(nil); oc != nil {
+			oc.cancel(nil)
+		}
+	}()
 	for l.next() {
+		// Operations share one context per slot until one times out: a
+		// context with a deadline per operation would cost a timer each.
+		oc := s.op.Load()
+		if oc == nil {
+			oc = newOpContext(ctx)
+			s.op.Store(oc)
+		}
 		isQuery := l.query > 0 && s.rng.Float64() < l.query
 		start := time.Now()
-		err := w.op(ctx, s, isQuery, l)
+		s.started.Store(start.UnixNano())
+		err := w.op(oc.ctx, s, isQuery, l)
 		lat := time.Since(start)
+		if !s.started.CompareAndSwap(start.UnixNano(), 0) {
+			// The watcher claimed the operation: it ran past the timeout,
+			// and the watcher cancels its context, which the slot drops.
+			s.started.Store(0)
+			s.op.Store(nil)
+			err = fmt.Errorf("%w after %v (%v)", errTimedOut, lat.Round(time.Millisecond), err)
+		}
 		if ctx.Err() != nil {
 			return // interrupted: the operation's outcome says nothing about the chain
 		}
@@ -189,10 +212,8 @@ func (w *worker) run(ctx context.Context, s *slot, l *load) {
 	}
 }
 
-// op runs one operation with the load's timeout.
+// op runs one operation.
 func (w *worker) op(ctx context.Context, s *slot, isQuery bool, l *load) error {
-	ctx, cancel := context.WithTimeout(ctx, l.timeout)
-	defer cancel()
 	if w.part != nil {
 		return w.partitionedOp(ctx, s, isQuery, l)
 	}
