@@ -50,7 +50,7 @@ func (n *Node) applyBatch(ents []Entry) {
 		e := &ents[i]
 		out := n.applyEntry(e)
 		if isTail && e.Client != "" && e.Offset > n.applied.replayedThrough {
-			replies = append(replies, reply{to: e.Client, resp: &ClientResponse{
+			replies = append(replies, reply{to: e.Client, resp: ClientResponse{
 				ID: e.Seq, Offset: out.offset, Result: out.result, Err: out.err,
 			}})
 		}
@@ -60,16 +60,38 @@ func (n *Node) applyBatch(ents []Entry) {
 	n.stateMu.Unlock()
 	n.applied.set(ents[len(ents)-1].Offset)
 	n.counters.applied.Add(uint64(len(ents)))
-	for _, r := range replies {
-		n.send(r.to, r.resp)
-	}
+	n.sendReplies(replies)
 	n.counters.replies.Add(uint64(len(replies)))
 }
 
 // reply is a response the tail owes a client.
 type reply struct {
 	to   string
-	resp *ClientResponse
+	resp ClientResponse
+}
+
+// sendReplies sends replies, in order, with one message per client: a
+// client's only reply alone, several in a ResponseBatch.
+func (n *Node) sendReplies(replies []reply) {
+	if len(replies) == 1 {
+		n.send(replies[0].to, &replies[0].resp)
+		return
+	}
+	byClient := make(map[string][]ClientResponse)
+	var order []string // clients in order of their first reply
+	for _, r := range replies {
+		if _, ok := byClient[r.to]; !ok {
+			order = append(order, r.to)
+		}
+		byClient[r.to] = append(byClient[r.to], r.resp)
+	}
+	for _, to := range order {
+		if resps := byClient[to]; len(resps) == 1 {
+			n.send(to, &resps[0])
+		} else {
+			n.send(to, &ResponseBatch{Responses: resps})
+		}
+	}
 }
 
 // applyEntry applies one committed entry, or returns the outcome of its

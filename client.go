@@ -22,6 +22,10 @@ type Client struct {
 	slots chan struct{} // bounds requests in flight
 	done  chan struct{} // closed by Close
 	wg    sync.WaitGroup
+	out   *outbox // requests of concurrent calls, sent together
+
+	// stopFlusher ends the flusher's context, in which it sends.
+	stopFlusher context.CancelFunc
 
 	session uint64 // random identity, with the address, for de-duplication
 
@@ -84,9 +88,13 @@ func NewClient(opts ...Option) (*Client, error) {
 		calls:    make(map[uint64]*call),
 		nextID:   1,
 		lowWater: 1,
+		out:      newOutbox(o.maxBatchBytes),
 	}
-	c.wg.Add(1)
+	flushCtx, stopFlusher := context.WithCancel(context.Background())
+	c.stopFlusher = stopFlusher
+	c.wg.Add(2)
 	go c.receive()
+	go c.runFlusher(flushCtx)
 	c.refreshConfig()
 	return c, nil
 }
@@ -112,6 +120,7 @@ func (c *Client) Close() error {
 		}
 	}
 	c.mu.Unlock()
+	c.stopFlusher()
 	err := c.ep.Close()
 	c.wg.Wait()
 	if err != nil {
@@ -321,7 +330,9 @@ func (c *Client) follow(err *RemoteError) bool {
 }
 
 // send stamps req with the current epoch and acknowledged mark and sends it
-// to target, or else to the head (writes) or the tail.
+// to target, or else to the head (writes) or the tail. The only call in
+// flight sends at once; with others in flight, the request joins theirs in
+// the outbox.
 func (c *Client) send(ctx context.Context, req *ClientRequest, write bool, target string) error {
 	c.mu.Lock()
 	to := c.tail
@@ -338,7 +349,12 @@ func (c *Client) send(ctx context.Context, req *ClientRequest, write bool, targe
 		return nil // no configuration yet: the retry timer tries again
 	}
 	req.Epoch = c.cfg.Epoch
+	alone := len(c.calls) == 1
 	c.mu.Unlock()
+	if !alone {
+		c.out.add(to, req)
+		return nil
+	}
 	// The transport may keep req until delivery, so each send gets a copy.
 	msg := *req
 	if err := c.ep.Send(ctx, to, &msg); err != nil {
@@ -432,16 +448,25 @@ func (c *Client) receive() {
 			}
 			continue
 		}
-		resp, ok := in.Msg.(*ClientResponse)
-		if !ok {
-			continue
+		switch m := in.Msg.(type) {
+		case *ClientResponse:
+			c.deliver(m)
+		case *ResponseBatch:
+			for i := range m.Responses {
+				c.deliver(&m.Responses[i])
+			}
 		}
-		c.mu.Lock()
-		cl := c.calls[resp.ID]
-		c.mu.Unlock()
-		if cl == nil || len(cl.resp) > 0 {
-			continue // a late or duplicate response, or one already waiting
-		}
-		cl.resp <- resp // cannot block: only this loop and Close send
 	}
+}
+
+// deliver hands resp to the call waiting for it. Only the receive loop
+// calls it.
+func (c *Client) deliver(resp *ClientResponse) {
+	c.mu.Lock()
+	cl := c.calls[resp.ID]
+	c.mu.Unlock()
+	if cl == nil || len(cl.resp) > 0 {
+		return // a late or duplicate response, or one already waiting
+	}
+	cl.resp <- resp // cannot block: only the receive loop and Close send
 }

@@ -15,7 +15,7 @@ import (
 //	go build -o /tmp/codecgen github.com/hashicorp/go-msgpack/v2/codec/codecgen  (from a module that requires it)
 //	go generate .
 //
-//go:generate /tmp/codecgen -nx -d 1977 -r ^(Entry|ClientRequest|ClientResponse|PullRequest|PullResponse|CommitNotice|RemoteError|NodeStatus|Member|Config|Heartbeat|ConfigRequest|ConfigUpdate|AdminRequest|AdminResponse|ChainInfo|ServerInfo|Cluster|ServerBeat|Replica|ServerUpdate|ClusterRequest|ClusterUpdate)$ -o wire_codecgen.go transport.go chain.go errors.go cluster.go
+//go:generate /tmp/codecgen -nx -d 1977 -r ^(Entry|ClientRequest|ClientResponse|RequestBatch|ResponseBatch|PullRequest|PullResponse|CommitNotice|RemoteError|NodeStatus|Member|Config|Heartbeat|ConfigRequest|ConfigUpdate|AdminRequest|AdminResponse|ChainInfo|ServerInfo|Cluster|ServerBeat|Replica|ServerUpdate|ClusterRequest|ClusterUpdate)$ -o wire_codecgen.go transport.go chain.go errors.go cluster.go
 
 // MaxMessageSize is the largest encoded message DecodeMessage accepts. It
 // bounds the entry size and batch size options, which must leave room for
@@ -142,6 +142,10 @@ func newMessage(kind MessageKind) (Message, error) {
 		return &ClusterRequest{}, nil
 	case KindClusterUpdate:
 		return &ClusterUpdate{}, nil
+	case KindRequestBatch:
+		return &RequestBatch{}, nil
+	case KindResponseBatch:
+		return &ResponseBatch{}, nil
 	default:
 		return nil, fmt.Errorf("decode message: %w: unknown kind %d", ErrInvalidArgument, kind)
 	}

@@ -44,6 +44,15 @@ func codecSamples() []chain.Message {
 			Chains:  []chain.ChainInfo{{ID: "c1", Config: cfg, SlotLo: 0, SlotHi: 512}},
 			Servers: []chain.ServerInfo{{ID: "s1", Addr: "a", Alive: true, Replicas: 3}},
 		}, Masters: []string{"m1", "m2"}, Leader: "m1"},
+		&chain.RequestBatch{Requests: []chain.ClientRequest{
+			{Op: chain.OpAppend, ID: 7, Session: 99, Acked: 5, Epoch: 3, Data: []byte("first")},
+			{Op: chain.OpCommand, ID: 8, Session: 99, Acked: 5, Epoch: 3, Name: "upper", Data: []byte("second")},
+		}},
+		&chain.ResponseBatch{Responses: []chain.ClientResponse{
+			{ID: 7, Offset: 11},
+			{ID: 8, Offset: 12, Result: []byte("SECOND")},
+			{ID: 9, Err: &chain.RemoteError{Code: chain.CodeBusy, Message: "write queue full"}},
+		}},
 	}
 }
 
@@ -64,7 +73,7 @@ func TestCodecRoundTrip(t *testing.T) {
 		require.Equal(t, msg.Kind(), got.Kind())
 		kinds[msg.Kind()] = true
 	}
-	require.Len(t, kinds, 15, "every message kind is covered")
+	require.Len(t, kinds, 17, "every message kind is covered")
 }
 
 func TestCodecRemoteErrorSurvivesRoundTrip(t *testing.T) {
@@ -122,7 +131,7 @@ func TestCodecDecodeRejectsBadInput(t *testing.T) {
 		"nil":                  nil,
 		"empty":                {},
 		"kind 0":               {0},
-		"kind 16":              {16, 0x80},
+		"kind 18":              {18, 0x80},
 		"envelope in envelope": {byte(chain.KindEnvelope), 0, 0, byte(chain.KindEnvelope), 0, 0, byte(chain.KindCommitNotice), 0x80},
 		"long sub-address":     {byte(chain.KindEnvelope), 0xff, 0xff, 0x03},
 		"kind 255":             {255, 0x80},

@@ -217,7 +217,7 @@ func (n *Node) dropRetries(writes []pendingWrite) []pendingWrite {
 		}
 		if out, ok := n.sessions.peek(id.client, id.seq); ok {
 			n.ordered.remove(id)
-			answered = append(answered, reply{to: w.client, resp: &ClientResponse{
+			answered = append(answered, reply{to: w.client, resp: ClientResponse{
 				ID: id.seq, Offset: out.offset, Result: out.result, Err: out.err,
 			}})
 			continue
@@ -226,7 +226,7 @@ func (n *Node) dropRetries(writes []pendingWrite) []pendingWrite {
 	}
 	n.stateMu.RUnlock()
 	for _, r := range answered {
-		n.send(r.to, r.resp)
+		n.send(r.to, &r.resp)
 	}
 	return fresh
 }

@@ -11,6 +11,10 @@ func (n *Node) runReceiver() {
 		switch m := in.Msg.(type) {
 		case *ClientRequest:
 			n.onClientRequest(in.From, m)
+		case *RequestBatch:
+			for i := range m.Requests {
+				n.onClientRequest(in.From, &m.Requests[i])
+			}
 		case *PullRequest:
 			n.onPullRequest(in.From, m)
 		case *PullResponse:

@@ -44,8 +44,9 @@ type Inbound struct {
 }
 
 // Message is one of the wire messages: *ClientRequest, *ClientResponse,
-// *PullRequest, *PullResponse, *CommitNotice, and the master's *Heartbeat,
-// *ConfigRequest, *ConfigUpdate, *AdminRequest and *AdminResponse.
+// *RequestBatch, *ResponseBatch, *PullRequest, *PullResponse,
+// *CommitNotice, and the master's *Heartbeat, *ConfigRequest,
+// *ConfigUpdate, *AdminRequest and *AdminResponse.
 type Message interface {
 	// Kind returns the message's type tag, used by the wire codec.
 	Kind() MessageKind
@@ -71,6 +72,8 @@ const (
 	KindServerUpdate   MessageKind = 13
 	KindClusterRequest MessageKind = 14
 	KindClusterUpdate  MessageKind = 15
+	KindRequestBatch   MessageKind = 16
+	KindResponseBatch  MessageKind = 17
 )
 
 // Op is the operation a ClientRequest asks for.
@@ -133,6 +136,26 @@ type ClientResponse struct {
 	// Status is the node's status (OpStatus).
 	Status *NodeStatus `codec:"st,omitempty"`
 }
+
+// RequestBatch carries several client requests to one node in one message:
+// a client with many requests in flight sends them together. The node takes
+// each request as if it had come alone, and answers each on its own or in a
+// ResponseBatch.
+type RequestBatch struct {
+	Requests []ClientRequest `codec:"rq"`
+}
+
+// Kind implements Message.
+func (*RequestBatch) Kind() MessageKind { return KindRequestBatch }
+
+// ResponseBatch carries several responses to one client in one message: the
+// tail answers the commands of one applied batch together.
+type ResponseBatch struct {
+	Responses []ClientResponse `codec:"rs"`
+}
+
+// Kind implements Message.
+func (*ResponseBatch) Kind() MessageKind { return KindResponseBatch }
 
 // NodeStatus is what a node reports about itself over the wire.
 type NodeStatus struct {

@@ -1,0 +1,161 @@
+package chain_test
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/chainrep/chain"
+	"github.com/chainrep/chain/chaintest"
+)
+
+// TestRequestBatchIsTakenAsSeparateRequests sends the head one
+// RequestBatch: each request in it is admitted, ordered and answered on its
+// own (a bad one refused without harming the others), in the batch's order.
+func TestRequestBatchIsTakenAsSeparateRequests(t *testing.T) {
+	c := chaintest.Start(t, chaintest.Options{Nodes: 3})
+	ep := rawEndpoint(t, c, "")
+	batch := &chain.RequestBatch{Requests: []chain.ClientRequest{
+		{Op: chain.OpAppend, ID: 1, Session: 7, Acked: 1, Data: []byte("a")},
+		{Op: chain.OpAppend, ID: 2, Session: 7, Acked: 1, Data: []byte("b")},
+		{Op: chain.OpAppend, ID: 0, Session: 7, Acked: 1, Data: []byte("bad id")},
+		{Op: chain.OpAppend, ID: 3, Session: 7, Acked: 1, Data: []byte("c")},
+	}}
+	require.NoError(t, ep.Send(testCtx(t), c.Addr(0), batch))
+
+	got := receiveResponses(t, ep, 4)
+	require.ErrorIs(t, got[0].Err, chain.ErrInvalidArgument, "request id 0 is refused")
+	for i, id := range []uint64{1, 2, 3} {
+		require.Nil(t, got[id].Err, "request %d", id)
+		require.Equal(t, uint64(i+1), got[id].Offset, "request %d is ordered as it came in the batch", id)
+	}
+	ents, err := c.Node(2).Log().Read(testCtx(t), 1, 10)
+	require.NoError(t, err)
+	require.Len(t, ents, 3)
+	for i, want := range []string{"a", "b", "c"} {
+		require.Equal(t, want, string(ents[i].Data))
+	}
+}
+
+// receiveResponses collects responses, alone or in ResponseBatches, until
+// n have arrived; it returns them by request ID.
+func receiveResponses(t *testing.T, ep chain.Endpoint, n int) map[uint64]*chain.ClientResponse {
+	t.Helper()
+	got := map[uint64]*chain.ClientResponse{}
+	timeout := time.After(10 * time.Second)
+	for len(got) < n {
+		select {
+		case in := <-ep.Receive():
+			switch m := in.Msg.(type) {
+			case *chain.ClientResponse:
+				got[m.ID] = m
+			case *chain.ResponseBatch:
+				for i := range m.Responses {
+					got[m.Responses[i].ID] = &m.Responses[i]
+				}
+			}
+		case <-timeout:
+			t.Fatalf("%d of %d responses arrived", len(got), n)
+		}
+	}
+	return got
+}
+
+// TestConcurrentCallsTravelInBatches runs many concurrent appends through
+// one client and watches what its endpoint sends: the requests of
+// concurrent calls go out together in RequestBatches, the tail answers
+// them in ResponseBatches, and every append is acknowledged once at its
+// own offset.
+func TestConcurrentCallsTravelInBatches(t *testing.T) {
+	c := chaintest.Start(t, chaintest.Options{Nodes: 3})
+	tap := &tapTransport{Transport: c.Network()}
+	cl := c.Client(chain.WithTransport(tap))
+	ctx := testCtx(t)
+
+	const calls, maxRounds = 64, 20
+	offsets := map[uint64]bool{}
+	for round := 0; round < maxRounds && (tap.count(chain.KindRequestBatch) == 0 || tap.count(chain.KindResponseBatch) == 0); round++ {
+		var mu sync.Mutex
+		var wg sync.WaitGroup
+		for i := range calls {
+			wg.Go(func() {
+				off, err := cl.Append(ctx, fmt.Appendf(nil, "r%d-%d", round, i))
+				mu.Lock()
+				defer mu.Unlock()
+				if err != nil {
+					t.Errorf("append: %v", err)
+					return
+				}
+				if offsets[off] {
+					t.Errorf("offset %d acknowledged twice", off)
+				}
+				offsets[off] = true
+			})
+		}
+		wg.Wait()
+	}
+	require.Positive(t, tap.count(chain.KindRequestBatch), "no requests were sent together in %d rounds of %d concurrent appends", maxRounds, calls)
+	require.Positive(t, tap.count(chain.KindResponseBatch), "no responses arrived together in %d rounds of %d concurrent appends", maxRounds, calls)
+	latest, err := cl.Latest(ctx)
+	require.NoError(t, err)
+	require.Len(t, offsets, int(latest), "every acknowledged append has its own offset, and every entry was acknowledged")
+}
+
+// tapTransport counts the kinds of the messages its endpoints send and
+// receive.
+type tapTransport struct {
+	chain.Transport
+	mu    sync.Mutex
+	kinds map[chain.MessageKind]int
+}
+
+func (t *tapTransport) Listen(addr string) (chain.Endpoint, error) {
+	ep, err := t.Transport.Listen(addr)
+	if err != nil {
+		return nil, err
+	}
+	tapped := &tapEndpoint{Endpoint: ep, tap: t, in: make(chan chain.Inbound)}
+	go tapped.forward()
+	return tapped, nil
+}
+
+func (t *tapTransport) note(k chain.MessageKind) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.kinds == nil {
+		t.kinds = map[chain.MessageKind]int{}
+	}
+	t.kinds[k]++
+}
+
+func (t *tapTransport) count(k chain.MessageKind) int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.kinds[k]
+}
+
+type tapEndpoint struct {
+	chain.Endpoint
+	tap *tapTransport
+	in  chan chain.Inbound
+}
+
+func (e *tapEndpoint) Send(ctx context.Context, to string, msg chain.Message) error {
+	e.tap.note(msg.Kind())
+	return e.Endpoint.Send(ctx, to, msg)
+}
+
+func (e *tapEndpoint) Receive() <-chan chain.Inbound { return e.in }
+
+// forward passes on what the endpoint receives until it closes.
+func (e *tapEndpoint) forward() {
+	defer close(e.in)
+	for in := range e.Endpoint.Receive() {
+		e.tap.note(in.Msg.Kind())
+		e.in <- in
+	}
+}
