@@ -105,12 +105,42 @@ func TestConcurrentCallsTravelInBatches(t *testing.T) {
 	require.Len(t, offsets, int(latest), "every acknowledged append has its own offset, and every entry was acknowledged")
 }
 
+// TestRequestBatchesStayWithinTheBatchBytes: a client that sends large
+// requests concurrently never puts more than its batch bytes of payload in
+// one RequestBatch, and every request still goes through.
+func TestRequestBatchesStayWithinTheBatchBytes(t *testing.T) {
+	const entry, limit = 1000, 4096
+	c := chaintest.Start(t, chaintest.Options{Nodes: 2})
+	tap := &tapTransport{Transport: c.Network()}
+	cl := c.Client(chain.WithTransport(tap), chain.WithMaxEntrySize(entry), chain.WithMaxBatchBytes(limit))
+	ctx := testCtx(t)
+	const calls, maxRounds = 64, 20
+	rounds := 0
+	for ; rounds < maxRounds && tap.count(chain.KindRequestBatch) == 0; rounds++ {
+		var wg sync.WaitGroup
+		for range calls {
+			wg.Go(func() {
+				if _, err := cl.Append(ctx, make([]byte, entry)); err != nil {
+					t.Errorf("append: %v", err)
+				}
+			})
+		}
+		wg.Wait()
+	}
+	latest, err := cl.Latest(ctx)
+	require.NoError(t, err)
+	require.EqualValues(t, rounds*calls, latest)
+	require.Positive(t, tap.maxBatchBytes, "some requests were sent together")
+	require.LessOrEqual(t, tap.maxBatchBytes, limit)
+}
+
 // tapTransport counts the kinds of the messages its endpoints send and
-// receive.
+// receive, and keeps the largest payload of a RequestBatch sent.
 type tapTransport struct {
 	chain.Transport
-	mu    sync.Mutex
-	kinds map[chain.MessageKind]int
+	mu            sync.Mutex
+	kinds         map[chain.MessageKind]int
+	maxBatchBytes int
 }
 
 func (t *tapTransport) Listen(addr string) (chain.Endpoint, error) {
@@ -146,6 +176,15 @@ type tapEndpoint struct {
 
 func (e *tapEndpoint) Send(ctx context.Context, to string, msg chain.Message) error {
 	e.tap.note(msg.Kind())
+	if b, ok := msg.(*chain.RequestBatch); ok {
+		bytes := 0
+		for _, r := range b.Requests {
+			bytes += len(r.Data)
+		}
+		e.tap.mu.Lock()
+		e.tap.maxBatchBytes = max(e.tap.maxBatchBytes, bytes)
+		e.tap.mu.Unlock()
+	}
 	return e.Endpoint.Send(ctx, to, msg)
 }
 

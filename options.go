@@ -132,7 +132,8 @@ func WithLogger(l *slog.Logger) Option { return func(o *options) { o.logger = l 
 func WithMaxEntrySize(n int) Option { return func(o *options) { o.maxEntrySize = n } }
 
 // WithMaxBatchBytes bounds the bytes of entries the head appends in one
-// storage write and a node sends in one pull response.
+// storage write and a node sends in one pull response, and, for a client,
+// the payload bytes of the requests it sends together in one RequestBatch.
 func WithMaxBatchBytes(n int) Option { return func(o *options) { o.maxBatchBytes = n } }
 
 // WithMaxInflightBytes bounds the bytes of entries the head has ordered but
