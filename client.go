@@ -29,6 +29,11 @@ type Client struct {
 
 	session uint64 // random identity, with the address, for de-duplication
 
+	// busy (capacity 1) wakes the retry scanner when calls are waiting.
+	busy chan struct{}
+	// idleCalls keeps finished calls for reuse, with their channels.
+	idleCalls sync.Pool
+
 	mu       sync.Mutex
 	cfg      Config
 	head     string
@@ -38,20 +43,6 @@ type Client struct {
 	lowWater uint64 // every write below it has been answered or abandoned
 	closed   bool
 }
-
-// call is one request waiting for its response.
-type call struct {
-	write bool
-	// resp receives the first response (the receive loop delivers only
-	// into an empty channel) and, on Close, closedResponse; its capacity
-	// of two leaves room for both, so Close never blocks.
-	resp chan *ClientResponse
-}
-
-// closedResponse tells a waiting call that the client closed. Calls wait
-// on their own channel rather than on one channel shared by every call,
-// which under many concurrent calls would be a point of contention.
-var closedResponse = &ClientResponse{}
 
 // NewClient creates a client. WithTransport and WithConfig are required.
 func NewClient(opts ...Option) (*Client, error) {
@@ -89,12 +80,14 @@ func NewClient(opts ...Option) (*Client, error) {
 		nextID:   1,
 		lowWater: 1,
 		out:      newOutbox(o.maxBatchBytes),
+		busy:     make(chan struct{}, 1),
 	}
 	flushCtx, stopFlusher := context.WithCancel(context.Background())
 	c.stopFlusher = stopFlusher
-	c.wg.Add(2)
+	c.wg.Add(3)
 	go c.receive()
 	go c.runFlusher(flushCtx)
+	go c.runRetries()
 	c.refreshConfig()
 	return c, nil
 }
@@ -114,10 +107,7 @@ func (c *Client) Close() error {
 	c.closed = true
 	close(c.done)
 	for _, cl := range c.calls {
-		select {
-		case cl.resp <- closedResponse:
-		default:
-		}
+		cl.signal()
 	}
 	c.mu.Unlock()
 	c.stopFlusher()
@@ -237,7 +227,10 @@ func (c *Client) do(ctx context.Context, req *ClientRequest) (*ClientResponse, e
 }
 
 // call is do with an explicit destination; an empty target means the head
-// for writes and the tail otherwise.
+// for writes and the tail otherwise. It sends at once, and again when the
+// retry scanner finds the request unanswered after the retry interval
+// (doubling up to the maximum), when a redirect names a new node, or, after
+// a refusal that may pass, at the next retry time.
 func (c *Client) call(ctx context.Context, req *ClientRequest, target string) (*ClientResponse, error) {
 	select {
 	case c.slots <- struct{}{}:
@@ -248,34 +241,32 @@ func (c *Client) call(ctx context.Context, req *ClientRequest, target string) (*
 		return nil, ErrClosed
 	}
 	write := req.Op == OpAppend || req.Op == OpCommand
-	id, cl, err := c.register(write)
+	cl, err := c.register(write)
 	if err != nil {
 		return nil, err
 	}
-	defer c.unregister(id)
-	req.ID = id
+	defer c.unregister(cl)
+	req.ID = cl.id
 
-	timer := time.NewTimer(0) // fires at once: the first send
-	defer timer.Stop()
 	backoff := c.opts.retryInterval
+	if err := c.send(ctx, req, cl, target, backoff); err != nil {
+		return nil, err
+	}
 	var lastErr error
-	sent := 0
 	for {
 		select {
-		case <-timer.C:
-			if sent > 0 {
-				c.refreshConfig() // no answer: the chain may have changed
+		case <-cl.wake:
+		case <-ctx.Done():
+			if lastErr != nil {
+				return nil, fmt.Errorf("%w (last error: %v)", ctx.Err(), lastErr)
 			}
-			sent++
-			if err := c.send(ctx, req, write, target); err != nil {
-				return nil, err
-			}
-			timer.Reset(backoff)
-			backoff = min(2*backoff, c.opts.maxRetryInterval)
-		case resp := <-cl.resp:
-			if resp == closedResponse {
-				return nil, ErrClosed
-			}
+			return nil, ctx.Err()
+		}
+		resp, retry, closed := c.take(cl)
+		if closed {
+			return nil, ErrClosed
+		}
+		if resp != nil {
 			if resp.Err == nil {
 				return resp, nil
 			}
@@ -286,16 +277,16 @@ func (c *Client) call(ctx context.Context, req *ClientRequest, target string) (*
 			if resp.Err.Code == CodeStaleEpoch || resp.Err.Code == CodeClosed {
 				c.refreshConfig()
 			}
-			if c.follow(resp.Err) {
-				timer.Reset(0) // a redirect names a new node: go there now
+			// A redirect names a new node: go there now. Otherwise (busy,
+			// stopped, stale epoch) the retry time is the backoff.
+			retry = retry || c.follow(resp.Err)
+		}
+		if retry {
+			c.refreshConfig() // no answer, or a new node: the chain may have changed
+			backoff = min(2*backoff, c.opts.maxRetryInterval)
+			if err := c.send(ctx, req, cl, target, backoff); err != nil {
+				return nil, err
 			}
-			// Otherwise (busy, stopped, stale epoch) the armed timer is the
-			// backoff before the retry.
-		case <-ctx.Done():
-			if lastErr != nil {
-				return nil, fmt.Errorf("%w (last error: %v)", ctx.Err(), lastErr)
-			}
-			return nil, ctx.Err()
 		}
 	}
 }
@@ -329,12 +320,14 @@ func (c *Client) follow(err *RemoteError) bool {
 	return true
 }
 
-// send stamps req with the current epoch and acknowledged mark and sends it
-// to target, or else to the head (writes) or the tail. The only call in
-// flight sends at once; with others in flight, the request joins theirs in
-// the outbox.
-func (c *Client) send(ctx context.Context, req *ClientRequest, write bool, target string) error {
+// send stamps req with the current epoch and acknowledged mark, sets cl's
+// retry time to retryIn from now, and sends req to target, or else to the
+// head (writes) or the tail. The only call in flight sends at once; with
+// others in flight, the request joins theirs in the outbox.
+func (c *Client) send(ctx context.Context, req *ClientRequest, cl *call, target string, retryIn time.Duration) error {
+	write := cl.write
 	c.mu.Lock()
+	cl.retryAt = time.Now().Add(retryIn)
 	to := c.tail
 	if write {
 		to = c.head
@@ -346,7 +339,7 @@ func (c *Client) send(ctx context.Context, req *ClientRequest, write bool, targe
 	}
 	if to == "" {
 		c.mu.Unlock()
-		return nil // no configuration yet: the retry timer tries again
+		return nil // no configuration yet: the retry scanner tries again
 	}
 	req.Epoch = c.cfg.Epoch
 	alone := len(c.calls) == 1
@@ -364,7 +357,7 @@ func (c *Client) send(ctx context.Context, req *ClientRequest, write bool, targe
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		// A failed send is a lost message: the retry timer resends.
+		// A failed send is a lost message: the retry scanner resends.
 	}
 	return nil
 }
@@ -406,23 +399,46 @@ func (c *Client) adopt(cfg Config) {
 }
 
 // register allocates a request id and its waiting call.
-func (c *Client) register(write bool) (uint64, *call, error) {
+func (c *Client) register(write bool) (*call, error) {
+	cl, _ := c.idleCalls.Get().(*call)
+	if cl == nil {
+		cl = &call{wake: make(chan struct{}, 1)}
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.closed {
-		return 0, nil, ErrClosed
+		return nil, ErrClosed
 	}
-	id := c.nextID
+	cl.id, cl.write = c.nextID, write
 	c.nextID++
-	cl := &call{write: write, resp: make(chan *ClientResponse, 2)}
-	c.calls[id] = cl
-	return id, cl, nil
+	c.calls[cl.id] = cl
+	if len(c.calls) == 1 {
+		select {
+		case c.busy <- struct{}{}:
+		default:
+		}
+	}
+	return cl, nil
 }
 
-func (c *Client) unregister(id uint64) {
+// unregister forgets cl and keeps it for reuse: once it is out of the
+// table nothing else reaches it.
+func (c *Client) unregister(cl *call) {
+	c.mu.Lock()
+	delete(c.calls, cl.id)
+	c.mu.Unlock()
+	cl.reset()
+	c.idleCalls.Put(cl)
+}
+
+// take returns, and clears, what woke cl: its response, whether its retry
+// time passed, and whether the client closed.
+func (c *Client) take(cl *call) (resp *ClientResponse, retry, closed bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	delete(c.calls, id)
+	resp, retry = cl.resp, cl.retry
+	cl.resp, cl.retry = nil, false
+	return resp, retry, c.closed
 }
 
 // ackedLocked returns the lowest id of a write still waiting: every write
@@ -452,21 +468,25 @@ func (c *Client) receive() {
 		case *ClientResponse:
 			c.deliver(m)
 		case *ResponseBatch:
+			resps := make([]*ClientResponse, len(m.Responses))
 			for i := range m.Responses {
-				c.deliver(&m.Responses[i])
+				resps[i] = &m.Responses[i]
 			}
+			c.deliver(resps...)
 		}
 	}
 }
 
-// deliver hands resp to the call waiting for it. Only the receive loop
-// calls it.
-func (c *Client) deliver(resp *ClientResponse) {
+// deliver hands each response to the call waiting for it.
+func (c *Client) deliver(resps ...*ClientResponse) {
 	c.mu.Lock()
-	cl := c.calls[resp.ID]
-	c.mu.Unlock()
-	if cl == nil || len(cl.resp) > 0 {
-		return // a late or duplicate response, or one already waiting
+	defer c.mu.Unlock()
+	for _, resp := range resps {
+		cl := c.calls[resp.ID]
+		if cl == nil || cl.resp != nil {
+			continue // a late or duplicate response, or one already waiting
+		}
+		cl.resp = resp
+		cl.signal()
 	}
-	cl.resp <- resp // cannot block: only the receive loop and Close send
 }

@@ -63,7 +63,7 @@ func (o *outbox) release(out []outgoing) {
 // runFlusher sends what the outbox gathers until ctx ends. After each kick
 // it yields once, so that calls already runnable queue their requests
 // first and travel in the same batch. A request that cannot be sent is a
-// lost message: its call's retry timer sends it again.
+// lost message: the retry scanner has its call send it again.
 func (c *Client) runFlusher(ctx context.Context) {
 	defer c.wg.Done()
 	for {
@@ -101,7 +101,7 @@ func (c *Client) sendBatches(ctx context.Context, queued []outgoing) {
 		if len(batch) == 1 {
 			msg = &batch[0]
 		}
-		_ = c.ep.Send(ctx, to, msg) // lost or refused: the call's retry timer resends
+		_ = c.ep.Send(ctx, to, msg) // lost or refused: the retry scanner has the call resend
 		queued = rest
 	}
 }

@@ -1,0 +1,61 @@
+package chain_test
+
+import (
+	"context"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/chainrep/chain"
+	"github.com/chainrep/chain/transport/inmem"
+)
+
+// TestClientRetriesOnScheduleWithTheSameID runs, in virtual time, a client
+// against a head that ignores the first three copies of a request: the
+// client sends it again after the retry interval, then after twice and four
+// times that (each at most a quarter of the first interval late), always
+// with the same ID, and takes the answer to the fourth copy.
+func TestClientRetriesOnScheduleWithTheSameID(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		const interval = 100 * time.Millisecond
+		net := inmem.New(inmem.Options{})
+		defer net.Close()
+		head, err := net.Listen("head")
+		require.NoError(t, err)
+		cl, err := chain.NewClient(chain.WithTransport(net),
+			chain.WithConfig(chain.Config{Epoch: 1, Members: []chain.Member{{ID: "h", Addr: "head"}}}),
+			chain.WithRetryInterval(interval, time.Second))
+		require.NoError(t, err)
+		defer cl.Close()
+
+		done := make(chan error, 1)
+		start := time.Now()
+		go func() {
+			_, err := cl.Append(context.Background(), []byte("x"))
+			done <- err
+		}()
+		var arrivals []time.Duration
+		var ids []uint64
+		for len(arrivals) < 4 {
+			in := <-head.Receive()
+			req, ok := in.Msg.(*chain.ClientRequest)
+			require.True(t, ok, "got %T", in.Msg)
+			arrivals = append(arrivals, time.Since(start))
+			ids = append(ids, req.ID)
+			if len(arrivals) == 4 {
+				require.NoError(t, head.Send(context.Background(), in.From, &chain.ClientResponse{ID: req.ID, Offset: 1}))
+			}
+		}
+		require.NoError(t, <-done)
+
+		require.Equal(t, []uint64{ids[0], ids[0], ids[0], ids[0]}, ids, "every copy has the same ID")
+		require.Zero(t, arrivals[0], "the first copy goes at once")
+		for i, backoff := range []time.Duration{interval, 2 * interval, 4 * interval} {
+			gap := arrivals[i+1] - arrivals[i]
+			require.GreaterOrEqual(t, gap, backoff, "retry %d", i+1)
+			require.LessOrEqual(t, gap, backoff+interval/4, "retry %d", i+1)
+		}
+	})
+}
