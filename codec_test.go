@@ -272,3 +272,21 @@ func TestEncodeMessageIntoSpareCapacityAllocatesNothing(t *testing.T) {
 	})
 	require.Zero(t, allocs, "allocations per EncodeMessage")
 }
+
+// TestCodecStructsAreArraysThatMayGrow: a wire struct is a msgpack array of
+// its fields in order; a decoder skips fields appended by a newer sender
+// and reads the fields an older sender did not have as zero.
+func TestCodecStructsAreArraysThatMayGrow(t *testing.T) {
+	kind := byte(chain.KindCommitNotice)
+	b, err := chain.EncodeMessage(nil, &chain.CommitNotice{Epoch: 4, Commit: 99})
+	require.NoError(t, err)
+	require.Equal(t, []byte{kind, 0x92, 4, 99}, b)
+
+	newer, err := chain.DecodeMessage([]byte{kind, 0x93, 4, 99, 0xa3, 'n', 'e', 'w'})
+	require.NoError(t, err)
+	require.Equal(t, &chain.CommitNotice{Epoch: 4, Commit: 99}, newer)
+
+	older, err := chain.DecodeMessage([]byte{kind, 0x91, 4})
+	require.NoError(t, err)
+	require.Equal(t, &chain.CommitNotice{Epoch: 4}, older)
+}
