@@ -21,6 +21,7 @@ type Log struct {
 	commit  uint64
 	changed chan struct{} // closed and replaced whenever last or commit moves
 	closed  chan struct{} // closed when the node stops
+	recent  recentEntries // the entries appended last
 }
 
 // newLog wraps st, whose entries through commit are known to be committed.
@@ -136,6 +137,7 @@ func (l *Log) append(ents []Entry) error {
 	}
 	l.mu.Lock()
 	l.last = ents[len(ents)-1].Offset
+	l.recent.add(ents)
 	l.notifyLocked()
 	l.mu.Unlock()
 	return nil
@@ -155,6 +157,7 @@ func (l *Log) truncateAfterCommit() error {
 	}
 	l.mu.Lock()
 	l.last = commit
+	l.recent.clear()
 	l.notifyLocked()
 	l.mu.Unlock()
 	return nil
@@ -176,8 +179,15 @@ func (l *Log) advanceCommit(c uint64) bool {
 }
 
 // entries returns stored entries in [from, to), committed or not, up to
-// maxBytes.
+// maxBytes. The entries may be shared with the log's memory of recent
+// ones: the caller must not modify them or their data.
 func (l *Log) entries(from, to uint64, maxBytes int) ([]Entry, error) {
+	l.mu.Lock()
+	ents, ok := l.recent.get(from, to, maxBytes)
+	l.mu.Unlock()
+	if ok {
+		return ents, nil
+	}
 	ents, err := l.st.Entries(from, to, maxBytes)
 	if err != nil {
 		return nil, fmt.Errorf("read entries [%d, %d): %w", from, to, err)

@@ -12,7 +12,8 @@ import (
 // CommandHandler applies one committed command to the application's state
 // and returns the result for the client. It must be deterministic: given
 // the same state and entry it returns the same result on every node. It
-// must not keep e.Data after it returns.
+// must not modify e.Data, nor keep it after it returns: the node may share
+// the entry with its replication to the next node.
 //
 // An error it returns is part of the command's outcome: the client receives
 // a *RemoteError wrapping ErrCommandFailed that carries the error's text

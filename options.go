@@ -183,7 +183,7 @@ func WithAddr(addr string) Option { return func(o *options) { o.addr = addr } }
 // WithApplyObserver sets a function the node calls after applying each
 // committed entry whose command ran (duplicates that were answered from the
 // de-duplication record are not passed). It runs on the applying goroutine
-// and must not block.
+// and must not block, nor modify the entry's data.
 func WithApplyObserver(f func(Entry)) Option { return func(o *options) { o.applyObserver = f } }
 
 // WithRetryInterval sets the client's first retry delay; later retries of
