@@ -155,7 +155,7 @@ func TestOpenFailsOnInconsistentLog(t *testing.T) {
 
 func TestCorruptMetaIsReportedWithItsKey(t *testing.T) {
 	fs := newLog(t)
-	withRawDB(t, fs, "/db", func(db *pebbledb.DB) {
+	withRawDB(t, fs, "/db/"+metaDir, func(db *pebbledb.DB) {
 		v := rawGet(t, db, metaKey("commit"))
 		v[len(v)-1] ^= 1
 		require.NoError(t, db.Set(metaKey("commit"), v, pebbledb.Sync))

@@ -10,11 +10,11 @@ import (
 )
 
 // SetMeta stores a copy of value under key, replacing any earlier value,
-// as one batch; under the default sync policy it is on stable storage
-// when SetMeta returns nil. It may run concurrently with Append and the
-// truncations and shares their fsyncs. An empty or nil value is stored as
-// present. key must not be empty; otherwise it returns an error wrapping
-// chain.ErrInvalidArgument.
+// as one batch of the metadata database; under the default sync policy it
+// is on stable storage when SetMeta returns nil. It may run concurrently
+// with Append and the truncations, and concurrent SetMeta calls share
+// fsyncs. An empty or nil value is stored as present. key must not be
+// empty; otherwise it returns an error wrapping chain.ErrInvalidArgument.
 //
 // It returns an error wrapping chain.ErrClosed after Close, and one
 // wrapping ErrFailed after a failure.
@@ -30,7 +30,7 @@ func (s *Storage) SetMeta(key string, value []byte) error {
 	if key == "" {
 		return fmt.Errorf("pebble storage: set meta: %w: empty key", chain.ErrInvalidArgument)
 	}
-	b := s.db.NewBatch()
+	b := s.meta.NewBatch()
 	if err := b.Set(metaKey(key), appendMeta(nil, value), nil); err != nil {
 		_ = b.Close()
 		return s.failure.fail(op, err)
@@ -47,7 +47,7 @@ func (s *Storage) Meta(key string) (value []byte, ok bool, err error) {
 		return nil, false, closedError(fmt.Sprintf("meta %q", key))
 	}
 	defer s.exit()
-	rec, closer, err := s.db.Get(metaKey(key))
+	rec, closer, err := s.meta.Get(metaKey(key))
 	if errors.Is(err, pebbledb.ErrNotFound) {
 		return nil, false, nil
 	}

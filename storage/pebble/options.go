@@ -39,8 +39,10 @@ func defaultConfig() config {
 // With false nothing is synced, and Pebble writes its log to the file
 // system in the background: acknowledged entries, truncations and
 // metadata MAY BE LOST when the process or the machine crashes (what
-// survives is always a prefix of the changes, in order), and a write
-// error may go unnoticed until Close.
+// survives of the log's changes is a prefix of them, in order, and so is
+// what survives of the metadata's, but the two are kept in separate
+// databases and lose their suffixes independently), and a write error may
+// go unnoticed until Close.
 // Use it only for tests and benchmarks, or for nodes whose durability
 // comes from the other chain members and that rejoin as new nodes after a
 // machine crash.

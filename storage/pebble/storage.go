@@ -3,10 +3,20 @@
 //
 // Each entry is one Pebble key, its offset in big-endian after a one-byte
 // prefix, so entries sort by offset; its value is a compact binary record
-// protected by a CRC-32C checksum (see codec.go). Metadata values and the
-// first offset live in their own key ranges. Every change is one Pebble
-// batch, synced to stable storage before the call returns unless
-// WithSync(false) is given.
+// protected by a CRC-32C checksum (see codec.go). The first offset lives in
+// its own key range. Every change is one Pebble batch, synced to stable
+// storage before the call returns unless WithSync(false) is given.
+//
+// # Metadata
+//
+// SetMeta values live in a second, small Pebble database in the
+// subdirectory "meta". Kept out of the log's database, they leave its key
+// space append-only: each memtable flush then makes a table of entries that
+// overlaps no other, which Pebble moves down the levels without rewriting
+// it. A node saves its commit point every 100 ms; when that key was in the
+// same database, every flushed table overlapped every other and Pebble
+// rewrote the whole log in compactions, which took about a third of the CPU
+// of a loaded 3-node chain and tripled its p99 latency.
 //
 // # Group commit
 //
@@ -54,7 +64,8 @@ import (
 // FirstOffset, LastOffset and Stats keep returning their values at Close
 // and every other method returns an error wrapping chain.ErrClosed.
 type Storage struct {
-	db        *pebbledb.DB
+	db        *pebbledb.DB // the log: entries and the first offset
+	meta      *pebbledb.DB // SetMeta values
 	writeOpts *pebbledb.WriteOptions
 	failure   *failure
 	// fsCloser stops the disk health checks on the default file system;
@@ -135,6 +146,15 @@ func Open(dir string, opts ...Option) (*Storage, error) {
 	db, err := pebbledb.Open(dir, popts)
 	if err == nil {
 		s.db = db
+		s.meta, err = pebbledb.Open(popts.FS.PathJoin(dir, metaDir), &pebbledb.Options{
+			Cache:              cache,
+			FormatMajorVersion: popts.FormatMajorVersion,
+			Logger:             popts.Logger,
+			MemTableSize:       metaMemTableSize,
+			FS:                 popts.FS,
+		})
+	}
+	if err == nil {
 		err = s.failure.err()
 		if err == nil {
 			s.first, s.next, err = recoverBounds(db)
@@ -151,12 +171,24 @@ func Open(dir string, opts ...Option) (*Storage, error) {
 // logged as slow; it is Pebble's default.
 const diskSlowThreshold = 5 * time.Second
 
-// release closes the database, if open, and the file system wrapper, if
-// any, and returns the first error.
+// metaDir is the subdirectory of the metadata database.
+const metaDir = "meta"
+
+// metaMemTableSize is the metadata database's memtable size: it holds a
+// few small values.
+const metaMemTableSize = 256 << 10
+
+// release closes the databases that are open and the file system wrapper,
+// if any, and returns the first error.
 func (s *Storage) release() error {
 	var err error
+	if s.meta != nil {
+		err = s.meta.Close()
+	}
 	if s.db != nil {
-		err = s.db.Close()
+		if closeErr := s.db.Close(); err == nil {
+			err = closeErr
+		}
 	}
 	if s.fsCloser != nil {
 		if closeErr := s.fsCloser.Close(); err == nil {
@@ -208,11 +240,14 @@ func (s *Storage) Stats() Stats {
 
 // statsLocked reads the counts; s.life must be held and s open.
 func (s *Storage) statsLocked() Stats {
-	m := s.db.Metrics()
-	st := Stats{EntriesAppended: s.appended.Load(), WALBytesWritten: m.WAL.BytesWritten}
-	for i := range m.Levels {
-		l := &m.Levels[i]
-		st.TableBytesWritten += l.TableBytesFlushed + l.TableBytesCompacted + l.BlobBytesFlushed + l.BlobBytesCompacted
+	st := Stats{EntriesAppended: s.appended.Load()}
+	for _, db := range []*pebbledb.DB{s.db, s.meta} {
+		m := db.Metrics()
+		st.WALBytesWritten += m.WAL.BytesWritten
+		for i := range m.Levels {
+			l := &m.Levels[i]
+			st.TableBytesWritten += l.TableBytesFlushed + l.TableBytesCompacted + l.BlobBytesFlushed + l.BlobBytesCompacted
+		}
 	}
 	return st
 }
