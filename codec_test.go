@@ -24,7 +24,7 @@ func codecSamples() []chain.Message {
 		&chain.ClientRequest{Op: chain.OpLatest, ID: 1},
 		&chain.ClientResponse{ID: 42, Offset: 17, Result: []byte("RESULT"), Entries: entries()},
 		&chain.ClientResponse{ID: 43, Err: &chain.RemoteError{Code: chain.CodeNotHead, Message: "moved", Redirect: "node-a:1", Epoch: 8}},
-		&chain.PullRequest{Epoch: 3, Next: 10, Commit: 9, MaxBytes: 1 << 20},
+		&chain.PullRequest{Epoch: 3, Session: 5, Next: 10, Commit: 9, MaxBytes: 1 << 20, Restart: true},
 		&chain.PullRequest{},
 		&chain.PullResponse{Epoch: 3, From: 10, Commit: 11, Entries: entries()},
 		&chain.PullResponse{Epoch: 3, From: 1, Err: &chain.RemoteError{Code: chain.CodeOutOfRange, Message: "truncated"}},

@@ -159,7 +159,7 @@ func NewNode(id string, opts ...Option) (*Node, error) {
 		writes:    make(chan pendingWrite, o.maxPendingWrites),
 		reads:     make(chan pendingRead, o.maxPendingWrites),
 		pulls:     make(chan *PullRequest, 1),
-		pullResps: make(chan *PullResponse, 4),
+		pullResps: make(chan *PullResponse, 2*streamWindow),
 	}
 	n.cfg.Store(newNodeConfig(cfg, id))
 	n.applied.init()

@@ -11,26 +11,30 @@ import (
 func (n *Node) pullTimeout() time.Duration { return 3 * n.opts.pollInterval }
 
 // runPuller is the successor side of the replication link: it asks the
-// predecessor for the entries from its last offset + 1, appends what comes
-// back in order, and asks again. A lost request or response is recovered by
-// asking again after pullTimeout; a duplicated or stale response is
+// predecessor to stream entries from its last offset + 1, appends what comes
+// in order, and acknowledges each response with a new pull (which lets the
+// stream go on). A lost request or response is recovered by asking for the
+// stream from its last offset + 1 again (Restart) after pullTimeout without
+// a response it could take; a duplicated, stale or early response is
 // recognised by its From and ignored. At the tail, appending commits.
 func (n *Node) runPuller(done <-chan struct{}) {
 	timer := time.NewTimer(n.pullTimeout())
 	defer timer.Stop()
 	session := rand.Uint64()
+	restart := true
 	for {
 		cfg := n.cfg.Load()
 		_, last, commit, _ := n.log.state()
 		n.send(cfg.pred, &PullRequest{Epoch: cfg.Epoch, Session: session, Next: last + 1, Commit: commit,
-			MaxBytes: n.opts.maxBatchBytes})
+			MaxBytes: n.opts.maxBatchBytes, Restart: restart})
 		timer.Reset(n.pullTimeout())
 		resp, ok := n.awaitPullResponse(last+1, timer.C, done)
 		if !ok {
 			return
 		}
+		restart = resp == nil
 		if resp == nil {
-			continue // timed out: ask again
+			continue // timed out: ask for the stream again
 		}
 		if err := n.acceptPulled(resp, done); err != nil {
 			n.fail(err)
@@ -108,65 +112,74 @@ func checkDense(from uint64, ents []Entry) error {
 	return nil
 }
 
-// runPullServer is the predecessor side of the replication link: it holds
-// the successor's latest pull until entries from its Next exist, then sends
-// them (bounded by the pull's MaxBytes); with nothing new by the poll
-// interval it answers empty, which tells the successor the link is alive.
+// runPullServer is the predecessor side of the replication link: from the
+// successor's pull on, it streams the entries from the pull's Next as they
+// arrive, in responses bounded by the pull's MaxBytes, staying at most
+// streamWindow responses ahead of the successor's acknowledgments; with
+// nothing sent for the poll interval it sends an empty response, which
+// tells the successor the link is alive.
 func (n *Node) runPullServer(done <-chan struct{}) {
 	poll := time.NewTimer(n.opts.pollInterval)
 	defer poll.Stop()
-	var pending *PullRequest
+	var stream pullStream
 	for {
-		if pending == nil {
+		if !stream.active {
 			select {
-			case pending = <-n.pulls:
+			case p := <-n.pulls:
+				stream.take(p)
 				poll.Reset(n.opts.pollInterval)
 			case <-done:
 				return
 			}
 		}
 		first, last, commit, changed := n.log.state()
-		if pending.Next <= last || pending.Next < first || pending.Next > last+1 {
-			if err := n.servePull(pending, first, last, commit); err != nil {
+		if stream.canSend() && (stream.next <= last || stream.next < first || stream.next > last+1) {
+			if err := n.serveStream(&stream, first, last, commit); err != nil {
 				n.fail(err)
 				return
 			}
-			pending = nil
+			poll.Reset(n.opts.pollInterval)
 			continue
 		}
 		select {
 		case p := <-n.pulls:
-			pending = laterPull(pending, p)
+			stream.take(p)
 		case <-changed:
 		case <-poll.C:
-			n.sendPullResponse(&PullResponse{From: pending.Next, Commit: commit, Last: last})
-			pending = nil
+			if stream.canSend() {
+				n.sendPullResponse(&PullResponse{From: stream.next, Commit: commit, Last: last})
+				stream.sent(stream.next)
+			}
+			poll.Reset(n.opts.pollInterval)
 		case <-done:
 			return
 		}
 	}
 }
 
-// servePull answers p with the entries from p.Next, or with an error when
-// the log does not hold p.Next.
-func (n *Node) servePull(p *PullRequest, first, last, commit uint64) error {
-	if p.Next < first || p.Next > last+1 {
-		n.sendPullResponse(&PullResponse{From: p.Next, Commit: commit, Last: last, Err: &RemoteError{
+// serveStream sends the next response of the stream: the entries from
+// stream.next, or a refusal that ends the stream when the log does not hold
+// stream.next.
+func (n *Node) serveStream(stream *pullStream, first, last, commit uint64) error {
+	if stream.next < first || stream.next > last+1 {
+		n.sendPullResponse(&PullResponse{From: stream.next, Commit: commit, Last: last, Err: &RemoteError{
 			Code:    CodeOutOfRange,
-			Message: fmt.Sprintf("pull from %d: log holds [%d, %d]", p.Next, first, last),
+			Message: fmt.Sprintf("pull from %d: log holds [%d, %d]", stream.next, first, last),
 		}})
+		stream.stop()
 		return nil
 	}
 	maxBytes := n.opts.maxBatchBytes
-	if p.MaxBytes > 0 {
-		maxBytes = min(maxBytes, p.MaxBytes)
+	if stream.maxBytes > 0 {
+		maxBytes = min(maxBytes, stream.maxBytes)
 	}
-	ents, err := n.log.entries(p.Next, last+1, maxBytes)
+	ents, err := n.log.entries(stream.next, last+1, maxBytes)
 	if err != nil {
 		return fmt.Errorf("serve pull: %w", err)
 	}
 	n.counters.pullsSent.Add(uint64(len(ents)))
-	n.sendPullResponse(&PullResponse{From: p.Next, Commit: commit, Last: last, Entries: ents})
+	n.sendPullResponse(&PullResponse{From: stream.next, Commit: commit, Last: last, Entries: ents})
+	stream.sent(stream.next + uint64(len(ents)))
 	return nil
 }
 

@@ -184,9 +184,12 @@ type NodeStatus struct {
 // Kind implements Message.
 func (*ClientResponse) Kind() MessageKind { return KindClientResponse }
 
-// PullRequest is sent by a node to its predecessor: "send me entries from
-// Next". It also acknowledges every entry below Next and reports the
-// sender's commit point, which is how the commit point flows up the chain.
+// PullRequest is sent by a node to its predecessor: "stream me entries from
+// Next". The predecessor sends batches as entries arrive, up to a few
+// responses ahead of the last pull it received; the successor sends a pull
+// for every response it takes, which acknowledges every entry below Next,
+// reports the sender's commit point (how the commit point flows up the
+// chain) and lets the stream go on.
 type PullRequest struct {
 	Epoch uint64 `codec:"ep"`
 	// Session identifies one run of the successor's puller, so the
@@ -196,6 +199,11 @@ type PullRequest struct {
 	Commit  uint64 `codec:"c"`
 	// MaxBytes bounds the size of the response's entries.
 	MaxBytes int `codec:"mb,omitempty"`
+	// Restart asks the predecessor to stream from Next again, discarding
+	// what it sent beyond: the successor started, or missed a response.
+	// Without it the pull only acknowledges the entries below Next and
+	// reports the commit point, and the stream goes on.
+	Restart bool `codec:"rs,omitempty"`
 }
 
 // Kind implements Message.
