@@ -71,26 +71,43 @@ type reply struct {
 }
 
 // sendReplies sends replies, in order, with one message per client: a
-// client's only reply alone, several in a ResponseBatch.
+// client's only reply alone, several in ResponseBatches of at most the
+// batch bytes of results each.
 func (n *Node) sendReplies(replies []reply) {
 	if len(replies) == 1 {
 		n.send(replies[0].to, &replies[0].resp)
 		return
 	}
-	byClient := make(map[string][]ClientResponse)
+	type pending struct {
+		resps []ClientResponse
+		bytes int
+	}
+	byClient := make(map[string]*pending)
 	var order []string // clients in order of their first reply
+	flush := func(to string, p *pending) {
+		if len(p.resps) == 1 {
+			n.send(to, &p.resps[0])
+		} else {
+			n.send(to, &ResponseBatch{Responses: p.resps})
+		}
+	}
 	for _, r := range replies {
-		if _, ok := byClient[r.to]; !ok {
+		p := byClient[r.to]
+		if p == nil {
+			p = &pending{}
+			byClient[r.to] = p
 			order = append(order, r.to)
 		}
-		byClient[r.to] = append(byClient[r.to], r.resp)
+		size := len(r.resp.Result) + entryOverhead
+		if len(p.resps) > 0 && p.bytes+size > n.opts.maxBatchBytes {
+			flush(r.to, p)
+			*p = pending{}
+		}
+		p.resps = append(p.resps, r.resp)
+		p.bytes += size
 	}
 	for _, to := range order {
-		if resps := byClient[to]; len(resps) == 1 {
-			n.send(to, &resps[0])
-		} else {
-			n.send(to, &ResponseBatch{Responses: resps})
-		}
+		flush(to, byClient[to])
 	}
 }
 

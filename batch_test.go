@@ -41,6 +41,65 @@ func TestRequestBatchIsTakenAsSeparateRequests(t *testing.T) {
 	}
 }
 
+// TestResponseBatchesStayWithinTheBatchBytes: the tail splits the replies
+// to one client into ResponseBatches of at most its batch bytes of results.
+func TestResponseBatchesStayWithinTheBatchBytes(t *testing.T) {
+	const result, limit, commands = 1000, 4096, 16
+	c := chaintest.Start(t, chaintest.Options{Nodes: 2,
+		NodeOptions: []chain.Option{chain.WithMaxEntrySize(result), chain.WithMaxBatchBytes(limit)},
+		Setup: func(_ int, n *chain.Node) error {
+			return n.Handle("big", func(context.Context, chain.Entry) ([]byte, error) { return make([]byte, result), nil })
+		}})
+	tap := &tapTransport{Transport: c.Network()}
+	ep, err := tap.Listen("")
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = ep.Close() })
+	const maxRounds = 20
+	for round := 0; round < maxRounds && tap.count(chain.KindResponseBatch) == 0; round++ {
+		batch := &chain.RequestBatch{}
+		for i := range commands {
+			id := uint64(round*commands + i + 1)
+			batch.Requests = append(batch.Requests, chain.ClientRequest{Op: chain.OpCommand, ID: id, Session: 3, Acked: id, Name: "big"})
+		}
+		require.NoError(t, ep.Send(testCtx(t), c.Addr(0), batch))
+		receiveBigResults(t, ep, commands, result, limit)
+	}
+	require.Positive(t, tap.count(chain.KindResponseBatch), "no replies came together in %d rounds", maxRounds)
+}
+
+// receiveBigResults receives n successful responses with results of the
+// given size, checking that no ResponseBatch carries more than limit bytes
+// of results.
+func receiveBigResults(t *testing.T, ep chain.Endpoint, n, result, limit int) {
+	t.Helper()
+	got := map[uint64]bool{}
+	timeout := time.After(10 * time.Second)
+	for len(got) < n {
+		select {
+		case in := <-ep.Receive():
+			var resps []chain.ClientResponse
+			switch m := in.Msg.(type) {
+			case *chain.ClientResponse:
+				resps = []chain.ClientResponse{*m}
+			case *chain.ResponseBatch:
+				resps = m.Responses
+				bytes := 0
+				for _, r := range resps {
+					bytes += len(r.Result)
+				}
+				require.LessOrEqual(t, bytes, limit, "results in one ResponseBatch")
+			}
+			for _, r := range resps {
+				require.Nil(t, r.Err)
+				require.Len(t, r.Result, result)
+				got[r.ID] = true
+			}
+		case <-timeout:
+			t.Fatalf("%d of %d responses arrived", len(got), n)
+		}
+	}
+}
+
 // receiveResponses collects responses, alone or in ResponseBatches, until
 // n have arrived; it returns them by request ID.
 func receiveResponses(t *testing.T, ep chain.Endpoint, n int) map[uint64]*chain.ClientResponse {

@@ -15,8 +15,9 @@ type outbox struct {
 
 	mu     sync.Mutex
 	queued []outgoing
-	spare  []outgoing    // the slice the flusher last drained, reused
-	kick   chan struct{} // capacity 1: requests are queued
+	index  map[uint64]int // position in queued of each request ID
+	spare  []outgoing     // the slice the flusher last drained, reused
+	kick   chan struct{}  // capacity 1: requests are queued
 }
 
 // outgoing is a request queued for the node at to.
@@ -26,13 +27,20 @@ type outgoing struct {
 }
 
 func newOutbox(maxBytes int) *outbox {
-	return &outbox{maxBytes: maxBytes, kick: make(chan struct{}, 1)}
+	return &outbox{maxBytes: maxBytes, index: make(map[uint64]int), kick: make(chan struct{}, 1)}
 }
 
-// add queues a copy of req for the node at to.
+// add queues a copy of req for the node at to. A request whose ID is
+// already queued (a retry sent before the flusher took the first copy)
+// replaces it, so the outbox holds at most one request per call in flight.
 func (o *outbox) add(to string, req *ClientRequest) {
 	o.mu.Lock()
-	o.queued = append(o.queued, outgoing{to: to, req: *req})
+	if i, ok := o.index[req.ID]; ok {
+		o.queued[i] = outgoing{to: to, req: *req}
+	} else {
+		o.index[req.ID] = len(o.queued)
+		o.queued = append(o.queued, outgoing{to: to, req: *req})
+	}
 	o.mu.Unlock()
 	select {
 	case o.kick <- struct{}{}:
@@ -47,6 +55,7 @@ func (o *outbox) take() []outgoing {
 	out := o.queued
 	o.queued = o.spare[:0]
 	o.spare = nil
+	clear(o.index)
 	return out
 }
 
