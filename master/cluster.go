@@ -47,7 +47,10 @@ type serverState struct {
 // replicas more than the least busy one, replicas move (a few at a time,
 // one per chain): the least busy server gets a new replica of a chain it
 // does not hold (the chain's target grows by one), and once that replica
-// is a complete member, the busiest server's replica is removed.
+// is a complete member, the busiest server's replica is removed. A chain
+// not moving converges to the plan's length: its target is reset to the
+// plan's replica count, and a member beyond it (a failed move's
+// replacements can both join; or an operator's AddNodeTo) is removed.
 type cluster struct {
 	timeout time.Duration
 	plan    plan
@@ -218,6 +221,47 @@ func (cl *cluster) tick(now time.Time) bool {
 		if cl.rebalance(now) {
 			changed = true
 		}
+		if cl.converge() {
+			changed = true
+		}
+	}
+	return changed
+}
+
+// converge brings every chain that is not moving, joining or handing off
+// back to the planned length: its target is the plan's replica count, and
+// a chain longer than that (the replacements of a failed move can both
+// join) drops the member on the busiest server. It reports whether it
+// changed anything.
+func (cl *cluster) converge() bool {
+	moving := map[string]bool{}
+	for _, mv := range cl.moves {
+		moving[mv.Chain] = true
+	}
+	changed := false
+	for _, s := range cl.chains {
+		if moving[s.id] || s.behind > 0 || s.blind || s.cfg.Joining != nil || s.handoff.ID != "" {
+			continue
+		}
+		if s.target != cl.plan.Replicas {
+			s.target = cl.plan.Replicas
+			changed = true
+		}
+		if len(s.cfg.Members) <= s.target {
+			continue
+		}
+		loads := cl.loads()
+		victim := s.cfg.Members[0].ID
+		for _, m := range s.cfg.Members[1:] {
+			if loads[serverOf(m.ID)] > loads[serverOf(victim)] {
+				victim = m.ID
+			}
+		}
+		if _, err := s.removeNode(victim); err != nil {
+			continue // try again at the next tick
+		}
+		s.target = cl.plan.Replicas
+		changed = true
 	}
 	return changed
 }
@@ -432,8 +476,17 @@ func (cl *cluster) finishMove(mv move, now time.Time) bool {
 		}
 	case !cl.serverAlive(serverOf(mv.To), now) && !isMember(mv.To):
 		delete(s.standby, mv.To)
+		delete(s.nodes, mv.To)
 		if s.cfg.Joining != nil && s.cfg.Joining.ID == mv.To {
 			return false // the join logic sends it back to standby first
+		}
+		if len(s.cfg.Members) >= s.target || s.cfg.Joining != nil || len(s.standby) > 0 {
+			// A replacement placed while To was silent has joined (its
+			// handoff may still be pending), is joining or is about to: it
+			// finishes the move (the first case), and the chain keeps its
+			// raised target until then. Ending the move here would leave
+			// the chain one member too long.
+			return false
 		}
 		s.target = max(1, s.target-1)
 	case !isMember(mv.From):

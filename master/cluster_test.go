@@ -292,3 +292,73 @@ func TestClusterMoveEndsWhicheverReplicaJoins(t *testing.T) {
 	require.Equal(t, target, s.target)
 	tc.checkSpread()
 }
+
+// TestClusterMoveOutlivesItsNewServer starts moves to a new server that
+// then dies: the replacements placed for the moves' new replicas finish
+// them, and every chain ends at its length, with no extra member, no
+// standby replica and no move left.
+func TestClusterMoveOutlivesItsNewServer(t *testing.T) {
+	tc := newTestCluster(t, 8, 3)
+	tc.run(0, ms(1000), servers(6)...)
+	tc.step(ms(1100), servers(7)...)
+	require.NotEmpty(t, tc.cl.moves, "the new server takes replicas")
+	// s7 beats but its replicas stay silent, long enough for replacements
+	// to be placed and to start joining; then s7 dies.
+	for d := ms(1200); d <= ms(4000); d += ms(100) {
+		now := at(d)
+		for _, srv := range servers(7) {
+			tc.cl.serverBeat(&chain.ServerBeat{ID: srv, Addr: srv + ":addr"}, now)
+		}
+		for _, s := range tc.cl.chains {
+			for _, id := range s.replicaIDs() {
+				if srv := serverOf(id); srv != "s7" {
+					s.heartbeat(&chain.Heartbeat{Chain: s.id, ID: id, Addr: chain.ReplicaAddr(srv+":addr", s.id),
+						Epoch: s.cfg.Epoch, Last: 10, Commit: 10, Complete: s.cfg.Role(id).IsMember()}, now)
+				}
+			}
+		}
+		tc.cl.tick(now)
+	}
+	tc.dead["s7"] = true
+	tc.run(ms(4100), ms(20000), servers(7)...)
+	require.Empty(t, tc.cl.moves)
+	for _, s := range tc.cl.chains {
+		require.Len(t, s.cfg.Members, 3, "chain %s: %v", s.id, s.replicaIDs())
+		require.Equal(t, 3, s.target, "chain %s", s.id)
+		require.Empty(t, s.standby, "chain %s", s.id)
+		require.Nil(t, s.cfg.Joining, "chain %s", s.id)
+		for _, m := range s.cfg.Members {
+			require.NotEqual(t, "s7", serverOf(m.ID), "chain %s", s.id)
+		}
+	}
+	tc.checkSpread()
+}
+
+// TestClusterConvergesToThePlannedLength: a chain made one member too long
+// by hand (AddNode, which also raises its target) is trimmed back to the
+// plan's length, losing the member on the busiest server, and a chain
+// whose target fell below the plan gets it back and a replacement.
+func TestClusterConvergesToThePlannedLength(t *testing.T) {
+	tc := newTestCluster(t, 2, 3)
+	all := servers(5)
+	tc.run(0, ms(1000), all...)
+	long, short := tc.cl.chains[0], tc.cl.chains[1]
+	var spare string
+	for _, srv := range all {
+		if !slices.ContainsFunc(long.replicaIDs(), func(id string) bool { return serverOf(id) == srv }) {
+			spare = srv
+			break
+		}
+	}
+	require.NoError(t, long.addNode(tc.cl.replica(spare, long.id)))
+	short.target = 2
+
+	tc.run(ms(1100), ms(5000), all...)
+	for _, s := range tc.cl.chains {
+		require.Len(t, s.cfg.Members, 3, "chain %s: %v", s.id, s.replicaIDs())
+		require.Equal(t, 3, s.target, "chain %s", s.id)
+		require.Empty(t, s.standby, "chain %s", s.id)
+	}
+	require.Empty(t, tc.cl.moves)
+	tc.checkSpread()
+}
