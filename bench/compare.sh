@@ -10,11 +10,14 @@
 # (default 10s), so the whole takes about 6 x 2 x DURATION plus start-up.
 #
 # Usage: bench/compare.sh            (DURATION=5s bench/compare.sh)
+# RAFT_FLAGS adds flags to every raftcompare run: RAFT_FLAGS=-client-hop
+# has raft's operations cross loopback TCP from their clients too.
 # Needs Go; the first build may fetch modules from the Go module proxy.
 # Temporary files (binaries, data directories) are removed on exit.
 set -euo pipefail
 
 DURATION=${DURATION:-10s}
+RAFT_FLAGS=${RAFT_FLAGS:-}
 SIZE=100
 root=$(cd "$(dirname "$0")/.." && pwd)
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/chain-compare.XXXXXX")
@@ -61,11 +64,13 @@ for cfg in "${configs[@]}"; do
 		# shellcheck disable=SC2086 # $cfg is two flags
 		if [[ $mode == memory ]]; then
 			c=$(bench chain "$tmp/benchit" $cfg -size "$SIZE" -d "$DURATION")
-			r=$(bench raft "$tmp/raftcompare" -store mem $cfg -size "$SIZE" -d "$DURATION")
+			# shellcheck disable=SC2086 # RAFT_FLAGS may hold several flags
+			r=$(bench raft "$tmp/raftcompare" -store mem $cfg -size "$SIZE" -d "$DURATION" $RAFT_FLAGS)
 		else
 			mkdir -p "$tmp/data"
 			c=$(bench chain "$tmp/benchit" $cfg -size "$SIZE" -d "$DURATION" -data "$tmp/data")
-			r=$(bench raft "$tmp/raftcompare" -store bolt -data "$tmp/data" $cfg -size "$SIZE" -d "$DURATION")
+			# shellcheck disable=SC2086 # RAFT_FLAGS may hold several flags
+			r=$(bench raft "$tmp/raftcompare" -store bolt -data "$tmp/data" $cfg -size "$SIZE" -d "$DURATION" $RAFT_FLAGS)
 			rm -rf "$tmp/data"
 		fi
 		cops=$(field ops_per_sec "$c")

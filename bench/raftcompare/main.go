@@ -63,6 +63,7 @@ type flags struct {
 	jsonOut          bool
 	progress         time.Duration
 	cpuProfile       string
+	clientHop        bool // clients reach the leader over TCP (see remote.go)
 }
 
 func parseFlags(args []string, out io.Writer) (flags, error) {
@@ -82,6 +83,7 @@ func parseFlags(args []string, out io.Writer) (flags, error) {
 	fs.BoolVar(&f.jsonOut, "json", false, "print the summary as one JSON object on stdout")
 	fs.DurationVar(&f.progress, "progress", time.Second, "interval of the progress line on stderr, 0 for none; with -json, none unless this flag is given")
 	fs.StringVar(&f.cpuProfile, "cpuprofile", "", "write a CPU profile of the run to this file")
+	fs.BoolVar(&f.clientHop, "client-hop", false, "workers send their operations over loopback TCP to a server in the leader's process that applies them (as clients of a service built on raft would), instead of calling raft.Apply in it")
 	if err := fs.Parse(args); err != nil {
 		return f, err
 	}

@@ -71,3 +71,10 @@ func TestRunBolt(t *testing.T) {
 		t.Errorf("data left behind: %v", left)
 	}
 }
+
+func TestRunClientHop(t *testing.T) {
+	m := runJSON(t, "-client-hop", "-n", "2000", "-w", "2", "-c", "16")
+	if m["mode"] != "raft-mem-hop" || m["ops"] != 2000.0 || m["errors"] != 0.0 || m["ops_per_sec"].(float64) <= 0 {
+		t.Errorf("summary: %v", m)
+	}
+}

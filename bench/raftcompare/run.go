@@ -61,6 +61,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	for i := range workers {
 		workers[i] = newWorker(leader.raft, f.inflight)
 	}
+	if f.clientHop {
+		stop, err := connectWorkers(workers, leader.raft, f.timeout)
+		if err != nil {
+			return err
+		}
+		defer stop()
+	}
 	stall := func() {
 		logger.Error("no operation finished in time: shutting the cluster down", "timeout", f.timeout)
 		for _, n := range c.nodes {
@@ -113,8 +120,9 @@ const flushEvery = 512
 
 // worker is a group of inflight slots applying to the leader.
 type worker struct {
-	r     *raft.Raft
-	slots []*slot
+	r      *raft.Raft
+	remote *remoteClient // with -client-hop: the worker's connection
+	slots  []*slot
 
 	mu   sync.Mutex
 	hist *histogram.Histogram // guarded by mu
@@ -193,6 +201,9 @@ func (w *worker) run(ctx context.Context, s *slot, l *load) {
 // ErrRaftShutdown at the latest), and drive's watchdog shuts the cluster
 // down if no operation finishes for l.timeout, so the wait is bounded too.
 func (w *worker) apply(l *load) error {
+	if w.remote != nil {
+		return w.remote.apply(l.payload)
+	}
 	if err := w.r.Apply(l.payload, l.timeout).Error(); err != nil {
 		return fmt.Errorf("raft apply: %w", err)
 	}
@@ -272,7 +283,7 @@ func watchdog(timeout time.Duration, workers []*worker, stall func()) (stop func
 func summarize(f flags, workers []*worker, elapsed time.Duration) histogram.Summary {
 	total := histogram.New()
 	r := histogram.Run{
-		Mode: "raft-" + f.store, Workers: f.workers, Inflight: f.inflight, Size: f.size, Elapsed: elapsed,
+		Mode: mode(f), Workers: f.workers, Inflight: f.inflight, Size: f.size, Elapsed: elapsed,
 	}
 	for _, w := range workers {
 		total.Merge(w.hist)
@@ -318,4 +329,37 @@ func startProgress(interval time.Duration, workers []*worker, w io.Writer) (stop
 		}
 	})
 	return func() { close(done); wg.Wait() }
+}
+
+// mode names the run in the summary: raft-mem or raft-bolt, with -hop
+// when clients cross the network.
+func mode(f flags) string {
+	if f.clientHop {
+		return "raft-" + f.store + "-hop"
+	}
+	return "raft-" + f.store
+}
+
+// connectWorkers starts an apply server in front of r and gives every
+// worker its own connection to it. The returned function closes them all.
+func connectWorkers(workers []*worker, r *raft.Raft, timeout time.Duration) (stop func(), err error) {
+	srv, err := startApplyServer(r, timeout)
+	if err != nil {
+		return nil, err
+	}
+	stop = func() {
+		for _, w := range workers {
+			if w.remote != nil {
+				_ = w.remote.Close()
+			}
+		}
+		_ = srv.Close()
+	}
+	for _, w := range workers {
+		if w.remote, err = dialApplyServer(srv.addr()); err != nil {
+			stop()
+			return nil, err
+		}
+	}
+	return stop, nil
 }
