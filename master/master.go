@@ -287,7 +287,9 @@ func (m *Master) AddNode(member chain.Member) (chain.Config, error) {
 	return m.AddNodeTo("", member)
 }
 
-// AddNodeTo is AddNode for the chain with the given id.
+// AddNodeTo is AddNode for the chain with the given id. In a partitioned
+// cluster the master keeps every chain at the plan's replica count: once a
+// node added by hand has joined, the member on the busiest server leaves.
 func (m *Master) AddNodeTo(id string, member chain.Member) (chain.Config, error) {
 	d, err := m.change(func(cl *cluster) error {
 		s, err := cl.find(id)
