@@ -95,11 +95,12 @@ func (c *Client) sendBatches(ctx context.Context, queued []outgoing) {
 	for len(queued) > 0 {
 		to := queued[0].to
 		var batch []ClientRequest
-		bytes := 0
+		bytes, full := 0, false
 		rest := queued[:0]
 		for _, q := range queued {
 			size := len(q.req.Data) + len(q.req.Name) + entryOverhead
-			if q.to != to || (len(batch) > 0 && bytes+size > c.out.maxBytes) {
+			full = full || (q.to == to && len(batch) > 0 && bytes+size > c.out.maxBytes)
+			if q.to != to || full {
 				rest = append(rest, q) // later: another node, or the next batch
 				continue
 			}
