@@ -27,7 +27,7 @@ func TestRequestBatchIsTakenAsSeparateRequests(t *testing.T) {
 	}}
 	require.NoError(t, ep.Send(testCtx(t), c.Addr(0), batch))
 
-	got := receiveResponses(t, ep, 4)
+	got := receiveResponses(t, ep, 4, nil)
 	require.ErrorIs(t, got[0].Err, chain.ErrInvalidArgument, "request id 0 is refused")
 	for i, id := range []uint64{1, 2, 3} {
 		require.Nil(t, got[id].Err, "request %d", id)
@@ -72,37 +72,23 @@ func TestResponseBatchesStayWithinTheBatchBytes(t *testing.T) {
 // of results.
 func receiveBigResults(t *testing.T, ep chain.Endpoint, n, result, limit int) {
 	t.Helper()
-	got := map[uint64]bool{}
-	timeout := time.After(10 * time.Second)
-	for len(got) < n {
-		select {
-		case in := <-ep.Receive():
-			var resps []chain.ClientResponse
-			switch m := in.Msg.(type) {
-			case *chain.ClientResponse:
-				resps = []chain.ClientResponse{*m}
-			case *chain.ResponseBatch:
-				resps = m.Responses
-				bytes := 0
-				for _, r := range resps {
-					bytes += len(r.Result)
-				}
-				require.LessOrEqual(t, bytes, limit, "results in one ResponseBatch")
-			}
-			for _, r := range resps {
-				require.Nil(t, r.Err)
-				require.Len(t, r.Result, result)
-				got[r.ID] = true
-			}
-		case <-timeout:
-			t.Fatalf("%d of %d responses arrived", len(got), n)
+	got := receiveResponses(t, ep, n, func(b *chain.ResponseBatch) {
+		bytes := 0
+		for _, r := range b.Responses {
+			bytes += len(r.Result)
 		}
+		require.LessOrEqual(t, bytes, limit, "results in one ResponseBatch")
+	})
+	for _, r := range got {
+		require.Nil(t, r.Err)
+		require.Len(t, r.Result, result)
 	}
 }
 
 // receiveResponses collects responses, alone or in ResponseBatches, until
-// n have arrived; it returns them by request ID.
-func receiveResponses(t *testing.T, ep chain.Endpoint, n int) map[uint64]*chain.ClientResponse {
+// n have arrived, passing each ResponseBatch to onBatch if it is not nil;
+// it returns them by request ID.
+func receiveResponses(t *testing.T, ep chain.Endpoint, n int, onBatch func(*chain.ResponseBatch)) map[uint64]*chain.ClientResponse {
 	t.Helper()
 	got := map[uint64]*chain.ClientResponse{}
 	timeout := time.After(10 * time.Second)
@@ -113,6 +99,9 @@ func receiveResponses(t *testing.T, ep chain.Endpoint, n int) map[uint64]*chain.
 			case *chain.ClientResponse:
 				got[m.ID] = m
 			case *chain.ResponseBatch:
+				if onBatch != nil {
+					onBatch(m)
+				}
 				for i := range m.Responses {
 					got[m.Responses[i].ID] = &m.Responses[i]
 				}
