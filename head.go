@@ -3,6 +3,8 @@ package chain
 import (
 	"fmt"
 	"sync"
+
+	"github.com/chainrep/chain/internal/replica"
 )
 
 // pendingWrite is a client write waiting at the head to be ordered.
@@ -153,9 +155,7 @@ func (n *Node) runSequencer(done <-chan struct{}) {
 			n.flow.add(batch[i].Offset, batch[i].Size())
 		}
 		n.counters.ordered.Add(uint64(len(batch)))
-		if n.cfg.Load().role.IsTail() {
-			n.log.advanceCommit(batch[len(batch)-1].Offset)
-		}
+		n.commitReported(replica.Report{}) // a sole member commits what it appended
 		clear(batch)
 	}
 }

@@ -163,19 +163,18 @@ func (l *Log) truncateAfterCommit() error {
 	return nil
 }
 
-// advanceCommit moves the commit point to c, clamped to the last offset
-// held. It never moves the commit point backward and reports whether it
-// moved.
-func (l *Log) advanceCommit(c uint64) bool {
+// recordCommit records c, a commit point decided by the commit rule
+// (replica.DecideCommit), which never exceeds what the log holds. The
+// commit point only moves forward (invariant 3): an older decision, made
+// concurrently with a newer one, is ignored.
+func (l *Log) recordCommit(c uint64) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	c = min(c, l.last)
-	if c <= l.commit {
-		return false
+	if c <= l.commit || c > l.last {
+		return
 	}
 	l.commit = c
 	l.notifyLocked()
-	return true
 }
 
 // entries returns stored entries in [from, to), committed or not, up to

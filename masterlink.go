@@ -2,14 +2,20 @@ package chain
 
 import (
 	"slices"
+	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/chainrep/chain/internal/replica"
 )
 
 // masterLink is a node's view of its contact with the master.
 type masterLink struct {
-	lastContact    atomic.Int64       // unix nanoseconds of the last ConfigUpdate
-	fenceAfter     atomic.Int64       // nanoseconds; 0 until the master said
+	origin time.Time // the node's monotonic clock reads time.Since(origin)
+
+	mu    sync.Mutex
+	lease replica.Lease // guarded by mu
+
 	heartbeatEvery atomic.Int64       // nanoseconds
 	updates        chan pendingConfig // configurations to adopt, latest wins
 	current        atomic.Int32       // index of the master heartbeats go to
@@ -17,11 +23,11 @@ type masterLink struct {
 }
 
 // pendingConfig is a configuration from the master waiting to be adopted,
-// with when it arrived and whether it came from the master group's leader
-// (only the leader's replies renew contact).
+// with when it arrived (on the node's monotonic clock) and whether it came
+// from the master group's leader (only the leader's replies renew contact).
 type pendingConfig struct {
 	cfg    Config
-	at     int64 // unix nanoseconds
+	at     time.Duration
 	leader bool
 }
 
@@ -29,21 +35,33 @@ type pendingConfig struct {
 // the master has answered it, so a restarted node with an old
 // configuration cannot serve stale reads before it learns the current one.
 func (m *masterLink) init(heartbeatEvery time.Duration) {
-	m.fenceAfter.Store(1)
+	m.origin = time.Now()
 	m.heartbeatEvery.Store(int64(heartbeatEvery))
 	m.updates = make(chan pendingConfig, 1)
 	m.answered.Store(true) // give the first master a heartbeat's time
 }
 
-// fenced reports whether a node following a master has not heard from it
-// for longer than the master allows, so it must not serve: the master may
-// already have replaced it.
+// now reads the node's monotonic clock.
+func (m *masterLink) now() time.Duration { return time.Since(m.origin) }
+
+// update changes the lease under the link's lock.
+func (m *masterLink) update(f func(replica.Lease) replica.Lease) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.lease = f(m.lease)
+}
+
+// fenced reports whether a node following a master may not serve now: the
+// lease (replica.Lease) the master's replies renew has run out, so the
+// master may already have replaced it.
 func (n *Node) fenced() bool {
 	if len(n.opts.masters) == 0 {
 		return false
 	}
-	after := n.master.fenceAfter.Load()
-	return after > 0 && time.Now().UnixNano()-n.master.lastContact.Load() > after
+	now := n.master.now()
+	n.master.mu.Lock()
+	defer n.master.mu.Unlock()
+	return !n.master.lease.MayServe(now)
 }
 
 // runHeartbeats tells the master, at its interval, that the node is alive
@@ -98,10 +116,8 @@ func (n *Node) onConfigUpdate(from string, u *ConfigUpdate) {
 			n.master.answered.Store(true)
 		}
 	}
-	now := time.Now().UnixNano()
-	if u.FenceAfter > 0 {
-		n.master.fenceAfter.Store(int64(u.FenceAfter))
-	}
+	now := n.master.now()
+	n.master.update(func(l replica.Lease) replica.Lease { return l.WithFenceAfter(time.Duration(u.FenceAfter)) })
 	if u.HeartbeatEvery > 0 {
 		n.master.heartbeatEvery.Store(int64(u.HeartbeatEvery))
 	}
@@ -133,15 +149,9 @@ func (n *Node) onConfigUpdate(from string, u *ConfigUpdate) {
 	}
 }
 
-// renew records contact with the master at time at (unix nanoseconds);
-// contact only moves forward.
-func (m *masterLink) renew(at int64) {
-	for {
-		cur := m.lastContact.Load()
-		if at <= cur || m.lastContact.CompareAndSwap(cur, at) {
-			return
-		}
-	}
+// renew records contact with the master that began at instant at.
+func (m *masterLink) renew(at time.Duration) {
+	m.update(func(l replica.Lease) replica.Lease { return l.Renewed(at) })
 }
 
 // runReconfigurer adopts the configurations the master announces. It runs

@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"sync"
 	"sync/atomic"
+
+	"github.com/chainrep/chain/internal/replica"
 )
 
 // CommandHandler applies one committed command to the application's state
@@ -159,7 +161,7 @@ func NewNode(id string, opts ...Option) (*Node, error) {
 		writes:    make(chan pendingWrite, o.maxPendingWrites),
 		reads:     make(chan pendingRead, o.maxPendingWrites),
 		pulls:     make(chan *PullRequest, 1),
-		pullResps: make(chan *PullResponse, 2*streamWindow),
+		pullResps: make(chan *PullResponse, 2*replica.StreamWindow),
 	}
 	n.cfg.Store(newNodeConfig(cfg, id))
 	n.applied.init()

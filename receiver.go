@@ -1,6 +1,10 @@
 package chain
 
-import "sync"
+import (
+	"sync"
+
+	"github.com/chainrep/chain/internal/replica"
+)
 
 // runReceiver dispatches incoming messages until the endpoint closes. It
 // never blocks on a full queue: a client request that finds no room is
@@ -137,13 +141,13 @@ func (n *Node) fromPeer(from, want string, epoch uint64) bool {
 }
 
 // onPullRequest takes the successor's pull: its Next acknowledges every
-// entry below, its Commit advances ours, and the pull waits for the pull
-// server, replacing any older one.
+// entry below, its Commit is reported to the commit rule, and the pull
+// waits for the pull server, replacing an older one it supersedes.
 func (n *Node) onPullRequest(from string, p *PullRequest) {
 	if !n.fromPeer(from, n.cfg.Load().succ, p.Epoch) {
 		return
 	}
-	n.log.advanceCommit(p.Commit)
+	n.commitReported(replica.Report{Commit: p.Commit})
 	n.successorAcked.note(from, p.Next-1)
 	for {
 		select {
@@ -153,22 +157,17 @@ func (n *Node) onPullRequest(from string, p *PullRequest) {
 		}
 		select {
 		case old := <-n.pulls:
-			p = laterPull(old, p)
+			if !replica.Supersedes(pullOf(p), pullOf(old)) {
+				p = old
+			}
 		default:
 		}
 	}
 }
 
-// laterPull returns the pull to serve of an earlier-received a and a
-// later-received b. Within one puller session the one asking for the later
-// offset wins, so an old pull duplicated or reordered by the network does
-// not replace the current one; a new session (a restarted successor)
-// replaces the old.
-func laterPull(a, b *PullRequest) *PullRequest {
-	if a.Session == b.Session && a.Next > b.Next {
-		return a
-	}
-	return b
+// pullOf returns what a pull request asks of the stream.
+func pullOf(p *PullRequest) replica.Pull {
+	return replica.Pull{Session: p.Session, Next: p.Next, Restart: p.Restart, MaxBytes: p.MaxBytes}
 }
 
 // onPullResponse hands a predecessor's response to the puller.
@@ -185,7 +184,7 @@ func (n *Node) onPullResponse(from string, r *PullResponse) {
 // onCommitNotice advances the commit point reported by the successor.
 func (n *Node) onCommitNotice(from string, c *CommitNotice) {
 	if n.fromPeer(from, n.cfg.Load().succ, c.Epoch) {
-		n.log.advanceCommit(c.Commit)
+		n.commitReported(replica.Report{Commit: c.Commit})
 	}
 }
 

@@ -4,38 +4,40 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"time"
+
+	"github.com/chainrep/chain/internal/replica"
 )
 
 // pullTimeout is how long the puller waits for a response before asking
 // again: long enough for a held pull to be answered empty.
 func (n *Node) pullTimeout() time.Duration { return 3 * n.opts.pollInterval }
 
-// runPuller is the successor side of the replication link: it asks the
-// predecessor to stream entries from its last offset + 1, appends what comes
-// in order, and acknowledges each response with a new pull (which lets the
-// stream go on). A lost request or response is recovered by asking for the
-// stream from its last offset + 1 again (Restart) after pullTimeout without
-// a response it could take; a duplicated, stale or early response is
-// recognised by its From and ignored. At the tail, appending commits.
+// runPuller is the successor side of the replication link (the rules are
+// replica.Puller's): it asks the predecessor to stream entries from its
+// last offset + 1, appends what comes in order, and acknowledges each
+// response with a new pull (which lets the stream go on). After
+// pullTimeout without a response it could take, it asks for the stream
+// again. At the tail, appending commits.
 func (n *Node) runPuller(done <-chan struct{}) {
 	timer := time.NewTimer(n.pullTimeout())
 	defer timer.Stop()
-	session := rand.Uint64()
-	restart := true
+	puller := replica.NewPuller(rand.Uint64())
 	for {
 		cfg := n.cfg.Load()
 		_, last, commit, _ := n.log.state()
-		n.send(cfg.pred, &PullRequest{Epoch: cfg.Epoch, Session: session, Next: last + 1, Commit: commit,
-			MaxBytes: n.opts.maxBatchBytes, Restart: restart})
+		p := puller.Pull(last, n.opts.maxBatchBytes)
+		n.send(cfg.pred, &PullRequest{Epoch: cfg.Epoch, Session: p.Session, Next: p.Next, Commit: commit,
+			MaxBytes: p.MaxBytes, Restart: p.Restart})
 		timer.Reset(n.pullTimeout())
-		resp, ok := n.awaitPullResponse(last+1, timer.C, done)
+		resp, ok := n.awaitPullResponse(&puller, timer.C, done)
 		if !ok {
 			return
 		}
-		restart = resp == nil
 		if resp == nil {
-			continue // timed out: ask for the stream again
+			puller.TimedOut()
+			continue
 		}
+		puller.Took()
 		if err := n.acceptPulled(resp, done); err != nil {
 			n.fail(err)
 			return
@@ -43,16 +45,16 @@ func (n *Node) runPuller(done <-chan struct{}) {
 	}
 }
 
-// awaitPullResponse waits for the response to the pull for next. It returns
-// nil on timeout and false when the node halts.
-func (n *Node) awaitPullResponse(next uint64, timeout <-chan time.Time, done <-chan struct{}) (*PullResponse, bool) {
+// awaitPullResponse waits for the response that answers the puller's latest
+// pull, ignoring any other. It returns nil on timeout and false when the
+// node halts.
+func (n *Node) awaitPullResponse(puller *replica.Puller, timeout <-chan time.Time, done <-chan struct{}) (*PullResponse, bool) {
 	for {
 		select {
 		case r := <-n.pullResps:
-			if r.From == next {
+			if puller.Answers(r.From) {
 				return r, true
 			}
-			// A duplicate or a response to an earlier pull: ignore it.
 		case <-timeout:
 			return nil, true
 		case <-done:
@@ -81,24 +83,7 @@ func (n *Node) acceptPulled(r *PullResponse, done <-chan struct{}) error {
 		return err
 	}
 	n.counters.received.Add(uint64(len(r.Entries)))
-	_, last, _, _ := n.log.state()
-	switch {
-	case !n.cfg.Load().role.IsTail():
-		n.log.advanceCommit(r.Commit)
-	case n.handoffPending.Load():
-		// A new tail first catches up with its predecessor: r comes from
-		// it in the new epoch, so it no longer commits on its own, and it
-		// holds every entry the old tail committed.
-		n.log.advanceCommit(r.Commit)
-		if last >= r.Last {
-			n.handoffPending.Store(false)
-			n.completeAt.Store(n.cfg.Load().Epoch)
-			n.log.advanceCommit(last)
-			n.logger.Info("caught up with the predecessor; serving as tail", "commit", last)
-		}
-	default:
-		n.log.advanceCommit(last)
-	}
+	n.commitReported(replica.Report{Commit: r.Commit, FromPredecessor: true, PredLast: r.Last})
 	return nil
 }
 
@@ -112,29 +97,38 @@ func checkDense(from uint64, ents []Entry) error {
 	return nil
 }
 
-// runPullServer is the predecessor side of the replication link: from the
-// successor's pull on, it streams the entries from the pull's Next as they
-// arrive, in responses bounded by the pull's MaxBytes, staying at most
-// streamWindow responses ahead of the successor's acknowledgments; with
-// nothing sent for the poll interval it sends an empty response, which
-// tells the successor the link is alive.
+// runPullServer is the predecessor side of the replication link (the rules
+// are replica.Stream's): from the successor's pull on, it streams the
+// entries from the pull's Next as they arrive, in responses bounded by the
+// pull's MaxBytes, at most replica.StreamWindow responses ahead of the
+// successor's acknowledgments; with nothing sent for the poll interval it
+// sends an empty response, which tells the successor the link is alive.
 func (n *Node) runPullServer(done <-chan struct{}) {
 	poll := time.NewTimer(n.opts.pollInterval)
 	defer poll.Stop()
-	var stream pullStream
+	var stream replica.Stream
 	for {
-		if !stream.active {
+		if !stream.Active() {
 			select {
 			case p := <-n.pulls:
-				stream.take(p)
+				stream.Take(pullOf(p))
 				poll.Reset(n.opts.pollInterval)
 			case <-done:
 				return
 			}
 		}
 		first, last, commit, changed := n.log.state()
-		if stream.canSend() && (stream.next <= last || stream.next < first || stream.next > last+1) {
-			if err := n.serveStream(&stream, first, last, commit); err != nil {
+		switch stream.Action(first, last) {
+		case replica.StreamRefuse:
+			n.sendPullResponse(&PullResponse{From: stream.Next(), Commit: commit, Last: last, Err: &RemoteError{
+				Code:    CodeOutOfRange,
+				Message: fmt.Sprintf("pull from %d: log holds [%d, %d]", stream.Next(), first, last),
+			}})
+			stream.Stop()
+			poll.Reset(n.opts.pollInterval)
+			continue
+		case replica.StreamSend:
+			if err := n.sendEntries(&stream, last, commit); err != nil {
 				n.fail(err)
 				return
 			}
@@ -143,12 +137,12 @@ func (n *Node) runPullServer(done <-chan struct{}) {
 		}
 		select {
 		case p := <-n.pulls:
-			stream.take(p)
+			stream.Take(pullOf(p))
 		case <-changed:
 		case <-poll.C:
-			if stream.canSend() {
-				n.sendPullResponse(&PullResponse{From: stream.next, Commit: commit, Last: last})
-				stream.sent(stream.next)
+			if stream.CanSend() {
+				n.sendPullResponse(&PullResponse{From: stream.Next(), Commit: commit, Last: last})
+				stream.Sent(stream.Next())
 			}
 			poll.Reset(n.opts.pollInterval)
 		case <-done:
@@ -157,29 +151,16 @@ func (n *Node) runPullServer(done <-chan struct{}) {
 	}
 }
 
-// serveStream sends the next response of the stream: the entries from
-// stream.next, or a refusal that ends the stream when the log does not hold
-// stream.next.
-func (n *Node) serveStream(stream *pullStream, first, last, commit uint64) error {
-	if stream.next < first || stream.next > last+1 {
-		n.sendPullResponse(&PullResponse{From: stream.next, Commit: commit, Last: last, Err: &RemoteError{
-			Code:    CodeOutOfRange,
-			Message: fmt.Sprintf("pull from %d: log holds [%d, %d]", stream.next, first, last),
-		}})
-		stream.stop()
-		return nil
-	}
-	maxBytes := n.opts.maxBatchBytes
-	if stream.maxBytes > 0 {
-		maxBytes = min(maxBytes, stream.maxBytes)
-	}
-	ents, err := n.log.entries(stream.next, last+1, maxBytes)
+// sendEntries sends the stream's next response: the entries from its Next
+// through at most last.
+func (n *Node) sendEntries(stream *replica.Stream, last, commit uint64) error {
+	ents, err := n.log.entries(stream.Next(), last+1, stream.MaxBytes(n.opts.maxBatchBytes))
 	if err != nil {
 		return fmt.Errorf("serve pull: %w", err)
 	}
 	n.counters.pullsSent.Add(uint64(len(ents)))
-	n.sendPullResponse(&PullResponse{From: stream.next, Commit: commit, Last: last, Entries: ents})
-	stream.sent(stream.next + uint64(len(ents)))
+	n.sendPullResponse(&PullResponse{From: stream.Next(), Commit: commit, Last: last, Entries: ents})
+	stream.Sent(stream.Next() + uint64(len(ents)))
 	return nil
 }
 

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"sync"
+
+	"github.com/chainrep/chain/internal/replica"
 )
 
 // roleRun is the set of goroutines serving the node's current role:
@@ -110,10 +112,7 @@ func (n *Node) Reconfigure(cfg Config) error {
 	if nc.role.IsMember() && !pending {
 		n.completeAt.Store(cfg.Epoch)
 	}
-	if nc.role.IsTail() && !old.role.IsTail() && !pending {
-		_, last, _, _ := n.log.state()
-		n.log.advanceCommit(last)
-	}
+	n.decideCommit(nc, pending, replica.Report{}) // a new tail commits all it holds
 	if nc.role.IsHead() && !old.role.IsHead() {
 		// Hold off the applier while the commands not yet applied are
 		// recorded, so none is applied between the scan and the record.
