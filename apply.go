@@ -56,7 +56,7 @@ func (n *Node) applyBatch(ents []Entry) {
 		}
 	}
 	n.ordered.removeApplied(ents) // a no-op unless the node is (or was) head
-	n.sessionCount.Store(int64(n.sessions.len()))
+	n.sessionCount.Store(int64(n.sessions.Len()))
 	n.stateMu.Unlock()
 	n.applied.set(ents[len(ents)-1].Offset)
 	n.counters.applied.Add(uint64(len(ents)))
@@ -114,8 +114,11 @@ func (n *Node) sendReplies(replies []reply) {
 // applyEntry applies one committed entry, or returns the outcome of its
 // earlier application if it is a retried command. n.stateMu must be held.
 func (n *Node) applyEntry(e *Entry) outcome {
-	if out, dup := n.sessions.lookup(e); dup {
-		return out
+	if e.Client != "" {
+		out, v := n.sessions.Apply(entryCommand(e), e.Acked)
+		if out, dup := knownOutcome(out, v, e.Offset); dup {
+			return out
+		}
 	}
 	out := outcome{offset: e.Offset}
 	if e.Command != "" {
@@ -128,7 +131,9 @@ func (n *Node) applyEntry(e *Entry) outcome {
 			})
 		}
 	}
-	n.sessions.record(e, out)
+	if e.Client != "" {
+		n.sessions.Record(entryCommand(e), out)
+	}
 	if n.opts.applyObserver != nil {
 		n.opts.applyObserver(*e)
 	}

@@ -13,26 +13,8 @@ type pendingWrite struct {
 	req    *ClientRequest
 }
 
-func (w *pendingWrite) id() commandID {
-	return commandID{clientID{w.client, w.req.Session}, w.req.ID}
-}
-
-// clientID identifies a client for de-duplication: its address and the
-// random session it drew.
-type clientID struct {
-	addr    string
-	session uint64
-}
-
-// commandID identifies a client's command for de-duplication.
-type commandID struct {
-	client clientID
-	seq    uint64
-}
-
-// entryCommand returns the command identity of an entry.
-func entryCommand(e *Entry) commandID {
-	return commandID{clientID{e.Client, e.Session}, e.Seq}
+func (w *pendingWrite) id() replica.CommandID {
+	return replica.CommandID{Client: replica.ClientID{Addr: w.client, Session: w.req.Session}, Seq: w.req.ID}
 }
 
 // orderedSet holds the commands the head has put in its log but not yet
@@ -41,13 +23,13 @@ func entryCommand(e *Entry) commandID {
 // appears in the log once.
 type orderedSet struct {
 	mu  sync.Mutex
-	ids map[commandID]struct{}
+	ids map[replica.CommandID]struct{}
 }
 
-func (o *orderedSet) init() { o.ids = make(map[commandID]struct{}) }
+func (o *orderedSet) init() { o.ids = make(map[replica.CommandID]struct{}) }
 
-// addIfAbsent records id and reports whether it was new.
-func (o *orderedSet) addIfAbsent(id commandID) bool {
+// Claim records id and reports whether it was new.
+func (o *orderedSet) Claim(id replica.CommandID) bool {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	if _, ok := o.ids[id]; ok {
@@ -68,17 +50,11 @@ func (o *orderedSet) removeApplied(ents []Entry) {
 	}
 }
 
-// remove forgets one command.
-func (o *orderedSet) remove(id commandID) {
+// Release forgets one command.
+func (o *orderedSet) Release(id replica.CommandID) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	delete(o.ids, id)
-}
-
-func (o *orderedSet) len() int {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	return len(o.ids)
 }
 
 // flowControl tracks the entries the head has ordered but not yet seen
@@ -125,6 +101,7 @@ func (n *Node) runSequencer(done <-chan struct{}) {
 	var carry *pendingWrite // a write that did not fit in the last batch
 	writes := make([]pendingWrite, 0, 256)
 	batch := make([]Entry, 0, 256)
+	var scratch orderScratch
 	for {
 		if carry == nil {
 			select {
@@ -140,7 +117,7 @@ func (n *Node) runSequencer(done <-chan struct{}) {
 		writes, carry = n.collectWrites(writes[:0], carry)
 		_, last, _, _ := n.log.state()
 		batch = batch[:0]
-		for _, w := range n.dropRetries(writes) {
+		for _, w := range n.dropRetries(writes, &scratch) {
 			batch = append(batch, n.entryFor(w, last+uint64(len(batch))+1))
 		}
 		clear(writes) // drop references to payloads
@@ -174,7 +151,7 @@ func (n *Node) recoverOrdered(from uint64) error {
 		}
 		for i := range ents {
 			if ents[i].Client != "" {
-				n.ordered.addIfAbsent(entryCommand(&ents[i]))
+				n.ordered.Claim(entryCommand(&ents[i]))
 			}
 		}
 		from += uint64(len(ents))
@@ -203,32 +180,42 @@ func (n *Node) collectWrites(writes []pendingWrite, carry *pendingWrite) ([]pend
 	return writes, nil
 }
 
-// dropRetries returns the writes that are new commands. A retry of a
-// command still in flight is dropped (the tail will answer the original);
-// a retry of an applied command is answered now with its recorded outcome.
-func (n *Node) dropRetries(writes []pendingWrite) []pendingWrite {
-	fresh := writes[:0]
+// dropRetries returns the writes that are new commands, as the ordering
+// step (replica.DecideOrder) decides: a retry of a command still in flight
+// is dropped (the tail will answer the original); a retry of an applied
+// command is answered now with its recorded outcome.
+func (n *Node) dropRetries(writes []pendingWrite, scratch *orderScratch) []pendingWrite {
+	scratch.ids = scratch.ids[:0]
+	for i := range writes {
+		scratch.ids = append(scratch.ids, writes[i].id())
+	}
 	var answered []reply
 	n.stateMu.RLock()
-	for _, w := range writes {
-		id := w.id()
-		if !n.ordered.addIfAbsent(id) {
-			continue
-		}
-		if out, ok := n.sessions.peek(id.client, id.seq); ok {
-			n.ordered.remove(id)
-			answered = append(answered, reply{to: w.client, resp: ClientResponse{
-				ID: id.seq, Offset: out.offset, Result: out.result, Err: out.err,
-			}})
-			continue
-		}
-		fresh = append(fresh, w)
-	}
+	scratch.steps = replica.DecideOrder(scratch.steps, scratch.ids, &n.ordered, n.sessions)
 	n.stateMu.RUnlock()
+	fresh := writes[:0]
+	for i, d := range scratch.steps {
+		switch d.Action {
+		case replica.Order:
+			fresh = append(fresh, writes[i])
+		case replica.Answer:
+			out, _ := knownOutcome(d.Outcome, d.Verdict, 0)
+			answered = append(answered, reply{to: writes[i].client, resp: ClientResponse{
+				ID: writes[i].req.ID, Offset: out.offset, Result: out.result, Err: out.err,
+			}})
+		}
+	}
+	clear(scratch.steps)
 	for _, r := range answered {
 		n.send(r.to, &r.resp)
 	}
 	return fresh
+}
+
+// orderScratch is the sequencer's reusable space for the ordering step.
+type orderScratch struct {
+	ids   []replica.CommandID
+	steps []replica.OrderDecision[outcome]
 }
 
 // entryFor builds the log entry of a queued write at offset off.

@@ -54,7 +54,7 @@ type Node struct {
 	// stateMu serialises command handlers (writers) against query handlers
 	// (readers).
 	stateMu  sync.RWMutex
-	sessions *sessions // guarded by stateMu
+	sessions *sessionTable // guarded by stateMu
 
 	applied        appliedMark
 	flow           flowControl  // head only: entries ordered but not yet committed
@@ -157,7 +157,7 @@ func NewNode(id string, opts ...Option) (*Node, error) {
 		logger:    o.logger.With("node", id),
 		commands:  make(map[string]CommandHandler),
 		queries:   make(map[string]QueryHandler),
-		sessions:  newSessions(o.maxSessions),
+		sessions:  newSessionTable(o.maxSessions),
 		writes:    make(chan pendingWrite, o.maxPendingWrites),
 		reads:     make(chan pendingRead, o.maxPendingWrites),
 		pulls:     make(chan *PullRequest, 1),

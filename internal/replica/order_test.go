@@ -1,0 +1,84 @@
+package replica
+
+import (
+	"slices"
+	"testing"
+)
+
+// setOf is an InFlightSet over a map.
+type setOf map[CommandID]bool
+
+func (s setOf) Claim(id CommandID) bool {
+	if s[id] {
+		return false
+	}
+	s[id] = true
+	return true
+}
+
+func (s setOf) Release(id CommandID) { delete(s, id) }
+
+func TestDecideOrder(t *testing.T) {
+	c := ClientID{Addr: "c", Session: 9}
+	id := func(seq uint64) CommandID { return CommandID{Client: c, Seq: seq} }
+	tests := []struct {
+		name     string
+		inFlight []uint64          // commands in the log, not applied
+		applied  map[uint64]string // in the table with an outcome
+		acked    uint64            // the client's acknowledged mark in the table
+		batch    []uint64
+		want     []WriteAction
+		answers  []string // outcomes of the Answer decisions, in order
+		claimed  []uint64 // the in-flight set afterwards
+	}{
+		{name: "new commands are ordered", batch: []uint64{1, 2, 3},
+			want: []WriteAction{Order, Order, Order}, claimed: []uint64{1, 2, 3}},
+		{name: "a retry of a command in flight is dropped", inFlight: []uint64{1}, batch: []uint64{1, 2},
+			want: []WriteAction{InFlight, Order}, claimed: []uint64{1, 2}},
+		{name: "a command twice in one batch is ordered once", batch: []uint64{4, 4},
+			want: []WriteAction{Order, InFlight}, claimed: []uint64{4}},
+		{name: "a retry of an applied command is answered with its outcome",
+			applied: map[uint64]string{1: "one"}, batch: []uint64{1, 2},
+			want: []WriteAction{Answer, Order}, answers: []string{"one"}, claimed: []uint64{2}},
+		{name: "a retry below the acknowledged mark is answered (expired)", applied: map[uint64]string{5: "five"},
+			acked: 5, batch: []uint64{3},
+			want: []WriteAction{Answer}, answers: []string{""}, claimed: nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			table := NewSessions[string](10, 10)
+			for seq, out := range tt.applied {
+				table.Apply(id(seq), tt.acked)
+				table.Record(id(seq), out)
+			}
+			set := setOf{}
+			for _, seq := range tt.inFlight {
+				set[id(seq)] = true
+			}
+			var ids []CommandID
+			for _, seq := range tt.batch {
+				ids = append(ids, id(seq))
+			}
+			got := DecideOrder(nil, ids, set, table)
+			var actions []WriteAction
+			var answers []string
+			for _, d := range got {
+				actions = append(actions, d.Action)
+				if d.Action == Answer {
+					answers = append(answers, d.Outcome)
+				}
+			}
+			if !slices.Equal(actions, tt.want) || !slices.Equal(answers, tt.answers) {
+				t.Fatalf("actions %v answers %q, want %v %q", actions, answers, tt.want, tt.answers)
+			}
+			var claimed []uint64
+			for cid := range set {
+				claimed = append(claimed, cid.Seq)
+			}
+			slices.Sort(claimed)
+			if !slices.Equal(claimed, tt.claimed) {
+				t.Fatalf("in flight afterwards %v, want %v", claimed, tt.claimed)
+			}
+		})
+	}
+}
