@@ -25,3 +25,16 @@ func (n *Node) decideCommit(nc *nodeConfig, catchingUp bool, r replica.Report) r
 	n.log.recordCommit(d.Commit)
 	return d
 }
+
+// restoreCommit sets the commit point of a node starting on its log: the
+// point an earlier run saved counts as reported (up to what the log
+// holds), then the rule applies in the node's configuration, so a tail of
+// a static chain or a sole member commits all it holds. It returns the
+// restored point: entries through it were answered by an earlier run.
+func (n *Node) restoreCommit(saved uint64, nc *nodeConfig, catchingUp bool) (restored uint64) {
+	_, last, _, _ := n.log.state()
+	restored = replica.DecideCommit(replica.CommitState{Last: last}, replica.Report{Commit: saved}).Commit
+	n.log.recordCommit(restored)
+	n.decideCommit(nc, catchingUp, replica.Report{})
+	return restored
+}

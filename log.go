@@ -24,8 +24,8 @@ type Log struct {
 	recent  recentEntries // the entries appended last
 }
 
-// newLog wraps st, whose entries through commit are known to be committed.
-func newLog(st Storage, commit uint64) *Log {
+// newLog wraps st with no entry committed yet (see Node.restoreCommit).
+func newLog(st Storage) *Log {
 	l := &Log{
 		st:      st,
 		first:   st.FirstOffset(),
@@ -33,7 +33,6 @@ func newLog(st Storage, commit uint64) *Log {
 		changed: make(chan struct{}),
 		closed:  make(chan struct{}),
 	}
-	l.commit = min(commit, l.last)
 	return l
 }
 

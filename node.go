@@ -253,16 +253,13 @@ func (n *Node) Start(ctx context.Context) error {
 	if err := n.lifecycle.err(); err != nil {
 		return fmt.Errorf("start node %q: %w", n.id, err)
 	}
-	commit, err := loadCommit(n.opts.storage)
+	saved, err := loadCommit(n.opts.storage)
 	if err != nil {
 		return fmt.Errorf("start node %q: %w", n.id, err)
 	}
-	n.log = newLog(n.opts.storage, commit)
+	n.log = newLog(n.opts.storage)
 	first := n.log.FirstOffset()
 	n.applied.set(first - 1)
-	// Entries committed before this start were answered by an earlier run
-	// (or will be, on the client's retry); replaying them sends no reply.
-	n.applied.replayedThrough = n.log.CommitPoint()
 
 	nc := n.cfg.Load()
 	// Under a master, a node restarting as a tail behind a predecessor
@@ -273,10 +270,15 @@ func (n *Node) Start(ctx context.Context) error {
 	if nc.role.IsMember() && !pending {
 		n.completeAt.Store(nc.Epoch)
 	}
+	// Entries committed before this start were answered by an earlier run
+	// (or will be, on the client's retry); replaying them sends no reply.
+	// A tail commits all it holds, and replies to what it newly commits.
+	n.applied.replayedThrough = n.restoreCommit(saved, nc, pending)
 	if nc.role.IsHead() {
-		// Entries through the commit point are replayed (and recorded in
-		// the session table) before the sequencer orders anything.
-		if err := n.recoverOrdered(n.log.CommitPoint() + 1); err != nil {
+		// Entries through the restored commit point are replayed (and
+		// recorded in the session table) before the sequencer orders
+		// anything; those above it are in flight until applied.
+		if err := n.recoverOrdered(n.applied.replayedThrough + 1); err != nil {
 			return fmt.Errorf("start node %q: %w", n.id, err)
 		}
 	}
@@ -287,7 +289,7 @@ func (n *Node) Start(ctx context.Context) error {
 	}
 	n.ep = ep
 	n.logger.Info("node started", "role", n.Role().String(), "epoch", n.cfg.Load().Epoch,
-		"first", first, "last", n.log.LastOffset(), "commit", commit)
+		"first", first, "last", n.log.LastOffset(), "commit", n.log.CommitPoint(), "saved commit", saved)
 
 	n.lifecycle.spawn(n.runReceiver)
 	n.lifecycle.spawn(n.runApplier)
