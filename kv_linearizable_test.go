@@ -12,7 +12,7 @@ import (
 
 	"github.com/chainrep/chain"
 	"github.com/chainrep/chain/chaintest"
-	"github.com/chainrep/chain/examples/kv/kvstore"
+	"github.com/chainrep/chain/kv"
 )
 
 // TestKVLinearizableUnderFaults runs the example key-value store on a
@@ -26,9 +26,9 @@ func TestKVLinearizableUnderFaults(t *testing.T) {
 	for _, seed := range runSeeds(t) {
 		t.Run(fmt.Sprintf("seed=%d", seed), func(t *testing.T) {
 			var mu sync.Mutex
-			stores := make(map[int]*kvstore.Store)
+			stores := make(map[int]*kv.Store)
 			c, stopWatch := faultyChain(t, seed, func(i int, n *chain.Node) error {
-				s := kvstore.New()
+				s := kv.New()
 				mu.Lock()
 				stores[i] = s
 				mu.Unlock()
@@ -38,13 +38,13 @@ func TestKVLinearizableUnderFaults(t *testing.T) {
 			const clients, opsPerClient = 6, 120
 			var wg sync.WaitGroup
 			for id := range clients {
-				kv := kvstore.NewClient(c.Client())
+				kvc := kv.NewClient(c.Client())
 				rng := rand.New(rand.NewPCG(uint64(seed), uint64(id)))
 				wg.Go(func() {
 					for op := range opsPerClient {
 						key := keys[rng.IntN(len(keys))]
 						value := fmt.Sprintf("c%d-%d", id, op)
-						kvOperation(rec, kv, id, rng, key, value)
+						kvOperation(rec, kvc, id, rng, key, value)
 					}
 				})
 			}
@@ -52,7 +52,7 @@ func TestKVLinearizableUnderFaults(t *testing.T) {
 			c.Network().ClearFaults()
 			ctx := testCtx(t)
 			require.NoError(t, c.WaitConverged(ctx), "seed %d", seed)
-			final := kvstore.NewClient(c.Client())
+			final := kv.NewClient(c.Client())
 			for _, key := range keys {
 				p := rec.Begin(clients, chaintest.KVInput{Op: chaintest.KVGet, Key: key})
 				v, found, err := final.Get(ctx, key)
@@ -71,13 +71,13 @@ func TestKVLinearizableUnderFaults(t *testing.T) {
 }
 
 // kvOperation runs one random operation on key and records it.
-func kvOperation(rec *chaintest.Recorder, kv *kvstore.Client, id int, rng *rand.Rand, key, value string) {
+func kvOperation(rec *chaintest.Recorder, kvc *kv.Client, id int, rng *rand.Rand, key, value string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
 	switch rng.IntN(4) {
 	case 0:
 		p := rec.Begin(id, chaintest.KVInput{Op: chaintest.KVGet, Key: key})
-		v, found, err := kv.Get(ctx, key)
+		v, found, err := kvc.Get(ctx, key)
 		if err != nil {
 			p.Discard()
 			return
@@ -85,28 +85,28 @@ func kvOperation(rec *chaintest.Recorder, kv *kvstore.Client, id int, rng *rand.
 		p.End(chaintest.KVOutput{Value: string(v), Found: found})
 	case 1:
 		p := rec.Begin(id, chaintest.KVInput{Op: chaintest.KVPut, Key: key, Value: value})
-		if err := kv.Put(ctx, key, []byte(value)); err != nil {
+		if err := kvc.Put(ctx, key, []byte(value)); err != nil {
 			p.Unknown(chaintest.KVOutput{Unknown: true})
 			return
 		}
 		p.End(chaintest.KVOutput{})
 	case 2:
 		p := rec.Begin(id, chaintest.KVInput{Op: chaintest.KVDelete, Key: key})
-		if _, err := kv.Delete(ctx, key); err != nil {
+		if _, err := kvc.Delete(ctx, key); err != nil {
 			p.Unknown(chaintest.KVOutput{Unknown: true})
 			return
 		}
 		p.End(chaintest.KVOutput{})
 	default:
 		// Compare-and-set from what a fresh read saw, so some succeed.
-		cur, found, err := kv.Get(ctx, key)
+		cur, found, err := kvc.Get(ctx, key)
 		if err != nil {
 			return
 		}
 		in := chaintest.KVInput{Op: chaintest.KVCompareAndSet, Key: key, Value: value,
 			Expected: string(cur), ExpectedFound: found}
 		p := rec.Begin(id, in)
-		swapped, err := kv.CompareAndSet(ctx, key, cur, found, []byte(value))
+		swapped, err := kvc.CompareAndSet(ctx, key, cur, found, []byte(value))
 		if err != nil {
 			p.Unknown(chaintest.KVOutput{Unknown: true})
 			return

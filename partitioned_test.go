@@ -13,19 +13,19 @@ import (
 
 	"github.com/chainrep/chain"
 	"github.com/chainrep/chain/chaintest"
-	"github.com/chainrep/chain/examples/kv/kvstore"
+	"github.com/chainrep/chain/kv"
 )
 
 // partitionedKV starts the key-value example on a partitioned cluster of
 // 3 masters, 6 servers and 8 chains of 3 replicas, and returns it with
 // the store of every replica, by member id.
-func partitionedKV(t *testing.T, seed int64) (*chaintest.Partitioned, func() map[string]*kvstore.Store) {
+func partitionedKV(t *testing.T, seed int64) (*chaintest.Partitioned, func() map[string]*kv.Store) {
 	var mu sync.Mutex
-	stores := map[string]*kvstore.Store{}
+	stores := map[string]*kv.Store{}
 	p := chaintest.StartPartitioned(t, chaintest.PartitionedOptions{
 		Masters: 3, Servers: 6, Chains: 8, Replicas: 3, Seed: seed, FailureTimeout: failureTimeout,
 		Setup: func(r chain.Replica, n *chain.Node) error {
-			s := kvstore.New()
+			s := kv.New()
 			mu.Lock()
 			stores[r.Member.ID] = s
 			mu.Unlock()
@@ -34,10 +34,10 @@ func partitionedKV(t *testing.T, seed int64) (*chaintest.Partitioned, func() map
 		NodeOptions:   []chain.Option{chain.WithPollInterval(10 * time.Millisecond)},
 		ClientOptions: []chain.Option{chain.WithRetryInterval(5*time.Millisecond, 40*time.Millisecond)},
 	})
-	return p, func() map[string]*kvstore.Store {
+	return p, func() map[string]*kv.Store {
 		mu.Lock()
 		defer mu.Unlock()
-		out := make(map[string]*kvstore.Store, len(stores))
+		out := make(map[string]*kv.Store, len(stores))
 		for id, s := range stores {
 			out[id] = s
 		}
@@ -68,7 +68,7 @@ func TestPartitionedKVUnderMasterFaults(t *testing.T) {
 			stop := make(chan struct{})
 			var wg sync.WaitGroup
 			for id := range clients {
-				kv := kvstore.NewPartitionedClient(p.Client())
+				kvc := kv.NewPartitionedClient(p.Client())
 				crng := rand.New(rand.NewPCG(uint64(seed), uint64(id)))
 				wg.Go(func() {
 					for op := range maxOps {
@@ -78,7 +78,7 @@ func TestPartitionedKVUnderMasterFaults(t *testing.T) {
 						default:
 						}
 						key := keys[crng.IntN(len(keys))]
-						kvOperation(rec, kv, id, crng, key, fmt.Sprintf("c%d-%d", id, op))
+						kvOperation(rec, kvc, id, crng, key, fmt.Sprintf("c%d-%d", id, op))
 					}
 				})
 			}
@@ -99,7 +99,7 @@ func TestPartitionedKVUnderMasterFaults(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			defer cancel()
 			require.NoError(t, p.WaitConverged(ctx), "seed %d", seed)
-			final := kvstore.NewPartitionedClient(p.Client())
+			final := kv.NewPartitionedClient(p.Client())
 			for _, key := range keys {
 				op := rec.Begin(clients, chaintest.KVInput{Op: chaintest.KVGet, Key: key})
 				v, found, err := final.Get(ctx, key)

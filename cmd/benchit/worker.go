@@ -11,7 +11,7 @@ import (
 
 	"github.com/chainrep/chain"
 	"github.com/chainrep/chain/cmd/benchit/histogram"
-	"github.com/chainrep/chain/examples/kv/kvstore"
+	"github.com/chainrep/chain/kv"
 	"github.com/chainrep/chain/partition"
 	"github.com/chainrep/chain/transport/tcp"
 )
@@ -54,7 +54,7 @@ type worker struct {
 	tr     *tcp.Transport
 	client *chain.Client     // one chain; nil for a partitioned cluster
 	part   *partition.Client // a partitioned cluster; nil for one chain
-	kv     *kvstore.Client
+	kv     *kv.Client
 	slots  []*slot
 
 	mu   sync.Mutex
@@ -92,12 +92,12 @@ func newWorker(cfg chain.Config, masters []string, inflight int, seed uint64) (*
 		w.part, err = partition.NewClient(partition.Options{Transport: tr, Masters: masters,
 			ClientOptions: []chain.Option{chain.WithMaxInflight(inflight)}})
 		if err == nil {
-			w.kv = kvstore.NewPartitionedClient(w.part)
+			w.kv = kv.NewPartitionedClient(w.part)
 		}
 	} else {
 		w.client, err = chain.NewClient(chain.WithTransport(tr), chain.WithConfig(cfg), chain.WithMaxInflight(inflight))
 		if err == nil {
-			w.kv = kvstore.NewClient(w.client)
+			w.kv = kv.NewClient(w.client)
 		}
 	}
 	if err != nil {

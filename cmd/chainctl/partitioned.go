@@ -12,8 +12,8 @@ import (
 	"text/tabwriter"
 
 	"github.com/chainrep/chain"
-	"github.com/chainrep/chain/examples/kv/kvstore"
 	"github.com/chainrep/chain/internal/cluster"
+	"github.com/chainrep/chain/kv"
 )
 
 // chainClient returns the client of the chain the log commands go to:
@@ -35,11 +35,11 @@ func (s *session) chainClient(ctx context.Context) (*chain.Client, error) {
 
 // kv returns the key-value client: of the one chain, or routing each
 // key to the chain that serves it.
-func (s *session) kv() *kvstore.Client {
+func (s *session) kv() *kv.Client {
 	if s.part != nil {
-		return kvstore.NewPartitionedClient(s.part)
+		return kv.NewPartitionedClient(s.part)
 	}
-	return kvstore.NewClient(s.client)
+	return kv.NewClient(s.client)
 }
 
 // adminNode sends add-node or remove-node: to the chain -chain names in a

@@ -11,9 +11,9 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/chainrep/chain/examples/kv/kvstore"
 	"github.com/chainrep/chain/internal/cluster"
 	"github.com/chainrep/chain/internal/testutil"
+	"github.com/chainrep/chain/kv"
 	"github.com/chainrep/chain/partition"
 	"github.com/chainrep/chain/transport/tcp"
 )
@@ -51,14 +51,14 @@ func kvRoundTrip(t *testing.T, masterAddr string, keys int) {
 	pc, err := partition.NewClient(partition.Options{Transport: tr, Masters: []string{masterAddr}})
 	require.NoError(t, err)
 	defer pc.Close()
-	kv := kvstore.NewPartitionedClient(pc)
+	kvc := kv.NewPartitionedClient(pc)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	for i := range keys {
-		require.NoError(t, kv.Put(ctx, fmt.Sprintf("k%d", i), []byte(fmt.Sprintf("v%d", i))))
+		require.NoError(t, kvc.Put(ctx, fmt.Sprintf("k%d", i), []byte(fmt.Sprintf("v%d", i))))
 	}
 	for i := range keys {
-		v, found, err := kv.Get(ctx, fmt.Sprintf("k%d", i))
+		v, found, err := kvc.Get(ctx, fmt.Sprintf("k%d", i))
 		require.NoError(t, err)
 		require.True(t, found)
 		require.Equal(t, fmt.Sprintf("v%d", i), string(v))
@@ -132,7 +132,7 @@ func TestPartitionedMasterAndServers(t *testing.T) {
 	defer pc.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	v, found, err := kvstore.NewPartitionedClient(pc).Get(ctx, "k7")
+	v, found, err := kv.NewPartitionedClient(pc).Get(ctx, "k7")
 	require.NoError(t, err)
 	require.True(t, found, "a key was lost across the servers' restart")
 	require.Equal(t, "v7", string(v))

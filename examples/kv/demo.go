@@ -7,14 +7,14 @@ import (
 	"io"
 	"maps"
 
-	"github.com/chainrep/chain/examples/kv/internal/kvcluster"
+	"github.com/chainrep/chain/internal/launch"
 )
 
 // demo runs a scripted sequence of operations through the cluster's client,
 // printing each one and its outcome, then checks that every replica holds
 // the same data. It fails if an outcome is not the expected one.
-func demo(ctx context.Context, out io.Writer, cl *kvcluster.Cluster) error {
-	kv := cl.KV
+func demo(ctx context.Context, out io.Writer, cl *launch.Cluster) error {
+	kvc := cl.KV
 	step := func(format string, args ...any) { fmt.Fprintf(out, format+"\n", args...) }
 	expect := func(what string, got, want bool) error {
 		if got != want {
@@ -23,16 +23,16 @@ func demo(ctx context.Context, out io.Writer, cl *kvcluster.Cluster) error {
 		return nil
 	}
 
-	if err := kv.Put(ctx, "greeting", []byte("hello")); err != nil {
+	if err := kvc.Put(ctx, "greeting", []byte("hello")); err != nil {
 		return err
 	}
 	step("put    greeting = %q", "hello")
-	if err := kv.Put(ctx, "color", []byte("blue")); err != nil {
+	if err := kvc.Put(ctx, "color", []byte("blue")); err != nil {
 		return err
 	}
 	step("put    color = %q", "blue")
 
-	v, found, err := kv.Get(ctx, "greeting")
+	v, found, err := kvc.Get(ctx, "greeting")
 	if err != nil {
 		return err
 	}
@@ -41,7 +41,7 @@ func demo(ctx context.Context, out io.Writer, cl *kvcluster.Cluster) error {
 		return err
 	}
 
-	swapped, err := kv.CompareAndSet(ctx, "greeting", []byte("hello"), true, []byte("hello, world"))
+	swapped, err := kvc.CompareAndSet(ctx, "greeting", []byte("hello"), true, []byte("hello, world"))
 	if err != nil {
 		return err
 	}
@@ -50,7 +50,7 @@ func demo(ctx context.Context, out io.Writer, cl *kvcluster.Cluster) error {
 		return err
 	}
 
-	swapped, err = kv.CompareAndSet(ctx, "greeting", []byte("hello"), true, []byte("bye"))
+	swapped, err = kvc.CompareAndSet(ctx, "greeting", []byte("hello"), true, []byte("bye"))
 	if err != nil {
 		return err
 	}
@@ -59,10 +59,10 @@ func demo(ctx context.Context, out io.Writer, cl *kvcluster.Cluster) error {
 		return err
 	}
 
-	if _, err := kv.Delete(ctx, "counter"); err != nil { // left by an earlier run on -data
+	if _, err := kvc.Delete(ctx, "counter"); err != nil { // left by an earlier run on -data
 		return err
 	}
-	swapped, err = kv.CompareAndSet(ctx, "counter", nil, false, []byte("1"))
+	swapped, err = kvc.CompareAndSet(ctx, "counter", nil, false, []byte("1"))
 	if err != nil {
 		return err
 	}
@@ -71,7 +71,7 @@ func demo(ctx context.Context, out io.Writer, cl *kvcluster.Cluster) error {
 		return err
 	}
 
-	existed, err := kv.Delete(ctx, "color")
+	existed, err := kvc.Delete(ctx, "color")
 	if err != nil {
 		return err
 	}
@@ -80,7 +80,7 @@ func demo(ctx context.Context, out io.Writer, cl *kvcluster.Cluster) error {
 		return err
 	}
 
-	_, found, err = kv.Get(ctx, "color")
+	_, found, err = kvc.Get(ctx, "color")
 	if err != nil {
 		return err
 	}
@@ -89,7 +89,7 @@ func demo(ctx context.Context, out io.Writer, cl *kvcluster.Cluster) error {
 		return err
 	}
 
-	n, err := kv.Len(ctx)
+	n, err := kvc.Len(ctx)
 	if err != nil {
 		return err
 	}
@@ -99,7 +99,7 @@ func demo(ctx context.Context, out io.Writer, cl *kvcluster.Cluster) error {
 
 // checkReplicas waits until every node has applied the chain's commit
 // point and requires their stores to be equal.
-func checkReplicas(ctx context.Context, out io.Writer, cl *kvcluster.Cluster) error {
+func checkReplicas(ctx context.Context, out io.Writer, cl *launch.Cluster) error {
 	offset, err := cl.WaitConverged(ctx)
 	if err != nil {
 		return err

@@ -1,6 +1,6 @@
 // Command kv runs a replicated key-value store in one process: a chain of
 // three nodes (n1 -> n2 -> n3) on the in-memory transport with memory
-// storage, each applying commands to its own kvstore.Store.
+// storage, each applying commands to its own kv.Store.
 //
 // With no flags it writes and reads a few keys, prints each step, checks
 // that every replica holds the same data, shuts down and exits 0:
@@ -12,7 +12,7 @@
 //
 //	go run ./examples/kv -data /tmp/kv
 //
-// With -http it then serves the HTTP API of kvstore.NewHTTPHandler until
+// With -http it then serves the HTTP API of kv.NewHTTPHandler until
 // SIGINT or SIGTERM:
 //
 //	go run ./examples/kv -http 127.0.0.1:8080
@@ -35,7 +35,7 @@ import (
 	"time"
 
 	"github.com/chainrep/chain"
-	"github.com/chainrep/chain/examples/kv/internal/kvcluster"
+	"github.com/chainrep/chain/internal/launch"
 )
 
 // startTimeout bounds starting the chain; demoTimeout bounds the scripted
@@ -64,7 +64,7 @@ func main() {
 func run(ctx context.Context, out io.Writer, logger *slog.Logger, dataDir, httpAddr string) (err error) {
 	startCtx, cancel := context.WithTimeout(ctx, startTimeout)
 	defer cancel()
-	cl, err := kvcluster.StartIn(startCtx, dataDir, []string{"n1", "n2", "n3"}, chain.WithLogger(logger))
+	cl, err := launch.StartIn(startCtx, dataDir, []string{"n1", "n2", "n3"}, chain.WithLogger(logger))
 	if err != nil {
 		return err
 	}

@@ -10,22 +10,22 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/chainrep/chain/examples/kv/kvstore"
+	"github.com/chainrep/chain/kv"
 )
 
 // shutdownTimeout bounds waiting for in-flight HTTP requests at shutdown.
 const shutdownTimeout = 5 * time.Second
 
-// serve serves the HTTP API of kv on addr until ctx ends, then shuts the
+// serve serves the HTTP API of client on addr until ctx ends, then shuts the
 // server down gracefully. It fails if addr cannot be bound or the server
 // stops on its own.
-func serve(ctx context.Context, out io.Writer, logger *slog.Logger, addr string, kv *kvstore.Client) error {
+func serve(ctx context.Context, out io.Writer, logger *slog.Logger, addr string, client *kv.Client) error {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return fmt.Errorf("serve http: %w", err)
 	}
 	srv := &http.Server{
-		Handler:           kvstore.NewHTTPHandler(kv, kvstore.WithLogger(logger)),
+		Handler:           kv.NewHTTPHandler(client, kv.WithLogger(logger)),
 		ReadHeaderTimeout: 5 * time.Second,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}

@@ -8,7 +8,7 @@ import (
 	"path/filepath"
 
 	"github.com/chainrep/chain"
-	"github.com/chainrep/chain/examples/kv/kvstore"
+	"github.com/chainrep/chain/kv"
 	"github.com/chainrep/chain/storage/memory"
 	"github.com/chainrep/chain/storage/pebble"
 )
@@ -40,7 +40,7 @@ type NodeConfig struct {
 type Node struct {
 	*chain.Node
 	Storage chain.Storage
-	Store   *kvstore.Store
+	Store   *kv.Store
 }
 
 // StartNode opens the node's storage, registers the key-value store and
@@ -69,7 +69,7 @@ func StartNode(ctx context.Context, nc NodeConfig) (*Node, error) {
 	if err != nil {
 		return nil, errors.Join(err, st.Close())
 	}
-	store := kvstore.New()
+	store := kv.New()
 	if err := store.Register(n); err != nil {
 		return nil, errors.Join(fmt.Errorf("register key-value store: %w", err), st.Close())
 	}

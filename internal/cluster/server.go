@@ -5,7 +5,7 @@ import (
 	"path/filepath"
 
 	"github.com/chainrep/chain"
-	"github.com/chainrep/chain/examples/kv/kvstore"
+	"github.com/chainrep/chain/kv"
 	"github.com/chainrep/chain/server"
 )
 
@@ -38,7 +38,7 @@ func StartServer(sc ServerConfig) (*server.Server, error) {
 	opts := server.Options{
 		ID: sc.ID, Addr: sc.Addr, Transport: sc.Transport, Masters: sc.Masters,
 		Logger: sc.Logger, NodeOptions: sc.NodeOptions,
-		Setup: func(_ chain.Replica, n *chain.Node) error { return kvstore.New().Register(n) },
+		Setup: func(_ chain.Replica, n *chain.Node) error { return kv.New().Register(n) },
 	}
 	if sc.DataDir != "" {
 		opts.DurableStorage = true

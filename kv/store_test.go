@@ -1,4 +1,4 @@
-package kvstore_test
+package kv_test
 
 import (
 	"strconv"
@@ -7,11 +7,11 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/chainrep/chain/examples/kv/kvstore"
+	"github.com/chainrep/chain/kv"
 )
 
 func TestStorePutGetDelete(t *testing.T) {
-	s := kvstore.New()
+	s := kv.New()
 	_, found := s.Get("a")
 	require.False(t, found)
 
@@ -33,7 +33,7 @@ func TestStorePutGetDelete(t *testing.T) {
 }
 
 func TestStoreEmptyValueIsPresent(t *testing.T) {
-	s := kvstore.New()
+	s := kv.New()
 	s.Put("nil", nil)
 	v, found := s.Get("nil")
 	require.True(t, found)
@@ -59,7 +59,7 @@ func TestStoreCompareAndSet(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			s := kvstore.New()
+			s := kv.New()
 			if tc.initial != nil {
 				s.Put("k", []byte(*tc.initial))
 			}
@@ -78,7 +78,7 @@ func TestStoreCompareAndSet(t *testing.T) {
 }
 
 func TestStoreCopiesValues(t *testing.T) {
-	s := kvstore.New()
+	s := kv.New()
 	in := []byte("abc")
 	s.Put("k", in)
 	in[0] = 'X'
@@ -95,7 +95,7 @@ func TestStoreCopiesValues(t *testing.T) {
 
 // TestStoreConcurrent exercises every method at once; run with -race.
 func TestStoreConcurrent(t *testing.T) {
-	s := kvstore.New()
+	s := kv.New()
 	var wg sync.WaitGroup
 	for w := range 8 {
 		wg.Go(func() {

@@ -1,4 +1,4 @@
-package kvcluster_test
+package launch_test
 
 import (
 	"context"
@@ -9,7 +9,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/chainrep/chain"
-	"github.com/chainrep/chain/examples/kv/internal/kvcluster"
+	"github.com/chainrep/chain/internal/launch"
 )
 
 func TestMain(m *testing.M) {
@@ -17,7 +17,7 @@ func TestMain(m *testing.M) {
 }
 
 func TestConfig(t *testing.T) {
-	cfg := kvcluster.Config("n1", "n2")
+	cfg := launch.Config("n1", "n2")
 	require.Equal(t, chain.Config{Epoch: 1, Members: []chain.Member{
 		{ID: "n1", Addr: "n1"}, {ID: "n2", Addr: "n2"},
 	}}, cfg)
@@ -26,7 +26,7 @@ func TestConfig(t *testing.T) {
 func TestStartAndClose(t *testing.T) {
 	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
 	defer cancel()
-	cl, err := kvcluster.Start(ctx, []string{"a", "b", "c"})
+	cl, err := launch.Start(ctx, []string{"a", "b", "c"})
 	require.NoError(t, err)
 	require.Len(t, cl.Nodes, 3)
 	require.Equal(t, chain.RoleHead, cl.Nodes[0].Role())
@@ -47,20 +47,20 @@ func TestStartAndClose(t *testing.T) {
 }
 
 func TestStartFailureReleasesEverything(t *testing.T) {
-	_, err := kvcluster.Start(t.Context(), []string{"n1", "n1"})
+	_, err := launch.Start(t.Context(), []string{"n1", "n1"})
 	require.ErrorIs(t, err, chain.ErrInvalidConfig)
 
-	_, err = kvcluster.Start(t.Context(), nil)
+	_, err = launch.Start(t.Context(), nil)
 	require.ErrorIs(t, err, chain.ErrInvalidConfig)
 
 	cancelled, cancel := context.WithCancel(t.Context())
 	cancel()
-	_, err = kvcluster.Start(cancelled, []string{"n1", "n2"})
+	_, err = launch.Start(cancelled, []string{"n1", "n2"})
 	require.ErrorIs(t, err, context.Canceled)
 }
 
 func TestWaitConvergedHonoursContext(t *testing.T) {
-	cl, err := kvcluster.Start(t.Context(), []string{"n1"})
+	cl, err := launch.Start(t.Context(), []string{"n1"})
 	require.NoError(t, err)
 	defer func() { require.NoError(t, cl.Close()) }()
 	ctx, cancel := context.WithCancel(t.Context())

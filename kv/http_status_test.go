@@ -1,4 +1,4 @@
-package kvstore
+package kv
 
 import (
 	"context"
@@ -13,7 +13,7 @@ import (
 )
 
 func TestStatusFor(t *testing.T) {
-	wrap := func(err error) error { return fmt.Errorf("kvstore: put %q: %w", "k", err) }
+	wrap := func(err error) error { return fmt.Errorf("kv: put %q: %w", "k", err) }
 	tests := []struct {
 		err  error
 		want int

@@ -1,8 +1,8 @@
-// Package kvcluster starts a whole key-value chain in one process: nodes on
-// an in-memory network (transport/inmem), each with memory storage
-// (storage/memory) and its own kvstore.Store, plus a client. The example
-// program and the kvstore tests share it; it uses only chain's public API.
-package kvcluster
+// Package launch starts the pieces of a deployment in this process. For
+// now it holds Cluster: a whole key-value chain on an in-memory network
+// (transport/inmem), each node with memory or Pebble storage and its own
+// kv.Store, plus a client.
+package launch
 
 import (
 	"context"
@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/chainrep/chain"
-	"github.com/chainrep/chain/examples/kv/kvstore"
+	"github.com/chainrep/chain/kv"
 	"github.com/chainrep/chain/storage/memory"
 	"github.com/chainrep/chain/storage/pebble"
 	"github.com/chainrep/chain/transport/inmem"
@@ -25,9 +25,9 @@ type Cluster struct {
 	Config  chain.Config
 	Network *inmem.Network
 	Nodes   []*chain.Node
-	Stores  []*kvstore.Store
-	Chain   *chain.Client   // the client KV sends through
-	KV      *kvstore.Client // typed client of the chain
+	Stores  []*kv.Store
+	Chain   *chain.Client // the client KV sends through
+	KV      *kv.Client    // typed client of the chain
 
 	dataDir   string // "" for memory storage
 	storages  []chain.Storage
@@ -78,7 +78,7 @@ func StartIn(ctx context.Context, dataDir string, ids []string, opts ...chain.Op
 	if err != nil {
 		return nil, fmt.Errorf("start cluster: %w", err)
 	}
-	c.Chain, c.KV = client, kvstore.NewClient(client)
+	c.Chain, c.KV = client, kv.NewClient(client)
 	return c, nil
 }
 
@@ -99,7 +99,7 @@ func (c *Cluster) startNode(ctx context.Context, id string, opts []chain.Option)
 		return err
 	}
 	c.Nodes = append(c.Nodes, node) // Close closes it from now on
-	store := kvstore.New()
+	store := kv.New()
 	if err := store.Register(node); err != nil {
 		return err
 	}

@@ -1,4 +1,4 @@
-package kvstore_test
+package kv_test
 
 import (
 	"context"
@@ -10,51 +10,51 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/chainrep/chain"
-	"github.com/chainrep/chain/examples/kv/kvstore"
+	"github.com/chainrep/chain/kv"
 )
 
 func TestClientEndToEnd(t *testing.T) {
 	cl := startCluster(t)
 	ctx := testContext(t)
-	kv := cl.KV
+	kvc := cl.KV
 
-	_, found, err := kv.Get(ctx, "a")
+	_, found, err := kvc.Get(ctx, "a")
 	require.NoError(t, err)
 	require.False(t, found)
 
-	require.NoError(t, kv.Put(ctx, "a", []byte("1")))
-	require.NoError(t, kv.Put(ctx, "b", []byte("2")))
-	require.NoError(t, kv.Put(ctx, "empty", nil))
-	v, found, err := kv.Get(ctx, "a")
+	require.NoError(t, kvc.Put(ctx, "a", []byte("1")))
+	require.NoError(t, kvc.Put(ctx, "b", []byte("2")))
+	require.NoError(t, kvc.Put(ctx, "empty", nil))
+	v, found, err := kvc.Get(ctx, "a")
 	require.NoError(t, err)
 	require.True(t, found)
 	require.Equal(t, []byte("1"), v)
-	v, found, err = kv.Get(ctx, "empty")
+	v, found, err = kvc.Get(ctx, "empty")
 	require.NoError(t, err)
 	require.True(t, found)
 	require.Empty(t, v)
 
-	swapped, err := kv.CompareAndSet(ctx, "a", []byte("1"), true, []byte("10"))
+	swapped, err := kvc.CompareAndSet(ctx, "a", []byte("1"), true, []byte("10"))
 	require.NoError(t, err)
 	require.True(t, swapped)
-	swapped, err = kv.CompareAndSet(ctx, "a", []byte("1"), true, []byte("11"))
+	swapped, err = kvc.CompareAndSet(ctx, "a", []byte("1"), true, []byte("11"))
 	require.NoError(t, err)
 	require.False(t, swapped, "stale expected value")
-	swapped, err = kv.CompareAndSet(ctx, "b", nil, false, []byte("x"))
+	swapped, err = kvc.CompareAndSet(ctx, "b", nil, false, []byte("x"))
 	require.NoError(t, err)
 	require.False(t, swapped, "b is present")
-	swapped, err = kv.CompareAndSet(ctx, "c", nil, false, []byte("3"))
+	swapped, err = kvc.CompareAndSet(ctx, "c", nil, false, []byte("3"))
 	require.NoError(t, err)
 	require.True(t, swapped, "put-if-absent")
 
-	existed, err := kv.Delete(ctx, "b")
+	existed, err := kvc.Delete(ctx, "b")
 	require.NoError(t, err)
 	require.True(t, existed)
-	existed, err = kv.Delete(ctx, "b")
+	existed, err = kvc.Delete(ctx, "b")
 	require.NoError(t, err)
 	require.False(t, existed)
 
-	n, err := kv.Len(ctx)
+	n, err := kvc.Len(ctx)
 	require.NoError(t, err)
 	require.Equal(t, 3, n)
 
@@ -66,7 +66,7 @@ func TestClientEndToEnd(t *testing.T) {
 func TestClientInvalidKey(t *testing.T) {
 	cl := startCluster(t)
 	ctx := testContext(t)
-	long := strings.Repeat("k", kvstore.MaxKeyLen+1)
+	long := strings.Repeat("k", kv.MaxKeyLen+1)
 	for _, key := range []string{"", long} {
 		require.ErrorIs(t, cl.KV.Put(ctx, key, nil), chain.ErrInvalidArgument)
 		_, _, err := cl.KV.Get(ctx, key)
@@ -76,10 +76,10 @@ func TestClientInvalidKey(t *testing.T) {
 		_, err = cl.KV.CompareAndSet(ctx, key, nil, false, nil)
 		require.ErrorIs(t, err, chain.ErrInvalidArgument)
 	}
-	require.NoError(t, cl.KV.Put(ctx, long[:kvstore.MaxKeyLen], []byte("max")))
+	require.NoError(t, cl.KV.Put(ctx, long[:kv.MaxKeyLen], []byte("max")))
 }
 
-// TestMalformedCommand sends payloads no kvstore.Client would: the chain
+// TestMalformedCommand sends payloads no kv.Client would: the chain
 // answers each with ErrCommandFailed, no node crashes, and the store stays
 // usable and consistent.
 func TestMalformedCommand(t *testing.T) {
@@ -87,12 +87,12 @@ func TestMalformedCommand(t *testing.T) {
 	ctx := testContext(t)
 	require.NoError(t, cl.KV.Put(ctx, "k", []byte("v")))
 
-	for _, cmd := range []string{kvstore.CmdPut, kvstore.CmdDelete, kvstore.CmdCAS} {
+	for _, cmd := range []string{kv.CmdPut, kv.CmdDelete, kv.CmdCAS} {
 		_, err := cl.Chain.Do(ctx, cmd, []byte{0xff, 0x01})
 		require.ErrorIs(t, err, chain.ErrCommandFailed, cmd)
 		require.ErrorContains(t, err, "malformed", cmd)
 	}
-	_, err := cl.Chain.Query(ctx, kvstore.QueryGet, nil)
+	_, err := cl.Chain.Query(ctx, kv.QueryGet, nil)
 	require.ErrorIs(t, err, chain.ErrCommandFailed)
 
 	require.NoError(t, cl.KV.Put(ctx, "k2", []byte("v2")))
@@ -130,9 +130,9 @@ func TestConcurrentCASCounter(t *testing.T) {
 }
 
 // increment adds one to the decimal counter at key, retrying lost races.
-func increment(ctx context.Context, kv *kvstore.Client, key string) error {
+func increment(ctx context.Context, kvc *kv.Client, key string) error {
 	for {
-		cur, found, err := kv.Get(ctx, key)
+		cur, found, err := kvc.Get(ctx, key)
 		if err != nil {
 			return err
 		}
@@ -142,7 +142,7 @@ func increment(ctx context.Context, kv *kvstore.Client, key string) error {
 				return err
 			}
 		}
-		swapped, err := kv.CompareAndSet(ctx, key, cur, found, []byte(strconv.Itoa(n+1)))
+		swapped, err := kvc.CompareAndSet(ctx, key, cur, found, []byte(strconv.Itoa(n+1)))
 		if err != nil || swapped {
 			return err
 		}

@@ -1,4 +1,4 @@
-package kvstore
+package kv
 
 import (
 	"encoding/binary"
@@ -10,7 +10,7 @@ import (
 // is not a well-formed message. Across the chain a malformed command
 // reaches the client as an error wrapping chain.ErrCommandFailed, whose
 // text names the problem.
-var ErrMalformed = errors.New("kvstore: malformed message")
+var ErrMalformed = errors.New("kv: malformed message")
 
 // Wire format. Every message is a fixed sequence of fields with no header:
 //

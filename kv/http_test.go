@@ -1,4 +1,4 @@
-package kvstore_test
+package kv_test
 
 import (
 	"bytes"
@@ -13,17 +13,17 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/chainrep/chain"
-	"github.com/chainrep/chain/examples/kv/internal/kvcluster"
-	"github.com/chainrep/chain/examples/kv/kvstore"
+	"github.com/chainrep/chain/internal/launch"
 	"github.com/chainrep/chain/internal/testutil"
+	"github.com/chainrep/chain/kv"
 	"github.com/chainrep/chain/storage/memory"
 	"github.com/chainrep/chain/transport/inmem"
 )
 
 // httpServer serves kv's HTTP API until the end of the test.
-func httpServer(t *testing.T, kv *kvstore.Client, opts ...kvstore.HTTPOption) *httptest.Server {
+func httpServer(t *testing.T, kvc *kv.Client, opts ...kv.HTTPOption) *httptest.Server {
 	t.Helper()
-	srv := httptest.NewServer(kvstore.NewHTTPHandler(kv, opts...))
+	srv := httptest.NewServer(kv.NewHTTPHandler(kvc, opts...))
 	t.Cleanup(srv.Close)
 	return srv
 }
@@ -43,7 +43,7 @@ func call(t *testing.T, srv *httptest.Server, method, path, body string) (int, s
 
 func TestHTTP(t *testing.T) {
 	cl := startCluster(t)
-	srv := httpServer(t, cl.KV, kvstore.WithMaxValueBytes(64))
+	srv := httpServer(t, cl.KV, kv.WithMaxValueBytes(64))
 
 	code, _ := call(t, srv, http.MethodGet, "/kv/a", "")
 	require.Equal(t, http.StatusNotFound, code)
@@ -81,8 +81,8 @@ func TestHTTP(t *testing.T) {
 
 func TestHTTPBadRequests(t *testing.T) {
 	cl := startCluster(t)
-	srv := httpServer(t, cl.KV, kvstore.WithMaxValueBytes(8))
-	longKey := strings.Repeat("k", kvstore.MaxKeyLen+1)
+	srv := httpServer(t, cl.KV, kv.WithMaxValueBytes(8))
+	longKey := strings.Repeat("k", kv.MaxKeyLen+1)
 
 	tests := []struct {
 		name         string
@@ -119,10 +119,10 @@ func TestHTTPBadRequests(t *testing.T) {
 func TestHTTPUnavailable(t *testing.T) {
 	net := inmem.New(inmem.Options{})
 	t.Cleanup(func() { _ = net.Close() })
-	c, err := chain.NewClient(chain.WithTransport(net), chain.WithConfig(kvcluster.Config("gone")))
+	c, err := chain.NewClient(chain.WithTransport(net), chain.WithConfig(launch.Config("gone")))
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = c.Close() })
-	srv := httpServer(t, kvstore.NewClient(c), kvstore.WithRequestTimeout(50*time.Millisecond))
+	srv := httpServer(t, kv.NewClient(c), kv.WithRequestTimeout(50*time.Millisecond))
 
 	start := time.Now()
 	code, body := call(t, srv, http.MethodGet, "/kv/a", "")
@@ -136,7 +136,7 @@ func TestHTTPUnavailable(t *testing.T) {
 func TestHTTPLargeValueThroughChain(t *testing.T) {
 	cl := startCluster(t)
 	srv := httpServer(t, cl.KV)
-	big := bytes.Repeat([]byte{'x'}, kvstore.DefaultMaxValueBytes)
+	big := bytes.Repeat([]byte{'x'}, kv.DefaultMaxValueBytes)
 	code, body := call(t, srv, http.MethodPut, "/kv/big", string(big))
 	require.Equal(t, http.StatusNoContent, code, body)
 	code, body = call(t, srv, http.MethodGet, "/kv/big", "")
@@ -152,7 +152,7 @@ func TestHTTPLargeValueThroughChain(t *testing.T) {
 func TestHTTPInternalError(t *testing.T) {
 	net := inmem.New(inmem.Options{})
 	t.Cleanup(func() { _ = net.Close() })
-	cfg := kvcluster.Config("bare")
+	cfg := launch.Config("bare")
 	node, err := chain.NewNode("bare", chain.WithTransport(net), chain.WithStorage(memory.New()), chain.WithConfig(cfg))
 	require.NoError(t, err)
 	require.NoError(t, node.Start(testContext(t)))
@@ -163,7 +163,7 @@ func TestHTTPInternalError(t *testing.T) {
 
 	logged := &testutil.SyncBuffer{}
 	logger := slog.New(slog.NewTextHandler(logged, nil))
-	srv := httpServer(t, kvstore.NewClient(c), kvstore.WithLogger(logger))
+	srv := httpServer(t, kv.NewClient(c), kv.WithLogger(logger))
 	code, body := call(t, srv, http.MethodPut, "/kv/a", "v")
 	require.Equal(t, http.StatusInternalServerError, code)
 	require.Equal(t, "internal error\n", body)

@@ -1,4 +1,4 @@
-package kvstore_test
+package kv_test
 
 import (
 	"context"
@@ -8,7 +8,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/chainrep/chain"
-	"github.com/chainrep/chain/examples/kv/internal/kvcluster"
+	"github.com/chainrep/chain/internal/launch"
 )
 
 // testTimeout bounds every wait of a test on the chain.
@@ -17,11 +17,11 @@ const testTimeout = 10 * time.Second
 // startCluster starts the chain n1 -> n2 -> n3 on the in-memory transport
 // with memory storage, each node with its own Store, closed at the end of
 // the test.
-func startCluster(t *testing.T) *kvcluster.Cluster {
+func startCluster(t *testing.T) *launch.Cluster {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
 	defer cancel()
-	cl, err := kvcluster.Start(ctx, []string{"n1", "n2", "n3"},
+	cl, err := launch.Start(ctx, []string{"n1", "n2", "n3"},
 		chain.WithPollInterval(20*time.Millisecond))
 	require.NoError(t, err)
 	t.Cleanup(func() { require.NoError(t, cl.Close()) })
@@ -40,7 +40,7 @@ func testContext(t *testing.T) context.Context {
 
 // requireReplicas waits until every node has committed and applied all
 // acknowledged writes, then requires every node's Store to hold want.
-func requireReplicas(t *testing.T, ctx context.Context, cl *kvcluster.Cluster, want map[string][]byte) {
+func requireReplicas(t *testing.T, ctx context.Context, cl *launch.Cluster, want map[string][]byte) {
 	t.Helper()
 	offset, err := cl.WaitConverged(ctx)
 	require.NoError(t, err)

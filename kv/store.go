@@ -1,13 +1,4 @@
-// Package kvstore is a replicated key-value store built on package chain's
-// public API: a deterministic state machine (Store) that every node of a
-// chain applies committed commands to, a typed client (Client) that sends
-// those commands through a *chain.Client, and an HTTP front end
-// (NewHTTPHandler).
-//
-// Writes (put, delete, compare-and-set) are chain commands: each is applied
-// exactly once, in log order, on every node. Reads (get, len) are chain
-// queries answered by the tail, so they are linearizable.
-package kvstore
+package kv
 
 import (
 	"bytes"

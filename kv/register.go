@@ -1,4 +1,4 @@
-package kvstore
+package kv
 
 import (
 	"context"
@@ -32,7 +32,7 @@ const (
 // chain.ErrCommandFailed.
 func (s *Store) Register(n *chain.Node) error {
 	if n == nil {
-		return fmt.Errorf("kvstore: register: %w: nil node", chain.ErrInvalidArgument)
+		return fmt.Errorf("kv: register: %w: nil node", chain.ErrInvalidArgument)
 	}
 	err := errors.Join(
 		n.Handle(CmdPut, s.applyPut),
@@ -42,7 +42,7 @@ func (s *Store) Register(n *chain.Node) error {
 		n.HandleQuery(QueryLen, s.queryLen),
 	)
 	if err != nil {
-		return fmt.Errorf("kvstore: register on node %q: %w", n.ID(), err)
+		return fmt.Errorf("kv: register on node %q: %w", n.ID(), err)
 	}
 	return nil
 }

@@ -1,4 +1,4 @@
-package kvstore
+package kv
 
 import (
 	"context"
@@ -88,7 +88,7 @@ func (c *Client) Put(ctx context.Context, key string, value []byte) error {
 		return err
 	}
 	if _, err := c.r.do(ctx, key, CmdPut, encodePut(putRequest{Key: key, Value: value})); err != nil {
-		return fmt.Errorf("kvstore: put %q: %w", key, err)
+		return fmt.Errorf("kv: put %q: %w", key, err)
 	}
 	return nil
 }
@@ -100,11 +100,11 @@ func (c *Client) Get(ctx context.Context, key string) (value []byte, found bool,
 	}
 	out, err := c.r.query(ctx, key, QueryGet, encodeKey(key))
 	if err != nil {
-		return nil, false, fmt.Errorf("kvstore: get %q: %w", key, err)
+		return nil, false, fmt.Errorf("kv: get %q: %w", key, err)
 	}
 	res, err := decodeGetResult(out)
 	if err != nil {
-		return nil, false, fmt.Errorf("kvstore: get %q: %w", key, err)
+		return nil, false, fmt.Errorf("kv: get %q: %w", key, err)
 	}
 	return res.Value, res.Found, nil
 }
@@ -135,17 +135,17 @@ func (c *Client) CompareAndSet(ctx context.Context, key string, expected []byte,
 func (c *Client) Len(ctx context.Context) (int, error) {
 	chains, err := c.r.chains(ctx)
 	if err != nil {
-		return 0, fmt.Errorf("kvstore: len: %w", err)
+		return 0, fmt.Errorf("kv: len: %w", err)
 	}
 	total := 0
 	for _, ch := range chains {
 		out, err := ch.Query(ctx, QueryLen, nil)
 		if err != nil {
-			return 0, fmt.Errorf("kvstore: len: %w", err)
+			return 0, fmt.Errorf("kv: len: %w", err)
 		}
 		n, err := decodeCount(out)
 		if err != nil {
-			return 0, fmt.Errorf("kvstore: len: %w", err)
+			return 0, fmt.Errorf("kv: len: %w", err)
 		}
 		total += int(n)
 	}
@@ -156,11 +156,11 @@ func (c *Client) Len(ctx context.Context) (int, error) {
 func (c *Client) flagCommand(ctx context.Context, op, key, cmd string, payload []byte) (bool, error) {
 	out, err := c.r.do(ctx, key, cmd, payload)
 	if err != nil {
-		return false, fmt.Errorf("kvstore: %s %q: %w", op, key, err)
+		return false, fmt.Errorf("kv: %s %q: %w", op, key, err)
 	}
 	v, err := decodeFlag(out)
 	if err != nil {
-		return false, fmt.Errorf("kvstore: %s %q: %w", op, key, err)
+		return false, fmt.Errorf("kv: %s %q: %w", op, key, err)
 	}
 	return v, nil
 }
@@ -169,7 +169,7 @@ func (c *Client) flagCommand(ctx context.Context, op, key, cmd string, payload [
 // not a valid key.
 func validKey(op, key string) error {
 	if err := checkKey(key); err != nil {
-		return fmt.Errorf("kvstore: %s: %w: %w", op, chain.ErrInvalidArgument, err)
+		return fmt.Errorf("kv: %s: %w: %w", op, chain.ErrInvalidArgument, err)
 	}
 	return nil
 }

@@ -1,4 +1,4 @@
-package kvstore_test
+package kv_test
 
 import (
 	"testing"
