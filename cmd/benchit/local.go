@@ -10,7 +10,7 @@ import (
 	"syscall"
 
 	"github.com/chainrep/chain"
-	"github.com/chainrep/chain/internal/cluster"
+	"github.com/chainrep/chain/internal/launch"
 	"github.com/chainrep/chain/transport/tcp"
 )
 
@@ -23,7 +23,7 @@ const startAttempts = 3
 type localChain struct {
 	cfg   chain.Config
 	tr    *tcp.Transport
-	nodes []*cluster.Node
+	nodes []*launch.Node
 	dir   string // the Pebble data directory benchit created, or ""
 }
 
@@ -55,7 +55,7 @@ func startLocal(ctx context.Context, n int, parent string, noSync bool, logger *
 // start makes one attempt at starting the nodes on new free ports; on
 // failure it leaves nothing running.
 func (lc *localChain) start(ctx context.Context, n int, noSync bool, logger *slog.Logger) error {
-	members, err := cluster.FreeLocalMembers(n)
+	members, err := launch.FreeLocalMembers(n)
 	if err != nil {
 		return fmt.Errorf("local chain: %w", err)
 	}
@@ -70,7 +70,7 @@ func (lc *localChain) start(ctx context.Context, n int, noSync bool, logger *slo
 				return errors.Join(fmt.Errorf("local chain: %w", err), lc.stop())
 			}
 		}
-		node, err := cluster.StartNode(ctx, cluster.NodeConfig{
+		node, err := launch.StartNode(ctx, launch.NodeConfig{
 			ID: m.ID, Config: lc.cfg, Transport: lc.tr, DataDir: dataDir, NoSync: noSync, Logger: logger,
 		})
 		if err != nil {

@@ -14,7 +14,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/chainrep/chain"
-	"github.com/chainrep/chain/internal/cluster"
+	"github.com/chainrep/chain/internal/launch"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -236,7 +236,7 @@ func TestRunInterrupted(t *testing.T) {
 // every operation times out and is counted as an error, none is recorded
 // as a latency, and the first error is kept.
 func TestWorkerCountsErrors(t *testing.T) {
-	members, err := cluster.FreeLocalMembers(1) // free, so nobody listens
+	members, err := launch.FreeLocalMembers(1) // free, so nobody listens
 	require.NoError(t, err)
 	cfg := chain.Config{Epoch: 1, Members: members}
 	w, err := newWorker(cfg, nil, 2, 1)

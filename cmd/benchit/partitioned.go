@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/chainrep/chain"
-	"github.com/chainrep/chain/internal/cluster"
+	"github.com/chainrep/chain/internal/launch"
 	"github.com/chainrep/chain/master"
 	"github.com/chainrep/chain/partition"
 	"github.com/chainrep/chain/server"
@@ -54,7 +54,7 @@ func startLocalCluster(ctx context.Context, chains, servers int, parent string, 
 }
 
 func (lc *localCluster) start(ctx context.Context, chains, servers int, noSync bool, logger *slog.Logger) error {
-	free, err := cluster.FreeLocalMembers(1 + servers)
+	free, err := launch.FreeLocalMembers(1 + servers)
 	if err != nil {
 		return fmt.Errorf("local cluster: %w", err)
 	}
@@ -64,7 +64,7 @@ func (lc *localCluster) start(ctx context.Context, chains, servers int, noSync b
 	}
 	lc.masterAddr = addrs[0]
 	lc.mtr = tcp.New(tcp.Options{Logger: logger})
-	lc.master, err = cluster.StartMaster(cluster.MasterConfig{Addr: lc.masterAddr, Transport: lc.mtr,
+	lc.master, err = master.Start(master.Options{Addr: lc.masterAddr, Transport: lc.mtr,
 		Chains: chains, Replicas: min(3, servers), Logger: logger})
 	if err != nil {
 		return fmt.Errorf("local cluster: start master: %w", err)
@@ -72,12 +72,12 @@ func (lc *localCluster) start(ctx context.Context, chains, servers int, noSync b
 	for i, addr := range addrs[1:] {
 		tr := tcp.New(tcp.Options{Logger: logger})
 		lc.trs = append(lc.trs, tr)
-		sc := cluster.ServerConfig{ID: fmt.Sprintf("s%d", i+1), Addr: addr, Masters: []string{lc.masterAddr},
+		sc := launch.ServerConfig{ID: fmt.Sprintf("s%d", i+1), Addr: addr, Masters: []string{lc.masterAddr},
 			Transport: tr, NoSync: noSync, Logger: logger}
 		if lc.dir != "" {
 			sc.DataDir = filepath.Join(lc.dir, sc.ID)
 		}
-		s, err := cluster.StartServer(sc)
+		s, err := launch.StartServer(sc)
 		if err != nil {
 			return fmt.Errorf("local cluster: start server %s: %w", sc.ID, err)
 		}

@@ -13,7 +13,7 @@ import (
 
 	"github.com/chainrep/chain"
 	"github.com/chainrep/chain/cmd/benchit/histogram"
-	"github.com/chainrep/chain/internal/cluster"
+	"github.com/chainrep/chain/internal/flagvalue"
 )
 
 // setupTimeout bounds starting the local chain, connecting the workers and
@@ -48,7 +48,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			}
 		}()
 	}
-	masters := cluster.SplitAddrs(f.masters)
+	masters := flagvalue.SplitAddrs(f.masters)
 	if f.chains > 0 {
 		lc, err := startLocalCluster(setupCtx, f.chains, f.servers, f.data, f.noSync, logger)
 		if err != nil {
@@ -123,7 +123,7 @@ func target(ctx context.Context, f flags, logger *slog.Logger) (chain.Config, st
 		return chain.Config{}, fmt.Sprintf("partitioned-%d-mem", f.chains), nil, nil
 	}
 	if f.members != "" {
-		members, err := cluster.ParseMembers(f.members)
+		members, err := flagvalue.ParseMembers(f.members)
 		if err != nil {
 			return chain.Config{}, "", nil, err
 		}

@@ -11,7 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/chainrep/chain"
-	"github.com/chainrep/chain/internal/cluster"
+	"github.com/chainrep/chain/internal/launch"
 	"github.com/chainrep/chain/master"
 	"github.com/chainrep/chain/transport/tcp"
 )
@@ -21,7 +21,7 @@ import (
 // a follower reach the leader, and after the leader is closed status
 // reports it unreachable and another leader, and the commands go on.
 func TestCommandsWithAMasterGroup(t *testing.T) {
-	ports, err := cluster.FreeLocalMembers(9)
+	ports, err := launch.FreeLocalMembers(9)
 	require.NoError(t, err)
 	var peers []master.Peer
 	var addrs []string
@@ -39,7 +39,7 @@ func TestCommandsWithAMasterGroup(t *testing.T) {
 	c.tr = tr
 	ms := map[string]*master.Master{}
 	for _, p := range peers {
-		m, err := cluster.StartMaster(cluster.MasterConfig{Addr: p.Addr, Config: cfg, Transport: tr, FailureTimeout: 500 * time.Millisecond,
+		m, err := master.Start(master.Options{Addr: p.Addr, Config: cfg, Transport: tr, FailureTimeout: 500 * time.Millisecond,
 			Peers: peers, RaftAddr: p.RaftAddr})
 		require.NoError(t, err)
 		ms[p.Addr] = m

@@ -49,7 +49,8 @@ import (
 	"time"
 
 	"github.com/chainrep/chain"
-	"github.com/chainrep/chain/internal/cluster"
+	"github.com/chainrep/chain/internal/flagvalue"
+	"github.com/chainrep/chain/internal/masterclient"
 	"github.com/chainrep/chain/partition"
 	"github.com/chainrep/chain/transport/tcp"
 )
@@ -71,7 +72,7 @@ type options struct {
 	master  string
 	json    bool
 	timeout time.Duration
-	tls     cluster.TLSFiles
+	tls     flagvalue.TLSFiles
 	chain   string
 }
 
@@ -99,7 +100,7 @@ func run(ctx context.Context, args []string, in io.Reader, out io.Writer) error 
 	}
 	var cfg chain.Config
 	if o.members != "" || o.master == "" {
-		members, err := cluster.ParseMembers(o.members)
+		members, err := flagvalue.ParseMembers(o.members)
 		if err != nil {
 			return fmt.Errorf("%w (use -master or CHAIN_MASTER, or -members or CHAIN_MEMBERS)", err)
 		}
@@ -112,7 +113,7 @@ func run(ctx context.Context, args []string, in io.Reader, out io.Writer) error 
 	tr := tcp.New(tcp.Options{TLS: tlsConfig})
 	defer tr.Close()
 	opts := []chain.Option{chain.WithTransport(tr)}
-	masters := cluster.SplitAddrs(o.master)
+	masters := flagvalue.SplitAddrs(o.master)
 	if o.master != "" && len(masters) == 0 {
 		return errors.New("-master: no address")
 	}
@@ -127,12 +128,12 @@ func run(ctx context.Context, args []string, in io.Reader, out io.Writer) error 
 		// Ask the masters whether they run one chain or a partitioned
 		// cluster.
 		dctx, cancel := context.WithTimeout(ctx, o.timeout)
-		u, _, err := cluster.FetchCluster(dctx, tr, masters...)
+		u, _, err := masterclient.FetchCluster(dctx, tr, masters...)
 		cancel()
 		switch {
 		case err != nil && fs.NArg() > 0:
 			return err
-		case err == nil && cluster.IsPartitioned(u.Cluster):
+		case err == nil && masterclient.IsPartitioned(u.Cluster):
 			part, err := partition.NewClient(partition.Options{Transport: tr, Masters: masters})
 			if err != nil {
 				return err

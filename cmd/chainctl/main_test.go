@@ -12,7 +12,8 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/chainrep/chain"
-	"github.com/chainrep/chain/internal/cluster"
+	"github.com/chainrep/chain/internal/flagvalue"
+	"github.com/chainrep/chain/internal/launch"
 	"github.com/chainrep/chain/transport/tcp"
 )
 
@@ -22,17 +23,17 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 // flag.
 func startChain(t *testing.T) string {
 	t.Helper()
-	members, err := cluster.FreeLocalMembers(3)
+	members, err := launch.FreeLocalMembers(3)
 	require.NoError(t, err)
 	cfg := chain.Config{Epoch: 1, Members: members}
 	tr := tcp.New(tcp.Options{})
 	t.Cleanup(func() { _ = tr.Close() })
 	for _, m := range members {
-		n, err := cluster.StartNode(context.Background(), cluster.NodeConfig{ID: m.ID, Config: cfg, Transport: tr})
+		n, err := launch.StartNode(context.Background(), launch.NodeConfig{ID: m.ID, Config: cfg, Transport: tr})
 		require.NoError(t, err)
 		t.Cleanup(func() { _ = n.Close() })
 	}
-	return cluster.FormatMembers(members)
+	return flagvalue.FormatMembers(members)
 }
 
 func chainctl(t *testing.T, members string, stdin string, args ...string) (string, error) {

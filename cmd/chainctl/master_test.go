@@ -11,7 +11,10 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/chainrep/chain"
-	"github.com/chainrep/chain/internal/cluster"
+	"github.com/chainrep/chain/internal/flagvalue"
+	"github.com/chainrep/chain/internal/launch"
+	"github.com/chainrep/chain/internal/masterclient"
+	"github.com/chainrep/chain/master"
 	"github.com/chainrep/chain/transport/tcp"
 )
 
@@ -26,7 +29,7 @@ type masterChain struct {
 
 func startMasterChain(t *testing.T) *masterChain {
 	t.Helper()
-	ports, err := cluster.FreeLocalMembers(5)
+	ports, err := launch.FreeLocalMembers(5)
 	require.NoError(t, err)
 	c := &masterChain{master: ports[0].Addr, spare: ports[4].Addr}
 	for i, p := range ports[1:4] {
@@ -36,7 +39,7 @@ func startMasterChain(t *testing.T) *masterChain {
 	tr := tcp.New(tcp.Options{})
 	t.Cleanup(func() { _ = tr.Close() })
 	c.tr = tr
-	m, err := cluster.StartMaster(cluster.MasterConfig{Addr: c.master, Config: cfg, Transport: tr, FailureTimeout: 500 * time.Millisecond})
+	m, err := master.Start(master.Options{Addr: c.master, Config: cfg, Transport: tr, FailureTimeout: 500 * time.Millisecond})
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = m.Close() })
 	for _, mem := range c.members {
@@ -47,8 +50,8 @@ func startMasterChain(t *testing.T) *masterChain {
 
 func (c *masterChain) startNode(t *testing.T, id string, cfg chain.Config, addr string) {
 	t.Helper()
-	n, err := cluster.StartNode(context.Background(), cluster.NodeConfig{
-		ID: id, Config: cfg, Master: c.master, Addr: addr, Transport: c.tr,
+	n, err := launch.StartNode(context.Background(), launch.NodeConfig{
+		ID: id, Config: cfg, Masters: flagvalue.SplitAddrs(c.master), Addr: addr, Transport: c.tr,
 		Options: []chain.Option{chain.WithPollInterval(20 * time.Millisecond)},
 	})
 	require.NoError(t, err)
@@ -59,7 +62,7 @@ func (c *masterChain) config(t *testing.T) chain.Config {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	cfg, err := cluster.FetchConfig(ctx, c.tr, cluster.SplitAddrs(c.master)...)
+	cfg, err := masterclient.FetchConfig(ctx, c.tr, flagvalue.SplitAddrs(c.master)...)
 	require.NoError(t, err)
 	return cfg
 }
@@ -195,7 +198,7 @@ func TestAdminNeedsAMaster(t *testing.T) {
 	require.ErrorContains(t, err, "needs the master")
 
 	// A master that does not answer: the command fails at its time limit.
-	free, err := cluster.FreeLocalMembers(1)
+	free, err := launch.FreeLocalMembers(1)
 	require.NoError(t, err)
 	start := time.Now()
 	_, err = ctl(t, "-master", free[0].Addr, "-timeout", "300ms", "remove-node", "n1")

@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/chainrep/chain"
-	"github.com/chainrep/chain/internal/cluster"
+	"github.com/chainrep/chain/internal/masterclient"
 )
 
 // print writes v as JSON with -json, text otherwise.
@@ -145,7 +145,7 @@ func (s *session) masterStates(ctx context.Context) ([]masterState, string, chai
 				actx, cancel = context.WithTimeout(ctx, masterAskLimit)
 				defer cancel()
 			}
-			u, err := cluster.FetchUpdate(actx, s.tr, addr)
+			u, err := masterclient.FetchUpdate(actx, s.tr, addr)
 			states[i] = masterState{Addr: addr, State: "unreachable"}
 			if err != nil {
 				states[i].Err, errs[i] = err.Error(), err
@@ -184,7 +184,7 @@ func (s *session) admin(ctx context.Context, req *chain.AdminRequest) error {
 	if len(s.masters) == 0 {
 		return fmt.Errorf("%s needs the master: use -master or CHAIN_MASTER", what)
 	}
-	resp, from, err := cluster.AdminFrom(ctx, s.tr, s.masters, req)
+	resp, from, err := masterclient.AdminFrom(ctx, s.tr, s.masters, req)
 	if err != nil {
 		return fmt.Errorf("%s %s: %w", what, req.Member.ID, err)
 	}

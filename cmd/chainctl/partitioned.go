@@ -12,7 +12,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/chainrep/chain"
-	"github.com/chainrep/chain/internal/cluster"
+	"github.com/chainrep/chain/internal/masterclient"
 	"github.com/chainrep/chain/kv"
 )
 
@@ -99,7 +99,7 @@ func (s *session) clusterStatus(ctx context.Context) (clusterStatus, error) {
 					defer cancel()
 				}
 				states[i] = masterState{Addr: addr, State: "unreachable"}
-				u, err := cluster.FetchClusterUpdate(actx, s.tr, addr)
+				u, err := masterclient.FetchClusterUpdate(actx, s.tr, addr)
 				if err != nil {
 					states[i].Err, errs[i] = err.Error(), err
 					return

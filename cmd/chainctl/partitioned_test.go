@@ -14,8 +14,9 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/chainrep/chain/internal/cluster"
+	"github.com/chainrep/chain/internal/launch"
 	"github.com/chainrep/chain/internal/testutil"
+	"github.com/chainrep/chain/master"
 	"github.com/chainrep/chain/server"
 	"github.com/chainrep/chain/transport/tcp"
 )
@@ -122,7 +123,7 @@ func settled(st clusterStatus, chains, replicas, alive int, dead string) error {
 // chain is back to 3 members on live servers, and reads every key back.
 func TestPartitionedClusterAsProcesses(t *testing.T) {
 	bin := buildChaind(t)
-	ports, err := cluster.FreeLocalMembers(7)
+	ports, err := launch.FreeLocalMembers(7)
 	require.NoError(t, err)
 	masterAddr := ports[0].Addr
 	m := startChaind(t, bin, "master", "-master", "-listen", masterAddr, "-chains", "8", "-replicas", "3",
@@ -144,7 +145,7 @@ func TestPartitionedClusterAsProcesses(t *testing.T) {
 // reconfigure.
 func TestPartitionedClusterWithThreeMastersAsProcesses(t *testing.T) {
 	bin := buildChaind(t)
-	ports, err := cluster.FreeLocalMembers(12)
+	ports, err := launch.FreeLocalMembers(12)
 	require.NoError(t, err)
 	var peers, addrs []string
 	for i := range 3 {
@@ -256,17 +257,17 @@ func runPartitionedScenario(t *testing.T, masters string, servers map[string]*pr
 // master's address.
 func partitionedCluster(t *testing.T, chains, servers int) string {
 	t.Helper()
-	ports, err := cluster.FreeLocalMembers(1 + servers)
+	ports, err := launch.FreeLocalMembers(1 + servers)
 	require.NoError(t, err)
 	tr := tcp.New(tcp.Options{})
 	t.Cleanup(func() { _ = tr.Close() })
-	m, err := cluster.StartMaster(cluster.MasterConfig{Addr: ports[0].Addr, Chains: chains, Replicas: 3, Transport: tr,
+	m, err := master.Start(master.Options{Addr: ports[0].Addr, Chains: chains, Replicas: 3, Transport: tr,
 		FailureTimeout: 500 * time.Millisecond})
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = m.Close() })
 	var ss []*server.Server
 	for i := range servers {
-		s, err := cluster.StartServer(cluster.ServerConfig{ID: fmt.Sprintf("s%d", i+1), Addr: ports[1+i].Addr,
+		s, err := launch.StartServer(launch.ServerConfig{ID: fmt.Sprintf("s%d", i+1), Addr: ports[1+i].Addr,
 			Masters: []string{ports[0].Addr}, Transport: tr})
 		require.NoError(t, err)
 		ss = append(ss, s)

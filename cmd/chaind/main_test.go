@@ -12,7 +12,8 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/chainrep/chain"
-	"github.com/chainrep/chain/internal/cluster"
+	"github.com/chainrep/chain/internal/flagvalue"
+	"github.com/chainrep/chain/internal/launch"
 	"github.com/chainrep/chain/internal/testutil"
 	"github.com/chainrep/chain/transport/tcp"
 )
@@ -23,9 +24,9 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 // each with its own transport, as separate processes would), writes through
 // them, stops them, restarts them on their Pebble data, and reads back.
 func TestNodesServeAndRestartFromTheirData(t *testing.T) {
-	members, err := cluster.FreeLocalMembers(3)
+	members, err := launch.FreeLocalMembers(3)
 	require.NoError(t, err)
-	list := cluster.FormatMembers(members)
+	list := flagvalue.FormatMembers(members)
 	data := t.TempDir()
 
 	start := func() (stop func(), outs []*testutil.SyncBuffer) {

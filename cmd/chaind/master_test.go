@@ -13,7 +13,9 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/chainrep/chain"
-	"github.com/chainrep/chain/internal/cluster"
+	"github.com/chainrep/chain/internal/flagvalue"
+	"github.com/chainrep/chain/internal/launch"
+	"github.com/chainrep/chain/internal/masterclient"
 	"github.com/chainrep/chain/internal/testutil"
 	"github.com/chainrep/chain/transport/tcp"
 )
@@ -52,7 +54,7 @@ func masterConfig(t *testing.T, tr chain.Transport, addr string) chain.Config {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	cfg, err := cluster.FetchConfig(ctx, tr, addr)
+	cfg, err := masterclient.FetchConfig(ctx, tr, addr)
 	require.NoError(t, err)
 	return cfg
 }
@@ -70,12 +72,12 @@ func memberIDs(cfg chain.Config) []string {
 // the chain while a client that follows the master keeps writing; then a
 // fourth node started with -addr is added and becomes the tail.
 func TestMasterAndNodesAsSeparateProcesses(t *testing.T) {
-	ports, err := cluster.FreeLocalMembers(5)
+	ports, err := launch.FreeLocalMembers(5)
 	require.NoError(t, err)
 	masterAddr := ports[0].Addr
 	members := []chain.Member{{ID: "n1", Addr: ports[1].Addr}, {ID: "n2", Addr: ports[2].Addr}, {ID: "n3", Addr: ports[3].Addr}}
 	n4Addr := ports[4].Addr
-	list := cluster.FormatMembers(members)
+	list := flagvalue.FormatMembers(members)
 
 	m := startProcess(t, "-master", "-listen", masterAddr, "-members", list, "-failure-timeout", "300ms", "-log-level", "error")
 	require.Contains(t, m.out.String(), "master listening on "+masterAddr)
@@ -118,7 +120,7 @@ func TestMasterAndNodesAsSeparateProcesses(t *testing.T) {
 	n4 := startProcess(t, "-id", "n4", "-addr", n4Addr, "-master", masterAddr, "-log-level", "error")
 	require.Contains(t, n4.out.String(), "node n4 (not yet a member) listening on "+n4Addr)
 	require.Contains(t, n4.out.String(), "chainctl -master "+masterAddr+" add-node n4 "+n4Addr)
-	resp, err := cluster.Admin(ctx, tr, []string{masterAddr}, &chain.AdminRequest{Op: chain.AdminAddNode, Member: chain.Member{ID: "n4", Addr: n4Addr}})
+	resp, err := masterclient.Admin(ctx, tr, []string{masterAddr}, &chain.AdminRequest{Op: chain.AdminAddNode, Member: chain.Member{ID: "n4", Addr: n4Addr}})
 	require.NoError(t, err)
 	require.Equal(t, []string{"n1", "n3"}, memberIDs(resp.Config))
 	require.Eventually(t, func() bool {
@@ -140,7 +142,7 @@ func TestMasterAndNodesAsSeparateProcesses(t *testing.T) {
 // TestLocalChainRunsAMaster runs chaind with no mode flags: a local chain
 // whose nodes follow a master in the same process, one port below them.
 func TestLocalChainRunsAMaster(t *testing.T) {
-	base, err := cluster.FreePortRange(4)
+	base, err := launch.FreePortRange(4)
 	require.NoError(t, err)
 	masterAddr := "127.0.0.1:" + strconv.Itoa(base)
 	p := startProcess(t, "-port", strconv.Itoa(base+1), "-failure-timeout", "300ms", "-log-level", "error")
@@ -211,7 +213,7 @@ func TestSplitMasterArg(t *testing.T) {
 // that the configuration survives (the epoch goes on, it does not start
 // again).
 func TestMasterGroupAsSeparateProcesses(t *testing.T) {
-	ports, err := cluster.FreeLocalMembers(9)
+	ports, err := launch.FreeLocalMembers(9)
 	require.NoError(t, err)
 	var peers, masters []string
 	for i := range 3 {
@@ -219,7 +221,7 @@ func TestMasterGroupAsSeparateProcesses(t *testing.T) {
 		peers = append(peers, ports[i].Addr+"="+ports[3+i].Addr)
 	}
 	members := []chain.Member{{ID: "n1", Addr: ports[6].Addr}, {ID: "n2", Addr: ports[7].Addr}, {ID: "n3", Addr: ports[8].Addr}}
-	list := cluster.FormatMembers(members)
+	list := flagvalue.FormatMembers(members)
 	masterList := strings.Join(masters, ",")
 
 	ms := map[string]*process{}
@@ -239,7 +241,7 @@ func TestMasterGroupAsSeparateProcesses(t *testing.T) {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		defer cancel()
 		for _, a := range from {
-			if u, err := cluster.FetchUpdate(ctx, tr, a); err == nil && !u.Follower {
+			if u, err := masterclient.FetchUpdate(ctx, tr, a); err == nil && !u.Follower {
 				return a
 			}
 		}
@@ -260,7 +262,7 @@ func TestMasterGroupAsSeparateProcesses(t *testing.T) {
 		require.Equal(t, uint64(i+1), off)
 	}
 	// A change the group commits before its leader dies.
-	resp, err := cluster.Admin(ctx, tr, masters, &chain.AdminRequest{Op: chain.AdminRemoveNode, Member: chain.Member{ID: "n3"}})
+	resp, err := masterclient.Admin(ctx, tr, masters, &chain.AdminRequest{Op: chain.AdminRemoveNode, Member: chain.Member{ID: "n3"}})
 	require.NoError(t, err)
 	require.Equal(t, uint64(2), resp.Config.Epoch)
 
@@ -278,7 +280,7 @@ func TestMasterGroupAsSeparateProcesses(t *testing.T) {
 		require.Equal(t, uint64(6+i), off)
 	}
 	// Admin requests reach the new leader from any list of the masters.
-	resp, err = cluster.Admin(ctx, tr, masters, &chain.AdminRequest{Op: chain.AdminRemoveNode, Member: chain.Member{ID: "n2"}})
+	resp, err = masterclient.Admin(ctx, tr, masters, &chain.AdminRequest{Op: chain.AdminRemoveNode, Member: chain.Member{ID: "n2"}})
 	require.NoError(t, err)
 	require.Equal(t, []string{"n1"}, memberIDs(resp.Config))
 	require.Greater(t, resp.Config.Epoch, cfg.Epoch)
@@ -312,10 +314,10 @@ func TestMasterGroupFlagErrors(t *testing.T) {
 // its raft log under -data: it comes back with the configuration it had,
 // not the one of -members and -epoch.
 func TestMasterStateSurvivesARestartWithData(t *testing.T) {
-	ports, err := cluster.FreeLocalMembers(5)
+	ports, err := launch.FreeLocalMembers(5)
 	require.NoError(t, err)
 	masterAddr, raftAddr := ports[0].Addr, ports[1].Addr
-	list := cluster.FormatMembers([]chain.Member{{ID: "n1", Addr: ports[2].Addr}, {ID: "n2", Addr: ports[3].Addr}, {ID: "n3", Addr: ports[4].Addr}})
+	list := flagvalue.FormatMembers([]chain.Member{{ID: "n1", Addr: ports[2].Addr}, {ID: "n2", Addr: ports[3].Addr}, {ID: "n3", Addr: ports[4].Addr}})
 	args := []string{"-master", "-listen", masterAddr, "-raft", raftAddr, "-members", list, "-data", t.TempDir(), "-log-level", "error"}
 
 	tr := tcp.New(tcp.Options{})
@@ -323,7 +325,7 @@ func TestMasterStateSurvivesARestartWithData(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	m := startProcess(t, args...)
-	resp, err := cluster.Admin(ctx, tr, []string{masterAddr}, &chain.AdminRequest{Op: chain.AdminRemoveNode, Member: chain.Member{ID: "n2"}})
+	resp, err := masterclient.Admin(ctx, tr, []string{masterAddr}, &chain.AdminRequest{Op: chain.AdminRemoveNode, Member: chain.Member{ID: "n2"}})
 	require.NoError(t, err)
 	require.Equal(t, uint64(2), resp.Config.Epoch)
 	m.stop()

@@ -11,7 +11,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/chainrep/chain/internal/cluster"
+	"github.com/chainrep/chain/internal/launch"
+	"github.com/chainrep/chain/internal/masterclient"
 	"github.com/chainrep/chain/internal/testutil"
 	"github.com/chainrep/chain/kv"
 	"github.com/chainrep/chain/partition"
@@ -68,7 +69,7 @@ func kvRoundTrip(t *testing.T, masterAddr string, keys int) {
 // TestLocalPartitionedCluster runs chaind -chains: a master and servers
 // in one process, on consecutive ports.
 func TestLocalPartitionedCluster(t *testing.T) {
-	base, err := cluster.FreePortRange(3)
+	base, err := launch.FreePortRange(3)
 	require.NoError(t, err)
 	masterAddr := "127.0.0.1:" + strconv.Itoa(base)
 	p := startCluster(t, "-chains", "4", "-servers", "2", "-port", strconv.Itoa(base+1), "-failure-timeout", "300ms", "-log-level", "error")
@@ -83,7 +84,7 @@ func TestLocalPartitionedCluster(t *testing.T) {
 	defer tr.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	u, _, err := cluster.FetchCluster(ctx, tr, masterAddr)
+	u, _, err := masterclient.FetchCluster(ctx, tr, masterAddr)
 	require.NoError(t, err)
 	require.Len(t, u.Cluster.Chains, 4)
 	for _, ch := range u.Cluster.Chains {
@@ -98,7 +99,7 @@ func TestLocalPartitionedCluster(t *testing.T) {
 // cluster and three servers as run calls, the servers on Pebble, then
 // restarts the servers on their data and reads back.
 func TestPartitionedMasterAndServers(t *testing.T) {
-	ports, err := cluster.FreeLocalMembers(4)
+	ports, err := launch.FreeLocalMembers(4)
 	require.NoError(t, err)
 	masterAddr := ports[0].Addr
 	data := t.TempDir()

@@ -14,7 +14,8 @@ import (
 	"time"
 
 	"github.com/chainrep/chain"
-	"github.com/chainrep/chain/internal/cluster"
+	"github.com/chainrep/chain/internal/flagvalue"
+	"github.com/chainrep/chain/internal/launch"
 	"github.com/chainrep/chain/master"
 	"github.com/chainrep/chain/server"
 	"github.com/chainrep/chain/transport/tcp"
@@ -31,7 +32,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	tlsConfig, err := cluster.TLSFiles{Cert: f.tlsCert, Key: f.tlsKey, CA: f.tlsCA}.Config()
+	tlsConfig, err := flagvalue.TLSFiles{Cert: f.tlsCert, Key: f.tlsKey, CA: f.tlsCA}.Config()
 	if err != nil {
 		return err
 	}
@@ -59,7 +60,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		if masterAddr == "" {
 			masterAddr = "127.0.0.1:" + strconv.Itoa(f.port-1)
 		}
-		m, err := cluster.StartMaster(cluster.MasterConfig{
+		m, err := master.Start(master.Options{
 			Addr: masterAddr, Config: cfg, Transport: tr, FailureTimeout: f.failureTimeout, Logger: logger,
 		})
 		if err != nil {
@@ -73,7 +74,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		fmt.Fprintf(out, "master listening on %s (failure timeout %v)\n", masterAddr, f.failureTimeout)
 	}
 
-	var nodes []*cluster.Node
+	var nodes []*launch.Node
 	defer func() {
 		for _, n := range nodes {
 			if err := n.Close(); err != nil {
@@ -82,8 +83,8 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		}
 	}()
 	for _, id := range ids {
-		n, err := cluster.StartNode(ctx, cluster.NodeConfig{
-			ID: id, Config: cfg, Master: masterAddr, Addr: f.addr, Transport: tr,
+		n, err := launch.StartNode(ctx, launch.NodeConfig{
+			ID: id, Config: cfg, Masters: flagvalue.SplitAddrs(masterAddr), Addr: f.addr, Transport: tr,
 			DataDir: f.data, NoSync: f.noSync, Logger: logger,
 		})
 		if err != nil {
@@ -106,7 +107,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 // the nodes to run here.
 func chainConfig(f flags) (chain.Config, []string, error) {
 	if f.id == "" && !f.master.run { // a local chain
-		cfg := chain.Config{Epoch: f.epoch, Members: cluster.LocalMembers(f.nodes, f.port)}
+		cfg := chain.Config{Epoch: f.epoch, Members: launch.LocalMembers(f.nodes, f.port)}
 		ids := make([]string, 0, len(cfg.Members))
 		for _, m := range cfg.Members {
 			ids = append(ids, m.ID)
@@ -115,7 +116,7 @@ func chainConfig(f flags) (chain.Config, []string, error) {
 	}
 	cfg := chain.Config{Epoch: f.epoch}
 	if f.members != "" {
-		members, err := cluster.ParseMembers(f.members)
+		members, err := flagvalue.ParseMembers(f.members)
 		if err != nil {
 			return cfg, nil, err
 		}
@@ -127,7 +128,7 @@ func chainConfig(f flags) (chain.Config, []string, error) {
 	if f.master.run {
 		return cfg, nil, nil
 	}
-	if f.master.addr != "" && len(cluster.SplitAddrs(f.master.addr)) == 0 {
+	if f.master.addr != "" && len(flagvalue.SplitAddrs(f.master.addr)) == 0 {
 		return cfg, nil, errors.New("-master: no address")
 	}
 	role := cfg.Role(f.id)
@@ -145,7 +146,7 @@ func chainConfig(f flags) (chain.Config, []string, error) {
 // runMaster runs the configuration master, alone or in a group, until ctx
 // ends.
 func runMaster(ctx context.Context, f flags, cfg chain.Config, tr chain.Transport, logger *slog.Logger, out io.Writer) error {
-	mc := cluster.MasterConfig{
+	mc := master.Options{
 		Addr: f.listen, Config: cfg, Transport: tr, FailureTimeout: f.failureTimeout, Logger: logger,
 		RaftAddr: f.raft, Join: f.join, Dir: f.data,
 	}
@@ -153,7 +154,7 @@ func runMaster(ctx context.Context, f flags, cfg chain.Config, tr chain.Transpor
 		mc.Chains, mc.Replicas = f.chains, f.replicas
 	}
 	if f.peers != "" {
-		peers, err := cluster.ParsePeers(f.peers)
+		peers, err := flagvalue.ParsePeers(f.peers)
 		if err != nil {
 			return err
 		}
@@ -168,7 +169,7 @@ func runMaster(ctx context.Context, f flags, cfg chain.Config, tr chain.Transpor
 		}
 		mc.Peers = peers
 	}
-	m, err := cluster.StartMaster(mc)
+	m, err := master.Start(mc)
 	if err != nil {
 		return fmt.Errorf("start master: %w", err)
 	}
@@ -180,7 +181,7 @@ func runMaster(ctx context.Context, f flags, cfg chain.Config, tr chain.Transpor
 	if len(addrs) > 1 {
 		masters = strings.Join(addrs, ",")
 	}
-	what := fmt.Sprintf("chain at epoch %d: %s", cfg.Epoch, cluster.FormatMembers(cfg.Members))
+	what := fmt.Sprintf("chain at epoch %d: %s", cfg.Epoch, flagvalue.FormatMembers(cfg.Members))
 	if f.chains > 0 {
 		what = describePlan(f.chains, f.replicas)
 	}
@@ -199,7 +200,7 @@ func runMaster(ctx context.Context, f flags, cfg chain.Config, tr chain.Transpor
 		fmt.Fprintf(out, "start each server (at least %d) with:\n  chaind -server ID -listen HOST:PORT -master %s\n", f.replicas, masters)
 		fmt.Fprintf(out, "reach the cluster with:\n  chainctl -master %s status\n  chainctl -master %s put KEY VALUE\n", masters, masters)
 	case !f.join:
-		fmt.Fprintf(out, "start each node with:\n  chaind -id ID -members %s -master %s\n", cluster.FormatMembers(cfg.Members), masters)
+		fmt.Fprintf(out, "start each node with:\n  chaind -id ID -members %s -master %s\n", flagvalue.FormatMembers(cfg.Members), masters)
 		fallthrough
 	default:
 		fmt.Fprintf(out, "reach the chain with:\n  chainctl -master %s status\n", masters)
@@ -213,7 +214,7 @@ func runMaster(ctx context.Context, f flags, cfg chain.Config, tr chain.Transpor
 }
 
 // failed reports the first node that stops serving on its own (fail-stop).
-func failed(ctx context.Context, nodes []*cluster.Node) <-chan error {
+func failed(ctx context.Context, nodes []*launch.Node) <-chan error {
 	ch := make(chan error, 1)
 	for _, n := range nodes {
 		go func() {
@@ -249,7 +250,7 @@ func printReady(out io.Writer, cfg chain.Config, ids []string, masterAddr string
 		fmt.Fprintf(out, "reach the chain with:\n  chainctl -master %s status\n", masterAddr)
 		return
 	}
-	fmt.Fprintf(out, "reach the chain with:\n  chainctl -members %s status\n", cluster.FormatMembers(cfg.Members))
+	fmt.Fprintf(out, "reach the chain with:\n  chainctl -members %s status\n", flagvalue.FormatMembers(cfg.Members))
 }
 
 // describePlan tells the shape of a partitioned cluster.
@@ -259,11 +260,11 @@ func describePlan(chains, replicas int) string {
 
 // runServer runs one server of a partitioned cluster until ctx ends.
 func runServer(ctx context.Context, f flags, tr chain.Transport, logger *slog.Logger, out io.Writer) error {
-	masters := cluster.SplitAddrs(f.master.addr)
+	masters := flagvalue.SplitAddrs(f.master.addr)
 	if len(masters) == 0 {
 		return errors.New("-master: no address")
 	}
-	s, err := cluster.StartServer(cluster.ServerConfig{
+	s, err := launch.StartServer(launch.ServerConfig{
 		ID: f.server, Addr: f.listen, Masters: masters, Transport: tr,
 		DataDir: f.data, NoSync: f.noSync, Logger: logger,
 	})
@@ -289,13 +290,13 @@ func runLocalCluster(ctx context.Context, f flags, tr chain.Transport, logger *s
 	if f.set["replicas"] {
 		replicas = f.replicas
 	}
-	mc := cluster.MasterConfig{
+	mc := master.Options{
 		Addr: masterAddr, Chains: f.chains, Replicas: replicas, Transport: tr, FailureTimeout: f.failureTimeout, Logger: logger,
 	}
 	if f.data != "" {
 		mc.Dir = filepath.Join(f.data, "master")
 	}
-	m, err := cluster.StartMaster(mc)
+	m, err := master.Start(mc)
 	if err != nil {
 		return fmt.Errorf("start master: %w", err)
 	}
@@ -316,11 +317,11 @@ func runLocalCluster(ctx context.Context, f flags, tr chain.Transport, logger *s
 	}()
 	for i := range f.servers {
 		id, addr := "s"+strconv.Itoa(i+1), "127.0.0.1:"+strconv.Itoa(f.port+i)
-		sc := cluster.ServerConfig{ID: id, Addr: addr, Masters: []string{masterAddr}, Transport: tr, NoSync: f.noSync, Logger: logger}
+		sc := launch.ServerConfig{ID: id, Addr: addr, Masters: []string{masterAddr}, Transport: tr, NoSync: f.noSync, Logger: logger}
 		if f.data != "" {
 			sc.DataDir = filepath.Join(f.data, id)
 		}
-		s, err := cluster.StartServer(sc)
+		s, err := launch.StartServer(sc)
 		if err != nil {
 			return fmt.Errorf("start server %s: %w", id, err)
 		}

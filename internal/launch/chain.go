@@ -1,7 +1,3 @@
-// Package launch starts the pieces of a deployment in this process. For
-// now it holds Cluster: a whole key-value chain on an in-memory network
-// (transport/inmem), each node with memory or Pebble storage and its own
-// kv.Store, plus a client.
 package launch
 
 import (

@@ -1,4 +1,4 @@
-package cluster
+package flagvalue
 
 import (
 	"crypto/tls"

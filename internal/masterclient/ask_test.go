@@ -1,9 +1,7 @@
-package cluster
+package masterclient
 
 import (
 	"context"
-	"fmt"
-	"net"
 	"testing"
 	"time"
 
@@ -18,34 +16,13 @@ import (
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
-func TestParseAndFormatMembers(t *testing.T) {
-	members, err := ParseMembers(" n1=h:1, n2=h:2")
-	require.NoError(t, err)
-	require.Equal(t, []chain.Member{{ID: "n1", Addr: "h:1"}, {ID: "n2", Addr: "h:2"}}, members)
-	require.Equal(t, "n1=h:1,n2=h:2", FormatMembers(members))
-	for _, bad := range []string{"", "n1", "n1=", "=h:1", "n1=h:1,n1=h:2", "n1=h:1,n2=h:1"} {
-		_, err := ParseMembers(bad)
-		require.ErrorIs(t, err, chain.ErrInvalidConfig, "%q", bad)
-	}
-}
-
-func TestFreePortRange(t *testing.T) {
-	base, err := FreePortRange(3)
-	require.NoError(t, err)
-	for i := range 3 {
-		l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", base+i))
-		require.NoError(t, err)
-		require.NoError(t, l.Close())
-	}
-}
-
 // TestMasterHelpers starts a master and talks to it with FetchConfig and
 // Admin.
 func TestMasterHelpers(t *testing.T) {
 	net := inmem.New(inmem.Options{})
 	defer net.Close()
-	cfg := chain.Config{Epoch: 1, Members: LocalMembers(2, 7001)}
-	m, err := StartMaster(MasterConfig{Addr: "master", Config: cfg, Transport: net})
+	cfg := chain.Config{Epoch: 1, Members: []chain.Member{{ID: "n1", Addr: "n1"}, {ID: "n2", Addr: "n2"}}}
+	m, err := master.Start(master.Options{Addr: "master", Config: cfg, Transport: net})
 	require.NoError(t, err)
 	defer m.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -76,24 +53,13 @@ func TestMasterHelpers(t *testing.T) {
 	require.ErrorIs(t, err, chain.ErrInvalidArgument)
 }
 
-func TestParsePeers(t *testing.T) {
-	peers, err := ParsePeers(" a:1=a:2, b:1=b:2")
-	require.NoError(t, err)
-	require.Equal(t, []master.Peer{{Addr: "a:1", RaftAddr: "a:2"}, {Addr: "b:1", RaftAddr: "b:2"}}, peers)
-	for _, bad := range []string{"", "a", "a=", "=b", "a=1,a=2", "a=1,b=1"} {
-		_, err := ParsePeers(bad)
-		require.ErrorIs(t, err, chain.ErrInvalidConfig, "%q", bad)
-	}
-	require.Equal(t, []string{"a", "b"}, SplitAddrs(" a,,b "))
-}
-
 // TestMasterGroupHelpers starts a group of three masters: FetchConfig
 // skips a dead master, Admin sent to a follower follows the redirect, and
 // FetchUpdate tells the leader from the followers.
 func TestMasterGroupHelpers(t *testing.T) {
 	net := inmem.New(inmem.Options{})
 	defer net.Close()
-	cfg := chain.Config{Epoch: 1, Members: LocalMembers(2, 7001)}
+	cfg := chain.Config{Epoch: 1, Members: []chain.Member{{ID: "n1", Addr: "n1"}, {ID: "n2", Addr: "n2"}}}
 	addrs := []string{"m1", "m2", "m3"}
 	var peers []master.Peer
 	rafts := map[string]*raft.InmemTransport{}
@@ -111,7 +77,7 @@ func TestMasterGroupHelpers(t *testing.T) {
 	}
 	ms := map[string]*master.Master{}
 	for _, a := range addrs {
-		m, err := StartMaster(MasterConfig{Addr: a, Config: cfg, Transport: net, Peers: peers, RaftTransport: rafts[a],
+		m, err := master.Start(master.Options{Addr: a, Config: cfg, Transport: net, Peers: peers, RaftTransport: rafts[a],
 			FailureTimeout: 200 * time.Millisecond})
 		require.NoError(t, err)
 		ms[a] = m

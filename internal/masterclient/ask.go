@@ -1,104 +1,23 @@
-package cluster
+// Package masterclient is how the programs talk to the configuration
+// masters over a chain.Transport: FetchConfig, FetchCluster and Admin take
+// the list of a group's addresses, try each in turn and follow a
+// follower's redirect to the leader; FetchUpdate and FetchClusterUpdate
+// ask one master (which master leads, for instance). Every call gives up
+// with an error wrapping ErrNoMaster when no master answers before its
+// context ends.
+package masterclient
 
 import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"math/rand/v2"
 	"slices"
 	"strings"
 	"time"
 
-	"github.com/hashicorp/raft"
-
 	"github.com/chainrep/chain"
-	"github.com/chainrep/chain/master"
 )
-
-// MasterConfig describes the configuration master a program runs: alone,
-// or one of a group replicated on raft (Peers, Join).
-type MasterConfig struct {
-	// Addr is where the master listens; it is also its id in its group.
-	Addr string
-	// Config is the chain's initial configuration (unless Join or
-	// Chains).
-	Config chain.Config
-	// Chains, when positive, makes the master manage a partitioned
-	// cluster of Chains chains of Replicas replicas each, placed on the
-	// servers that report to it (see master.Options.Chains).
-	Chains, Replicas int
-	Transport        chain.Transport
-	// FailureTimeout is how long a node may stay silent before the master
-	// removes it; zero means master.DefaultFailureTimeout.
-	FailureTimeout time.Duration
-	Logger         *slog.Logger
-
-	// Peers is the initial master group, this master included (see
-	// master.Options.Peers); empty: a lone master.
-	Peers []master.Peer
-	// Join starts the master empty: it waits until the group's leader adds
-	// it (master.Master.AddMaster).
-	Join bool
-	// RaftAddr is the TCP address of the master's raft transport, and
-	// RaftTransport a raft transport to use instead (tests).
-	RaftAddr      string
-	RaftTransport raft.Transport
-	// Dir keeps the raft log and snapshots on disk; empty keeps them in
-	// memory.
-	Dir string
-}
-
-// StartMaster starts a configuration master.
-func StartMaster(mc MasterConfig) (*master.Master, error) {
-	logger := mc.Logger
-	if logger == nil {
-		logger = slog.New(slog.DiscardHandler)
-	}
-	m, err := master.Start(master.Options{
-		Transport: mc.Transport, Addr: mc.Addr, Config: mc.Config, Chains: mc.Chains, Replicas: mc.Replicas,
-		FailureTimeout: mc.FailureTimeout, Logger: logger,
-		Peers: mc.Peers, Join: mc.Join, RaftAddr: mc.RaftAddr, RaftTransport: mc.RaftTransport, Dir: mc.Dir,
-	})
-	if err != nil {
-		return nil, err
-	}
-	return m, nil
-}
-
-// ParsePeers parses a master group, "addr=raftaddr,..." (every master's
-// chain-transport address and raft address).
-func ParsePeers(s string) ([]master.Peer, error) {
-	if strings.TrimSpace(s) == "" {
-		return nil, fmt.Errorf("peers: %w: empty list", chain.ErrInvalidConfig)
-	}
-	var peers []master.Peer
-	seen := map[string]bool{}
-	for _, part := range strings.Split(s, ",") {
-		addr, raftAddr, ok := strings.Cut(strings.TrimSpace(part), "=")
-		if !ok || addr == "" || raftAddr == "" {
-			return nil, fmt.Errorf("peers: %w: %q is not addr=raftaddr", chain.ErrInvalidConfig, part)
-		}
-		if seen[addr] || seen["raft "+raftAddr] {
-			return nil, fmt.Errorf("peers: %w: %q listed twice", chain.ErrInvalidConfig, part)
-		}
-		seen[addr], seen["raft "+raftAddr] = true, true
-		peers = append(peers, master.Peer{Addr: addr, RaftAddr: raftAddr})
-	}
-	return peers, nil
-}
-
-// SplitAddrs splits a comma-separated list of addresses, dropping empty
-// ones.
-func SplitAddrs(s string) []string {
-	var out []string
-	for _, a := range strings.Split(s, ",") {
-		if a = strings.TrimSpace(a); a != "" {
-			out = append(out, a)
-		}
-	}
-	return out
-}
 
 // askInterval is how long FetchConfig and Admin wait for a master's
 // answer before they ask again (the next master of the list): a transport

@@ -1,4 +1,4 @@
-package cluster
+package launch
 
 import (
 	"context"
@@ -17,12 +17,11 @@ import (
 type NodeConfig struct {
 	ID string
 	// Config is the chain's configuration, or the one to start with when
-	// the node follows a master (Master); it may then be left empty.
+	// the node follows masters (Masters); it may then be left empty.
 	Config chain.Config
-	// Master is the address of the configuration master the node follows
-	// (a comma-separated list for a group of masters), or empty for a
-	// static configuration.
-	Master string
+	// Masters are the addresses of the configuration masters the node
+	// follows (one, or a group's), or none for a static configuration.
+	Masters []string
 	// Addr is where the node listens when it is not in Config (a node the
 	// master will add).
 	Addr      string
@@ -55,11 +54,11 @@ func StartNode(ctx context.Context, nc NodeConfig) (*Node, error) {
 		logger = slog.New(slog.DiscardHandler)
 	}
 	opts := []chain.Option{chain.WithTransport(nc.Transport), chain.WithStorage(st), chain.WithLogger(logger)}
-	if nc.Master == "" || len(nc.Config.Members) > 0 {
+	if len(nc.Masters) == 0 || len(nc.Config.Members) > 0 {
 		opts = append(opts, chain.WithConfig(nc.Config))
 	}
-	if nc.Master != "" {
-		opts = append(opts, chain.WithMaster(SplitAddrs(nc.Master)...))
+	if len(nc.Masters) > 0 {
+		opts = append(opts, chain.WithMaster(nc.Masters...))
 	}
 	if nc.Addr != "" {
 		opts = append(opts, chain.WithAddr(nc.Addr))

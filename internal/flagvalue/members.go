@@ -1,11 +1,9 @@
-// Package cluster holds what the bundled programs share: the members flag,
-// opening a node's storage, starting nodes that run the key-value store,
-// starting a configuration master, alone or one of a group replicated on
-// raft (MasterConfig.Peers, ParsePeers), and talking to the masters
-// (FetchConfig and Admin take the list of a group's addresses, try each in
-// turn and follow a follower's redirect to the leader; FetchUpdate asks
-// one master which master leads).
-package cluster
+// Package flagvalue parses and formats the command-line values the
+// programs share: member lists ("id=addr,..."), master groups
+// ("addr=raftaddr,..."), address lists ("a,b") and the PEM files of a TLS
+// identity. ParseMembers' and ParsePeers' errors wrap chain.ErrInvalidConfig
+// and name the bad part.
+package flagvalue
 
 import (
 	"fmt"
@@ -41,14 +39,4 @@ func FormatMembers(members []chain.Member) string {
 		parts[i] = m.ID + "=" + m.Addr
 	}
 	return strings.Join(parts, ",")
-}
-
-// LocalMembers returns n members n1..nN listening on 127.0.0.1 from port
-// base on.
-func LocalMembers(n, base int) []chain.Member {
-	members := make([]chain.Member, n)
-	for i := range members {
-		members[i] = chain.Member{ID: fmt.Sprintf("n%d", i+1), Addr: fmt.Sprintf("127.0.0.1:%d", base+i)}
-	}
-	return members
 }

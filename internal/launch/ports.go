@@ -1,4 +1,4 @@
-package cluster
+package launch
 
 import (
 	"fmt"
@@ -54,4 +54,14 @@ func FreePortRange(n int) (int, error) {
 		}
 	}
 	return 0, fmt.Errorf("find %d consecutive free ports: none found", n)
+}
+
+// LocalMembers returns n members n1..nN listening on 127.0.0.1 from port
+// base on.
+func LocalMembers(n, base int) []chain.Member {
+	members := make([]chain.Member, n)
+	for i := range members {
+		members[i] = chain.Member{ID: fmt.Sprintf("n%d", i+1), Addr: fmt.Sprintf("127.0.0.1:%d", base+i)}
+	}
+	return members
 }
