@@ -14,7 +14,7 @@ import (
 )
 
 func TestClientEndToEnd(t *testing.T) {
-	cl := startCluster(t)
+	cl := startChain(t)
 	ctx := testContext(t)
 	kvc := cl.KV
 
@@ -64,7 +64,7 @@ func TestClientEndToEnd(t *testing.T) {
 }
 
 func TestClientInvalidKey(t *testing.T) {
-	cl := startCluster(t)
+	cl := startChain(t)
 	ctx := testContext(t)
 	long := strings.Repeat("k", kv.MaxKeyLen+1)
 	for _, key := range []string{"", long} {
@@ -83,16 +83,16 @@ func TestClientInvalidKey(t *testing.T) {
 // answers each with ErrCommandFailed, no node crashes, and the store stays
 // usable and consistent.
 func TestMalformedCommand(t *testing.T) {
-	cl := startCluster(t)
+	cl := startChain(t)
 	ctx := testContext(t)
 	require.NoError(t, cl.KV.Put(ctx, "k", []byte("v")))
 
 	for _, cmd := range []string{kv.CmdPut, kv.CmdDelete, kv.CmdCAS} {
-		_, err := cl.Chain.Do(ctx, cmd, []byte{0xff, 0x01})
+		_, err := cl.Client.Do(ctx, cmd, []byte{0xff, 0x01})
 		require.ErrorIs(t, err, chain.ErrCommandFailed, cmd)
 		require.ErrorContains(t, err, "malformed", cmd)
 	}
-	_, err := cl.Chain.Query(ctx, kv.QueryGet, nil)
+	_, err := cl.Client.Query(ctx, kv.QueryGet, nil)
 	require.ErrorIs(t, err, chain.ErrCommandFailed)
 
 	require.NoError(t, cl.KV.Put(ctx, "k2", []byte("v2")))
@@ -105,7 +105,7 @@ func TestMalformedCommand(t *testing.T) {
 // TestConcurrentCASCounter increments one counter from several goroutines
 // with read-CAS retry loops: CAS is atomic, so no increment is lost.
 func TestConcurrentCASCounter(t *testing.T) {
-	cl := startCluster(t)
+	cl := startChain(t)
 	ctx := testContext(t)
 	const workers, perWorker = 4, 10
 

@@ -42,7 +42,7 @@ func call(t *testing.T, srv *httptest.Server, method, path, body string) (int, s
 }
 
 func TestHTTP(t *testing.T) {
-	cl := startCluster(t)
+	cl := startChain(t)
 	srv := httpServer(t, cl.KV, kv.WithMaxValueBytes(64))
 
 	code, _ := call(t, srv, http.MethodGet, "/kv/a", "")
@@ -80,7 +80,7 @@ func TestHTTP(t *testing.T) {
 }
 
 func TestHTTPBadRequests(t *testing.T) {
-	cl := startCluster(t)
+	cl := startChain(t)
 	srv := httpServer(t, cl.KV, kv.WithMaxValueBytes(8))
 	longKey := strings.Repeat("k", kv.MaxKeyLen+1)
 
@@ -119,7 +119,7 @@ func TestHTTPBadRequests(t *testing.T) {
 func TestHTTPUnavailable(t *testing.T) {
 	net := inmem.New(inmem.Options{})
 	t.Cleanup(func() { _ = net.Close() })
-	c, err := chain.NewClient(chain.WithTransport(net), chain.WithConfig(launch.Config("gone")))
+	c, err := chain.NewClient(chain.WithTransport(net), chain.WithConfig(launch.InmemConfig("gone")))
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = c.Close() })
 	srv := httpServer(t, kv.NewClient(c), kv.WithRequestTimeout(50*time.Millisecond))
@@ -134,7 +134,7 @@ func TestHTTPUnavailable(t *testing.T) {
 
 // TestHTTPLargeValueThroughChain stores a value near the default limit.
 func TestHTTPLargeValueThroughChain(t *testing.T) {
-	cl := startCluster(t)
+	cl := startChain(t)
 	srv := httpServer(t, cl.KV)
 	big := bytes.Repeat([]byte{'x'}, kv.DefaultMaxValueBytes)
 	code, body := call(t, srv, http.MethodPut, "/kv/big", string(big))
@@ -152,7 +152,7 @@ func TestHTTPLargeValueThroughChain(t *testing.T) {
 func TestHTTPInternalError(t *testing.T) {
 	net := inmem.New(inmem.Options{})
 	t.Cleanup(func() { _ = net.Close() })
-	cfg := launch.Config("bare")
+	cfg := launch.InmemConfig("bare")
 	node, err := chain.NewNode("bare", chain.WithTransport(net), chain.WithStorage(memory.New()), chain.WithConfig(cfg))
 	require.NoError(t, err)
 	require.NoError(t, node.Start(testContext(t)))

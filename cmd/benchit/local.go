@@ -23,7 +23,7 @@ const startAttempts = 3
 type localChain struct {
 	cfg   chain.Config
 	tr    *tcp.Transport
-	nodes []*launch.Node
+	chain *launch.Chain
 	dir   string // the Pebble data directory benchit created, or ""
 }
 
@@ -32,15 +32,11 @@ type localChain struct {
 // directory under parent (fsync per write unless noSync), which Close
 // removes. Node errors are logged to logger. The caller must Close it.
 func startLocal(ctx context.Context, n int, parent string, noSync bool, logger *slog.Logger) (*localChain, error) {
-	lc := &localChain{}
-	if parent != "" {
-		dir, err := os.MkdirTemp(parent, "benchit-")
-		if err != nil {
-			return nil, fmt.Errorf("local chain: %w", err)
-		}
-		lc.dir = dir
+	dir, err := newDataDir(parent)
+	if err != nil {
+		return nil, fmt.Errorf("local chain: %w", err)
 	}
-	var err error
+	lc := &localChain{dir: dir}
 	for range startAttempts {
 		if err = lc.start(ctx, n, noSync, logger); err == nil || !errors.Is(err, syscall.EADDRINUSE) {
 			break
@@ -59,24 +55,21 @@ func (lc *localChain) start(ctx context.Context, n int, noSync bool, logger *slo
 	if err != nil {
 		return fmt.Errorf("local chain: %w", err)
 	}
+	dataDir := ""
+	if lc.dir != "" {
+		// A fresh directory per attempt: a failed attempt's data belongs
+		// to other addresses.
+		if dataDir, err = os.MkdirTemp(lc.dir, "try-"); err != nil {
+			return fmt.Errorf("local chain: %w", err)
+		}
+	}
 	lc.cfg = chain.Config{Epoch: 1, Members: members}
 	lc.tr = tcp.New(tcp.Options{Logger: logger})
-	for _, m := range members {
-		dataDir := ""
-		if lc.dir != "" {
-			// A fresh directory per attempt: a failed attempt's data
-			// belongs to other addresses.
-			if dataDir, err = os.MkdirTemp(lc.dir, "try-"); err != nil {
-				return errors.Join(fmt.Errorf("local chain: %w", err), lc.stop())
-			}
-		}
-		node, err := launch.StartNode(ctx, launch.NodeConfig{
-			ID: m.ID, Config: lc.cfg, Transport: lc.tr, DataDir: dataDir, NoSync: noSync, Logger: logger,
-		})
-		if err != nil {
-			return errors.Join(fmt.Errorf("local chain: start node %s: %w", m.ID, err), lc.stop())
-		}
-		lc.nodes = append(lc.nodes, node)
+	lc.chain, err = launch.StartChain(ctx, launch.ChainConfig{
+		Config: lc.cfg, Transport: lc.tr, DataDir: dataDir, NoSync: noSync, Logger: logger,
+	})
+	if err != nil {
+		return errors.Join(fmt.Errorf("local chain: %w", err), lc.stop())
 	}
 	return nil
 }
@@ -84,12 +77,12 @@ func (lc *localChain) start(ctx context.Context, n int, noSync bool, logger *slo
 // stop closes the nodes and the transport.
 func (lc *localChain) stop() error {
 	var errs []error
-	for _, n := range lc.nodes {
-		if err := n.Close(); err != nil {
+	if lc.chain != nil {
+		if err := lc.chain.Close(); err != nil {
 			errs = append(errs, fmt.Errorf("local chain: %w", err))
 		}
+		lc.chain = nil
 	}
-	lc.nodes = nil
 	if lc.tr != nil {
 		if err := lc.tr.Close(); err != nil {
 			errs = append(errs, fmt.Errorf("local chain: close transport: %w", err))
@@ -115,7 +108,7 @@ func (lc *localChain) Close() error {
 // failed returns the first node's error if any node has stopped serving on
 // its own (fail-stop, e.g. after a storage error), else nil.
 func (lc *localChain) failed() error {
-	for _, n := range lc.nodes {
+	for _, n := range lc.chain.Nodes {
 		if err := n.Err(); err != nil && !errors.Is(err, chain.ErrClosed) {
 			return fmt.Errorf("local node %s stopped serving: %w", n.ID(), err)
 		}
@@ -129,10 +122,20 @@ func (lc *localChain) writeStats(w io.Writer) {
 	ts := lc.tr.Stats()
 	fmt.Fprintf(w, "nodes' transport: sent %d messages, dropped %d, dials %d (%d failed)\n",
 		ts.Sent, ts.Dropped, ts.Dials, ts.DialFailures)
-	for _, n := range lc.nodes {
+	for _, n := range lc.chain.Nodes {
 		s := n.Stats()
 		fmt.Fprintf(w, "node %s (%s): last %d commit %d applied %d ordered %d received %d sent %d replies %d queries %d refused %d pending %d inflight-bytes %d\n",
 			s.ID, s.Role, s.LastOffset, s.CommitPoint, s.Applied, s.Ordered, s.Received, s.Sent, s.Replies, s.Queries,
 			s.Refused, s.PendingWrites, s.InflightBytes)
 	}
+}
+
+// newDataDir creates a new directory under parent for a local run's Pebble
+// data, or returns "" when parent is empty (the run keeps its data in
+// memory).
+func newDataDir(parent string) (string, error) {
+	if parent == "" {
+		return "", nil
+	}
+	return os.MkdirTemp(parent, "benchit-")
 }

@@ -6,14 +6,11 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/chainrep/chain"
 	"github.com/chainrep/chain/internal/launch"
-	"github.com/chainrep/chain/master"
 	"github.com/chainrep/chain/partition"
-	"github.com/chainrep/chain/server"
 	"github.com/chainrep/chain/transport/tcp"
 )
 
@@ -27,10 +24,8 @@ const keySpace = 100_000
 // loopback ports.
 type localCluster struct {
 	masterAddr string
-	mtr        *tcp.Transport
-	master     *master.Master
-	trs        []*tcp.Transport
-	servers    []*server.Server
+	trs        []*tcp.Transport // the master's first, then one per server
+	deployment *launch.Partitioned
 	dir        string // the Pebble data directory benchit created, or ""
 }
 
@@ -39,14 +34,11 @@ type localCluster struct {
 // on Pebble in a new directory under parent, and waits until every chain
 // takes writes. The caller must Close it.
 func startLocalCluster(ctx context.Context, chains, servers int, parent string, noSync bool, logger *slog.Logger) (*localCluster, error) {
-	lc := &localCluster{}
-	if parent != "" {
-		dir, err := os.MkdirTemp(parent, "benchit-")
-		if err != nil {
-			return nil, fmt.Errorf("local cluster: %w", err)
-		}
-		lc.dir = dir
+	dir, err := newDataDir(parent)
+	if err != nil {
+		return nil, fmt.Errorf("local cluster: %w", err)
 	}
+	lc := &localCluster{dir: dir}
 	if err := lc.start(ctx, chains, servers, noSync, logger); err != nil {
 		return nil, errors.Join(err, lc.Close())
 	}
@@ -58,30 +50,21 @@ func (lc *localCluster) start(ctx context.Context, chains, servers int, noSync b
 	if err != nil {
 		return fmt.Errorf("local cluster: %w", err)
 	}
-	addrs := make([]string, len(free))
+	lc.masterAddr = free[0].Addr
+	pc := launch.PartitionedConfig{MasterAddr: lc.masterAddr, Chains: chains, Replicas: min(3, servers),
+		DataDir: lc.dir, NoSync: noSync, Logger: logger}
 	for i, m := range free {
-		addrs[i] = m.Addr
-	}
-	lc.masterAddr = addrs[0]
-	lc.mtr = tcp.New(tcp.Options{Logger: logger})
-	lc.master, err = master.Start(master.Options{Addr: lc.masterAddr, Transport: lc.mtr,
-		Chains: chains, Replicas: min(3, servers), Logger: logger})
-	if err != nil {
-		return fmt.Errorf("local cluster: start master: %w", err)
-	}
-	for i, addr := range addrs[1:] {
 		tr := tcp.New(tcp.Options{Logger: logger})
 		lc.trs = append(lc.trs, tr)
-		sc := launch.ServerConfig{ID: fmt.Sprintf("s%d", i+1), Addr: addr, Masters: []string{lc.masterAddr},
-			Transport: tr, NoSync: noSync, Logger: logger}
-		if lc.dir != "" {
-			sc.DataDir = filepath.Join(lc.dir, sc.ID)
+		if i == 0 {
+			pc.Transport = tr
+			continue
 		}
-		s, err := launch.StartServer(sc)
-		if err != nil {
-			return fmt.Errorf("local cluster: start server %s: %w", sc.ID, err)
-		}
-		lc.servers = append(lc.servers, s)
+		pc.ServerAddrs = append(pc.ServerAddrs, m.Addr)
+		pc.ServerTransports = append(pc.ServerTransports, tr)
+	}
+	if lc.deployment, err = launch.StartPartitioned(pc); err != nil {
+		return fmt.Errorf("local cluster: %w", err)
 	}
 	return lc.waitReady(ctx)
 }
@@ -115,20 +98,14 @@ func (lc *localCluster) waitReady(ctx context.Context) error {
 // it created. It is idempotent.
 func (lc *localCluster) Close() error {
 	var errs []error
-	for _, s := range lc.servers {
-		errs = append(errs, s.Close())
+	if lc.deployment != nil {
+		errs = append(errs, lc.deployment.Close())
+		lc.deployment = nil
 	}
-	lc.servers = nil
-	if lc.master != nil {
-		errs = append(errs, lc.master.Close())
-		lc.master = nil
+	for _, tr := range lc.trs {
+		errs = append(errs, tr.Close())
 	}
-	for _, tr := range append(lc.trs, lc.mtr) {
-		if tr != nil {
-			errs = append(errs, tr.Close())
-		}
-	}
-	lc.trs, lc.mtr = nil, nil
+	lc.trs = nil
 	if lc.dir != "" {
 		errs = append(errs, os.RemoveAll(lc.dir))
 		lc.dir = ""

@@ -28,11 +28,9 @@ func startChain(t *testing.T) string {
 	cfg := chain.Config{Epoch: 1, Members: members}
 	tr := tcp.New(tcp.Options{})
 	t.Cleanup(func() { _ = tr.Close() })
-	for _, m := range members {
-		n, err := launch.StartNode(context.Background(), launch.NodeConfig{ID: m.ID, Config: cfg, Transport: tr})
-		require.NoError(t, err)
-		t.Cleanup(func() { _ = n.Close() })
-	}
+	lc, err := launch.StartChain(context.Background(), launch.ChainConfig{Config: cfg, Transport: tr})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = lc.Close() })
 	return flagvalue.FormatMembers(members)
 }
 

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"os/exec"
 	"path/filepath"
-	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -16,8 +15,6 @@ import (
 
 	"github.com/chainrep/chain/internal/launch"
 	"github.com/chainrep/chain/internal/testutil"
-	"github.com/chainrep/chain/master"
-	"github.com/chainrep/chain/server"
 	"github.com/chainrep/chain/transport/tcp"
 )
 
@@ -261,36 +258,17 @@ func partitionedCluster(t *testing.T, chains, servers int) string {
 	require.NoError(t, err)
 	tr := tcp.New(tcp.Options{})
 	t.Cleanup(func() { _ = tr.Close() })
-	m, err := master.Start(master.Options{Addr: ports[0].Addr, Chains: chains, Replicas: 3, Transport: tr,
-		FailureTimeout: 500 * time.Millisecond})
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = m.Close() })
-	var ss []*server.Server
-	for i := range servers {
-		s, err := launch.StartServer(launch.ServerConfig{ID: fmt.Sprintf("s%d", i+1), Addr: ports[1+i].Addr,
-			Masters: []string{ports[0].Addr}, Transport: tr})
-		require.NoError(t, err)
-		ss = append(ss, s)
-		t.Cleanup(func() { _ = s.Close() })
+	pc := launch.PartitionedConfig{MasterAddr: ports[0].Addr, Chains: chains, Replicas: 3, Transport: tr,
+		FailureTimeout: 500 * time.Millisecond}
+	for _, port := range ports[1:] {
+		pc.ServerAddrs = append(pc.ServerAddrs, port.Addr)
 	}
-	require.Eventually(t, func() bool {
-		layout := m.Cluster()
-		if len(layout.Chains) != chains {
-			return false
-		}
-		for _, ch := range layout.Chains {
-			if len(ch.Config.Members) != 3 || ch.Config.Joining != nil {
-				return false
-			}
-			for _, mem := range ch.Config.Members {
-				i := slices.IndexFunc(ss, func(s *server.Server) bool { return strings.HasPrefix(mem.ID, s.ID()+"/") })
-				if n := ss[i].Node(ch.ID); n == nil || n.Config().Epoch != ch.Config.Epoch {
-					return false
-				}
-			}
-		}
-		return true
-	}, 20*time.Second, 10*time.Millisecond)
+	p, err := launch.StartPartitioned(pc)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = p.Close() })
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	require.NoError(t, p.WaitPlaced(ctx))
 	return ports[0].Addr
 }
 

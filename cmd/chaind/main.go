@@ -32,7 +32,7 @@
 //	chaind -id n4 -addr 127.0.0.1:7004 -master 127.0.0.1:7000
 //	chainctl -master 127.0.0.1:7000 add-node n4 127.0.0.1:7004
 //
-// Every node runs the key-value store of examples/kv (commands kv.put,
+// Every node runs the key-value store of package kv (commands kv.put,
 // kv.delete, kv.cas; queries kv.get, kv.len) besides raw appends. SIGINT or
 // SIGTERM stops it cleanly: the nodes close and the storage is flushed.
 //

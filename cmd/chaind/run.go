@@ -11,13 +11,11 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/chainrep/chain"
 	"github.com/chainrep/chain/internal/flagvalue"
 	"github.com/chainrep/chain/internal/launch"
 	"github.com/chainrep/chain/master"
-	"github.com/chainrep/chain/server"
 	"github.com/chainrep/chain/transport/tcp"
 )
 
@@ -54,43 +52,41 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	if f.master.run {
 		return runMaster(ctx, f, cfg, tr, logger, out)
 	}
+	var nodes []*launch.Node
 	masterAddr := f.master.addr
 	if f.id == "" { // a local chain runs its own master
 		masterAddr = f.listen
 		if masterAddr == "" {
 			masterAddr = "127.0.0.1:" + strconv.Itoa(f.port-1)
 		}
-		m, err := master.Start(master.Options{
-			Addr: masterAddr, Config: cfg, Transport: tr, FailureTimeout: f.failureTimeout, Logger: logger,
-		})
-		if err != nil {
-			return fmt.Errorf("start master: %w", err)
-		}
-		defer func() {
-			if err := m.Close(); err != nil {
-				logger.Error("close master", "err", err)
-			}
-		}()
-		fmt.Fprintf(out, "master listening on %s (failure timeout %v)\n", masterAddr, f.failureTimeout)
-	}
-
-	var nodes []*launch.Node
-	defer func() {
-		for _, n := range nodes {
-			if err := n.Close(); err != nil {
-				logger.Error("close node", "node", n.ID(), "err", err)
-			}
-		}
-	}()
-	for _, id := range ids {
-		n, err := launch.StartNode(ctx, launch.NodeConfig{
-			ID: id, Config: cfg, Masters: flagvalue.SplitAddrs(masterAddr), Addr: f.addr, Transport: tr,
+		lc, err := launch.StartChain(ctx, launch.ChainConfig{
+			Config: cfg, Transport: tr, MasterAddr: masterAddr, FailureTimeout: f.failureTimeout,
 			DataDir: f.data, NoSync: f.noSync, Logger: logger,
 		})
 		if err != nil {
-			return fmt.Errorf("start node %s: %w", id, err)
+			return err
 		}
-		nodes = append(nodes, n)
+		defer func() {
+			if err := lc.Close(); err != nil {
+				logger.Error("close local chain", "err", err)
+			}
+		}()
+		fmt.Fprintf(out, "master listening on %s (failure timeout %v)\n", masterAddr, f.failureTimeout)
+		nodes = lc.Nodes
+	} else {
+		n, err := launch.StartNode(ctx, launch.NodeConfig{
+			ID: f.id, Config: cfg, Masters: flagvalue.SplitAddrs(masterAddr), Addr: f.addr, Transport: tr,
+			DataDir: f.data, NoSync: f.noSync, Logger: logger,
+		})
+		if err != nil {
+			return fmt.Errorf("start node %s: %w", f.id, err)
+		}
+		defer func() {
+			if err := n.Close(); err != nil {
+				logger.Error("close node", "node", n.ID(), "err", err)
+			}
+		}()
+		nodes = []*launch.Node{n}
 	}
 	printReady(out, cfg, ids, masterAddr, f)
 
@@ -290,54 +286,36 @@ func runLocalCluster(ctx context.Context, f flags, tr chain.Transport, logger *s
 	if f.set["replicas"] {
 		replicas = f.replicas
 	}
-	mc := master.Options{
-		Addr: masterAddr, Chains: f.chains, Replicas: replicas, Transport: tr, FailureTimeout: f.failureTimeout, Logger: logger,
+	pc := launch.PartitionedConfig{
+		MasterAddr: masterAddr, Chains: f.chains, Replicas: replicas, Transport: tr, FailureTimeout: f.failureTimeout,
+		DataDir: f.data, NoSync: f.noSync, Logger: logger,
+	}
+	for i := range f.servers {
+		pc.ServerAddrs = append(pc.ServerAddrs, "127.0.0.1:"+strconv.Itoa(f.port+i))
 	}
 	if f.data != "" {
-		mc.Dir = filepath.Join(f.data, "master")
+		pc.MasterDir = filepath.Join(f.data, "master")
 	}
-	m, err := master.Start(mc)
+	p, err := launch.StartPartitioned(pc)
 	if err != nil {
-		return fmt.Errorf("start master: %w", err)
+		return err
 	}
 	defer func() {
-		if err := m.Close(); err != nil {
-			logger.Error("close master", "err", err)
+		if err := p.Close(); err != nil {
+			logger.Error("close local cluster", "err", err)
 		}
 	}()
 	fmt.Fprintf(out, "master listening on %s (failure timeout %v), %s\n", masterAddr, f.failureTimeout, describePlan(f.chains, replicas))
-
-	var servers []*server.Server
-	defer func() {
-		for _, s := range servers {
-			if err := s.Close(); err != nil {
-				logger.Error("close server", "server", s.ID(), "err", err)
-			}
-		}
-	}()
-	for i := range f.servers {
-		id, addr := "s"+strconv.Itoa(i+1), "127.0.0.1:"+strconv.Itoa(f.port+i)
-		sc := launch.ServerConfig{ID: id, Addr: addr, Masters: []string{masterAddr}, Transport: tr, NoSync: f.noSync, Logger: logger}
+	for i, s := range p.Servers {
+		dir := ""
 		if f.data != "" {
-			sc.DataDir = filepath.Join(f.data, id)
+			dir = filepath.Join(f.data, s.ID())
 		}
-		s, err := launch.StartServer(sc)
-		if err != nil {
-			return fmt.Errorf("start server %s: %w", id, err)
-		}
-		servers = append(servers, s)
-		fmt.Fprintf(out, "server %s listening on %s, %s\n", id, addr, where(sc.DataDir))
+		fmt.Fprintf(out, "server %s listening on %s, %s\n", s.ID(), pc.ServerAddrs[i], where(dir))
 	}
-	// The master creates the chains once enough servers report.
-	tick := time.NewTicker(10 * time.Millisecond)
-	defer tick.Stop()
-	for len(m.Cluster().Chains) < f.chains {
-		select {
-		case <-ctx.Done():
-			fmt.Fprintln(out, "shutting down")
-			return nil
-		case <-tick.C:
-		}
+	if err := p.WaitPlaced(ctx); err != nil { // ctx ended first
+		fmt.Fprintln(out, "shutting down")
+		return nil
 	}
 	fmt.Fprintf(out, "%d chains created\n", f.chains)
 	fmt.Fprintf(out, "reach the cluster with:\n  chainctl -master %s status\n  chainctl -master %s put KEY VALUE\n", masterAddr, masterAddr)

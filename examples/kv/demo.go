@@ -13,7 +13,7 @@ import (
 // demo runs a scripted sequence of operations through the cluster's client,
 // printing each one and its outcome, then checks that every replica holds
 // the same data. It fails if an outcome is not the expected one.
-func demo(ctx context.Context, out io.Writer, cl *launch.Cluster) error {
+func demo(ctx context.Context, out io.Writer, cl *launch.Chain) error {
 	kvc := cl.KV
 	step := func(format string, args ...any) { fmt.Fprintf(out, format+"\n", args...) }
 	expect := func(what string, got, want bool) error {
@@ -99,14 +99,14 @@ func demo(ctx context.Context, out io.Writer, cl *launch.Cluster) error {
 
 // checkReplicas waits until every node has applied the chain's commit
 // point and requires their stores to be equal.
-func checkReplicas(ctx context.Context, out io.Writer, cl *launch.Cluster) error {
+func checkReplicas(ctx context.Context, out io.Writer, cl *launch.Chain) error {
 	offset, err := cl.WaitConverged(ctx)
 	if err != nil {
 		return err
 	}
-	want := cl.Stores[len(cl.Stores)-1].Snapshot()
-	for i, n := range cl.Nodes {
-		got := cl.Stores[i].Snapshot()
+	want := cl.Nodes[len(cl.Nodes)-1].Store.Snapshot()
+	for _, n := range cl.Nodes {
+		got := n.Store.Snapshot()
 		if !maps.EqualFunc(got, want, bytes.Equal) {
 			return fmt.Errorf("node %s diverged from the tail at offset %d: %q vs %q", n.ID(), offset, got, want)
 		}

@@ -1,6 +1,9 @@
 // Command kv runs a replicated key-value store in one process: a chain of
 // three nodes (n1 -> n2 -> n3) on the in-memory transport with memory
-// storage, each applying commands to its own kv.Store.
+// storage, each applying commands to its own kv.Store. The chain is
+// started by internal/launch.StartChain, the starter the programs share:
+// it creates each node (chain.NewNode), registers a kv.Store on it,
+// starts it, and opens a chain.Client with a kv.Client over it.
 //
 // With no flags it writes and reads a few keys, prints each step, checks
 // that every replica holds the same data, shuts down and exits 0:
@@ -64,7 +67,9 @@ func main() {
 func run(ctx context.Context, out io.Writer, logger *slog.Logger, dataDir, httpAddr string) (err error) {
 	startCtx, cancel := context.WithTimeout(ctx, startTimeout)
 	defer cancel()
-	cl, err := launch.StartIn(startCtx, dataDir, []string{"n1", "n2", "n3"}, chain.WithLogger(logger))
+	cl, err := launch.StartChain(startCtx, launch.ChainConfig{
+		Config: launch.InmemConfig("n1", "n2", "n3"), DataDir: dataDir, Logger: logger,
+	})
 	if err != nil {
 		return err
 	}
@@ -80,7 +85,7 @@ func run(ctx context.Context, out io.Writer, logger *slog.Logger, dataDir, httpA
 		if _, err := cl.WaitConverged(startCtx); err != nil {
 			return err
 		}
-		fmt.Fprintf(out, "on Pebble under %s: recovered %d keys\n", dataDir, cl.Stores[len(cl.Stores)-1].Len())
+		fmt.Fprintf(out, "on Pebble under %s: recovered %d keys\n", dataDir, cl.Nodes[len(cl.Nodes)-1].Store.Len())
 	}
 
 	demoCtx, cancelDemo := context.WithTimeout(ctx, demoTimeout)

@@ -4,36 +4,50 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"path/filepath"
+	"log/slog"
 	"sync"
 	"time"
 
 	"github.com/chainrep/chain"
 	"github.com/chainrep/chain/kv"
-	"github.com/chainrep/chain/storage/memory"
-	"github.com/chainrep/chain/storage/pebble"
+	"github.com/chainrep/chain/master"
 	"github.com/chainrep/chain/transport/inmem"
 )
 
-// Cluster is a running chain. Nodes[i] applies commands to Stores[i];
-// Nodes[0] is the head and the last node the tail. Close releases it all.
-type Cluster struct {
-	Config  chain.Config
-	Network *inmem.Network
-	Nodes   []*chain.Node
-	Stores  []*kv.Store
-	Chain   *chain.Client // the client KV sends through
-	KV      *kv.Client    // typed client of the chain
-
-	dataDir   string // "" for memory storage
-	storages  []chain.Storage
-	closeOnce sync.Once
-	closeErr  error
+// ChainConfig describes a chain whose nodes all run in this process, each
+// running the key-value store.
+type ChainConfig struct {
+	// Config is the chain's initial configuration, head first; one node
+	// is started for each member. InmemConfig builds one for an in-memory
+	// network.
+	Config chain.Config
+	// Transport carries the nodes', the master's and the client's
+	// messages, and stays the caller's to close. Nil means a new in-memory
+	// network (transport/inmem), which the Chain owns and closes.
+	Transport chain.Transport
+	// MasterAddr, when not empty, starts a configuration master there,
+	// with the initial configuration; the nodes and the client follow it.
+	// Without it the configuration is static.
+	MasterAddr string
+	// FailureTimeout is the master's; zero means
+	// master.DefaultFailureTimeout.
+	FailureTimeout time.Duration
+	// DataDir keeps each node's log on Pebble in DataDir/<id>; empty keeps
+	// it in memory. Started again on the same directory, the nodes replay
+	// their logs and their Stores come back with the data.
+	DataDir string
+	// NoSync turns off fsync on the Pebble storage (benchmarks only).
+	NoSync bool
+	// Logger receives the nodes' and the master's logs; nil discards them.
+	Logger *slog.Logger
+	// Options are added to every node's options and to the client's.
+	Options []chain.Option
 }
 
-// Config returns the epoch-1 configuration of the members ids, in chain
-// order, each listening at an address equal to its id.
-func Config(ids ...string) chain.Config {
+// InmemConfig returns the epoch-1 configuration of the members ids, in
+// chain order, each listening at an address equal to its id (as nodes do
+// on an in-memory network).
+func InmemConfig(ids ...string) chain.Config {
 	cfg := chain.Config{Epoch: 1}
 	for _, id := range ids {
 		cfg.Members = append(cfg.Members, chain.Member{ID: id, Addr: id})
@@ -41,121 +55,112 @@ func Config(ids ...string) chain.Config {
 	return cfg
 }
 
-// Start creates, registers and starts a node for each of ids (in chain
-// order) and a client, all on a new in-memory network. opts are passed to
-// every node and to the client after the transport, storage and
-// configuration options. On error everything started is closed again.
-func Start(ctx context.Context, ids []string, opts ...chain.Option) (*Cluster, error) {
-	return StartIn(ctx, "", ids, opts...)
+// Chain is a running chain of nodes in this process, with its master (if
+// asked for) and a client. Nodes[i] is the node of Config.Members[i], so
+// Nodes[0] started as the head and the last node as the tail. Close
+// releases it all.
+type Chain struct {
+	Config    chain.Config
+	Transport chain.Transport
+	Master    *master.Master // nil without ChainConfig.MasterAddr
+	Nodes     []*Node
+	Client    *chain.Client // a client of the chain
+	KV        *kv.Client    // the key-value client over Client
+
+	network   *inmem.Network // the network the Chain made, or nil
+	closeOnce sync.Once
+	closeErr  error
 }
 
-// StartIn is Start with each node's log kept durably on Pebble in
-// dataDir/<id>; an empty dataDir means memory storage. Started again on
-// the same directory, the nodes replay their logs and the Stores come back
-// with the data.
-func StartIn(ctx context.Context, dataDir string, ids []string, opts ...chain.Option) (_ *Cluster, err error) {
-	c := &Cluster{Config: Config(ids...), Network: inmem.New(inmem.Options{}), dataDir: dataDir}
+// StartChain starts the master (if cc.MasterAddr is set), a node for each
+// member of cc.Config, in chain order, and a client. On error everything
+// started is closed again.
+func StartChain(ctx context.Context, cc ChainConfig) (_ *Chain, err error) {
+	c := &Chain{Config: cc.Config.Clone(), Transport: cc.Transport}
+	if c.Transport == nil {
+		c.network = inmem.New(inmem.Options{})
+		c.Transport = c.network
+	}
 	defer func() {
 		if err != nil {
-			err = errors.Join(err, c.Close())
+			err = errors.Join(fmt.Errorf("start chain: %w", err), c.Close())
 		}
 	}()
 	if err := c.Config.Validate(); err != nil {
-		return nil, fmt.Errorf("start cluster: %w", err)
+		return nil, err
 	}
-	for _, id := range ids {
-		if err := c.startNode(ctx, id, opts); err != nil {
-			return nil, fmt.Errorf("start cluster: %w", err)
+	var masters []string
+	if cc.MasterAddr != "" {
+		m, err := master.Start(master.Options{Transport: c.Transport, Addr: cc.MasterAddr, Config: c.Config,
+			FailureTimeout: cc.FailureTimeout, Logger: cc.Logger})
+		if err != nil {
+			return nil, fmt.Errorf("start master: %w", err)
 		}
+		c.Master, masters = m, []string{cc.MasterAddr}
 	}
-	client, err := chain.NewClient(append([]chain.Option{
-		chain.WithTransport(c.Network), chain.WithConfig(c.Config),
-	}, opts...)...)
+	for _, m := range c.Config.Members {
+		n, err := StartNode(ctx, NodeConfig{ID: m.ID, Config: c.Config, Masters: masters, Transport: c.Transport,
+			DataDir: cc.DataDir, NoSync: cc.NoSync, Logger: cc.Logger, Options: cc.Options})
+		if err != nil {
+			return nil, fmt.Errorf("start node %s: %w", m.ID, err)
+		}
+		c.Nodes = append(c.Nodes, n)
+	}
+	opts := []chain.Option{chain.WithTransport(c.Transport), chain.WithConfig(c.Config)}
+	if len(masters) > 0 {
+		opts = append(opts, chain.WithMaster(masters...))
+	}
+	client, err := chain.NewClient(append(opts, cc.Options...)...)
 	if err != nil {
-		return nil, fmt.Errorf("start cluster: %w", err)
+		return nil, fmt.Errorf("new client: %w", err)
 	}
-	c.Chain, c.KV = client, kv.NewClient(client)
+	c.Client, c.KV = client, kv.NewClient(client)
 	return c, nil
-}
-
-// startNode creates node id with its own storage and Store and starts it.
-func (c *Cluster) startNode(ctx context.Context, id string, opts []chain.Option) error {
-	var st chain.Storage = memory.New()
-	if c.dataDir != "" {
-		var err error
-		if st, err = pebble.Open(filepath.Join(c.dataDir, id)); err != nil {
-			return fmt.Errorf("open storage of %s: %w", id, err)
-		}
-	}
-	c.storages = append(c.storages, st)
-	node, err := chain.NewNode(id, append([]chain.Option{
-		chain.WithTransport(c.Network), chain.WithStorage(st), chain.WithConfig(c.Config),
-	}, opts...)...)
-	if err != nil {
-		return err
-	}
-	c.Nodes = append(c.Nodes, node) // Close closes it from now on
-	store := kv.New()
-	if err := store.Register(node); err != nil {
-		return err
-	}
-	c.Stores = append(c.Stores, store)
-	return node.Start(ctx)
 }
 
 // WaitConverged waits until every node has committed and applied the
 // chain's commit point as of the call, which includes every write
 // acknowledged before it, and returns that offset. Once it returns, every
-// Store holds the state after that offset (and perhaps later writes). It
-// gives up when ctx ends.
-func (c *Cluster) WaitConverged(ctx context.Context) (uint64, error) {
-	latest, err := c.Chain.Latest(ctx)
+// node's Store holds the state after that offset (and perhaps later
+// writes). It gives up when ctx ends.
+func (c *Chain) WaitConverged(ctx context.Context) (uint64, error) {
+	latest, err := c.Client.Latest(ctx)
 	if err != nil {
 		return 0, fmt.Errorf("wait converged: %w", err)
 	}
 	for _, n := range c.Nodes {
-		if err := n.Log().WaitCommitted(ctx, latest); err != nil {
+		if err := n.WaitApplied(ctx, latest); err != nil {
 			return 0, fmt.Errorf("wait converged: node %s: %w", n.ID(), err)
-		}
-	}
-	// The applied mark has no wait method: poll it.
-	tick := time.NewTicker(time.Millisecond)
-	defer tick.Stop()
-	for _, n := range c.Nodes {
-		for n.Stats().Applied < latest {
-			select {
-			case <-tick.C:
-			case <-ctx.Done():
-				return 0, fmt.Errorf("wait converged: node %s applied %d of %d: %w",
-					n.ID(), n.Stats().Applied, latest, ctx.Err())
-			}
 		}
 	}
 	return latest, nil
 }
 
-// Close closes the client, the nodes, their storage and the network, and
-// returns every error met. It is safe on a partly started cluster, and
-// later calls return the first call's result.
-func (c *Cluster) Close() error {
+// Close closes the client, the nodes and their storage, the master and
+// the transport if the Chain owns it, and returns every error met. It is
+// safe on a partly started Chain, and later calls return the first
+// call's result.
+func (c *Chain) Close() error {
 	c.closeOnce.Do(func() { c.closeErr = c.close() })
 	return c.closeErr
 }
 
-func (c *Cluster) close() error {
+func (c *Chain) close() error {
 	var errs []error
-	if c.Chain != nil {
-		errs = append(errs, c.Chain.Close())
+	if c.Client != nil {
+		errs = append(errs, c.Client.Close())
 	}
 	for i := len(c.Nodes) - 1; i >= 0; i-- {
 		errs = append(errs, c.Nodes[i].Close())
 	}
-	for _, st := range c.storages {
-		errs = append(errs, st.Close())
+	if c.Master != nil {
+		errs = append(errs, c.Master.Close())
 	}
-	errs = append(errs, c.Network.Close())
+	if c.network != nil {
+		errs = append(errs, c.network.Close())
+	}
 	if err := errors.Join(errs...); err != nil {
-		return fmt.Errorf("close cluster: %w", err)
+		return fmt.Errorf("close chain: %w", err)
 	}
 	return nil
 }

@@ -43,7 +43,7 @@ type Node struct {
 }
 
 // StartNode opens the node's storage, registers the key-value store and
-// starts the node.
+// starts the node. On error it closes what it opened.
 func StartNode(ctx context.Context, nc NodeConfig) (*Node, error) {
 	st, err := openStorage(nc)
 	if err != nil {
@@ -73,7 +73,7 @@ func StartNode(ctx context.Context, nc NodeConfig) (*Node, error) {
 		return nil, errors.Join(fmt.Errorf("register key-value store: %w", err), st.Close())
 	}
 	if err := n.Start(ctx); err != nil {
-		return nil, errors.Join(err, st.Close())
+		return nil, errors.Join(err, n.Close(), st.Close())
 	}
 	return &Node{Node: n, Storage: st, Store: store}, nil
 }

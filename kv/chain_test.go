@@ -14,20 +14,20 @@ import (
 // testTimeout bounds every wait of a test on the chain.
 const testTimeout = 10 * time.Second
 
-// startCluster starts the chain n1 -> n2 -> n3 on the in-memory transport
+// startChain starts the chain n1 -> n2 -> n3 on the in-memory transport
 // with memory storage, each node with its own Store, closed at the end of
 // the test.
-func startCluster(t *testing.T) *launch.Cluster {
+func startChain(t *testing.T) *launch.Chain {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
 	defer cancel()
-	cl, err := launch.Start(ctx, []string{"n1", "n2", "n3"},
-		chain.WithPollInterval(20*time.Millisecond))
+	cl, err := launch.StartChain(ctx, launch.ChainConfig{Config: launch.InmemConfig("n1", "n2", "n3"),
+		Options: []chain.Option{chain.WithPollInterval(20 * time.Millisecond)}})
 	require.NoError(t, err)
 	t.Cleanup(func() { require.NoError(t, cl.Close()) })
-	require.Len(t, cl.Stores, 3)
-	require.NotSame(t, cl.Stores[0], cl.Stores[1])
-	require.NotSame(t, cl.Stores[1], cl.Stores[2])
+	require.Len(t, cl.Nodes, 3)
+	require.NotSame(t, cl.Nodes[0].Store, cl.Nodes[1].Store)
+	require.NotSame(t, cl.Nodes[1].Store, cl.Nodes[2].Store)
 	return cl
 }
 
@@ -40,12 +40,12 @@ func testContext(t *testing.T) context.Context {
 
 // requireReplicas waits until every node has committed and applied all
 // acknowledged writes, then requires every node's Store to hold want.
-func requireReplicas(t *testing.T, ctx context.Context, cl *launch.Cluster, want map[string][]byte) {
+func requireReplicas(t *testing.T, ctx context.Context, cl *launch.Chain, want map[string][]byte) {
 	t.Helper()
 	offset, err := cl.WaitConverged(ctx)
 	require.NoError(t, err)
-	for i, n := range cl.Nodes {
+	for _, n := range cl.Nodes {
 		require.GreaterOrEqual(t, n.Log().CommitPoint(), offset, "node %s", n.ID())
-		require.Equal(t, want, cl.Stores[i].Snapshot(), "node %s at offset %d", n.ID(), offset)
+		require.Equal(t, want, n.Store.Snapshot(), "node %s at offset %d", n.ID(), offset)
 	}
 }
