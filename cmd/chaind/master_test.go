@@ -30,6 +30,22 @@ type process struct {
 
 func startProcess(t *testing.T, args ...string) *process {
 	t.Helper()
+	p := startRun(t, args...)
+	waitFor(t, p, "reach the chain")
+	return p
+}
+
+// waitFor polls out until it contains want, at most 15s.
+func waitFor(t *testing.T, p *process, want string) {
+	t.Helper()
+	require.Eventually(t, func() bool { return strings.Contains(p.out.String(), want) }, 15*time.Second, 5*time.Millisecond,
+		"never printed %q: %s", want, p.out)
+}
+
+// startRun calls run with args in a goroutine until the test ends or the
+// process is stopped; the test fails if run returns an error.
+func startRun(t *testing.T, args ...string) *process {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	p := &process{out: &testutil.SyncBuffer{}, cancel: cancel, done: make(chan struct{})}
 	go func() {
@@ -39,8 +55,6 @@ func startProcess(t *testing.T, args ...string) *process {
 		}
 	}()
 	t.Cleanup(p.stop)
-	require.Eventually(t, func() bool { return strings.Contains(p.out.String(), "reach the chain") }, 10*time.Second, 5*time.Millisecond,
-		"chaind %q never got ready: %s", args, p.out)
 	return p
 }
 

@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"strconv"
-	"strings"
 	"testing"
 	"time"
 
@@ -13,32 +12,16 @@ import (
 
 	"github.com/chainrep/chain/internal/launch"
 	"github.com/chainrep/chain/internal/masterclient"
-	"github.com/chainrep/chain/internal/testutil"
 	"github.com/chainrep/chain/kv"
 	"github.com/chainrep/chain/partition"
 	"github.com/chainrep/chain/transport/tcp"
 )
 
-// waitFor polls out until it contains want, at most 15s.
-func waitFor(t *testing.T, p *process, want string) {
-	t.Helper()
-	require.Eventually(t, func() bool { return strings.Contains(p.out.String(), want) }, 15*time.Second, 5*time.Millisecond,
-		"never printed %q: %s", want, p.out)
-}
-
 // startCluster is startProcess for the partitioned modes, which print
 // "reach the cluster".
 func startCluster(t *testing.T, args ...string) *process {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	p := &process{out: &testutil.SyncBuffer{}, cancel: cancel, done: make(chan struct{})}
-	go func() {
-		defer close(p.done)
-		if err := run(ctx, args, p.out); err != nil {
-			t.Errorf("chaind %q: %v", args, err)
-		}
-	}()
-	t.Cleanup(p.stop)
+	p := startRun(t, args...)
 	waitFor(t, p, "reach the cluster")
 	return p
 }
