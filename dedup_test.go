@@ -114,3 +114,35 @@ func TestReusedClientAddressIsANewClient(t *testing.T) {
 	require.NoError(t, c.WaitConverged(testCtx(t)))
 	require.Equal(t, uint64(2), counters(2).value())
 }
+
+// TestStatsCountDeduplicationSessions checks that Stats.Sessions and
+// NodeStatus.Sessions report the clients whose de-duplication records each
+// node holds, bounded by WithMaxSessions (they were always 0 once).
+func TestStatsCountDeduplicationSessions(t *testing.T) {
+	c, _ := counterCluster(t, chaintest.Options{Nodes: 3,
+		NodeOptions: []chain.Option{chain.WithMaxSessions(2)},
+	})
+	ctx := testCtx(t)
+	one, two := c.Client(), c.Client()
+	for range 2 {
+		_, err := one.Do(ctx, "incr", nil)
+		require.NoError(t, err)
+	}
+	_, err := two.Do(ctx, "incr", nil)
+	require.NoError(t, err)
+	require.NoError(t, c.WaitConverged(ctx))
+	for i := range 3 {
+		require.Equal(t, 2, c.Node(i).Stats().Sessions, "node %d: two clients' sessions", i)
+	}
+
+	// A third client evicts the idlest session: the count stays at the bound.
+	_, err = c.Client().Do(ctx, "incr", nil)
+	require.NoError(t, err)
+	require.NoError(t, c.WaitConverged(ctx))
+	for i := range 3 {
+		require.Equal(t, 2, c.Node(i).Stats().Sessions, "node %d: bounded by WithMaxSessions", i)
+		st, err := one.Status(ctx, c.Addr(i))
+		require.NoError(t, err)
+		require.Equal(t, 2, st.Sessions, "node %d: NodeStatus", i)
+	}
+}

@@ -44,6 +44,7 @@ func (n *Node) Stats() Stats {
 		InflightBytes:  n.inflightBytes.Load(),
 		SuccessorAcked: n.successorAcked.of(cfg.succ),
 		PendingWrites:  len(n.writes),
+		Sessions:       int(n.sessionCount.Load()),
 		Ordered:        n.counters.ordered.Load(),
 		Received:       n.counters.received.Load(),
 		Sent:           n.counters.pullsSent.Load(),
