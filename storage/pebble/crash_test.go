@@ -95,16 +95,15 @@ type crashTest struct {
 
 	// mu guards the crash point armed for the operation in flight, which
 	// the sync hook takes on whichever goroutine syncs.
-	mu        sync.Mutex
-	armed     bool
-	armAfter  bool // take it after a sync rather than before
-	armCfg    vfs.CrashCloneCfg
-	armedFor  string
-	takenAt   string
-	taken     *vfs.MemFS
-	cloneRNG  *rand.Rand // crash clones' choices of unsynced data; guarded by mu
-	opts      []Option
-	verifyOpt []Option
+	mu       sync.Mutex
+	armed    bool
+	armAfter bool // take it after a sync rather than before
+	armCfg   vfs.CrashCloneCfg
+	armedFor string
+	takenAt  string
+	taken    *vfs.MemFS
+	cloneRNG *rand.Rand // crash clones' choices of unsynced data; guarded by mu
+	opts     []Option
 }
 
 func newCrashTest(t *testing.T, seed uint64) *crashTest {
