@@ -46,7 +46,7 @@ func TestRequestBatchIsTakenAsSeparateRequests(t *testing.T) {
 func TestResponseBatchesStayWithinTheBatchBytes(t *testing.T) {
 	const result, limit, commands = 1000, 4096, 16
 	c := chaintest.Start(t, chaintest.Options{Nodes: 2,
-		NodeOptions: []chain.Option{chain.WithMaxEntrySize(result), chain.WithMaxBatchBytes(limit)},
+		NodeOptions: []chain.NodeOption{chain.WithMaxEntrySize(result), chain.WithMaxBatchBytes(limit)},
 		Setup: func(_ int, n *chain.Node) error {
 			return n.Handle("big", func(context.Context, chain.Entry) ([]byte, error) { return make([]byte, result), nil })
 		}})
@@ -160,7 +160,7 @@ func TestRequestBatchesStayWithinTheBatchBytes(t *testing.T) {
 	const entry, limit = 1000, 4096
 	c := chaintest.Start(t, chaintest.Options{Nodes: 2})
 	tap := &tapTransport{Transport: c.Network()}
-	cl := c.Client(chain.WithTransport(tap), chain.WithMaxEntrySize(entry), chain.WithMaxBatchBytes(limit))
+	cl := c.Client(chain.WithTransport(tap), chain.WithMaxBatchBytes(limit))
 	ctx := testCtx(t)
 	const calls, maxRounds = 64, 20
 	rounds := 0

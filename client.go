@@ -45,8 +45,8 @@ type Client struct {
 }
 
 // NewClient creates a client. WithTransport and WithConfig are required.
-func NewClient(opts ...Option) (*Client, error) {
-	o, err := buildOptions(opts)
+func NewClient(opts ...ClientOption) (*Client, error) {
+	o, err := buildClientOptions(opts)
 	if err != nil {
 		return nil, fmt.Errorf("new client: %w", err)
 	}

@@ -61,8 +61,8 @@ func TestRetriedAppendReturnsTheFirstOffset(t *testing.T) {
 // acknowledged increment must have been applied exactly once.
 func TestExactlyOnceUnderMessageLoss(t *testing.T) {
 	c, counters := counterCluster(t, chaintest.Options{Nodes: 3,
-		ClientOptions: []chain.Option{chain.WithRetryInterval(5*time.Millisecond, 50*time.Millisecond)},
-		NodeOptions:   []chain.Option{chain.WithPollInterval(10 * time.Millisecond)},
+		ClientOptions: []chain.ClientOption{chain.WithRetryInterval(5*time.Millisecond, 50*time.Millisecond)},
+		NodeOptions:   []chain.NodeOption{chain.WithPollInterval(10 * time.Millisecond)},
 	})
 	require.NoError(t, c.Network().SetFaults(inmem.Faults{Drop: 0.1, Duplicate: 0.1, Reorder: 0.2}))
 	stop := c.WatchInvariants(2 * time.Millisecond)
@@ -120,7 +120,7 @@ func TestReusedClientAddressIsANewClient(t *testing.T) {
 // node holds, bounded by WithMaxSessions (they were always 0 once).
 func TestStatsCountDeduplicationSessions(t *testing.T) {
 	c, _ := counterCluster(t, chaintest.Options{Nodes: 3,
-		NodeOptions: []chain.Option{chain.WithMaxSessions(2)},
+		NodeOptions: []chain.NodeOption{chain.WithMaxSessions(2)},
 	})
 	ctx := testCtx(t)
 	one, two := c.Client(), c.Client()

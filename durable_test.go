@@ -31,8 +31,8 @@ func pebbleChain(t *testing.T, seed int64) *chaintest.Cluster {
 		OpenStorage: func(i int) (chain.Storage, error) {
 			return pebble.Open(filepath.Join(dir, fmt.Sprintf("n%d", i+1)))
 		},
-		NodeOptions:   []chain.Option{chain.WithPollInterval(10 * time.Millisecond)},
-		ClientOptions: []chain.Option{chain.WithRetryInterval(5*time.Millisecond, 40*time.Millisecond)},
+		NodeOptions:   []chain.NodeOption{chain.WithPollInterval(10 * time.Millisecond)},
+		ClientOptions: []chain.ClientOption{chain.WithRetryInterval(5*time.Millisecond, 40*time.Millisecond)},
 	})
 }
 
@@ -83,8 +83,8 @@ func TestPebbleChainSurvivesACrashOfEveryNode(t *testing.T) {
 					defer fsMu.Unlock()
 					return pebble.Open("node", pebble.WithFS(fss[i]))
 				},
-				NodeOptions:   []chain.Option{chain.WithPollInterval(10 * time.Millisecond)},
-				ClientOptions: []chain.Option{chain.WithRetryInterval(5*time.Millisecond, 40*time.Millisecond)},
+				NodeOptions:   []chain.NodeOption{chain.WithPollInterval(10 * time.Millisecond)},
+				ClientOptions: []chain.ClientOption{chain.WithRetryInterval(5*time.Millisecond, 40*time.Millisecond)},
 			})
 			// An append counts as acknowledged-before-the-crash if it
 			// returned before the crash began, and as acknowledged by the

@@ -47,7 +47,7 @@ func TestStorageWriteErrorStopsTheNode(t *testing.T) {
 					disks[i] = &failingStorage{Storage: memory.New()}
 					return disks[i], nil
 				},
-				NodeOptions: []chain.Option{chain.WithLogger(slog.New(slog.NewTextHandler(&logs, nil)))},
+				NodeOptions: []chain.NodeOption{chain.WithLogger(slog.New(slog.NewTextHandler(&logs, nil)))},
 			})
 			cl := c.Client()
 			ctx := testCtx(t)

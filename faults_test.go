@@ -110,11 +110,11 @@ func TestClientCloseFailsPendingCalls(t *testing.T) {
 func TestBackpressureBoundsTheHead(t *testing.T) {
 	const entry, inflight, pending = 1000, 64 << 10, 16
 	c := chaintest.Start(t, chaintest.Options{Nodes: 3,
-		NodeOptions: []chain.Option{
+		NodeOptions: []chain.NodeOption{
 			chain.WithMaxEntrySize(entry), chain.WithMaxBatchBytes(4 * entry),
 			chain.WithMaxInflightBytes(inflight), chain.WithMaxPendingWrites(pending),
 		},
-		ClientOptions: []chain.Option{chain.WithMaxInflight(32), chain.WithRetryInterval(5*time.Millisecond, 20*time.Millisecond)},
+		ClientOptions: []chain.ClientOption{chain.WithMaxInflight(32), chain.WithRetryInterval(5*time.Millisecond, 20*time.Millisecond)},
 	})
 	c.Network().Partition([]string{c.Addr(1)}, []string{c.Addr(2)})
 	ctx := testCtx(t)
@@ -182,8 +182,8 @@ func TestRestartedNodeCatchesUp(t *testing.T) {
 	for _, victim := range []int{0, 1, 2} {
 		t.Run([]string{"head", "middle", "tail"}[victim], func(t *testing.T) {
 			c, counters := counterCluster(t, chaintest.Options{Nodes: 3,
-				NodeOptions:   []chain.Option{chain.WithPollInterval(10 * time.Millisecond)},
-				ClientOptions: []chain.Option{chain.WithRetryInterval(5*time.Millisecond, 20*time.Millisecond)},
+				NodeOptions:   []chain.NodeOption{chain.WithPollInterval(10 * time.Millisecond)},
+				ClientOptions: []chain.ClientOption{chain.WithRetryInterval(5*time.Millisecond, 20*time.Millisecond)},
 			})
 			stop := c.WatchInvariants(time.Millisecond)
 			cl := c.Client()

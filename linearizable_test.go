@@ -51,8 +51,8 @@ var networkFaults = inmem.Faults{
 func faultyChain(t *testing.T, seed int64, setup func(i int, n *chain.Node) error) (*chaintest.Cluster, func() int) {
 	c := chaintest.Start(t, chaintest.Options{
 		Nodes: 3, Seed: seed, Setup: setup,
-		NodeOptions:   []chain.Option{chain.WithPollInterval(10 * time.Millisecond)},
-		ClientOptions: []chain.Option{chain.WithRetryInterval(5*time.Millisecond, 40*time.Millisecond)},
+		NodeOptions:   []chain.NodeOption{chain.WithPollInterval(10 * time.Millisecond)},
+		ClientOptions: []chain.ClientOption{chain.WithRetryInterval(5*time.Millisecond, 40*time.Millisecond)},
 	})
 	if err := c.Network().SetFaults(networkFaults); err != nil {
 		t.Fatal(err)

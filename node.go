@@ -116,8 +116,8 @@ func newNodeConfig(cfg Config, id string) *nodeConfig {
 
 // NewNode creates the node id. WithTransport, WithStorage and WithConfig
 // are required, and id must be a member of the configuration.
-func NewNode(id string, opts ...Option) (*Node, error) {
-	o, err := buildOptions(opts)
+func NewNode(id string, opts ...NodeOption) (*Node, error) {
+	o, err := buildNodeOptions(opts)
 	if err != nil {
 		return nil, fmt.Errorf("new node %q: %w", id, err)
 	}

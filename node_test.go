@@ -86,7 +86,7 @@ func TestHandlerErrorReachesClient(t *testing.T) {
 }
 
 func TestBadInputGetsClearErrors(t *testing.T) {
-	c, _ := counterCluster(t, chaintest.Options{Nodes: 3, NodeOptions: []chain.Option{chain.WithMaxEntrySize(1024)}})
+	c, _ := counterCluster(t, chaintest.Options{Nodes: 3, NodeOptions: []chain.NodeOption{chain.WithMaxEntrySize(1024)}})
 	cl := c.Client()
 	ctx := testCtx(t)
 
@@ -194,16 +194,16 @@ func TestNodeAndClientValidation(t *testing.T) {
 	cases := []struct {
 		name string
 		id   string
-		opts []chain.Option
+		opts []chain.NodeOption
 	}{
-		{"no transport", "a", []chain.Option{chain.WithStorage(st), chain.WithConfig(cfg)}},
-		{"no storage", "a", []chain.Option{chain.WithTransport(net), chain.WithConfig(cfg)}},
-		{"no config", "a", []chain.Option{chain.WithTransport(net), chain.WithStorage(st)}},
-		{"not a member", "b", []chain.Option{chain.WithTransport(net), chain.WithStorage(st), chain.WithConfig(cfg)}},
-		{"empty id", "", []chain.Option{chain.WithTransport(net), chain.WithStorage(st), chain.WithConfig(cfg)}},
-		{"zero epoch", "a", []chain.Option{chain.WithTransport(net), chain.WithStorage(st), chain.WithConfig(chain.Config{Members: cfg.Members})}},
-		{"duplicate member", "a", []chain.Option{chain.WithTransport(net), chain.WithStorage(st), chain.WithConfig(chain.Config{Epoch: 1, Members: []chain.Member{{ID: "a", Addr: "a"}, {ID: "a", Addr: "b"}}})}},
-		{"bad option", "a", []chain.Option{chain.WithTransport(net), chain.WithStorage(st), chain.WithConfig(cfg), chain.WithMaxEntrySize(0)}},
+		{"no transport", "a", []chain.NodeOption{chain.WithStorage(st), chain.WithConfig(cfg)}},
+		{"no storage", "a", []chain.NodeOption{chain.WithTransport(net), chain.WithConfig(cfg)}},
+		{"no config", "a", []chain.NodeOption{chain.WithTransport(net), chain.WithStorage(st)}},
+		{"not a member", "b", []chain.NodeOption{chain.WithTransport(net), chain.WithStorage(st), chain.WithConfig(cfg)}},
+		{"empty id", "", []chain.NodeOption{chain.WithTransport(net), chain.WithStorage(st), chain.WithConfig(cfg)}},
+		{"zero epoch", "a", []chain.NodeOption{chain.WithTransport(net), chain.WithStorage(st), chain.WithConfig(chain.Config{Members: cfg.Members})}},
+		{"duplicate member", "a", []chain.NodeOption{chain.WithTransport(net), chain.WithStorage(st), chain.WithConfig(chain.Config{Epoch: 1, Members: []chain.Member{{ID: "a", Addr: "a"}, {ID: "a", Addr: "b"}}})}},
+		{"bad option", "a", []chain.NodeOption{chain.WithTransport(net), chain.WithStorage(st), chain.WithConfig(cfg), chain.WithMaxEntrySize(0)}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -234,7 +234,7 @@ func TestNodeAndClientValidation(t *testing.T) {
 }
 
 func TestHandlerPanicsAndOversizedResultsAreErrors(t *testing.T) {
-	c, _ := counterCluster(t, chaintest.Options{Nodes: 3, NodeOptions: []chain.Option{chain.WithMaxEntrySize(1024)}})
+	c, _ := counterCluster(t, chaintest.Options{Nodes: 3, NodeOptions: []chain.NodeOption{chain.WithMaxEntrySize(1024)}})
 	cl := c.Client()
 	ctx := testCtx(t)
 	_, err := cl.Do(ctx, "panic", nil)

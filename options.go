@@ -7,11 +7,39 @@ import (
 	"time"
 )
 
-// Option configures a Node or a Client. Options that do not concern the
-// value being built are ignored by it.
-type Option func(*options)
+// NodeOption configures a Node: pass it to NewNode.
+type NodeOption interface{ applyToNode(*options) }
 
-// options holds every setting of nodes and clients.
+// ClientOption configures a Client: pass it to NewClient.
+type ClientOption interface{ applyToClient(*options) }
+
+// Option configures a Node or a Client alike: it is both a NodeOption and
+// a ClientOption. Options that concern only one of them are of that one's
+// type, so passing one to the other constructor does not compile.
+type Option interface {
+	NodeOption
+	ClientOption
+}
+
+// nodeOption is an option of nodes only.
+type nodeOption func(*options)
+
+func (f nodeOption) applyToNode(o *options) { f(o) }
+
+// clientOption is an option of clients only.
+type clientOption func(*options)
+
+func (f clientOption) applyToClient(o *options) { f(o) }
+
+// sharedOption is an option of nodes and clients alike.
+type sharedOption func(*options)
+
+func (f sharedOption) applyToNode(o *options) { f(o) }
+
+func (f sharedOption) applyToClient(o *options) { f(o) }
+
+// options holds every setting of nodes and clients; a node reads only
+// what NodeOptions set, a client only what ClientOptions set.
 type options struct {
 	transport Transport
 	storage   Storage
@@ -72,126 +100,180 @@ func defaultOptions() options {
 	}
 }
 
-func buildOptions(opts []Option) (options, error) {
+// buildNodeOptions applies opts over the defaults and validates the
+// node's settings.
+func buildNodeOptions(opts []NodeOption) (options, error) {
 	o := defaultOptions()
 	for _, opt := range opts {
 		if opt != nil {
-			opt(&o)
+			opt.applyToNode(&o)
 		}
 	}
-	return o, o.validate()
+	return o, o.validate(o.sharedChecks(), o.nodeChecks())
 }
 
-func (o *options) validate() error {
-	checks := []struct {
-		ok   bool
-		what string
-	}{
-		{o.logger != nil, "logger must not be nil"},
-		{o.maxEntrySize > 0, "max entry size must be positive"},
-		{o.maxBatchBytes >= o.maxEntrySize, "max batch bytes must be at least the max entry size"},
-		{o.maxBatchBytes <= MaxMessageSize/2, fmt.Sprintf("max batch bytes must be at most %d (half the message size limit)", MaxMessageSize/2)},
-		{o.maxInflightBytes >= o.maxBatchBytes, "max in-flight bytes must be at least the max batch bytes"},
-		{o.maxPendingWrites > 0, "max pending writes must be positive"},
-		{o.pollInterval > 0, "poll interval must be positive"},
-		{o.queryWorkers > 0, "query workers must be positive"},
-		{o.maxSessions > 0, "max sessions must be positive"},
-		{o.retryInterval > 0, "retry interval must be positive"},
-		{o.maxRetryInterval >= o.retryInterval, "max retry interval must be at least the retry interval"},
-		{o.maxInflight > 0, "max in-flight requests must be positive"},
-		{!slices.Contains(o.masters, ""), "master addresses must not be empty"},
-		{o.maxInflight <= maxResultsPerSession, fmt.Sprintf("max in-flight requests must be at most %d", maxResultsPerSession)},
+// buildClientOptions applies opts over the defaults and validates the
+// client's settings.
+func buildClientOptions(opts []ClientOption) (options, error) {
+	o := defaultOptions()
+	for _, opt := range opts {
+		if opt != nil {
+			opt.applyToClient(&o)
+		}
 	}
-	for _, c := range checks {
-		if !c.ok {
-			return fmt.Errorf("%w: %s", ErrInvalidConfig, c.what)
+	return o, o.validate(o.sharedChecks(), o.clientChecks())
+}
+
+// check is one validation rule: what must hold, said as a sentence.
+type check struct {
+	ok   bool
+	what string
+}
+
+// validate returns an ErrInvalidConfig error naming the first rule that
+// does not hold, or nil.
+func (o *options) validate(groups ...[]check) error {
+	for _, checks := range groups {
+		for _, c := range checks {
+			if !c.ok {
+				return fmt.Errorf("%w: %s", ErrInvalidConfig, c.what)
+			}
 		}
 	}
 	return nil
 }
 
-// WithTransport sets the transport (required for nodes and clients).
-func WithTransport(t Transport) Option { return func(o *options) { o.transport = t } }
-
-// WithStorage sets the node's storage (required for nodes). The node does
-// not close it: the caller owns it, and may start a new node on it after
-// the old one is closed.
-func WithStorage(s Storage) Option { return func(o *options) { o.storage = s } }
-
-// WithConfig sets a static chain configuration (required for nodes and
-// clients until a master is available).
-func WithConfig(c Config) Option {
-	return func(o *options) { cc := c.Clone(); o.config = &cc }
+// sharedChecks are the rules of the settings nodes and clients share.
+func (o *options) sharedChecks() []check {
+	return []check{
+		{o.maxBatchBytes > 0, "max batch bytes must be positive"},
+		{o.maxBatchBytes <= MaxMessageSize/2, fmt.Sprintf("max batch bytes must be at most %d (half the message size limit)", MaxMessageSize/2)},
+		{!slices.Contains(o.masters, ""), "master addresses must not be empty"},
+	}
 }
 
-// WithLogger sets the structured logger; the default discards.
-func WithLogger(l *slog.Logger) Option { return func(o *options) { o.logger = l } }
+// nodeChecks are the rules of the node's own settings.
+func (o *options) nodeChecks() []check {
+	return []check{
+		{o.logger != nil, "logger must not be nil"},
+		{o.maxEntrySize > 0, "max entry size must be positive"},
+		{o.maxBatchBytes >= o.maxEntrySize, "max batch bytes must be at least the max entry size"},
+		{o.maxInflightBytes >= o.maxBatchBytes, "max in-flight bytes must be at least the max batch bytes"},
+		{o.maxPendingWrites > 0, "max pending writes must be positive"},
+		{o.pollInterval > 0, "poll interval must be positive"},
+		{o.queryWorkers > 0, "query workers must be positive"},
+		{o.maxSessions > 0, "max sessions must be positive"},
+	}
+}
+
+// clientChecks are the rules of the client's own settings.
+func (o *options) clientChecks() []check {
+	return []check{
+		{o.retryInterval > 0, "retry interval must be positive"},
+		{o.maxRetryInterval >= o.retryInterval, "max retry interval must be at least the retry interval"},
+		{o.maxInflight > 0, "max in-flight requests must be positive"},
+		{o.maxInflight <= maxResultsPerSession, fmt.Sprintf("max in-flight requests must be at most %d", maxResultsPerSession)},
+	}
+}
+
+// WithTransport sets the transport, for NewNode and NewClient (required by
+// both).
+func WithTransport(t Transport) Option { return sharedOption(func(o *options) { o.transport = t }) }
+
+// WithStorage sets the node's storage, for NewNode (required). The node
+// does not close it: the caller owns it, and may start a new node on it
+// after the old one is closed.
+func WithStorage(s Storage) NodeOption { return nodeOption(func(o *options) { o.storage = s }) }
+
+// WithConfig sets a static chain configuration, for NewNode and NewClient
+// (required by both unless WithMaster is given).
+func WithConfig(c Config) Option {
+	return sharedOption(func(o *options) { cc := c.Clone(); o.config = &cc })
+}
+
+// WithLogger sets the node's structured logger, for NewNode; the default
+// discards.
+func WithLogger(l *slog.Logger) NodeOption { return nodeOption(func(o *options) { o.logger = l }) }
 
 // WithMaxEntrySize bounds the payload of one entry, query or result, in
-// bytes. Larger writes are refused with ErrTooLarge.
-func WithMaxEntrySize(n int) Option { return func(o *options) { o.maxEntrySize = n } }
+// bytes, for NewNode. Larger writes are refused with ErrTooLarge.
+func WithMaxEntrySize(n int) NodeOption { return nodeOption(func(o *options) { o.maxEntrySize = n }) }
 
-// WithMaxBatchBytes bounds the bytes of entries the head appends in one
-// storage write and a node sends in one pull response, and, for a client,
-// the payload bytes of the requests it sends together in one RequestBatch.
-func WithMaxBatchBytes(n int) Option { return func(o *options) { o.maxBatchBytes = n } }
+// WithMaxBatchBytes, for NewNode and NewClient, bounds for a node the
+// bytes of entries the head appends in one storage write and a node sends
+// in one pull response (at least the max entry size), and for a client the
+// payload bytes of the requests it sends together in one RequestBatch.
+func WithMaxBatchBytes(n int) Option { return sharedOption(func(o *options) { o.maxBatchBytes = n }) }
 
 // WithMaxInflightBytes bounds the bytes of entries the head has ordered but
-// not yet seen committed. While the bound is reached the head orders
-// nothing new and its queue fills.
-func WithMaxInflightBytes(n int) Option { return func(o *options) { o.maxInflightBytes = n } }
+// not yet seen committed, for NewNode. While the bound is reached the head
+// orders nothing new and its queue fills.
+func WithMaxInflightBytes(n int) NodeOption {
+	return nodeOption(func(o *options) { o.maxInflightBytes = n })
+}
 
 // WithMaxPendingWrites bounds the head's queue of writes waiting to be
-// ordered. A write arriving at a full queue is refused with ErrBusy.
-func WithMaxPendingWrites(n int) Option { return func(o *options) { o.maxPendingWrites = n } }
+// ordered, for NewNode. A write arriving at a full queue is refused with
+// ErrBusy.
+func WithMaxPendingWrites(n int) NodeOption {
+	return nodeOption(func(o *options) { o.maxPendingWrites = n })
+}
 
 // WithPollInterval sets how long a node holds a pull with nothing new before
-// answering it empty; pulls also serve as the link's liveness check.
-func WithPollInterval(d time.Duration) Option { return func(o *options) { o.pollInterval = d } }
+// answering it empty, for NewNode; pulls also serve as the link's liveness
+// check.
+func WithPollInterval(d time.Duration) NodeOption {
+	return nodeOption(func(o *options) { o.pollInterval = d })
+}
 
-// WithQueryWorkers sets how many queries and reads the tail runs at once.
-func WithQueryWorkers(n int) Option { return func(o *options) { o.queryWorkers = n } }
+// WithQueryWorkers sets how many queries and reads the tail runs at once,
+// for NewNode.
+func WithQueryWorkers(n int) NodeOption { return nodeOption(func(o *options) { o.queryWorkers = n }) }
 
 // WithMaxSessions bounds how many clients' de-duplication records a node
-// keeps. When exceeded, the client idle longest (in log order) is forgotten.
-func WithMaxSessions(n int) Option { return func(o *options) { o.maxSessions = n } }
+// keeps, for NewNode. When exceeded, the client idle longest (in log order)
+// is forgotten.
+func WithMaxSessions(n int) NodeOption { return nodeOption(func(o *options) { o.maxSessions = n }) }
 
 // WithMaster makes a node or client follow the configuration master at one
-// of addrs: a node heartbeats to it, adopts the configurations it announces
-// and stops serving when it loses contact with it for half the failure
-// timeout (self-fencing); a client asks it for the configuration and
-// follows changes. With several addresses, a node moves on to the next
-// when the current one stops answering, and a client asks them all; a
-// configuration counts only if its epoch is higher than the one held, so a
-// master that is behind cannot take the chain back. WithConfig may still
-// give the configuration to start with.
+// of addrs, for NewNode and NewClient: a node heartbeats to it, adopts the
+// configurations it announces and stops serving when it loses contact with
+// it for half the failure timeout (self-fencing); a client asks it for the
+// configuration and follows changes. With several addresses, a node moves
+// on to the next when the current one stops answering, and a client asks
+// them all; a configuration counts only if its epoch is higher than the
+// one held, so a master that is behind cannot take the chain back.
+// WithConfig may still give the configuration to start with.
 func WithMaster(addrs ...string) Option {
-	return func(o *options) { o.masters = append([]string(nil), addrs...) }
+	return sharedOption(func(o *options) { o.masters = append([]string(nil), addrs...) })
 }
 
 // WithChain names the chain a node belongs to, or a client talks to,
 // among the many a master of a partitioned cluster manages (see
-// master.Options.Chains): heartbeats and configuration requests carry it,
-// and configurations of other chains are ignored. The default, "", is the
-// chain of a master of one chain.
-func WithChain(id string) Option { return func(o *options) { o.chainID = id } }
+// master.Options.Chains), for NewNode and NewClient: heartbeats and
+// configuration requests carry it, and configurations of other chains are
+// ignored. The default, "", is the chain of a master of one chain.
+func WithChain(id string) Option { return sharedOption(func(o *options) { o.chainID = id }) }
 
 // WithAddr sets the address a node listens on when it is not (yet) a
-// member of its configuration, as a node that the master will add.
-func WithAddr(addr string) Option { return func(o *options) { o.addr = addr } }
+// member of its configuration, as a node that the master will add, for
+// NewNode.
+func WithAddr(addr string) NodeOption { return nodeOption(func(o *options) { o.addr = addr }) }
 
 // WithApplyObserver sets a function the node calls after applying each
 // committed entry whose command ran (duplicates that were answered from the
-// de-duplication record are not passed). It runs on the applying goroutine
-// and must not block, nor modify the entry's data.
-func WithApplyObserver(f func(Entry)) Option { return func(o *options) { o.applyObserver = f } }
-
-// WithRetryInterval sets the client's first retry delay; later retries of
-// the same request back off exponentially up to max.
-func WithRetryInterval(first, max time.Duration) Option {
-	return func(o *options) { o.retryInterval, o.maxRetryInterval = first, max }
+// de-duplication record are not passed), for NewNode. It runs on the
+// applying goroutine and must not block, nor modify the entry's data.
+func WithApplyObserver(f func(Entry)) NodeOption {
+	return nodeOption(func(o *options) { o.applyObserver = f })
 }
 
-// WithMaxInflight bounds how many requests a client has outstanding; calls
-// beyond it wait for a slot (or for their context).
-func WithMaxInflight(n int) Option { return func(o *options) { o.maxInflight = n } }
+// WithRetryInterval sets the client's first retry delay, for NewClient;
+// later retries of the same request back off exponentially up to max.
+func WithRetryInterval(first, max time.Duration) ClientOption {
+	return clientOption(func(o *options) { o.retryInterval, o.maxRetryInterval = first, max })
+}
+
+// WithMaxInflight bounds how many requests a client has outstanding, for
+// NewClient; calls beyond it wait for a slot (or for their context).
+func WithMaxInflight(n int) ClientOption { return clientOption(func(o *options) { o.maxInflight = n }) }

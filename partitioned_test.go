@@ -31,8 +31,8 @@ func partitionedKV(t *testing.T, seed int64) (*chaintest.Partitioned, func() map
 			mu.Unlock()
 			return s.Register(n)
 		},
-		NodeOptions:   []chain.Option{chain.WithPollInterval(10 * time.Millisecond)},
-		ClientOptions: []chain.Option{chain.WithRetryInterval(5*time.Millisecond, 40*time.Millisecond)},
+		NodeOptions:   []chain.NodeOption{chain.WithPollInterval(10 * time.Millisecond)},
+		ClientOptions: []chain.ClientOption{chain.WithRetryInterval(5*time.Millisecond, 40*time.Millisecond)},
 	})
 	return p, func() map[string]*kv.Store {
 		mu.Lock()

@@ -18,8 +18,8 @@ import (
 func masterChain(t *testing.T, seed int64, nodes int) *chaintest.Cluster {
 	return chaintest.Start(t, chaintest.Options{
 		Nodes: nodes, Seed: seed, Master: true, FailureTimeout: failureTimeout,
-		NodeOptions:   []chain.Option{chain.WithPollInterval(10 * time.Millisecond)},
-		ClientOptions: []chain.Option{chain.WithRetryInterval(5*time.Millisecond, 40*time.Millisecond)},
+		NodeOptions:   []chain.NodeOption{chain.WithPollInterval(10 * time.Millisecond)},
+		ClientOptions: []chain.ClientOption{chain.WithRetryInterval(5*time.Millisecond, 40*time.Millisecond)},
 	})
 }
 

@@ -19,7 +19,7 @@ func TestHeadStreamsWithinItsWindow(t *testing.T) {
 	c := chaintest.Start(t, chaintest.Options{Nodes: 2,
 		// No keepalive responses during the test: the window holds only
 		// entries.
-		NodeOptions: []chain.Option{chain.WithPollInterval(time.Minute)}})
+		NodeOptions: []chain.NodeOption{chain.WithPollInterval(time.Minute)}})
 	c.Kill(1)
 	tail := rawEndpoint(t, c, c.Addr(1))
 	client := rawEndpoint(t, c, "")

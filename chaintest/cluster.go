@@ -48,9 +48,9 @@ type Options struct {
 	// fresh application state (rebuilt by replaying the log).
 	Setup func(i int, n *chain.Node) error
 	// NodeOptions are added to every node's options.
-	NodeOptions []chain.Option
+	NodeOptions []chain.NodeOption
 	// ClientOptions are added to every client's options.
-	ClientOptions []chain.Option
+	ClientOptions []chain.ClientOption
 	// Master starts a configuration master (package master) at address
 	// "master": nodes heartbeat to it and follow its configurations, and
 	// clients learn the chain from it. Without it the configuration is
@@ -314,9 +314,9 @@ func (c *Cluster) Storage(i int) chain.Storage {
 
 // Client returns a new client of the chain, closed at cleanup. Safe for
 // concurrent use.
-func (c *Cluster) Client(opts ...chain.Option) *chain.Client {
+func (c *Cluster) Client(opts ...chain.ClientOption) *chain.Client {
 	c.t.Helper()
-	all := []chain.Option{chain.WithTransport(c.net), chain.WithConfig(c.Config())}
+	all := []chain.ClientOption{chain.WithTransport(c.net), chain.WithConfig(c.Config())}
 	if c.master != nil {
 		all = append(all, chain.WithMaster(c.group.addrs...))
 	}
@@ -407,7 +407,7 @@ func (c *Cluster) startNode(i int) error {
 		return err
 	}
 	inc := c.inv.newIncarnation(i)
-	opts := []chain.Option{
+	opts := []chain.NodeOption{
 		chain.WithTransport(c.net),
 		chain.WithStorage(st),
 		chain.WithApplyObserver(inc.observe),

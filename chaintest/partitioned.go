@@ -33,9 +33,9 @@ type PartitionedOptions struct {
 	// Setup registers the handlers of each replica's node.
 	Setup func(r chain.Replica, n *chain.Node) error
 	// NodeOptions are added to every replica's options.
-	NodeOptions []chain.Option
+	NodeOptions []chain.NodeOption
 	// ClientOptions are added to the options of every chain's client.
-	ClientOptions []chain.Option
+	ClientOptions []chain.ClientOption
 }
 
 // Partitioned is a partitioned cluster on one in-memory network: a master

@@ -22,7 +22,7 @@ func startChain(t *testing.T) *launch.Chain {
 	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
 	defer cancel()
 	cl, err := launch.StartChain(ctx, launch.ChainConfig{Config: launch.InmemConfig("n1", "n2", "n3"),
-		Options: []chain.Option{chain.WithPollInterval(20 * time.Millisecond)}})
+		NodeOptions: []chain.NodeOption{chain.WithPollInterval(20 * time.Millisecond)}})
 	require.NoError(t, err)
 	t.Cleanup(func() { require.NoError(t, cl.Close()) })
 	require.Len(t, cl.Nodes, 3)

@@ -96,7 +96,7 @@ func (g *testGroup) startMaster(addr string, opts Options) *Master {
 
 func (g *testGroup) startNode(id string) {
 	g.t.Helper()
-	opts := []chain.Option{chain.WithTransport(g.net), chain.WithStorage(memory.New()),
+	opts := []chain.NodeOption{chain.WithTransport(g.net), chain.WithStorage(memory.New()),
 		chain.WithMaster(masterAddrs(3)...), chain.WithPollInterval(20 * time.Millisecond)}
 	if g.cfg.Role(id) != chain.RoleNone {
 		opts = append(opts, chain.WithConfig(g.cfg))

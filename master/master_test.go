@@ -63,9 +63,9 @@ func startTestChain(t *testing.T, n int) *testChain {
 	return c
 }
 
-func (c *testChain) startNode(id string, opts ...chain.Option) *chain.Node {
+func (c *testChain) startNode(id string, opts ...chain.NodeOption) *chain.Node {
 	c.t.Helper()
-	n, err := chain.NewNode(id, append([]chain.Option{
+	n, err := chain.NewNode(id, append([]chain.NodeOption{
 		chain.WithTransport(c.net), chain.WithStorage(memory.New()), chain.WithMaster(masterAddr),
 		chain.WithPollInterval(20 * time.Millisecond),
 	}, opts...)...)

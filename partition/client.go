@@ -33,7 +33,7 @@ type Options struct {
 	Masters []string
 	// ClientOptions are added to every chain's client (after the
 	// transport, masters and chain the partition client sets).
-	ClientOptions []chain.Option
+	ClientOptions []chain.ClientOption
 	// RetryInterval is how often the layout is asked for again while the
 	// masters have not answered or have no chains yet. Zero: 50ms.
 	RetryInterval time.Duration
@@ -176,7 +176,7 @@ func (c *Client) client(id string) (*chain.Client, error) {
 	if cl, ok := c.clients[id]; ok {
 		return cl, nil
 	}
-	opts := []chain.Option{chain.WithTransport(c.tr), chain.WithMaster(c.opts.Masters...), chain.WithChain(id)}
+	opts := []chain.ClientOption{chain.WithTransport(c.tr), chain.WithMaster(c.opts.Masters...), chain.WithChain(id)}
 	cl, err := chain.NewClient(append(opts, c.opts.ClientOptions...)...)
 	if err != nil {
 		return nil, fmt.Errorf("client of chain %q: %w", id, err)

@@ -56,7 +56,7 @@ type Options struct {
 	Setup func(r chain.Replica, n *chain.Node) error
 	// NodeOptions are added to every replica's options (after the ones
 	// the server sets).
-	NodeOptions []chain.Option
+	NodeOptions []chain.NodeOption
 	// BeatEvery is the interval between beats until the master gives
 	// its own. Zero: 100ms.
 	BeatEvery time.Duration
@@ -326,7 +326,7 @@ func (s *Server) startReplica(ctx context.Context, r chain.Replica) (*replica, e
 	if err != nil {
 		return nil, fmt.Errorf("open storage of %s: %w", r.Member.ID, err)
 	}
-	opts := []chain.Option{
+	opts := []chain.NodeOption{
 		chain.WithTransport(s.tr),
 		chain.WithStorage(st),
 		chain.WithAddr(r.Member.Addr),

@@ -90,7 +90,7 @@ func newWorker(cfg chain.Config, masters []string, inflight int, seed uint64) (*
 	var err error
 	if len(masters) > 0 {
 		w.part, err = partition.NewClient(partition.Options{Transport: tr, Masters: masters,
-			ClientOptions: []chain.Option{chain.WithMaxInflight(inflight)}})
+			ClientOptions: []chain.ClientOption{chain.WithMaxInflight(inflight)}})
 		if err == nil {
 			w.kv = kv.NewPartitionedClient(w.part)
 		}

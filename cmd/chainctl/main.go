@@ -112,7 +112,7 @@ func run(ctx context.Context, args []string, in io.Reader, out io.Writer) error 
 	}
 	tr := tcp.New(tcp.Options{TLS: tlsConfig})
 	defer tr.Close()
-	opts := []chain.Option{chain.WithTransport(tr)}
+	opts := []chain.ClientOption{chain.WithTransport(tr)}
 	masters := flagvalue.SplitAddrs(o.master)
 	if o.master != "" && len(masters) == 0 {
 		return errors.New("-master: no address")

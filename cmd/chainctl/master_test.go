@@ -52,7 +52,7 @@ func (c *masterChain) startNode(t *testing.T, id string, cfg chain.Config, addr 
 	t.Helper()
 	n, err := launch.StartNode(context.Background(), launch.NodeConfig{
 		ID: id, Config: cfg, Masters: flagvalue.SplitAddrs(c.master), Addr: addr, Transport: c.tr,
-		Options: []chain.Option{chain.WithPollInterval(20 * time.Millisecond)},
+		Options: []chain.NodeOption{chain.WithPollInterval(20 * time.Millisecond)},
 	})
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = n.Close() })

@@ -40,8 +40,10 @@ type ChainConfig struct {
 	NoSync bool
 	// Logger receives the nodes' and the master's logs; nil discards them.
 	Logger *slog.Logger
-	// Options are added to every node's options and to the client's.
-	Options []chain.Option
+	// NodeOptions are added to every node's options.
+	NodeOptions []chain.NodeOption
+	// ClientOptions are added to the client's options.
+	ClientOptions []chain.ClientOption
 }
 
 // InmemConfig returns the epoch-1 configuration of the members ids, in
@@ -100,17 +102,17 @@ func StartChain(ctx context.Context, cc ChainConfig) (_ *Chain, err error) {
 	}
 	for _, m := range c.Config.Members {
 		n, err := StartNode(ctx, NodeConfig{ID: m.ID, Config: c.Config, Masters: masters, Transport: c.Transport,
-			DataDir: cc.DataDir, NoSync: cc.NoSync, Logger: cc.Logger, Options: cc.Options})
+			DataDir: cc.DataDir, NoSync: cc.NoSync, Logger: cc.Logger, Options: cc.NodeOptions})
 		if err != nil {
 			return nil, fmt.Errorf("start node %s: %w", m.ID, err)
 		}
 		c.Nodes = append(c.Nodes, n)
 	}
-	opts := []chain.Option{chain.WithTransport(c.Transport), chain.WithConfig(c.Config)}
+	opts := []chain.ClientOption{chain.WithTransport(c.Transport), chain.WithConfig(c.Config)}
 	if len(masters) > 0 {
 		opts = append(opts, chain.WithMaster(masters...))
 	}
-	client, err := chain.NewClient(append(opts, cc.Options...)...)
+	client, err := chain.NewClient(append(opts, cc.ClientOptions...)...)
 	if err != nil {
 		return nil, fmt.Errorf("new client: %w", err)
 	}

@@ -32,7 +32,7 @@ type NodeConfig struct {
 	NoSync bool
 	Logger *slog.Logger
 	// Options are added to the node's options.
-	Options []chain.Option
+	Options []chain.NodeOption
 }
 
 // Node is a running node, its storage and its key-value state.
@@ -53,7 +53,7 @@ func StartNode(ctx context.Context, nc NodeConfig) (*Node, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	opts := []chain.Option{chain.WithTransport(nc.Transport), chain.WithStorage(st), chain.WithLogger(logger)}
+	opts := []chain.NodeOption{chain.WithTransport(nc.Transport), chain.WithStorage(st), chain.WithLogger(logger)}
 	if len(nc.Masters) == 0 || len(nc.Config.Members) > 0 {
 		opts = append(opts, chain.WithConfig(nc.Config))
 	}

@@ -29,7 +29,7 @@ type ServerConfig struct {
 	NoSync bool
 	Logger *slog.Logger
 	// NodeOptions are added to every replica's options.
-	NodeOptions []chain.Option
+	NodeOptions []chain.NodeOption
 }
 
 // StartServer starts a server whose replicas run the key-value store,
