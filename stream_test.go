@@ -2,6 +2,7 @@ package chain_test
 
 import (
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/stretchr/testify/require"
@@ -14,13 +15,21 @@ import (
 // and pulls once: the head sends each new entry as it arrives, without
 // waiting for another pull, until four responses are unacknowledged; then
 // it sends nothing more until a pull acknowledges some, and then goes on
-// from where it was.
+// from where it was. It runs in a synctest bubble: once the real tail is
+// killed, synctest.Wait lets its last pull reach the head before the test
+// pulls, so a late pull of the old tail's session (which restarts the
+// stream from its Next) cannot arrive in the middle of the test.
 func TestHeadStreamsWithinItsWindow(t *testing.T) {
+	synctest.Test(t, testHeadStreamsWithinItsWindow)
+}
+
+func testHeadStreamsWithinItsWindow(t *testing.T) {
 	c := chaintest.Start(t, chaintest.Options{Nodes: 2,
 		// No keepalive responses during the test: the window holds only
 		// entries.
 		NodeOptions: []chain.NodeOption{chain.WithPollInterval(time.Minute)}})
 	c.Kill(1)
+	synctest.Wait()
 	tail := rawEndpoint(t, c, c.Addr(1))
 	client := rawEndpoint(t, c, "")
 	head, epoch := c.Addr(0), c.Config().Epoch
