@@ -3,6 +3,8 @@ package chain
 import (
 	"fmt"
 	"time"
+
+	"github.com/chainrep/chain/wire"
 )
 
 // commitSaveInterval is how often the applier records the commit point in
@@ -50,7 +52,7 @@ func (n *Node) applyBatch(ents []Entry) {
 		e := &ents[i]
 		out := n.applyEntry(e)
 		if isTail && e.Client != "" && e.Offset > n.applied.replayedThrough {
-			replies = append(replies, reply{to: e.Client, resp: ClientResponse{
+			replies = append(replies, reply{to: e.Client, resp: wire.ClientResponse{
 				ID: e.Seq, Offset: out.offset, Result: out.result, Err: out.err,
 			}})
 		}
@@ -67,7 +69,7 @@ func (n *Node) applyBatch(ents []Entry) {
 // reply is a response the tail owes a client.
 type reply struct {
 	to   string
-	resp ClientResponse
+	resp wire.ClientResponse
 }
 
 // sendReplies sends replies, in order, with one message per client: a
@@ -79,7 +81,7 @@ func (n *Node) sendReplies(replies []reply) {
 		return
 	}
 	type pending struct {
-		resps []ClientResponse
+		resps []wire.ClientResponse
 		bytes int
 	}
 	byClient := make(map[string]*pending)
@@ -88,7 +90,7 @@ func (n *Node) sendReplies(replies []reply) {
 		if len(p.resps) == 1 {
 			n.send(to, &p.resps[0])
 		} else {
-			n.send(to, &ResponseBatch{Responses: p.resps})
+			n.send(to, &wire.ResponseBatch{Responses: p.resps})
 		}
 	}
 	for _, r := range replies {
@@ -98,7 +100,7 @@ func (n *Node) sendReplies(replies []reply) {
 			byClient[r.to] = p
 			order = append(order, r.to)
 		}
-		size := len(r.resp.Result) + entryOverhead
+		size := len(r.resp.Result) + wire.EntryOverhead
 		if len(p.resps) > 0 && p.bytes+size > n.opts.maxBatchBytes {
 			flush(r.to, p)
 			*p = pending{}
@@ -124,7 +126,7 @@ func (n *Node) applyEntry(e *Entry) outcome {
 	if e.Command != "" {
 		h, ok := n.commandHandler(e.Command)
 		if !ok {
-			out.err = &RemoteError{Code: CodeUnknownCommand, Message: quote(e.Command)}
+			out.err = &RemoteError{Code: wire.CodeUnknownCommand, Message: quote(e.Command)}
 		} else {
 			out.result, out.err = n.runHandler("command "+quote(e.Command), func() ([]byte, error) {
 				return h(n.lifecycle.ctx, *e)
@@ -149,15 +151,15 @@ func (n *Node) runHandler(what string, h func() ([]byte, error)) (result []byte,
 	defer func() {
 		if p := recover(); p != nil {
 			n.logger.Error("handler panicked", "handler", what, "panic", p)
-			result, rerr = nil, &RemoteError{Code: CodeCommandFailed, Message: fmt.Sprintf("%s panicked: %v", what, p)}
+			result, rerr = nil, &RemoteError{Code: wire.CodeCommandFailed, Message: fmt.Sprintf("%s panicked: %v", what, p)}
 		}
 	}()
 	result, err := h()
 	if err != nil {
-		return nil, &RemoteError{Code: CodeCommandFailed, Message: err.Error()}
+		return nil, &RemoteError{Code: wire.CodeCommandFailed, Message: err.Error()}
 	}
 	if len(result) > n.opts.maxEntrySize {
-		return nil, &RemoteError{Code: CodeTooLarge, Message: what + ": " + sizeMessage("result", len(result), n.opts.maxEntrySize)}
+		return nil, &RemoteError{Code: wire.CodeTooLarge, Message: what + ": " + sizeMessage("result", len(result), n.opts.maxEntrySize)}
 	}
 	return result, nil
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/chainrep/chain"
 	"github.com/chainrep/chain/chaintest"
+	"github.com/chainrep/chain/wire"
 )
 
 // TestRequestBatchIsTakenAsSeparateRequests sends the head one
@@ -19,11 +20,11 @@ import (
 func TestRequestBatchIsTakenAsSeparateRequests(t *testing.T) {
 	c := chaintest.Start(t, chaintest.Options{Nodes: 3})
 	ep := rawEndpoint(t, c, "")
-	batch := &chain.RequestBatch{Requests: []chain.ClientRequest{
-		{Op: chain.OpAppend, ID: 1, Session: 7, Acked: 1, Data: []byte("a")},
-		{Op: chain.OpAppend, ID: 2, Session: 7, Acked: 1, Data: []byte("b")},
-		{Op: chain.OpAppend, ID: 0, Session: 7, Acked: 1, Data: []byte("bad id")},
-		{Op: chain.OpAppend, ID: 3, Session: 7, Acked: 1, Data: []byte("c")},
+	batch := &wire.RequestBatch{Requests: []wire.ClientRequest{
+		{Op: wire.OpAppend, ID: 1, Session: 7, Acked: 1, Data: []byte("a")},
+		{Op: wire.OpAppend, ID: 2, Session: 7, Acked: 1, Data: []byte("b")},
+		{Op: wire.OpAppend, ID: 0, Session: 7, Acked: 1, Data: []byte("bad id")},
+		{Op: wire.OpAppend, ID: 3, Session: 7, Acked: 1, Data: []byte("c")},
 	}}
 	require.NoError(t, ep.Send(testCtx(t), c.Addr(0), batch))
 
@@ -55,16 +56,16 @@ func TestResponseBatchesStayWithinTheBatchBytes(t *testing.T) {
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = ep.Close() })
 	const maxRounds = 20
-	for round := 0; round < maxRounds && tap.count(chain.KindResponseBatch) == 0; round++ {
-		batch := &chain.RequestBatch{}
+	for round := 0; round < maxRounds && tap.count(wire.KindResponseBatch) == 0; round++ {
+		batch := &wire.RequestBatch{}
 		for i := range commands {
 			id := uint64(round*commands + i + 1)
-			batch.Requests = append(batch.Requests, chain.ClientRequest{Op: chain.OpCommand, ID: id, Session: 3, Acked: id, Name: "big"})
+			batch.Requests = append(batch.Requests, wire.ClientRequest{Op: wire.OpCommand, ID: id, Session: 3, Acked: id, Name: "big"})
 		}
 		require.NoError(t, ep.Send(testCtx(t), c.Addr(0), batch))
 		receiveBigResults(t, ep, commands, result, limit)
 	}
-	require.Positive(t, tap.count(chain.KindResponseBatch), "no replies came together in %d rounds", maxRounds)
+	require.Positive(t, tap.count(wire.KindResponseBatch), "no replies came together in %d rounds", maxRounds)
 }
 
 // receiveBigResults receives n successful responses with results of the
@@ -72,7 +73,7 @@ func TestResponseBatchesStayWithinTheBatchBytes(t *testing.T) {
 // of results.
 func receiveBigResults(t *testing.T, ep chain.Endpoint, n, result, limit int) {
 	t.Helper()
-	got := receiveResponses(t, ep, n, func(b *chain.ResponseBatch) {
+	got := receiveResponses(t, ep, n, func(b *wire.ResponseBatch) {
 		bytes := 0
 		for _, r := range b.Responses {
 			bytes += len(r.Result)
@@ -88,17 +89,17 @@ func receiveBigResults(t *testing.T, ep chain.Endpoint, n, result, limit int) {
 // receiveResponses collects responses, alone or in ResponseBatches, until
 // n have arrived, passing each ResponseBatch to onBatch if it is not nil;
 // it returns them by request ID.
-func receiveResponses(t *testing.T, ep chain.Endpoint, n int, onBatch func(*chain.ResponseBatch)) map[uint64]*chain.ClientResponse {
+func receiveResponses(t *testing.T, ep chain.Endpoint, n int, onBatch func(*wire.ResponseBatch)) map[uint64]*wire.ClientResponse {
 	t.Helper()
-	got := map[uint64]*chain.ClientResponse{}
+	got := map[uint64]*wire.ClientResponse{}
 	timeout := time.After(10 * time.Second)
 	for len(got) < n {
 		select {
 		case in := <-ep.Receive():
 			switch m := in.Msg.(type) {
-			case *chain.ClientResponse:
+			case *wire.ClientResponse:
 				got[m.ID] = m
-			case *chain.ResponseBatch:
+			case *wire.ResponseBatch:
 				if onBatch != nil {
 					onBatch(m)
 				}
@@ -126,7 +127,7 @@ func TestConcurrentCallsTravelInBatches(t *testing.T) {
 
 	const calls, maxRounds = 64, 20
 	offsets := map[uint64]bool{}
-	for round := 0; round < maxRounds && (tap.count(chain.KindRequestBatch) == 0 || tap.count(chain.KindResponseBatch) == 0); round++ {
+	for round := 0; round < maxRounds && (tap.count(wire.KindRequestBatch) == 0 || tap.count(wire.KindResponseBatch) == 0); round++ {
 		var mu sync.Mutex
 		var wg sync.WaitGroup
 		for i := range calls {
@@ -146,8 +147,8 @@ func TestConcurrentCallsTravelInBatches(t *testing.T) {
 		}
 		wg.Wait()
 	}
-	require.Positive(t, tap.count(chain.KindRequestBatch), "no requests were sent together in %d rounds of %d concurrent appends", maxRounds, calls)
-	require.Positive(t, tap.count(chain.KindResponseBatch), "no responses arrived together in %d rounds of %d concurrent appends", maxRounds, calls)
+	require.Positive(t, tap.count(wire.KindRequestBatch), "no requests were sent together in %d rounds of %d concurrent appends", maxRounds, calls)
+	require.Positive(t, tap.count(wire.KindResponseBatch), "no responses arrived together in %d rounds of %d concurrent appends", maxRounds, calls)
 	latest, err := cl.Latest(ctx)
 	require.NoError(t, err)
 	require.Len(t, offsets, int(latest), "every acknowledged append has its own offset, and every entry was acknowledged")
@@ -164,7 +165,7 @@ func TestRequestBatchesStayWithinTheBatchBytes(t *testing.T) {
 	ctx := testCtx(t)
 	const calls, maxRounds = 64, 20
 	rounds := 0
-	for ; rounds < maxRounds && tap.count(chain.KindRequestBatch) == 0; rounds++ {
+	for ; rounds < maxRounds && tap.count(wire.KindRequestBatch) == 0; rounds++ {
 		var wg sync.WaitGroup
 		for range calls {
 			wg.Go(func() {
@@ -187,7 +188,7 @@ func TestRequestBatchesStayWithinTheBatchBytes(t *testing.T) {
 type tapTransport struct {
 	chain.Transport
 	mu            sync.Mutex
-	kinds         map[chain.MessageKind]int
+	kinds         map[wire.MessageKind]int
 	maxBatchBytes int
 }
 
@@ -201,16 +202,16 @@ func (t *tapTransport) Listen(addr string) (chain.Endpoint, error) {
 	return tapped, nil
 }
 
-func (t *tapTransport) note(k chain.MessageKind) {
+func (t *tapTransport) note(k wire.MessageKind) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if t.kinds == nil {
-		t.kinds = map[chain.MessageKind]int{}
+		t.kinds = map[wire.MessageKind]int{}
 	}
 	t.kinds[k]++
 }
 
-func (t *tapTransport) count(k chain.MessageKind) int {
+func (t *tapTransport) count(k wire.MessageKind) int {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	return t.kinds[k]
@@ -224,7 +225,7 @@ type tapEndpoint struct {
 
 func (e *tapEndpoint) Send(ctx context.Context, to string, msg chain.Message) error {
 	e.tap.note(msg.Kind())
-	if b, ok := msg.(*chain.RequestBatch); ok {
+	if b, ok := msg.(*wire.RequestBatch); ok {
 		bytes := 0
 		for _, r := range b.Requests {
 			bytes += len(r.Data)

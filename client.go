@@ -8,6 +8,8 @@ import (
 	"slices"
 	"sync"
 	"time"
+
+	"github.com/chainrep/chain/wire"
 )
 
 // Client submits commands to a chain's head, takes replies from its tail,
@@ -74,8 +76,8 @@ func NewClient(opts ...ClientOption) (*Client, error) {
 		done:     make(chan struct{}),
 		cfg:      cfg,
 		session:  newSession(),
-		head:     cfg.headAddr(),
-		tail:     cfg.tailAddr(),
+		head:     headAddr(cfg),
+		tail:     tailAddr(cfg),
 		calls:    make(map[uint64]*call),
 		nextID:   1,
 		lowWater: 1,
@@ -122,7 +124,7 @@ func (c *Client) Close() error {
 // Append writes data as a raw log entry and returns its offset once it is
 // committed.
 func (c *Client) Append(ctx context.Context, data []byte) (uint64, error) {
-	resp, err := c.do(ctx, &ClientRequest{Op: OpAppend, Data: data})
+	resp, err := c.do(ctx, &wire.ClientRequest{Op: wire.OpAppend, Data: data})
 	if err != nil {
 		return 0, fmt.Errorf("append: %w", err)
 	}
@@ -153,7 +155,7 @@ func (c *Client) Submit(ctx context.Context, name string, data []byte) (Result, 
 	if name == "" {
 		return Result{}, fmt.Errorf("do: %w: empty command name", ErrInvalidArgument)
 	}
-	resp, err := c.do(ctx, &ClientRequest{Op: OpCommand, Name: name, Data: data})
+	resp, err := c.do(ctx, &wire.ClientRequest{Op: wire.OpCommand, Name: name, Data: data})
 	if err != nil {
 		return Result{}, fmt.Errorf("do %q: %w", name, err)
 	}
@@ -166,7 +168,7 @@ func (c *Client) Query(ctx context.Context, name string, query []byte) ([]byte, 
 	if name == "" {
 		return nil, fmt.Errorf("query: %w: empty query name", ErrInvalidArgument)
 	}
-	resp, err := c.do(ctx, &ClientRequest{Op: OpQuery, Name: name, Data: query})
+	resp, err := c.do(ctx, &wire.ClientRequest{Op: wire.OpQuery, Name: name, Data: query})
 	if err != nil {
 		return nil, fmt.Errorf("query %q: %w", name, err)
 	}
@@ -180,7 +182,7 @@ func (c *Client) Read(ctx context.Context, from uint64, max int) ([]Entry, error
 	if from == 0 || max <= 0 {
 		return nil, fmt.Errorf("read: %w: need from >= 1 and max >= 1", ErrInvalidArgument)
 	}
-	resp, err := c.do(ctx, &ClientRequest{Op: OpRead, From: from, Max: max})
+	resp, err := c.do(ctx, &wire.ClientRequest{Op: wire.OpRead, From: from, Max: max})
 	if err != nil {
 		return nil, fmt.Errorf("read from %d: %w", from, err)
 	}
@@ -190,7 +192,7 @@ func (c *Client) Read(ctx context.Context, from uint64, max int) ([]Entry, error
 // Latest returns the chain's commit point, the offset of the last committed
 // entry (0 when none is).
 func (c *Client) Latest(ctx context.Context) (uint64, error) {
-	resp, err := c.do(ctx, &ClientRequest{Op: OpLatest})
+	resp, err := c.do(ctx, &wire.ClientRequest{Op: wire.OpLatest})
 	if err != nil {
 		return 0, fmt.Errorf("latest: %w", err)
 	}
@@ -203,7 +205,7 @@ func (c *Client) Status(ctx context.Context, addr string) (*NodeStatus, error) {
 	if addr == "" {
 		return nil, fmt.Errorf("status: %w: empty address", ErrInvalidArgument)
 	}
-	resp, err := c.call(ctx, &ClientRequest{Op: OpStatus}, addr)
+	resp, err := c.call(ctx, &wire.ClientRequest{Op: wire.OpStatus}, addr)
 	if err != nil {
 		return nil, fmt.Errorf("status of %s: %w", addr, err)
 	}
@@ -222,7 +224,7 @@ func (c *Client) Config() Config {
 
 // do sends req and retries it until a final response, ctx ends or the
 // client closes. Writes go to the head, everything else to the tail.
-func (c *Client) do(ctx context.Context, req *ClientRequest) (*ClientResponse, error) {
+func (c *Client) do(ctx context.Context, req *wire.ClientRequest) (*wire.ClientResponse, error) {
 	return c.call(ctx, req, "")
 }
 
@@ -231,7 +233,7 @@ func (c *Client) do(ctx context.Context, req *ClientRequest) (*ClientResponse, e
 // retry scanner finds the request unanswered after the retry interval
 // (doubling up to the maximum), when a redirect names a new node, or, after
 // a refusal that may pass, at the next retry time.
-func (c *Client) call(ctx context.Context, req *ClientRequest, target string) (*ClientResponse, error) {
+func (c *Client) call(ctx context.Context, req *wire.ClientRequest, target string) (*wire.ClientResponse, error) {
 	select {
 	case c.slots <- struct{}{}:
 		defer func() { <-c.slots }()
@@ -240,7 +242,7 @@ func (c *Client) call(ctx context.Context, req *ClientRequest, target string) (*
 	case <-c.done:
 		return nil, ErrClosed
 	}
-	write := req.Op == OpAppend || req.Op == OpCommand
+	write := req.Op == wire.OpAppend || req.Op == wire.OpCommand
 	cl, err := c.register(write)
 	if err != nil {
 		return nil, err
@@ -274,7 +276,7 @@ func (c *Client) call(ctx context.Context, req *ClientRequest, target string) (*
 				return nil, resp.Err
 			}
 			lastErr = resp.Err
-			if resp.Err.Code == CodeStaleEpoch || resp.Err.Code == CodeClosed {
+			if resp.Err.Code == wire.CodeStaleEpoch || resp.Err.Code == wire.CodeClosed {
 				c.refreshConfig()
 			}
 			// A redirect names a new node: go there now. Otherwise (busy,
@@ -295,7 +297,7 @@ func (c *Client) call(ctx context.Context, req *ClientRequest, target string) (*
 // again, later or elsewhere.
 func retryable(err *RemoteError) bool {
 	switch err.Code {
-	case CodeNotHead, CodeNotTail, CodeBusy, CodeClosed, CodeStaleEpoch:
+	case wire.CodeNotHead, wire.CodeNotTail, wire.CodeBusy, wire.CodeClosed, wire.CodeStaleEpoch:
 		return true
 	}
 	return false
@@ -310,7 +312,7 @@ func (c *Client) follow(err *RemoteError) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	target := &c.tail
-	if err.Code == CodeNotHead {
+	if err.Code == wire.CodeNotHead {
 		target = &c.head
 	}
 	if *target == err.Redirect {
@@ -324,7 +326,7 @@ func (c *Client) follow(err *RemoteError) bool {
 // retry time to retryIn from now, and sends req to target, or else to the
 // head (writes) or the tail. The only call in flight sends at once; with
 // others in flight, the request joins theirs in the outbox.
-func (c *Client) send(ctx context.Context, req *ClientRequest, cl *call, target string, retryIn time.Duration) error {
+func (c *Client) send(ctx context.Context, req *wire.ClientRequest, cl *call, target string, retryIn time.Duration) error {
 	write := cl.write
 	c.mu.Lock()
 	cl.retryAt = time.Now().Add(retryIn)
@@ -380,7 +382,7 @@ func (c *Client) refreshConfig() {
 	ctx, cancel := context.WithTimeout(context.Background(), c.opts.retryInterval)
 	defer cancel()
 	for _, m := range c.opts.masters {
-		_ = c.ep.Send(ctx, m, &ConfigRequest{Chain: c.opts.chainID}) // lost or refused: asked again on the next retry
+		_ = c.ep.Send(ctx, m, &wire.ConfigRequest{Chain: c.opts.chainID}) // lost or refused: asked again on the next retry
 	}
 }
 
@@ -395,7 +397,7 @@ func (c *Client) adopt(cfg Config) {
 		return
 	}
 	c.cfg = cfg.Clone()
-	c.head, c.tail = cfg.headAddr(), cfg.tailAddr()
+	c.head, c.tail = headAddr(cfg), tailAddr(cfg)
 }
 
 // register allocates a request id and its waiting call.
@@ -433,7 +435,7 @@ func (c *Client) unregister(cl *call) {
 
 // take returns, and clears, what woke cl: its response, whether its retry
 // time passed, and whether the client closed.
-func (c *Client) take(cl *call) (resp *ClientResponse, retry, closed bool) {
+func (c *Client) take(cl *call) (resp *wire.ClientResponse, retry, closed bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	resp, retry = cl.resp, cl.retry
@@ -458,17 +460,17 @@ func (c *Client) ackedLocked() uint64 {
 func (c *Client) receive() {
 	defer c.wg.Done()
 	for in := range c.ep.Receive() {
-		if u, ok := in.Msg.(*ConfigUpdate); ok {
+		if u, ok := in.Msg.(*wire.ConfigUpdate); ok {
 			if slices.Contains(c.opts.masters, in.From) && u.Chain == c.opts.chainID {
 				c.adopt(u.Config)
 			}
 			continue
 		}
 		switch m := in.Msg.(type) {
-		case *ClientResponse:
+		case *wire.ClientResponse:
 			c.deliver(m)
-		case *ResponseBatch:
-			resps := make([]*ClientResponse, len(m.Responses))
+		case *wire.ResponseBatch:
+			resps := make([]*wire.ClientResponse, len(m.Responses))
 			for i := range m.Responses {
 				resps[i] = &m.Responses[i]
 			}
@@ -478,7 +480,7 @@ func (c *Client) receive() {
 }
 
 // deliver hands each response to the call waiting for it.
-func (c *Client) deliver(resps ...*ClientResponse) {
+func (c *Client) deliver(resps ...*wire.ClientResponse) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for _, resp := range resps {

@@ -1,6 +1,10 @@
 package chain
 
-import "time"
+import (
+	"time"
+
+	"github.com/chainrep/chain/wire"
+)
 
 // call is one request waiting for its response. Its fields other than wake
 // are guarded by Client.mu while the call is registered; a finished call
@@ -12,9 +16,9 @@ type call struct {
 	// changed, or that the client closed.
 	wake chan struct{}
 
-	resp    *ClientResponse // the first response not yet taken
-	retryAt time.Time       // when to send again unless answered; zero once due
-	retry   bool            // retryAt passed
+	resp    *wire.ClientResponse // the first response not yet taken
+	retryAt time.Time            // when to send again unless answered; zero once due
+	retry   bool                 // retryAt passed
 }
 
 // signal wakes the caller, unless a wake-up is already pending.

@@ -4,6 +4,8 @@ import (
 	"context"
 	"runtime"
 	"sync"
+
+	"github.com/chainrep/chain/wire"
 )
 
 // outbox gathers the requests of a client's concurrent calls so that the
@@ -23,7 +25,7 @@ type outbox struct {
 // outgoing is a request queued for the node at to.
 type outgoing struct {
 	to  string
-	req ClientRequest
+	req wire.ClientRequest
 }
 
 func newOutbox(maxBytes int) *outbox {
@@ -33,7 +35,7 @@ func newOutbox(maxBytes int) *outbox {
 // add queues a copy of req for the node at to. A request whose ID is
 // already queued (a retry sent before the flusher took the first copy)
 // replaces it, so the outbox holds at most one request per call in flight.
-func (o *outbox) add(to string, req *ClientRequest) {
+func (o *outbox) add(to string, req *wire.ClientRequest) {
 	o.mu.Lock()
 	if i, ok := o.index[req.ID]; ok {
 		o.queued[i] = outgoing{to: to, req: *req}
@@ -94,11 +96,11 @@ func (c *Client) runFlusher(ctx context.Context) {
 func (c *Client) sendBatches(ctx context.Context, queued []outgoing) {
 	for len(queued) > 0 {
 		to := queued[0].to
-		var batch []ClientRequest
+		var batch []wire.ClientRequest
 		bytes, full := 0, false
 		rest := queued[:0]
 		for _, q := range queued {
-			size := len(q.req.Data) + len(q.req.Name) + entryOverhead
+			size := len(q.req.Data) + len(q.req.Name) + wire.EntryOverhead
 			full = full || (q.to == to && len(batch) > 0 && bytes+size > c.out.maxBytes)
 			if q.to != to || full {
 				rest = append(rest, q) // later: another node, or the next batch
@@ -107,7 +109,7 @@ func (c *Client) sendBatches(ctx context.Context, queued []outgoing) {
 			batch = append(batch, q.req)
 			bytes += size
 		}
-		var msg Message = &RequestBatch{Requests: batch}
+		var msg Message = &wire.RequestBatch{Requests: batch}
 		if len(batch) == 1 {
 			msg = &batch[0]
 		}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/chainrep/chain"
 	"github.com/chainrep/chain/transport/inmem"
+	"github.com/chainrep/chain/wire"
 )
 
 // TestClientRetriesOnScheduleWithTheSameID runs, in virtual time, a client
@@ -40,12 +41,12 @@ func TestClientRetriesOnScheduleWithTheSameID(t *testing.T) {
 		var ids []uint64
 		for len(arrivals) < 4 {
 			in := <-head.Receive()
-			req, ok := in.Msg.(*chain.ClientRequest)
+			req, ok := in.Msg.(*wire.ClientRequest)
 			require.True(t, ok, "got %T", in.Msg)
 			arrivals = append(arrivals, time.Since(start))
 			ids = append(ids, req.ID)
 			if len(arrivals) == 4 {
-				require.NoError(t, head.Send(context.Background(), in.From, &chain.ClientResponse{ID: req.ID, Offset: 1}))
+				require.NoError(t, head.Send(context.Background(), in.From, &wire.ClientResponse{ID: req.ID, Offset: 1}))
 			}
 		}
 		require.NoError(t, <-done)

@@ -10,6 +10,7 @@ import (
 	"github.com/chainrep/chain"
 	"github.com/chainrep/chain/chaintest"
 	"github.com/chainrep/chain/transport/inmem"
+	"github.com/chainrep/chain/wire"
 )
 
 func TestRetriedCommandIsAppliedOnceAndGetsTheFirstResult(t *testing.T) {
@@ -17,26 +18,26 @@ func TestRetriedCommandIsAppliedOnceAndGetsTheFirstResult(t *testing.T) {
 	ep := rawEndpoint(t, c, "")
 	head := c.Addr(0)
 
-	first := roundTrip(t, ep, head, &chain.ClientRequest{Op: chain.OpCommand, ID: 1, Acked: 1, Name: "incr"})
+	first := roundTrip(t, ep, head, &wire.ClientRequest{Op: wire.OpCommand, ID: 1, Acked: 1, Name: "incr"})
 	require.Nil(t, first.Err)
 	require.Equal(t, uint64(1), decodeCount(t, first.Result))
 
 	// The same command again, as a client retrying after a lost reply.
-	retry := roundTrip(t, ep, head, &chain.ClientRequest{Op: chain.OpCommand, ID: 1, Acked: 1, Name: "incr"})
+	retry := roundTrip(t, ep, head, &wire.ClientRequest{Op: wire.OpCommand, ID: 1, Acked: 1, Name: "incr"})
 	require.Nil(t, retry.Err)
 	require.Equal(t, first.Result, retry.Result)
 	require.Equal(t, first.Offset, retry.Offset)
 
 	// A new command is applied.
-	second := roundTrip(t, ep, head, &chain.ClientRequest{Op: chain.OpCommand, ID: 2, Acked: 1, Name: "incr"})
+	second := roundTrip(t, ep, head, &wire.ClientRequest{Op: wire.OpCommand, ID: 2, Acked: 1, Name: "incr"})
 	require.Equal(t, uint64(2), decodeCount(t, second.Result))
 
 	// Once the client acknowledged command 1, a late copy is not applied
 	// again and says its result expired.
-	third := roundTrip(t, ep, head, &chain.ClientRequest{Op: chain.OpCommand, ID: 3, Acked: 3, Name: "incr"})
+	third := roundTrip(t, ep, head, &wire.ClientRequest{Op: wire.OpCommand, ID: 3, Acked: 3, Name: "incr"})
 	require.Equal(t, uint64(3), decodeCount(t, third.Result))
 	require.NoError(t, c.WaitConverged(testCtx(t))) // the head has applied it too
-	late := roundTrip(t, ep, head, &chain.ClientRequest{Op: chain.OpCommand, ID: 1, Acked: 1, Name: "incr"})
+	late := roundTrip(t, ep, head, &wire.ClientRequest{Op: wire.OpCommand, ID: 1, Acked: 1, Name: "incr"})
 	require.ErrorIs(t, late.Err, chain.ErrResultExpired)
 
 	require.NoError(t, c.WaitConverged(testCtx(t)))
@@ -49,9 +50,9 @@ func TestRetriedCommandIsAppliedOnceAndGetsTheFirstResult(t *testing.T) {
 func TestRetriedAppendReturnsTheFirstOffset(t *testing.T) {
 	c := chaintest.Start(t, chaintest.Options{Nodes: 2})
 	ep := rawEndpoint(t, c, "")
-	first := roundTrip(t, ep, c.Addr(0), &chain.ClientRequest{Op: chain.OpAppend, ID: 1, Acked: 1, Data: []byte("a")})
+	first := roundTrip(t, ep, c.Addr(0), &wire.ClientRequest{Op: wire.OpAppend, ID: 1, Acked: 1, Data: []byte("a")})
 	require.Nil(t, first.Err)
-	retry := roundTrip(t, ep, c.Addr(0), &chain.ClientRequest{Op: chain.OpAppend, ID: 1, Acked: 1, Data: []byte("a")})
+	retry := roundTrip(t, ep, c.Addr(0), &wire.ClientRequest{Op: wire.OpAppend, ID: 1, Acked: 1, Data: []byte("a")})
 	require.Nil(t, retry.Err)
 	require.Equal(t, first.Offset, retry.Offset)
 }
@@ -106,9 +107,9 @@ func TestExactlyOnceUnderMessageLoss(t *testing.T) {
 func TestReusedClientAddressIsANewClient(t *testing.T) {
 	c, counters := counterCluster(t, chaintest.Options{Nodes: 3})
 	ep := rawEndpoint(t, c, "")
-	first := roundTrip(t, ep, c.Addr(0), &chain.ClientRequest{Op: chain.OpCommand, ID: 1, Acked: 1, Session: 7, Name: "incr"})
+	first := roundTrip(t, ep, c.Addr(0), &wire.ClientRequest{Op: wire.OpCommand, ID: 1, Acked: 1, Session: 7, Name: "incr"})
 	require.Equal(t, uint64(1), decodeCount(t, first.Result))
-	again := roundTrip(t, ep, c.Addr(0), &chain.ClientRequest{Op: chain.OpCommand, ID: 1, Acked: 1, Session: 8, Name: "incr"})
+	again := roundTrip(t, ep, c.Addr(0), &wire.ClientRequest{Op: wire.OpCommand, ID: 1, Acked: 1, Session: 8, Name: "incr"})
 	require.Nil(t, again.Err)
 	require.Equal(t, uint64(2), decodeCount(t, again.Result))
 	require.NoError(t, c.WaitConverged(testCtx(t)))

@@ -11,6 +11,7 @@ import (
 
 	"github.com/chainrep/chain"
 	"github.com/chainrep/chain/chaintest"
+	"github.com/chainrep/chain/wire"
 )
 
 func TestQueryNeverSeesUncommittedWrite(t *testing.T) {
@@ -157,11 +158,11 @@ func TestMessagesFromAnotherEpochAreDropped(t *testing.T) {
 	// Pose as the tail: kill it and take its address.
 	c.Kill(1)
 	ep := rawEndpoint(t, c, c.Addr(1))
-	require.NoError(t, ep.Send(ctx, c.Addr(0), &chain.PullRequest{Epoch: 0, Next: 1}))
-	require.NoError(t, ep.Send(ctx, c.Addr(0), &chain.PullRequest{Epoch: 1, Next: 1}))
+	require.NoError(t, ep.Send(ctx, c.Addr(0), &wire.PullRequest{Epoch: 0, Next: 1}))
+	require.NoError(t, ep.Send(ctx, c.Addr(0), &wire.PullRequest{Epoch: 1, Next: 1}))
 	select {
 	case in := <-ep.Receive():
-		resp, ok := in.Msg.(*chain.PullResponse)
+		resp, ok := in.Msg.(*wire.PullResponse)
 		require.True(t, ok)
 		require.Equal(t, uint64(1), resp.Epoch)
 		require.Len(t, resp.Entries, 1)

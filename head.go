@@ -5,12 +5,14 @@ import (
 	"sync"
 
 	"github.com/chainrep/chain/internal/replica"
+
+	"github.com/chainrep/chain/wire"
 )
 
 // pendingWrite is a client write waiting at the head to be ordered.
 type pendingWrite struct {
 	client string
-	req    *ClientRequest
+	req    *wire.ClientRequest
 }
 
 func (w *pendingWrite) id() replica.CommandID {
@@ -164,7 +166,7 @@ func (n *Node) recoverOrdered(from uint64) error {
 func (n *Node) collectWrites(writes []pendingWrite, carry *pendingWrite) ([]pendingWrite, *pendingWrite) {
 	bytes := 0
 	for carry != nil {
-		size := len(carry.req.Data) + len(carry.req.Name) + len(carry.client) + entryOverhead
+		size := len(carry.req.Data) + len(carry.req.Name) + len(carry.client) + wire.EntryOverhead
 		if len(writes) > 0 && bytes+size > n.opts.maxBatchBytes {
 			return writes, carry
 		}
@@ -200,7 +202,7 @@ func (n *Node) dropRetries(writes []pendingWrite, scratch *orderScratch) []pendi
 			fresh = append(fresh, writes[i])
 		case replica.Answer:
 			out, _ := knownOutcome(d.Outcome, d.Verdict, 0)
-			answered = append(answered, reply{to: writes[i].client, resp: ClientResponse{
+			answered = append(answered, reply{to: writes[i].client, resp: wire.ClientResponse{
 				ID: writes[i].req.ID, Offset: out.offset, Result: out.result, Err: out.err,
 			}})
 		}
@@ -229,7 +231,7 @@ func (n *Node) entryFor(w pendingWrite, off uint64) Entry {
 		Acked:   w.req.Acked,
 		Data:    w.req.Data,
 	}
-	if w.req.Op == OpCommand {
+	if w.req.Op == wire.OpCommand {
 		e.Command = w.req.Name
 	}
 	return e

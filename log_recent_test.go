@@ -4,6 +4,8 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/chainrep/chain/wire"
 )
 
 func recentTestEntries(from uint64, n int, size int) []Entry {
@@ -29,7 +31,7 @@ func TestRecentEntriesServeTheLatestWindow(t *testing.T) {
 	require.Equal(t, []uint64{3, 4, 5}, offsetsOf(got))
 	require.Equal(t, cap(got), len(got), "a reader cannot append into the held entries")
 
-	got, ok = r.get(3, 11, 2*(10+entryOverhead))
+	got, ok = r.get(3, 11, 2*(10+wire.EntryOverhead))
 	require.True(t, ok)
 	require.Equal(t, []uint64{3, 4}, offsetsOf(got), "maxBytes bounds the read")
 	got, ok = r.get(10, 20, 1)

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/chainrep/chain/internal/replica"
+
+	"github.com/chainrep/chain/wire"
 )
 
 // masterLink is a node's view of its contact with the master.
@@ -85,7 +87,7 @@ func (n *Node) runHeartbeats() {
 		cfg := n.cfg.Load()
 		_, last, commit, _ := n.log.state()
 		to := masters[n.master.current.Load()]
-		n.send(to, &Heartbeat{Chain: n.opts.chainID, ID: n.id, Addr: n.addr, Epoch: cfg.Epoch, Last: last, Commit: commit,
+		n.send(to, &wire.Heartbeat{Chain: n.opts.chainID, ID: n.id, Addr: n.addr, Epoch: cfg.Epoch, Last: last, Commit: commit,
 			Complete: cfg.Epoch > 0 && n.completeAt.Load() == cfg.Epoch})
 		timer.Reset(time.Duration(n.master.heartbeatEvery.Load()))
 	}
@@ -100,7 +102,7 @@ func (n *Node) runHeartbeats() {
 // renews nothing. A follower's configuration is committed, so a newer one
 // is adopted, but it renews nothing: the node's next heartbeat goes to the
 // leader it names (or, when it names none, to the next master).
-func (n *Node) onConfigUpdate(from string, u *ConfigUpdate) {
+func (n *Node) onConfigUpdate(from string, u *wire.ConfigUpdate) {
 	i := slices.Index(n.opts.masters, from)
 	if i < 0 || u.Chain != n.opts.chainID {
 		return

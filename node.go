@@ -9,6 +9,8 @@ import (
 	"sync/atomic"
 
 	"github.com/chainrep/chain/internal/replica"
+
+	"github.com/chainrep/chain/wire"
 )
 
 // CommandHandler applies one committed command to the application's state
@@ -82,10 +84,10 @@ type Node struct {
 	master     masterLink
 
 	ep        Endpoint
-	writes    chan pendingWrite  // head: writes waiting to be ordered
-	reads     chan pendingRead   // tail: queries and reads waiting for a worker
-	pulls     chan *PullRequest  // latest pull from the successor
-	pullResps chan *PullResponse // responses from the predecessor
+	writes    chan pendingWrite       // head: writes waiting to be ordered
+	reads     chan pendingRead        // tail: queries and reads waiting for a worker
+	pulls     chan *wire.PullRequest  // latest pull from the successor
+	pullResps chan *wire.PullResponse // responses from the predecessor
 }
 
 // nodeConfig is the configuration a node runs under and its place in it.
@@ -97,8 +99,8 @@ type nodeConfig struct {
 }
 
 func newNodeConfig(cfg Config, id string) *nodeConfig {
-	nc := &nodeConfig{Config: cfg, role: roleOf(cfg, id)}
-	if i := cfg.indexOf(id); i >= 0 {
+	nc := &nodeConfig{Config: cfg, role: cfg.Role(id)}
+	if i := cfg.IndexOf(id); i >= 0 {
 		if i > 0 {
 			nc.pred = cfg.Members[i-1].Addr
 		}
@@ -139,13 +141,13 @@ func NewNode(id string, opts ...NodeOption) (*Node, error) {
 		cfg = *o.config
 	}
 	addr := o.addr
-	if i := cfg.indexOf(id); i >= 0 {
+	if i := cfg.IndexOf(id); i >= 0 {
 		addr = cfg.Members[i].Addr
-	} else if cfg.isJoining(id) {
+	} else if cfg.Role(id) == RoleJoining {
 		addr = cfg.Joining.Addr
 	}
 	switch {
-	case len(o.masters) == 0 && roleOf(cfg, id) == RoleNone:
+	case len(o.masters) == 0 && cfg.Role(id) == RoleNone:
 		return nil, fmt.Errorf("new node %q: %w: not a member of the configuration", id, ErrInvalidConfig)
 	case addr == "":
 		return nil, fmt.Errorf("new node %q: %w: no address (not in the configuration; use WithAddr)", id, ErrInvalidConfig)
@@ -160,8 +162,8 @@ func NewNode(id string, opts ...NodeOption) (*Node, error) {
 		sessions:  newSessionTable(o.maxSessions),
 		writes:    make(chan pendingWrite, o.maxPendingWrites),
 		reads:     make(chan pendingRead, o.maxPendingWrites),
-		pulls:     make(chan *PullRequest, 1),
-		pullResps: make(chan *PullResponse, 2*replica.StreamWindow),
+		pulls:     make(chan *wire.PullRequest, 1),
+		pullResps: make(chan *wire.PullResponse, 2*replica.StreamWindow),
 	}
 	n.cfg.Store(newNodeConfig(cfg, id))
 	n.applied.init()

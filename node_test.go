@@ -14,6 +14,7 @@ import (
 	"github.com/chainrep/chain/chaintest"
 	"github.com/chainrep/chain/storage/memory"
 	"github.com/chainrep/chain/transport/inmem"
+	"github.com/chainrep/chain/wire"
 )
 
 var errFailing = errors.New("this command always fails")
@@ -127,7 +128,7 @@ func rawEndpoint(t *testing.T, c *chaintest.Cluster, addr string) chain.Endpoint
 
 // roundTrip sends req to addr, as a client would, until the response with
 // its ID arrives.
-func roundTrip(t *testing.T, ep chain.Endpoint, to string, req *chain.ClientRequest) *chain.ClientResponse {
+func roundTrip(t *testing.T, ep chain.Endpoint, to string, req *wire.ClientRequest) *wire.ClientResponse {
 	t.Helper()
 	timeout := time.After(10 * time.Second)
 	retry := time.NewTicker(10 * time.Millisecond)
@@ -136,7 +137,7 @@ func roundTrip(t *testing.T, ep chain.Endpoint, to string, req *chain.ClientRequ
 	for {
 		select {
 		case in := <-ep.Receive():
-			if resp, ok := in.Msg.(*chain.ClientResponse); ok && resp.ID == req.ID {
+			if resp, ok := in.Msg.(*wire.ClientResponse); ok && resp.ID == req.ID {
 				return resp
 			}
 		case <-retry.C:
@@ -151,20 +152,20 @@ func TestWrongNodeIsRefusedWithRedirect(t *testing.T) {
 	c, _ := counterCluster(t, chaintest.Options{Nodes: 3})
 	ep := rawEndpoint(t, c, "")
 
-	resp := roundTrip(t, ep, c.Addr(1), &chain.ClientRequest{Op: chain.OpAppend, ID: 1, Data: []byte("x")})
+	resp := roundTrip(t, ep, c.Addr(1), &wire.ClientRequest{Op: wire.OpAppend, ID: 1, Data: []byte("x")})
 	require.NotNil(t, resp.Err)
 	require.ErrorIs(t, resp.Err, chain.ErrNotHead)
 	require.Equal(t, c.Addr(0), resp.Err.Redirect)
 
-	resp = roundTrip(t, ep, c.Addr(0), &chain.ClientRequest{Op: chain.OpQuery, ID: 2, Name: "count"})
+	resp = roundTrip(t, ep, c.Addr(0), &wire.ClientRequest{Op: wire.OpQuery, ID: 2, Name: "count"})
 	require.ErrorIs(t, resp.Err, chain.ErrNotTail)
 	require.Equal(t, c.Addr(2), resp.Err.Redirect)
 
-	resp = roundTrip(t, ep, c.Addr(0), &chain.ClientRequest{Op: chain.OpAppend, ID: 3, Epoch: 7})
+	resp = roundTrip(t, ep, c.Addr(0), &wire.ClientRequest{Op: wire.OpAppend, ID: 3, Epoch: 7})
 	require.ErrorIs(t, resp.Err, chain.ErrStaleEpoch)
 	require.Equal(t, uint64(1), resp.Err.Epoch)
 
-	resp = roundTrip(t, ep, c.Addr(0), &chain.ClientRequest{Op: chain.OpAppend, ID: 0})
+	resp = roundTrip(t, ep, c.Addr(0), &wire.ClientRequest{Op: wire.OpAppend, ID: 0})
 	require.ErrorIs(t, resp.Err, chain.ErrInvalidArgument)
 }
 

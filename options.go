@@ -5,6 +5,8 @@ import (
 	"log/slog"
 	"slices"
 	"time"
+
+	"github.com/chainrep/chain/wire"
 )
 
 // NodeOption configures a Node: pass it to NewNode.
@@ -147,7 +149,7 @@ func (o *options) validate(groups ...[]check) error {
 func (o *options) sharedChecks() []check {
 	return []check{
 		{o.maxBatchBytes > 0, "max batch bytes must be positive"},
-		{o.maxBatchBytes <= MaxMessageSize/2, fmt.Sprintf("max batch bytes must be at most %d (half the message size limit)", MaxMessageSize/2)},
+		{o.maxBatchBytes <= wire.MaxMessageSize/2, fmt.Sprintf("max batch bytes must be at most %d (half the message size limit)", wire.MaxMessageSize/2)},
 		{!slices.Contains(o.masters, ""), "master addresses must not be empty"},
 	}
 }
@@ -202,7 +204,7 @@ func WithMaxEntrySize(n int) NodeOption { return nodeOption(func(o *options) { o
 // WithMaxBatchBytes, for NewNode and NewClient, bounds for a node the
 // bytes of entries the head appends in one storage write and a node sends
 // in one pull response (at least the max entry size), and for a client the
-// payload bytes of the requests it sends together in one RequestBatch.
+// payload bytes of the requests it sends together in one wire.RequestBatch.
 func WithMaxBatchBytes(n int) Option { return sharedOption(func(o *options) { o.maxBatchBytes = n }) }
 
 // WithMaxInflightBytes bounds the bytes of entries the head has ordered but

@@ -9,6 +9,7 @@ import (
 	"github.com/chainrep/chain"
 	"github.com/chainrep/chain/storage/memory"
 	"github.com/chainrep/chain/transport/inmem"
+	"github.com/chainrep/chain/wire"
 )
 
 // Compile-time checks: an option both constructors take satisfies both
@@ -90,7 +91,7 @@ func TestOptionsAreValidatedByTheirConstructor(t *testing.T) {
 		"client: max retry below first":        client(chain.WithRetryInterval(time.Second, time.Millisecond)),
 		"client: zero max in-flight":           client(chain.WithMaxInflight(0)),
 		"client: empty master address":         client(chain.WithMaster("m", "")),
-		"client: batch above half message max": client(chain.WithMaxBatchBytes(chain.MaxMessageSize)),
+		"client: batch above half message max": client(chain.WithMaxBatchBytes(wire.MaxMessageSize)),
 	} {
 		require.ErrorIs(t, err, chain.ErrInvalidConfig, name)
 	}

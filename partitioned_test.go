@@ -14,6 +14,7 @@ import (
 	"github.com/chainrep/chain"
 	"github.com/chainrep/chain/chaintest"
 	"github.com/chainrep/chain/kv"
+	"github.com/chainrep/chain/wire"
 )
 
 // partitionedKV starts the key-value example on a partitioned cluster of
@@ -24,7 +25,7 @@ func partitionedKV(t *testing.T, seed int64) (*chaintest.Partitioned, func() map
 	stores := map[string]*kv.Store{}
 	p := chaintest.StartPartitioned(t, chaintest.PartitionedOptions{
 		Masters: 3, Servers: 6, Chains: 8, Replicas: 3, Seed: seed, FailureTimeout: failureTimeout,
-		Setup: func(r chain.Replica, n *chain.Node) error {
+		Setup: func(r wire.Replica, n *chain.Node) error {
 			s := kv.New()
 			mu.Lock()
 			stores[r.Member.ID] = s

@@ -1,9 +1,11 @@
 package chain
 
+import "github.com/chainrep/chain/wire"
+
 // pendingRead is a query, read or commit-point request waiting at the tail.
 type pendingRead struct {
 	client string
-	req    *ClientRequest
+	req    *wire.ClientRequest
 }
 
 // runReadWorker answers queued queries and reads at the tail.
@@ -19,24 +21,24 @@ func (n *Node) runReadWorker(done <-chan struct{}) {
 }
 
 // answerRead serves one query, read or commit-point request.
-func (n *Node) answerRead(req *ClientRequest) *ClientResponse {
-	resp := &ClientResponse{ID: req.ID}
+func (n *Node) answerRead(req *wire.ClientRequest) *wire.ClientResponse {
+	resp := &wire.ClientResponse{ID: req.ID}
 	commit := n.log.CommitPoint()
 	switch req.Op {
-	case OpLatest:
+	case wire.OpLatest:
 		resp.Offset = commit
-	case OpRead:
+	case wire.OpRead:
 		ents, err := n.log.read(n.lifecycle.ctx, req.From, req.Max, n.opts.maxBatchBytes)
 		if err != nil {
 			resp.Err = remoteError(err)
 			return resp
 		}
 		resp.Offset, resp.Entries = commit, ents
-	case OpQuery:
+	case wire.OpQuery:
 		// Every write acknowledged before the query arrived is committed
 		// at or below commit; wait until the state includes it.
 		if !n.applied.wait(commit, nil, n.lifecycle.done()) {
-			resp.Err = &RemoteError{Code: CodeClosed, Message: "node stopped"}
+			resp.Err = &RemoteError{Code: wire.CodeClosed, Message: "node stopped"}
 			return resp
 		}
 		h, _ := n.queryHandler(req.Name) // admit checked it exists

@@ -4,6 +4,8 @@ import (
 	"sync"
 
 	"github.com/chainrep/chain/internal/replica"
+
+	"github.com/chainrep/chain/wire"
 )
 
 // runReceiver dispatches incoming messages until the endpoint closes. It
@@ -13,19 +15,19 @@ import (
 func (n *Node) runReceiver() {
 	for in := range n.ep.Receive() {
 		switch m := in.Msg.(type) {
-		case *ClientRequest:
+		case *wire.ClientRequest:
 			n.onClientRequest(in.From, m)
-		case *RequestBatch:
+		case *wire.RequestBatch:
 			for i := range m.Requests {
 				n.onClientRequest(in.From, &m.Requests[i])
 			}
-		case *PullRequest:
+		case *wire.PullRequest:
 			n.onPullRequest(in.From, m)
-		case *PullResponse:
+		case *wire.PullResponse:
 			n.onPullResponse(in.From, m)
-		case *CommitNotice:
+		case *wire.CommitNotice:
 			n.onCommitNotice(in.From, m)
-		case *ConfigUpdate:
+		case *wire.ConfigUpdate:
 			n.onConfigUpdate(in.From, m)
 		default:
 			n.logger.Debug("ignored message", "from", in.From, "kind", in.Msg.Kind())
@@ -35,11 +37,11 @@ func (n *Node) runReceiver() {
 
 // onClientRequest validates a client request and queues it for the
 // sequencer (writes) or a read worker (everything else).
-func (n *Node) onClientRequest(from string, req *ClientRequest) {
-	if req.Op == OpStatus {
+func (n *Node) onClientRequest(from string, req *wire.ClientRequest) {
+	if req.Op == wire.OpStatus {
 		// Any node answers, serving or not: status is how operators
 		// find out why it stopped.
-		n.send(from, &ClientResponse{ID: req.ID, Status: n.status()})
+		n.send(from, &wire.ClientResponse{ID: req.ID, Status: n.status()})
 		return
 	}
 	if err := n.admit(req); err != nil {
@@ -47,17 +49,17 @@ func (n *Node) onClientRequest(from string, req *ClientRequest) {
 		return
 	}
 	switch req.Op {
-	case OpAppend, OpCommand:
+	case wire.OpAppend, wire.OpCommand:
 		select {
 		case n.writes <- pendingWrite{client: from, req: req}:
 		default:
-			n.refuse(from, req.ID, &RemoteError{Code: CodeBusy, Message: "write queue full"})
+			n.refuse(from, req.ID, &RemoteError{Code: wire.CodeBusy, Message: "write queue full"})
 		}
 	default:
 		select {
 		case n.reads <- pendingRead{client: from, req: req}:
 		default:
-			n.refuse(from, req.ID, &RemoteError{Code: CodeBusy, Message: "read queue full"})
+			n.refuse(from, req.ID, &RemoteError{Code: wire.CodeBusy, Message: "read queue full"})
 		}
 	}
 }
@@ -65,57 +67,57 @@ func (n *Node) onClientRequest(from string, req *ClientRequest) {
 // admit decides whether this node can take req: the node serves, the
 // client's epoch is current, the role fits the operation and the input is
 // well formed.
-func (n *Node) admit(req *ClientRequest) *RemoteError {
+func (n *Node) admit(req *wire.ClientRequest) *RemoteError {
 	cfg := n.cfg.Load()
 	if err := n.lifecycle.err(); err != nil {
-		return &RemoteError{Code: CodeClosed, Message: "node stopped: " + err.Error()}
+		return &RemoteError{Code: wire.CodeClosed, Message: "node stopped: " + err.Error()}
 	}
 	if n.fenced() {
-		return &RemoteError{Code: CodeClosed, Message: "fenced: no contact with the master", Epoch: cfg.Epoch}
+		return &RemoteError{Code: wire.CodeClosed, Message: "fenced: no contact with the master", Epoch: cfg.Epoch}
 	}
 	if req.Epoch != 0 && req.Epoch != cfg.Epoch {
-		return &RemoteError{Code: CodeStaleEpoch, Epoch: cfg.Epoch,
+		return &RemoteError{Code: wire.CodeStaleEpoch, Epoch: cfg.Epoch,
 			Message: "client epoch differs from the node's"}
 	}
 	if req.ID == 0 {
-		return &RemoteError{Code: CodeInvalidArgument, Message: "request id 0"}
+		return &RemoteError{Code: wire.CodeInvalidArgument, Message: "request id 0"}
 	}
 	switch req.Op {
-	case OpAppend, OpCommand:
+	case wire.OpAppend, wire.OpCommand:
 		if !cfg.role.IsHead() {
-			return &RemoteError{Code: CodeNotHead, Redirect: cfg.headAddr(), Epoch: cfg.Epoch}
+			return &RemoteError{Code: wire.CodeNotHead, Redirect: headAddr(cfg.Config), Epoch: cfg.Epoch}
 		}
 		if len(req.Data) > n.opts.maxEntrySize {
-			return &RemoteError{Code: CodeTooLarge, Message: sizeMessage("entry", len(req.Data), n.opts.maxEntrySize)}
+			return &RemoteError{Code: wire.CodeTooLarge, Message: sizeMessage("entry", len(req.Data), n.opts.maxEntrySize)}
 		}
-		if req.Op == OpAppend && req.Name != "" {
-			return &RemoteError{Code: CodeInvalidArgument, Message: "a raw append names no command"}
+		if req.Op == wire.OpAppend && req.Name != "" {
+			return &RemoteError{Code: wire.CodeInvalidArgument, Message: "a raw append names no command"}
 		}
-		if req.Op == OpCommand {
+		if req.Op == wire.OpCommand {
 			if _, ok := n.commandHandler(req.Name); !ok {
-				return &RemoteError{Code: CodeUnknownCommand, Message: quote(req.Name)}
+				return &RemoteError{Code: wire.CodeUnknownCommand, Message: quote(req.Name)}
 			}
 		}
-	case OpQuery, OpRead, OpLatest:
+	case wire.OpQuery, wire.OpRead, wire.OpLatest:
 		if !cfg.role.IsTail() {
-			return &RemoteError{Code: CodeNotTail, Redirect: cfg.tailAddr(), Epoch: cfg.Epoch}
+			return &RemoteError{Code: wire.CodeNotTail, Redirect: tailAddr(cfg.Config), Epoch: cfg.Epoch}
 		}
 		if n.handoffPending.Load() {
-			return &RemoteError{Code: CodeBusy, Message: "new tail catching up with the old one"}
+			return &RemoteError{Code: wire.CodeBusy, Message: "new tail catching up with the old one"}
 		}
-		if req.Op == OpQuery {
+		if req.Op == wire.OpQuery {
 			if len(req.Data) > n.opts.maxEntrySize {
-				return &RemoteError{Code: CodeTooLarge, Message: sizeMessage("query", len(req.Data), n.opts.maxEntrySize)}
+				return &RemoteError{Code: wire.CodeTooLarge, Message: sizeMessage("query", len(req.Data), n.opts.maxEntrySize)}
 			}
 			if _, ok := n.queryHandler(req.Name); !ok {
-				return &RemoteError{Code: CodeUnknownQuery, Message: quote(req.Name)}
+				return &RemoteError{Code: wire.CodeUnknownQuery, Message: quote(req.Name)}
 			}
 		}
-		if req.Op == OpRead && (req.From == 0 || req.Max <= 0) {
-			return &RemoteError{Code: CodeInvalidArgument, Message: "read needs from >= 1 and max >= 1"}
+		if req.Op == wire.OpRead && (req.From == 0 || req.Max <= 0) {
+			return &RemoteError{Code: wire.CodeInvalidArgument, Message: "read needs from >= 1 and max >= 1"}
 		}
 	default:
-		return &RemoteError{Code: CodeInvalidArgument, Message: "unknown operation"}
+		return &RemoteError{Code: wire.CodeInvalidArgument, Message: "unknown operation"}
 	}
 	return nil
 }
@@ -123,7 +125,7 @@ func (n *Node) admit(req *ClientRequest) *RemoteError {
 // refuse answers a client request with an error.
 func (n *Node) refuse(to string, id uint64, err *RemoteError) {
 	n.counters.refused.Add(1)
-	n.send(to, &ClientResponse{ID: id, Err: err})
+	n.send(to, &wire.ClientResponse{ID: id, Err: err})
 }
 
 // fromPeer reports whether a replication message comes from the expected
@@ -143,7 +145,7 @@ func (n *Node) fromPeer(from, want string, epoch uint64) bool {
 // onPullRequest takes the successor's pull: its Next acknowledges every
 // entry below, its Commit is reported to the commit rule, and the pull
 // waits for the pull server, replacing an older one it supersedes.
-func (n *Node) onPullRequest(from string, p *PullRequest) {
+func (n *Node) onPullRequest(from string, p *wire.PullRequest) {
 	if !n.fromPeer(from, n.cfg.Load().succ, p.Epoch) {
 		return
 	}
@@ -166,12 +168,12 @@ func (n *Node) onPullRequest(from string, p *PullRequest) {
 }
 
 // pullOf returns what a pull request asks of the stream.
-func pullOf(p *PullRequest) replica.Pull {
+func pullOf(p *wire.PullRequest) replica.Pull {
 	return replica.Pull{Session: p.Session, Next: p.Next, Restart: p.Restart, MaxBytes: p.MaxBytes}
 }
 
 // onPullResponse hands a predecessor's response to the puller.
-func (n *Node) onPullResponse(from string, r *PullResponse) {
+func (n *Node) onPullResponse(from string, r *wire.PullResponse) {
 	if !n.fromPeer(from, n.cfg.Load().pred, r.Epoch) {
 		return
 	}
@@ -182,7 +184,7 @@ func (n *Node) onPullResponse(from string, r *PullResponse) {
 }
 
 // onCommitNotice advances the commit point reported by the successor.
-func (n *Node) onCommitNotice(from string, c *CommitNotice) {
+func (n *Node) onCommitNotice(from string, c *wire.CommitNotice) {
 	if n.fromPeer(from, n.cfg.Load().succ, c.Epoch) {
 		n.commitReported(replica.Report{Commit: c.Commit})
 	}

@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/chainrep/chain/internal/replica"
+
+	"github.com/chainrep/chain/wire"
 )
 
 // pullTimeout is how long the puller waits for a response before asking
@@ -26,7 +28,7 @@ func (n *Node) runPuller(done <-chan struct{}) {
 		cfg := n.cfg.Load()
 		_, last, commit, _ := n.log.state()
 		p := puller.Pull(last, n.opts.maxBatchBytes)
-		n.send(cfg.pred, &PullRequest{Epoch: cfg.Epoch, Session: p.Session, Next: p.Next, Commit: commit,
+		n.send(cfg.pred, &wire.PullRequest{Epoch: cfg.Epoch, Session: p.Session, Next: p.Next, Commit: commit,
 			MaxBytes: p.MaxBytes, Restart: p.Restart})
 		timer.Reset(n.pullTimeout())
 		resp, ok := n.awaitPullResponse(&puller, timer.C, done)
@@ -48,7 +50,7 @@ func (n *Node) runPuller(done <-chan struct{}) {
 // awaitPullResponse waits for the response that answers the puller's latest
 // pull, ignoring any other. It returns nil on timeout and false when the
 // node halts.
-func (n *Node) awaitPullResponse(puller *replica.Puller, timeout <-chan time.Time, done <-chan struct{}) (*PullResponse, bool) {
+func (n *Node) awaitPullResponse(puller *replica.Puller, timeout <-chan time.Time, done <-chan struct{}) (*wire.PullResponse, bool) {
 	for {
 		select {
 		case r := <-n.pullResps:
@@ -66,7 +68,7 @@ func (n *Node) awaitPullResponse(puller *replica.Puller, timeout <-chan time.Tim
 // acceptPulled appends the entries of a response and advances the commit
 // point. It returns an error only for a failed storage write, which stops
 // the node.
-func (n *Node) acceptPulled(r *PullResponse, done <-chan struct{}) error {
+func (n *Node) acceptPulled(r *wire.PullResponse, done <-chan struct{}) error {
 	if r.Err != nil {
 		n.logger.Warn("predecessor refused pull", "from", r.From, "err", r.Err)
 		select {
@@ -120,8 +122,8 @@ func (n *Node) runPullServer(done <-chan struct{}) {
 		first, last, commit, changed := n.log.state()
 		switch stream.Action(first, last) {
 		case replica.StreamRefuse:
-			n.sendPullResponse(&PullResponse{From: stream.Next(), Commit: commit, Last: last, Err: &RemoteError{
-				Code:    CodeOutOfRange,
+			n.sendPullResponse(&wire.PullResponse{From: stream.Next(), Commit: commit, Last: last, Err: &RemoteError{
+				Code:    wire.CodeOutOfRange,
 				Message: fmt.Sprintf("pull from %d: log holds [%d, %d]", stream.Next(), first, last),
 			}})
 			stream.Stop()
@@ -141,7 +143,7 @@ func (n *Node) runPullServer(done <-chan struct{}) {
 		case <-changed:
 		case <-poll.C:
 			if stream.CanSend() {
-				n.sendPullResponse(&PullResponse{From: stream.Next(), Commit: commit, Last: last})
+				n.sendPullResponse(&wire.PullResponse{From: stream.Next(), Commit: commit, Last: last})
 				stream.Sent(stream.Next())
 			}
 			poll.Reset(n.opts.pollInterval)
@@ -159,12 +161,12 @@ func (n *Node) sendEntries(stream *replica.Stream, last, commit uint64) error {
 		return fmt.Errorf("serve pull: %w", err)
 	}
 	n.counters.pullsSent.Add(uint64(len(ents)))
-	n.sendPullResponse(&PullResponse{From: stream.Next(), Commit: commit, Last: last, Entries: ents})
+	n.sendPullResponse(&wire.PullResponse{From: stream.Next(), Commit: commit, Last: last, Entries: ents})
 	stream.Sent(stream.Next() + uint64(len(ents)))
 	return nil
 }
 
-func (n *Node) sendPullResponse(r *PullResponse) {
+func (n *Node) sendPullResponse(r *wire.PullResponse) {
 	cfg := n.cfg.Load()
 	r.Epoch = cfg.Epoch
 	n.send(cfg.succ, r)
@@ -179,7 +181,7 @@ func (n *Node) runCommitNotifier(done <-chan struct{}) {
 		_, _, commit, changed := n.log.state()
 		if commit > sent {
 			cfg := n.cfg.Load()
-			n.send(cfg.pred, &CommitNotice{Epoch: cfg.Epoch, Commit: commit})
+			n.send(cfg.pred, &wire.CommitNotice{Epoch: cfg.Epoch, Commit: commit})
 			sent = commit
 		}
 		select {

@@ -13,6 +13,7 @@ import (
 	"github.com/chainrep/chain"
 	"github.com/chainrep/chain/storage/pebble"
 	"github.com/chainrep/chain/transport/inmem"
+	"github.com/chainrep/chain/wire"
 )
 
 // crashableChain is a static chain of n nodes on Pebble over crashable
@@ -127,7 +128,7 @@ func TestRetryAfterRestartIsNotOrderedAgain(t *testing.T) {
 		ep, err := c.net.Listen("client")
 		require.NoError(t, err)
 		defer ep.Close()
-		req := &chain.ClientRequest{Op: chain.OpCommand, ID: 1, Acked: 1, Session: 7, Name: "incr"}
+		req := &wire.ClientRequest{Op: wire.OpCommand, ID: 1, Acked: 1, Session: 7, Name: "incr"}
 		first := roundTrip(t, ep, "n1", req)
 		require.Nil(t, first.Err)
 

@@ -6,6 +6,8 @@ import (
 	"sync"
 
 	"github.com/chainrep/chain/internal/replica"
+
+	"github.com/chainrep/chain/wire"
 )
 
 // roleRun is the set of goroutines serving the node's current role:
@@ -60,13 +62,13 @@ func (n *Node) stopRole() {
 	n.role.cancel()
 	n.role.wg.Wait()
 	n.role = nil
-	refusal := &RemoteError{Code: CodeNotHead, Message: "configuration changed"}
+	refusal := &RemoteError{Code: wire.CodeNotHead, Message: "configuration changed"}
 	for {
 		select {
 		case w := <-n.writes:
 			n.refuse(w.client, w.req.ID, refusal)
 		case r := <-n.reads:
-			n.refuse(r.client, r.req.ID, &RemoteError{Code: CodeNotTail, Message: "configuration changed"})
+			n.refuse(r.client, r.req.ID, &RemoteError{Code: wire.CodeNotTail, Message: "configuration changed"})
 		case <-n.pulls:
 		case <-n.pullResps:
 		default:

@@ -1,6 +1,10 @@
 package chain
 
-import "github.com/chainrep/chain/internal/replica"
+import (
+	"github.com/chainrep/chain/internal/replica"
+
+	"github.com/chainrep/chain/wire"
+)
 
 // maxResultsPerSession bounds how many results one client's session keeps
 // when the client never advances its acknowledged mark.
@@ -34,7 +38,7 @@ func knownOutcome(out outcome, v replica.Verdict, offset uint64) (outcome, bool)
 	case replica.Duplicate:
 		return out, true
 	case replica.Expired:
-		return outcome{offset: offset, err: &RemoteError{Code: CodeResultExpired,
+		return outcome{offset: offset, err: &RemoteError{Code: wire.CodeResultExpired,
 			Message: "command was acknowledged before; its result is no longer kept"}}, true
 	}
 	return outcome{}, false

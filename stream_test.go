@@ -9,6 +9,7 @@ import (
 
 	"github.com/chainrep/chain"
 	"github.com/chainrep/chain/chaintest"
+	"github.com/chainrep/chain/wire"
 )
 
 // TestHeadStreamsWithinItsWindow stands in for the tail of a 2-node chain
@@ -37,21 +38,21 @@ func testHeadStreamsWithinItsWindow(t *testing.T) {
 
 	pull := func(next uint64, restart bool) {
 		t.Helper()
-		require.NoError(t, tail.Send(ctx, head, &chain.PullRequest{Epoch: epoch, Session: 7, Next: next, Restart: restart}))
+		require.NoError(t, tail.Send(ctx, head, &wire.PullRequest{Epoch: epoch, Session: 7, Next: next, Restart: restart}))
 	}
 	appendOne := func(id uint64) {
 		t.Helper()
-		require.NoError(t, client.Send(ctx, head, &chain.ClientRequest{Op: chain.OpAppend, ID: id, Session: 3, Acked: 1, Data: []byte{byte(id)}}))
+		require.NoError(t, client.Send(ctx, head, &wire.ClientRequest{Op: wire.OpAppend, ID: id, Session: 3, Acked: 1, Data: []byte{byte(id)}}))
 	}
 	// nextResponse returns the next pull response with entries, or nil if
 	// none comes within wait.
-	nextResponse := func(wait time.Duration) *chain.PullResponse {
+	nextResponse := func(wait time.Duration) *wire.PullResponse {
 		t.Helper()
 		timeout := time.After(wait)
 		for {
 			select {
 			case in := <-tail.Receive():
-				if r, ok := in.Msg.(*chain.PullResponse); ok && len(r.Entries) > 0 {
+				if r, ok := in.Msg.(*wire.PullResponse); ok && len(r.Entries) > 0 {
 					return r
 				}
 			case <-timeout:

@@ -13,6 +13,7 @@ import (
 	"github.com/chainrep/chain/partition"
 	"github.com/chainrep/chain/server"
 	"github.com/chainrep/chain/transport/inmem"
+	"github.com/chainrep/chain/wire"
 )
 
 // PartitionedOptions configure StartPartitioned.
@@ -31,7 +32,7 @@ type PartitionedOptions struct {
 	// FailureTimeout is the masters' failure timeout; default 200ms.
 	FailureTimeout time.Duration
 	// Setup registers the handlers of each replica's node.
-	Setup func(r chain.Replica, n *chain.Node) error
+	Setup func(r wire.Replica, n *chain.Node) error
 	// NodeOptions are added to every replica's options.
 	NodeOptions []chain.NodeOption
 	// ClientOptions are added to the options of every chain's client.
@@ -136,11 +137,11 @@ func (p *Partitioned) HealMaster(i int) {
 
 // Layout returns the cluster's layout as the current master knows it.
 // Safe for concurrent use.
-func (p *Partitioned) Layout() chain.Cluster {
+func (p *Partitioned) Layout() wire.Cluster {
 	if m := p.Master(); m != nil {
 		return m.Cluster()
 	}
-	return chain.Cluster{}
+	return wire.Cluster{}
 }
 
 // ServerAddr returns the address of server i.

@@ -10,11 +10,12 @@ import (
 
 	"github.com/chainrep/chain"
 	"github.com/chainrep/chain/chaintest"
+	"github.com/chainrep/chain/wire"
 )
 
 func TestPartitionedServesEveryChain(t *testing.T) {
 	p := chaintest.StartPartitioned(t, chaintest.PartitionedOptions{Servers: 4, Chains: 4, Replicas: 3,
-		Setup: func(r chain.Replica, n *chain.Node) error {
+		Setup: func(r wire.Replica, n *chain.Node) error {
 			return n.Handle("echo", func(_ context.Context, e chain.Entry) ([]byte, error) {
 				return append([]byte(r.Chain+":"), e.Data...), nil
 			})

@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/chainrep/chain"
+	"github.com/chainrep/chain/wire"
 )
 
 func TestStatusFor(t *testing.T) {
@@ -20,13 +21,13 @@ func TestStatusFor(t *testing.T) {
 	}{
 		{wrap(chain.ErrInvalidArgument), http.StatusBadRequest},
 		{wrap(chain.ErrTooLarge), http.StatusRequestEntityTooLarge},
-		{wrap(&chain.RemoteError{Code: chain.CodeTooLarge}), http.StatusRequestEntityTooLarge},
-		{wrap(&chain.RemoteError{Code: chain.CodeBusy}), http.StatusServiceUnavailable},
+		{wrap(&chain.RemoteError{Code: wire.CodeTooLarge}), http.StatusRequestEntityTooLarge},
+		{wrap(&chain.RemoteError{Code: wire.CodeBusy}), http.StatusServiceUnavailable},
 		{wrap(chain.ErrBusy), http.StatusServiceUnavailable},
 		{wrap(chain.ErrClosed), http.StatusServiceUnavailable},
 		{wrap(context.DeadlineExceeded), http.StatusServiceUnavailable},
 		{wrap(context.Canceled), http.StatusServiceUnavailable},
-		{wrap(&chain.RemoteError{Code: chain.CodeCommandFailed, Message: "boom"}), http.StatusInternalServerError},
+		{wrap(&chain.RemoteError{Code: wire.CodeCommandFailed, Message: "boom"}), http.StatusInternalServerError},
 		{errors.New("anything else"), http.StatusInternalServerError},
 	}
 	for _, tc := range tests {

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/chainrep/chain"
+	"github.com/chainrep/chain/wire"
 )
 
 // plan is the shape of a partitioned cluster: how many chains to create
@@ -36,7 +37,7 @@ type serverState struct {
 // them. Like state, it does no I/O and reads no clock.
 //
 // Placement: a replica of chain c on server s is the node with id
-// "s/c" at address chain.ReplicaAddr(s's address, c). The chains of a
+// "s/c" at address wire.ReplicaAddr(s's address, c). The chains of a
 // plan are created once Replicas servers report, each on the Replicas
 // least loaded servers (load: replicas placed, members, joining and
 // standby alike), no server holding two replicas of one chain. A chain
@@ -156,7 +157,7 @@ func (cl *cluster) blind() bool {
 // rejoin as new nodes. It reports whether the replicated state changed
 // (a server not heard of before, at a new address or in a new
 // incarnation).
-func (cl *cluster) serverBeat(sb *chain.ServerBeat, now time.Time) bool {
+func (cl *cluster) serverBeat(sb *wire.ServerBeat, now time.Time) bool {
 	if cl.plan.Chains == 0 || sb.ID == "" || sb.Addr == "" || strings.Contains(sb.ID, "/") {
 		return false
 	}
@@ -201,7 +202,7 @@ func serverOf(replicaID string) string {
 
 // replica returns the member for a replica of chain id on server srv.
 func (cl *cluster) replica(srv, id string) chain.Member {
-	return chain.Member{ID: srv + "/" + id, Addr: chain.ReplicaAddr(cl.known[srv].Addr, id)}
+	return chain.Member{ID: srv + "/" + id, Addr: wire.ReplicaAddr(cl.known[srv].Addr, id)}
 }
 
 // tick runs the failure detector and join logic of every chain, then
@@ -324,7 +325,7 @@ func (cl *cluster) create(now time.Time) bool {
 	for i := range n {
 		id := fmt.Sprintf("c%d", i)
 		s := newState(chain.Config{Epoch: 1}, cl.timeout, now)
-		s.id, s.slotLo, s.slotHi = id, i*chain.Slots/n, (i+1)*chain.Slots/n
+		s.id, s.slotLo, s.slotHi = id, i*wire.Slots/n, (i+1)*wire.Slots/n
 		cl.chains = append(cl.chains, s)
 		for range cl.plan.Replicas {
 			srv, _ := cl.leastLoaded(now, s)
@@ -501,7 +502,7 @@ func (cl *cluster) finishMove(mv move, now time.Time) bool {
 
 // replicas returns the replicas placed on server srv, in chain order:
 // its members, joining and standby nodes of every chain.
-func (d durable) replicas(srv string) []chain.Replica {
+func (d durable) replicas(srv string) []wire.Replica {
 	return d.replicasOf(srv, 0)
 }
 
@@ -509,14 +510,14 @@ func (d durable) replicas(srv string) []chain.Replica {
 // srv: none while the applied state knows an older incarnation (its
 // replicas may still be members, which a restarted volatile server must
 // not run as such); inc 0 matches any.
-func (d durable) replicasOf(srv string, inc uint64) []chain.Replica {
+func (d durable) replicasOf(srv string, inc uint64) []wire.Replica {
 	if inc != 0 {
 		i := slices.IndexFunc(d.Servers, func(r serverRecord) bool { return r.ID == srv })
 		if i < 0 || d.Servers[i].Incarnation != inc {
 			return nil
 		}
 	}
-	var out []chain.Replica
+	var out []wire.Replica
 	for _, c := range d.Chains {
 		ms := slices.Clone(c.Config.Members)
 		if c.Config.Joining != nil {
@@ -525,7 +526,7 @@ func (d durable) replicasOf(srv string, inc uint64) []chain.Replica {
 		ms = append(ms, c.Standby...)
 		for _, m := range ms {
 			if serverOf(m.ID) == srv {
-				out = append(out, chain.Replica{Chain: c.ID, Member: m})
+				out = append(out, wire.Replica{Chain: c.ID, Member: m})
 			}
 		}
 	}
@@ -535,13 +536,13 @@ func (d durable) replicasOf(srv string, inc uint64) []chain.Replica {
 // layout returns the cluster's layout from the applied state d, with the
 // liveness the leader's working state cl knows (nil on a follower: every
 // server reported as not alive).
-func (d durable) layout(cl *cluster, now time.Time) chain.Cluster {
-	var out chain.Cluster
+func (d durable) layout(cl *cluster, now time.Time) wire.Cluster {
+	var out wire.Cluster
 	for _, c := range d.Chains {
-		out.Chains = append(out.Chains, chain.ChainInfo{ID: c.ID, Config: c.Config.Clone(), SlotLo: c.SlotLo, SlotHi: c.SlotHi})
+		out.Chains = append(out.Chains, wire.ChainInfo{ID: c.ID, Config: c.Config.Clone(), SlotLo: c.SlotLo, SlotHi: c.SlotHi})
 	}
 	for _, r := range d.Servers {
-		out.Servers = append(out.Servers, chain.ServerInfo{
+		out.Servers = append(out.Servers, wire.ServerInfo{
 			ID: r.ID, Addr: r.Addr, Replicas: len(d.replicas(r.ID)),
 			Alive: cl != nil && cl.serverAlive(r.ID, now),
 		})

@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/chainrep/chain"
+	"github.com/chainrep/chain/wire"
 )
 
 // testCluster drives a cluster's working state with explicit times, as the
@@ -33,13 +34,13 @@ func (tc *testCluster) step(d time.Duration, servers ...string) bool {
 		if tc.dead[srv] {
 			continue
 		}
-		tc.cl.serverBeat(&chain.ServerBeat{ID: srv, Addr: srv + ":addr"}, now)
+		tc.cl.serverBeat(&wire.ServerBeat{ID: srv, Addr: srv + ":addr"}, now)
 		for _, s := range tc.cl.chains {
 			for _, id := range s.replicaIDs() {
 				if serverOf(id) != srv {
 					continue
 				}
-				s.heartbeat(&chain.Heartbeat{Chain: s.id, ID: id, Addr: chain.ReplicaAddr(srv+":addr", s.id),
+				s.heartbeat(&wire.Heartbeat{Chain: s.id, ID: id, Addr: wire.ReplicaAddr(srv+":addr", s.id),
 					Epoch: s.cfg.Epoch, Last: 10, Commit: 10, Complete: s.cfg.Role(id).IsMember()}, now)
 			}
 		}
@@ -99,7 +100,7 @@ func TestClusterCreatesChainsOnceEnoughServersReport(t *testing.T) {
 		require.Len(t, s.cfg.Members, 3)
 		require.NoError(t, s.cfg.Validate())
 	}
-	require.Equal(t, uint32(chain.Slots), lo, "every slot has a chain")
+	require.Equal(t, uint32(wire.Slots), lo, "every slot has a chain")
 	tc.checkSpread()
 }
 
@@ -169,7 +170,7 @@ func TestClusterReplicasOfAServer(t *testing.T) {
 		total += len(rs)
 		for _, r := range rs {
 			require.Equal(t, srv, serverOf(r.Member.ID))
-			require.Equal(t, chain.ReplicaAddr(srv+":addr", r.Chain), r.Member.Addr)
+			require.Equal(t, wire.ReplicaAddr(srv+":addr", r.Chain), r.Member.Addr)
 		}
 	}
 	require.Equal(t, 8, total)
@@ -180,7 +181,7 @@ func TestClusterReplicasOfAServer(t *testing.T) {
 		require.True(t, s.Alive)
 		require.Equal(t, 2, s.Replicas)
 	}
-	ch, ok := layout.ChainOf(chain.SlotOf([]byte("some key")))
+	ch, ok := layout.ChainOf(wire.SlotOf([]byte("some key")))
 	require.True(t, ok)
 	require.Len(t, ch.Config.Members, 2)
 }
@@ -217,14 +218,14 @@ func TestClusterReplacesADeadReplicaOnALiveServer(t *testing.T) {
 	for d := ms(600); d <= ms(5000); d += ms(100) {
 		now := at(d)
 		for _, srv := range all {
-			tc.cl.serverBeat(&chain.ServerBeat{ID: srv, Addr: srv + ":addr"}, now)
+			tc.cl.serverBeat(&wire.ServerBeat{ID: srv, Addr: srv + ":addr"}, now)
 		}
 		for _, id := range s.replicaIDs() {
 			if id == victim {
 				continue
 			}
 			srv := serverOf(id)
-			s.heartbeat(&chain.Heartbeat{Chain: s.id, ID: id, Addr: chain.ReplicaAddr(srv+":addr", s.id),
+			s.heartbeat(&wire.Heartbeat{Chain: s.id, ID: id, Addr: wire.ReplicaAddr(srv+":addr", s.id),
 				Epoch: s.cfg.Epoch, Last: 10, Commit: 10, Complete: s.cfg.Role(id).IsMember()}, now)
 		}
 		tc.cl.tick(now)
@@ -266,14 +267,14 @@ func TestClusterMoveEndsWhicheverReplicaJoins(t *testing.T) {
 	for d := now + ms(100); d <= now+ms(3000); d += ms(100) {
 		at := at(d)
 		for _, srv := range servers(7) {
-			tc.cl.serverBeat(&chain.ServerBeat{ID: srv, Addr: srv + ":addr"}, at)
+			tc.cl.serverBeat(&wire.ServerBeat{ID: srv, Addr: srv + ":addr"}, at)
 		}
 		for _, cs := range tc.cl.chains {
 			for _, id := range cs.replicaIDs() {
 				if silent[id] {
 					continue
 				}
-				cs.heartbeat(&chain.Heartbeat{Chain: cs.id, ID: id, Addr: chain.ReplicaAddr(serverOf(id)+":addr", cs.id),
+				cs.heartbeat(&wire.Heartbeat{Chain: cs.id, ID: id, Addr: wire.ReplicaAddr(serverOf(id)+":addr", cs.id),
 					Epoch: cs.cfg.Epoch, Last: 10, Commit: 10, Complete: cs.cfg.Role(id).IsMember()}, at)
 			}
 		}
@@ -307,12 +308,12 @@ func TestClusterMoveOutlivesItsNewServer(t *testing.T) {
 	for d := ms(1200); d <= ms(4000); d += ms(100) {
 		now := at(d)
 		for _, srv := range servers(7) {
-			tc.cl.serverBeat(&chain.ServerBeat{ID: srv, Addr: srv + ":addr"}, now)
+			tc.cl.serverBeat(&wire.ServerBeat{ID: srv, Addr: srv + ":addr"}, now)
 		}
 		for _, s := range tc.cl.chains {
 			for _, id := range s.replicaIDs() {
 				if srv := serverOf(id); srv != "s7" {
-					s.heartbeat(&chain.Heartbeat{Chain: s.id, ID: id, Addr: chain.ReplicaAddr(srv+":addr", s.id),
+					s.heartbeat(&wire.Heartbeat{Chain: s.id, ID: id, Addr: wire.ReplicaAddr(srv+":addr", s.id),
 						Epoch: s.cfg.Epoch, Last: 10, Commit: 10, Complete: s.cfg.Role(id).IsMember()}, now)
 				}
 			}

@@ -10,6 +10,7 @@ import (
 	"github.com/chainrep/chain"
 	"github.com/chainrep/chain/storage/memory"
 	"github.com/chainrep/chain/transport/inmem"
+	"github.com/chainrep/chain/wire"
 )
 
 // TestNodeServesBeforeAdoptingItsRemoval plays the master by hand: a
@@ -44,16 +45,16 @@ func nodeServedAfterRemoval(t *testing.T) bool {
 	defer n.Close()
 	ctx := context.Background()
 	update := func(c chain.Config) {
-		require.NoError(t, fake.Send(ctx, "n1", &chain.ConfigUpdate{Config: c, FenceAfter: 50 * time.Millisecond, HeartbeatEvery: time.Hour}))
+		require.NoError(t, fake.Send(ctx, "n1", &wire.ConfigUpdate{Config: c, FenceAfter: 50 * time.Millisecond, HeartbeatEvery: time.Hour}))
 	}
 	update(cfg)
 	time.Sleep(100 * time.Millisecond) // no contact for longer than FenceAfter: fenced
 	// The master says n1 was replaced by n2, and a read arrives right after.
 	update(chain.Config{Epoch: 2, Members: []chain.Member{{ID: "n2", Addr: "n2"}}})
-	require.NoError(t, probe.Send(ctx, "n1", &chain.ClientRequest{Op: chain.OpLatest, ID: 1}))
+	require.NoError(t, probe.Send(ctx, "n1", &wire.ClientRequest{Op: wire.OpLatest, ID: 1}))
 	select {
 	case in := <-probe.Receive():
-		resp := in.Msg.(*chain.ClientResponse)
+		resp := in.Msg.(*wire.ClientResponse)
 		return resp.Err == nil
 	case <-time.After(5 * time.Second):
 		t.Fatal("no answer")

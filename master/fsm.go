@@ -14,6 +14,7 @@ import (
 	"github.com/hashicorp/raft"
 
 	"github.com/chainrep/chain"
+	"github.com/chainrep/chain/wire"
 )
 
 // durable is the master's replicated state: what every master of a group
@@ -57,7 +58,7 @@ type handoff struct {
 
 // single returns the durable state of a master of one chain.
 func single(c chainDurable) durable {
-	c.SlotLo, c.SlotHi = 0, chain.Slots
+	c.SlotLo, c.SlotHi = 0, wire.Slots
 	return durable{Chains: []chainDurable{c}}
 }
 

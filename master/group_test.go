@@ -15,6 +15,7 @@ import (
 	"github.com/chainrep/chain"
 	"github.com/chainrep/chain/storage/memory"
 	"github.com/chainrep/chain/transport/inmem"
+	"github.com/chainrep/chain/wire"
 )
 
 // testGroup is a group of masters (m1..mN, on raft's in-memory transport)
@@ -299,10 +300,10 @@ func TestAdminToAFollowerIsRedirected(t *testing.T) {
 		require.NoError(t, err)
 		defer ep.Close()
 		require.NoError(t, ep.Send(context.Background(), follower,
-			&chain.AdminRequest{ID: 1, Op: chain.AdminAddNode, Member: chain.Member{ID: "x", Addr: "x"}}))
+			&wire.AdminRequest{ID: 1, Op: wire.AdminAddNode, Member: chain.Member{ID: "x", Addr: "x"}}))
 		synctest.Wait()
 		in := <-ep.Receive()
-		resp, ok := in.Msg.(*chain.AdminResponse)
+		resp, ok := in.Msg.(*wire.AdminResponse)
 		require.True(t, ok)
 		require.NotNil(t, resp.Err)
 		require.Equal(t, l.Addr(), resp.Err.Redirect)
@@ -491,17 +492,17 @@ func TestMastersAddedAndRemovedOverTheWire(t *testing.T) {
 		require.NoError(t, err)
 		for i, a := range []string{"m2", "m3"} {
 			g.startMaster(a, Options{Join: true})
-			resp := adminTo(t, ep, "m1", &chain.AdminRequest{ID: uint64(1 + i), Op: chain.AdminAddMaster, Member: chain.Member{ID: a, Addr: "raft-" + a}})
+			resp := adminTo(t, ep, "m1", &wire.AdminRequest{ID: uint64(1 + i), Op: wire.AdminAddMaster, Member: chain.Member{ID: a, Addr: "raft-" + a}})
 			require.Nil(t, resp.Err, "add %s", a)
 		}
 		ps, err := m1.Masters()
 		require.NoError(t, err)
 		require.Len(t, ps, 3)
 
-		resp := adminTo(t, ep, "m1", &chain.AdminRequest{ID: 3, Op: chain.AdminAddMaster, Member: chain.Member{ID: "m4"}})
+		resp := adminTo(t, ep, "m1", &wire.AdminRequest{ID: 3, Op: wire.AdminAddMaster, Member: chain.Member{ID: "m4"}})
 		require.ErrorIs(t, resp.Err, chain.ErrInvalidArgument, "a master without a raft address")
 
-		resp = adminTo(t, ep, "m1", &chain.AdminRequest{ID: 4, Op: chain.AdminRemoveMaster, Member: chain.Member{ID: "m3"}})
+		resp = adminTo(t, ep, "m1", &wire.AdminRequest{ID: 4, Op: wire.AdminRemoveMaster, Member: chain.Member{ID: "m3"}})
 		require.Nil(t, resp.Err)
 		ps, err = m1.Masters()
 		require.NoError(t, err)
@@ -511,14 +512,14 @@ func TestMastersAddedAndRemovedOverTheWire(t *testing.T) {
 
 // adminTo sends req to the master at addr and waits, in the bubble's
 // virtual time, for its answer (a change waits for its raft commit).
-func adminTo(t *testing.T, ep chain.Endpoint, addr string, req *chain.AdminRequest) *chain.AdminResponse {
+func adminTo(t *testing.T, ep chain.Endpoint, addr string, req *wire.AdminRequest) *wire.AdminResponse {
 	t.Helper()
 	require.NoError(t, ep.Send(context.Background(), addr, req))
 	timeout := time.After(10 * bubbleTimeout)
 	for {
 		select {
 		case in := <-ep.Receive():
-			if resp, ok := in.Msg.(*chain.AdminResponse); ok && resp.ID == req.ID {
+			if resp, ok := in.Msg.(*wire.AdminResponse); ok && resp.ID == req.ID {
 				return resp
 			}
 		case <-timeout:

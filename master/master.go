@@ -40,7 +40,7 @@
 //
 // With Options.Chains the master manages a partitioned cluster instead of
 // one chain: Chains chains of Replicas replicas, each serving a range of
-// the slots keys hash into (chain.SlotOf), placed on the servers (package
+// the slots keys hash into (wire.SlotOf), placed on the servers (package
 // server) that beat to it. Each chain runs the single-chain logic above;
 // on top of it the leader creates the chains once enough servers report,
 // never puts two replicas of a chain on one server, replaces the replicas
@@ -68,6 +68,7 @@ import (
 
 	"github.com/chainrep/chain"
 	"github.com/chainrep/chain/transport/mux"
+	"github.com/chainrep/chain/wire"
 )
 
 // DefaultFailureTimeout is the failure timeout when Options leaves it zero.
@@ -244,8 +245,8 @@ func (o Options) initial() (durable, error) {
 		if o.Replicas < 1 {
 			return durable{}, fmt.Errorf("%w: %d chains need at least one replica each", chain.ErrInvalidConfig, o.Chains)
 		}
-		if o.Chains > chain.Slots {
-			return durable{}, fmt.Errorf("%w: %d chains for %d slots", chain.ErrInvalidConfig, o.Chains, chain.Slots)
+		if o.Chains > wire.Slots {
+			return durable{}, fmt.Errorf("%w: %d chains for %d slots", chain.ErrInvalidConfig, o.Chains, wire.Slots)
 		}
 		return durable{Plan: plan{Chains: o.Chains, Replicas: o.Replicas}}, nil
 	}
@@ -273,7 +274,7 @@ func (m *Master) ChainConfig(id string) (chain.Config, bool) {
 
 // Cluster returns the layout of the cluster as this master has applied
 // it; servers are reported alive only by the leader.
-func (m *Master) Cluster() chain.Cluster {
+func (m *Master) Cluster() wire.Cluster {
 	d, _ := m.fsm.current()
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -364,10 +365,10 @@ func (m *Master) leadingNow() bool { return m.IsLeader() && m.raft.State() == ra
 
 // update is the reply to a heartbeat or a configuration request: the
 // latest applied configuration of chain id and who leads.
-func (m *Master) update(id string, reqID uint64) *chain.ConfigUpdate {
+func (m *Master) update(id string, reqID uint64) *wire.ConfigUpdate {
 	leading := m.leadingNow()
 	cfg, _ := m.ChainConfig(id)
-	u := &chain.ConfigUpdate{
+	u := &wire.ConfigUpdate{
 		ID:             reqID,
 		Chain:          id,
 		Config:         cfg,
@@ -383,10 +384,10 @@ func (m *Master) update(id string, reqID uint64) *chain.ConfigUpdate {
 }
 
 // serverUpdate is the reply to a server's beat: the replicas placed on it.
-func (m *Master) serverUpdate(sb *chain.ServerBeat) *chain.ServerUpdate {
+func (m *Master) serverUpdate(sb *wire.ServerBeat) *wire.ServerUpdate {
 	leading := m.leadingNow()
 	d, _ := m.fsm.current()
-	u := &chain.ServerUpdate{
+	u := &wire.ServerUpdate{
 		Replicas:       d.replicasOf(sb.ID, sb.Incarnation),
 		HeartbeatEvery: m.opts.FailureTimeout / 10,
 		Leader:         m.Leader(),
@@ -399,9 +400,9 @@ func (m *Master) serverUpdate(sb *chain.ServerBeat) *chain.ServerUpdate {
 }
 
 // clusterUpdate answers a ClusterRequest.
-func (m *Master) clusterUpdate(reqID uint64) *chain.ClusterUpdate {
+func (m *Master) clusterUpdate(reqID uint64) *wire.ClusterUpdate {
 	leading := m.leadingNow()
-	u := &chain.ClusterUpdate{ID: reqID, Cluster: m.Cluster(), Leader: m.Leader(), Follower: !leading}
+	u := &wire.ClusterUpdate{ID: reqID, Cluster: m.Cluster(), Leader: m.Leader(), Follower: !leading}
 	if leading {
 		u.Leader = m.opts.Addr
 	}
@@ -433,24 +434,24 @@ func (m *Master) send(to string, msg chain.Message) {
 func (m *Master) serve() {
 	for in := range m.ep.Receive() {
 		switch msg := in.Msg.(type) {
-		case *chain.Heartbeat:
+		case *wire.Heartbeat:
 			m.heartbeat(msg)
 			m.send(in.From, m.update(msg.Chain, 0))
-		case *chain.ConfigRequest:
+		case *wire.ConfigRequest:
 			m.send(in.From, m.update(msg.Chain, msg.ID))
-		case *chain.ServerBeat:
+		case *wire.ServerBeat:
 			m.serverBeat(msg)
 			m.send(in.From, m.serverUpdate(msg))
-		case *chain.ClusterRequest:
+		case *wire.ClusterRequest:
 			m.send(in.From, m.clusterUpdate(msg.ID))
-		case *chain.AdminRequest:
+		case *wire.AdminRequest:
 			m.serveAdmin(in.From, msg)
 		}
 	}
 }
 
 // heartbeat records a node's heartbeat on the leader.
-func (m *Master) heartbeat(hb *chain.Heartbeat) {
+func (m *Master) heartbeat(hb *wire.Heartbeat) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.cl == nil {
@@ -479,7 +480,7 @@ func (m *Master) heartbeat(hb *chain.Heartbeat) {
 }
 
 // serverBeat records a server's beat on the leader.
-func (m *Master) serverBeat(sb *chain.ServerBeat) {
+func (m *Master) serverBeat(sb *wire.ServerBeat) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.cl == nil {
@@ -501,35 +502,35 @@ func (m *Master) kickDetector() {
 	}
 }
 
-func (m *Master) admin(req *chain.AdminRequest) *chain.AdminResponse {
+func (m *Master) admin(req *wire.AdminRequest) *wire.AdminResponse {
 	var cfg chain.Config
 	var err error
 	switch req.Op {
-	case chain.AdminAddNode:
+	case wire.AdminAddNode:
 		cfg, err = m.AddNodeTo(req.Chain, req.Member)
-	case chain.AdminRemoveNode:
+	case wire.AdminRemoveNode:
 		cfg, err = m.RemoveNodeFrom(req.Chain, req.Member.ID)
-	case chain.AdminAddMaster:
+	case wire.AdminAddMaster:
 		err = m.AddMaster(Peer{Addr: req.Member.ID, RaftAddr: req.Member.Addr})
 		cfg = m.Config()
-	case chain.AdminRemoveMaster:
+	case wire.AdminRemoveMaster:
 		err = m.RemoveMaster(req.Member.ID)
 		cfg = m.Config()
 	default:
 		cfg, err = m.Config(), refused(chain.ErrInvalidArgument, fmt.Sprintf("unknown admin operation %d", req.Op))
 	}
-	resp := &chain.AdminResponse{ID: req.ID, Config: cfg}
+	resp := &wire.AdminResponse{ID: req.ID, Config: cfg}
 	switch r := (*refusal)(nil); {
 	case err == nil:
 	case errors.Is(err, ErrNotLeader):
 		// Busy: try again, at the leader when it is known.
-		resp.Err = &chain.RemoteError{Code: chain.CodeBusy, Message: ErrNotLeader.Error(), Redirect: m.Leader(), Epoch: cfg.Epoch}
+		resp.Err = &chain.RemoteError{Code: wire.CodeBusy, Message: ErrNotLeader.Error(), Redirect: m.Leader(), Epoch: cfg.Epoch}
 	case errors.As(err, &r):
-		resp.Err = &chain.RemoteError{Code: chain.CodeInvalidArgument, Message: r.detail}
+		resp.Err = &chain.RemoteError{Code: wire.CodeInvalidArgument, Message: r.detail}
 	case errors.Is(err, chain.ErrInvalidArgument):
-		resp.Err = &chain.RemoteError{Code: chain.CodeInvalidArgument, Message: err.Error()}
+		resp.Err = &chain.RemoteError{Code: wire.CodeInvalidArgument, Message: err.Error()}
 	default:
-		resp.Err = &chain.RemoteError{Code: chain.CodeBusy, Message: err.Error()}
+		resp.Err = &chain.RemoteError{Code: wire.CodeBusy, Message: err.Error()}
 	}
 	return resp
 }
@@ -538,12 +539,12 @@ func (m *Master) admin(req *chain.AdminRequest) *chain.AdminResponse {
 // change waits for its raft commit and heartbeats must not wait behind it.
 // One request runs at a time; another arriving meanwhile is refused as
 // busy (the caller retries).
-func (m *Master) serveAdmin(from string, req *chain.AdminRequest) {
+func (m *Master) serveAdmin(from string, req *wire.AdminRequest) {
 	select {
 	case m.adminSlot <- struct{}{}:
 	default:
-		m.send(from, &chain.AdminResponse{ID: req.ID, Config: m.Config(),
-			Err: &chain.RemoteError{Code: chain.CodeBusy, Message: "another admin request is in progress"}})
+		m.send(from, &wire.AdminResponse{ID: req.ID, Config: m.Config(),
+			Err: &chain.RemoteError{Code: wire.CodeBusy, Message: "another admin request is in progress"}})
 		return
 	}
 	m.wg.Add(1)

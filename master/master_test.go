@@ -14,6 +14,7 @@ import (
 	"github.com/chainrep/chain"
 	"github.com/chainrep/chain/storage/memory"
 	"github.com/chainrep/chain/transport/inmem"
+	"github.com/chainrep/chain/wire"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -125,15 +126,15 @@ func newProbe(t *testing.T, net *inmem.Network) *probe {
 	return &probe{ep: ep}
 }
 
-func (p *probe) ask(t *testing.T, addr string) (*chain.ClientResponse, bool) {
+func (p *probe) ask(t *testing.T, addr string) (*wire.ClientResponse, bool) {
 	t.Helper()
 	p.id++
-	require.NoError(t, p.ep.Send(context.Background(), addr, &chain.ClientRequest{Op: chain.OpLatest, ID: p.id}))
+	require.NoError(t, p.ep.Send(context.Background(), addr, &wire.ClientRequest{Op: wire.OpLatest, ID: p.id}))
 	synctest.Wait()
 	for {
 		select {
 		case in := <-p.ep.Receive():
-			resp, ok := in.Msg.(*chain.ClientResponse)
+			resp, ok := in.Msg.(*wire.ClientResponse)
 			if ok && resp.ID == p.id {
 				return resp, true
 			}
@@ -143,8 +144,8 @@ func (p *probe) ask(t *testing.T, addr string) (*chain.ClientResponse, bool) {
 	}
 }
 
-func fenced(resp *chain.ClientResponse) bool {
-	return resp != nil && resp.Err != nil && resp.Err.Code == chain.CodeClosed && strings.Contains(resp.Err.Message, "fenced")
+func fenced(resp *wire.ClientResponse) bool {
+	return resp != nil && resp.Err != nil && resp.Err.Code == wire.CodeClosed && strings.Contains(resp.Err.Message, "fenced")
 }
 
 func memberIDs(cfg chain.Config) []string { return ids(cfg.Members) }
@@ -338,14 +339,14 @@ func TestIsolatedMasterRemovesNobody(t *testing.T) {
 
 // admin sends one AdminRequest to the master over the transport and waits
 // for the answer.
-func admin(t *testing.T, ep chain.Endpoint, req *chain.AdminRequest) *chain.AdminResponse {
+func admin(t *testing.T, ep chain.Endpoint, req *wire.AdminRequest) *wire.AdminResponse {
 	t.Helper()
 	require.NoError(t, ep.Send(context.Background(), masterAddr, req))
 	synctest.Wait()
 	for {
 		select {
 		case in := <-ep.Receive():
-			if resp, ok := in.Msg.(*chain.AdminResponse); ok && resp.ID == req.ID {
+			if resp, ok := in.Msg.(*wire.AdminResponse); ok && resp.ID == req.ID {
 				require.Equal(t, masterAddr, in.From)
 				return resp
 			}
@@ -373,7 +374,7 @@ func TestAdminOverTheWire(t *testing.T) {
 
 		// Add n4: the answer is the configuration as it stands (n4 joins
 		// once it heartbeats).
-		resp := admin(t, ep, &chain.AdminRequest{ID: 1, Op: chain.AdminAddNode, Member: chain.Member{ID: "n4", Addr: "n4"}})
+		resp := admin(t, ep, &wire.AdminRequest{ID: 1, Op: wire.AdminAddNode, Member: chain.Member{ID: "n4", Addr: "n4"}})
 		require.Nil(t, resp.Err)
 		require.Equal(t, c.cfg, resp.Config)
 		c.startNode("n4", chain.WithAddr("n4"))
@@ -391,7 +392,7 @@ func TestAdminOverTheWire(t *testing.T) {
 		require.Len(t, ents, 5)
 
 		// Remove n2: the answer is the new configuration.
-		resp = admin(t, ep, &chain.AdminRequest{ID: 2, Op: chain.AdminRemoveNode, Member: chain.Member{ID: "n2"}})
+		resp = admin(t, ep, &wire.AdminRequest{ID: 2, Op: wire.AdminRemoveNode, Member: chain.Member{ID: "n2"}})
 		require.Nil(t, resp.Err)
 		require.Equal(t, []string{"n1", "n3", "n4"}, memberIDs(resp.Config))
 		require.Equal(t, uint64(4), resp.Config.Epoch)
@@ -404,11 +405,11 @@ func TestAdminOverTheWire(t *testing.T) {
 		require.Equal(t, chain.RoleNone, c.nodes["n2"].Role())
 
 		// Errors: each answer carries the configuration, unchanged.
-		for i, req := range []*chain.AdminRequest{
-			{Op: chain.AdminRemoveNode, Member: chain.Member{ID: "n9"}},          // unknown node
-			{Op: chain.AdminAddNode, Member: chain.Member{ID: "n5"}},             // no address
-			{Op: chain.AdminAddNode, Member: chain.Member{ID: "n5", Addr: "n1"}}, // a member's address
-			{Op: 99, Member: chain.Member{ID: "n1"}},                             // unknown operation
+		for i, req := range []*wire.AdminRequest{
+			{Op: wire.AdminRemoveNode, Member: chain.Member{ID: "n9"}},          // unknown node
+			{Op: wire.AdminAddNode, Member: chain.Member{ID: "n5"}},             // no address
+			{Op: wire.AdminAddNode, Member: chain.Member{ID: "n5", Addr: "n1"}}, // a member's address
+			{Op: 99, Member: chain.Member{ID: "n1"}},                            // unknown operation
 		} {
 			req.ID = uint64(10 + i)
 			resp := admin(t, ep, req)
@@ -418,10 +419,10 @@ func TestAdminOverTheWire(t *testing.T) {
 		}
 		// Down to the last member, which cannot be removed.
 		for i, id := range []string{"n1", "n3"} {
-			resp := admin(t, ep, &chain.AdminRequest{ID: uint64(20 + i), Op: chain.AdminRemoveNode, Member: chain.Member{ID: id}})
+			resp := admin(t, ep, &wire.AdminRequest{ID: uint64(20 + i), Op: wire.AdminRemoveNode, Member: chain.Member{ID: id}})
 			require.Nil(t, resp.Err)
 		}
-		resp = admin(t, ep, &chain.AdminRequest{ID: 30, Op: chain.AdminRemoveNode, Member: chain.Member{ID: "n4"}})
+		resp = admin(t, ep, &wire.AdminRequest{ID: 30, Op: wire.AdminRemoveNode, Member: chain.Member{ID: "n4"}})
 		require.NotNil(t, resp.Err)
 		require.Contains(t, resp.Err.Message, "n4")
 		require.Equal(t, []string{"n4"}, memberIDs(resp.Config))

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/chainrep/chain"
+	"github.com/chainrep/chain/wire"
 )
 
 // nodeState is what the master knows of one node from its heartbeats.
@@ -78,7 +79,7 @@ const (
 // configuration changed. (Heartbeats from one node arrive in order on
 // the transports, which is what makes a shorter log a sign of a
 // restart.)
-func (s *state) heartbeat(hb *chain.Heartbeat, now time.Time) heartbeatResult {
+func (s *state) heartbeat(hb *wire.Heartbeat, now time.Time) heartbeatResult {
 	if hb.Epoch > s.cfg.Epoch {
 		s.behind = max(s.behind, hb.Epoch)
 	}

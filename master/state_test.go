@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/chainrep/chain"
+	"github.com/chainrep/chain/wire"
 )
 
 // The tests of the state machine drive it with explicit times: t0 is the
@@ -45,7 +46,7 @@ func newTestState(ids ...string) *state {
 // beat records a heartbeat from id at the node's current epoch view; a
 // member reports itself complete (holding every committed entry).
 func beat(s *state, id string, now time.Time, epoch, last, commit uint64) {
-	s.heartbeat(&chain.Heartbeat{ID: id, Addr: id + ":addr", Epoch: epoch, Last: last, Commit: commit,
+	s.heartbeat(&wire.Heartbeat{ID: id, Addr: id + ":addr", Epoch: epoch, Last: last, Commit: commit,
 		Complete: s.cfg.Role(id).IsMember()}, now)
 }
 
@@ -304,7 +305,7 @@ func TestJoiningNodeWithAConflictingAddressIsSkipped(t *testing.T) {
 		for _, id := range []string{"n1", "n2", "n3"} {
 			beat(s, id, at(d), s.cfg.Epoch, 0, 0)
 		}
-		s.heartbeat(&chain.Heartbeat{ID: "n4", Addr: "n1:addr"}, at(d))
+		s.heartbeat(&wire.Heartbeat{ID: "n4", Addr: "n1:addr"}, at(d))
 		s.tick(at(d))
 		require.NoError(t, s.cfg.Validate())
 	}
@@ -447,10 +448,10 @@ func TestMemberThatLostItsLogIsRemovedAtOnce(t *testing.T) {
 	require.Empty(t, run(s, ms(100), ms(500), "n1", "n2", "n3")) // all report commit 10
 	// n2 restarted on a durable storage that kept its log but not its
 	// latest commit point: nothing was lost.
-	require.Equal(t, heartbeatNoChange, s.heartbeat(&chain.Heartbeat{ID: "n2", Addr: "n2:addr", Epoch: 1, Last: 10, Commit: 3}, at(ms(550))))
+	require.Equal(t, heartbeatNoChange, s.heartbeat(&wire.Heartbeat{ID: "n2", Addr: "n2:addr", Epoch: 1, Last: 10, Commit: 3}, at(ms(550))))
 	// n1 restarted on an empty storage: its first heartbeat removes it,
 	// before the master answers it, so it never serves as head.
-	require.Equal(t, heartbeatLostLog, s.heartbeat(&chain.Heartbeat{ID: "n1", Addr: "n1:addr", Epoch: 1}, at(ms(560))))
+	require.Equal(t, heartbeatLostLog, s.heartbeat(&wire.Heartbeat{ID: "n1", Addr: "n1:addr", Epoch: 1}, at(ms(560))))
 	require.Equal(t, []string{"n2", "n3"}, ids(s.cfg.Members))
 	require.Equal(t, uint64(2), s.cfg.Epoch)
 	require.Contains(t, s.standby, "n1")
@@ -459,13 +460,13 @@ func TestMemberThatLostItsLogIsRemovedAtOnce(t *testing.T) {
 	require.Len(t, changes, 1)
 	require.Equal(t, "n1", changes[0].Joining.ID)
 	// A joining node that restarts empty is just behind: no change.
-	require.Equal(t, heartbeatNoChange, s.heartbeat(&chain.Heartbeat{ID: "n1", Addr: "n1:addr", Epoch: 3}, at(ms(650))))
+	require.Equal(t, heartbeatNoChange, s.heartbeat(&wire.Heartbeat{ID: "n1", Addr: "n1:addr", Epoch: 3}, at(ms(650))))
 	require.Equal(t, uint64(3), s.cfg.Epoch)
 
 	// The last member is never removed, even with its log lost.
 	s = newTestState("n1")
 	require.Empty(t, run(s, ms(100), ms(500), "n1"))
-	require.Equal(t, heartbeatNoChange, s.heartbeat(&chain.Heartbeat{ID: "n1", Addr: "n1:addr", Epoch: 1}, at(ms(550))))
+	require.Equal(t, heartbeatNoChange, s.heartbeat(&wire.Heartbeat{ID: "n1", Addr: "n1:addr", Epoch: 1}, at(ms(550))))
 	require.Equal(t, []string{"n1"}, ids(s.cfg.Members))
 }
 
@@ -477,7 +478,7 @@ func TestMasterBehindTheChainChangesNothing(t *testing.T) {
 	require.Equal(t, uint64(4), s.behind)
 	// n3 is silent for long, n2 lost its log: no change.
 	require.Empty(t, run(s, ms(100), ms(5000), "n1"))
-	require.Equal(t, heartbeatNoChange, s.heartbeat(&chain.Heartbeat{ID: "n2", Addr: "n2:addr", Epoch: 4}, at(ms(5100))))
+	require.Equal(t, heartbeatNoChange, s.heartbeat(&wire.Heartbeat{ID: "n2", Addr: "n2:addr", Epoch: 4}, at(ms(5100))))
 	require.Equal(t, uint64(1), s.cfg.Epoch)
 	err := s.addNode(chain.Member{ID: "n4", Addr: "n4:addr"})
 	require.ErrorIs(t, err, chain.ErrInvalidConfig)
@@ -530,7 +531,7 @@ func TestNewTailNeverLeftAloneBeforeItCaughtUp(t *testing.T) {
 	s := promoteStale(t)
 	// n2 and n3 fail, then n1 falls silent; n4 heartbeats, not complete.
 	incomplete := func(d time.Duration) {
-		s.heartbeat(&chain.Heartbeat{ID: "n4", Addr: "n4:addr", Epoch: s.cfg.Epoch}, at(d))
+		s.heartbeat(&wire.Heartbeat{ID: "n4", Addr: "n4:addr", Epoch: s.cfg.Epoch}, at(d))
 	}
 	for d := ms(100); d <= ms(1000); d += ms(100) {
 		beat(s, "n1", at(d), s.cfg.Epoch, 10, 10)
@@ -549,9 +550,9 @@ func TestNewTailNeverLeftAloneBeforeItCaughtUp(t *testing.T) {
 	// n1 comes back; n4 catches up and says so at the current epoch: the
 	// handoff ends, and n1 may go.
 	beat(s, "n1", at(ms(5100)), s.cfg.Epoch, 10, 10)
-	require.Equal(t, heartbeatNoChange, s.heartbeat(&chain.Heartbeat{ID: "n4", Addr: "n4:addr", Epoch: 2, Complete: true}, at(ms(5100))),
+	require.Equal(t, heartbeatNoChange, s.heartbeat(&wire.Heartbeat{ID: "n4", Addr: "n4:addr", Epoch: 2, Complete: true}, at(ms(5100))),
 		"a report from before the promotion does not end the handoff")
-	require.Equal(t, heartbeatCaughtUp, s.heartbeat(&chain.Heartbeat{ID: "n4", Addr: "n4:addr", Epoch: s.cfg.Epoch, Last: 10, Commit: 10, Complete: true}, at(ms(5100))))
+	require.Equal(t, heartbeatCaughtUp, s.heartbeat(&wire.Heartbeat{ID: "n4", Addr: "n4:addr", Epoch: s.cfg.Epoch, Last: 10, Commit: 10, Complete: true}, at(ms(5100))))
 	require.Equal(t, handoff{}, s.handoff)
 	removed, err := s.removeNode("n1")
 	require.NoError(t, err)
@@ -563,7 +564,7 @@ func TestNoPromotionWhileTheTailCatchesUp(t *testing.T) {
 	s := promoteStale(t)
 	require.NoError(t, s.addNode(chain.Member{ID: "n5", Addr: "n5:addr"}))
 	tail := func(d time.Duration, complete bool) {
-		s.heartbeat(&chain.Heartbeat{ID: "n4", Addr: "n4:addr", Epoch: s.cfg.Epoch, Complete: complete}, at(d))
+		s.heartbeat(&wire.Heartbeat{ID: "n4", Addr: "n4:addr", Epoch: s.cfg.Epoch, Complete: complete}, at(d))
 	}
 	for d := ms(100); d <= ms(2000); d += ms(100) {
 		for _, id := range []string{"n1", "n2", "n3"} {

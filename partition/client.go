@@ -1,5 +1,5 @@
 // Package partition is the client of a partitioned cluster: many chains,
-// each serving a range of the slots keys hash into (chain.SlotOf), managed
+// each serving a range of the slots keys hash into (wire.SlotOf), managed
 // by a master started with master.Options.Chains and hosted by servers
 // (package server).
 //
@@ -21,6 +21,7 @@ import (
 
 	"github.com/chainrep/chain"
 	"github.com/chainrep/chain/transport/mux"
+	"github.com/chainrep/chain/wire"
 )
 
 // Options configure a Client.
@@ -47,9 +48,9 @@ type Client struct {
 	ep   chain.Endpoint // for layout requests
 
 	mu      sync.Mutex
-	layout  chain.Cluster            // chains in slot order; empty until learned
+	layout  wire.Cluster             // chains in slot order; empty until learned
 	clients map[string]*chain.Client // by chain id, created on first use
-	waiters map[uint64]chan *chain.ClusterUpdate
+	waiters map[uint64]chan *wire.ClusterUpdate
 	nextID  uint64
 	closed  bool
 
@@ -81,7 +82,7 @@ func NewClient(opts Options) (*Client, error) {
 		tr:      tr,
 		ep:      ep,
 		clients: make(map[string]*chain.Client),
-		waiters: make(map[uint64]chan *chain.ClusterUpdate),
+		waiters: make(map[uint64]chan *wire.ClusterUpdate),
 		nextID:  1,
 	}
 	c.wg.Add(1)
@@ -132,14 +133,14 @@ func (c *Client) Query(ctx context.Context, key []byte, name string, query []byt
 }
 
 // ChainOf returns the chain that serves key.
-func (c *Client) ChainOf(ctx context.Context, key []byte) (chain.ChainInfo, error) {
+func (c *Client) ChainOf(ctx context.Context, key []byte) (wire.ChainInfo, error) {
 	layout, err := c.Layout(ctx)
 	if err != nil {
-		return chain.ChainInfo{}, err
+		return wire.ChainInfo{}, err
 	}
-	ch, ok := layout.ChainOf(chain.SlotOf(key))
+	ch, ok := layout.ChainOf(wire.SlotOf(key))
 	if !ok {
-		return chain.ChainInfo{}, fmt.Errorf("slot %d: %w", chain.SlotOf(key), ErrNoChain)
+		return wire.ChainInfo{}, fmt.Errorf("slot %d: %w", wire.SlotOf(key), ErrNoChain)
 	}
 	return ch, nil
 }
@@ -189,7 +190,7 @@ func (c *Client) client(id string) (*chain.Client, error) {
 // slot ranges never change once created, so the first layout with chains
 // is kept; until the masters have one, Layout asks them again every
 // RetryInterval until ctx is done.
-func (c *Client) Layout(ctx context.Context) (chain.Cluster, error) {
+func (c *Client) Layout(ctx context.Context) (wire.Cluster, error) {
 	c.mu.Lock()
 	if len(c.layout.Chains) > 0 {
 		l := c.layout
@@ -210,14 +211,14 @@ func (c *Client) Layout(ctx context.Context) (chain.Cluster, error) {
 			return u.Cluster, nil
 		}
 		if errors.Is(err, chain.ErrClosed) {
-			return chain.Cluster{}, fmt.Errorf("cluster layout: %w", err)
+			return wire.Cluster{}, fmt.Errorf("cluster layout: %w", err)
 		}
 		select {
 		case <-ctx.Done():
 			if empty {
 				err = errors.New("the masters have created no chains yet")
 			}
-			return chain.Cluster{}, fmt.Errorf("cluster layout: %w (%w)", ctx.Err(), err)
+			return wire.Cluster{}, fmt.Errorf("cluster layout: %w (%w)", ctx.Err(), err)
 		case <-time.After(c.opts.RetryInterval):
 		}
 	}
@@ -226,7 +227,7 @@ func (c *Client) Layout(ctx context.Context) (chain.Cluster, error) {
 // Status asks the masters, in turn, for the cluster's current layout and
 // the master group, and returns the first answer: the leader's if it
 // comes first, else a follower's (committed, without server liveness).
-func (c *Client) Status(ctx context.Context) (*chain.ClusterUpdate, error) {
+func (c *Client) Status(ctx context.Context) (*wire.ClusterUpdate, error) {
 	var lastErr error
 	for _, m := range c.opts.Masters {
 		u, err := c.ask(ctx, m)
@@ -249,7 +250,7 @@ func (c *Client) Status(ctx context.Context) (*chain.ClusterUpdate, error) {
 
 // ask sends a ClusterRequest to master m and waits for its answer, at
 // most RetryInterval (or until ctx is done).
-func (c *Client) ask(ctx context.Context, m string) (*chain.ClusterUpdate, error) {
+func (c *Client) ask(ctx context.Context, m string) (*wire.ClusterUpdate, error) {
 	c.mu.Lock()
 	if c.closed {
 		c.mu.Unlock()
@@ -257,7 +258,7 @@ func (c *Client) ask(ctx context.Context, m string) (*chain.ClusterUpdate, error
 	}
 	id := c.nextID
 	c.nextID++
-	ch := make(chan *chain.ClusterUpdate, 1)
+	ch := make(chan *wire.ClusterUpdate, 1)
 	c.waiters[id] = ch
 	c.mu.Unlock()
 	defer func() {
@@ -267,7 +268,7 @@ func (c *Client) ask(ctx context.Context, m string) (*chain.ClusterUpdate, error
 	}()
 	ctx, cancel := context.WithTimeout(ctx, c.opts.RetryInterval)
 	defer cancel()
-	if err := c.ep.Send(ctx, m, &chain.ClusterRequest{ID: id}); err != nil {
+	if err := c.ep.Send(ctx, m, &wire.ClusterRequest{ID: id}); err != nil {
 		return nil, fmt.Errorf("master %s: %w", m, err)
 	}
 	select {
@@ -282,7 +283,7 @@ func (c *Client) ask(ctx context.Context, m string) (*chain.ClusterUpdate, error
 func (c *Client) receive() {
 	defer c.wg.Done()
 	for in := range c.ep.Receive() {
-		u, ok := in.Msg.(*chain.ClusterUpdate)
+		u, ok := in.Msg.(*wire.ClusterUpdate)
 		if !ok {
 			continue
 		}

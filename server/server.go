@@ -6,7 +6,7 @@
 // the master gives; the master's reply lists the replicas placed on it
 // (members, joining and standby nodes of any chain), and the server starts
 // a chain.Node for each one it does not run yet and stops those no longer
-// listed. A replica of chain c is addressed chain.ReplicaAddr(server
+// listed. A replica of chain c is addressed wire.ReplicaAddr(server
 // address, c): the server wraps its transport with transport/mux, so
 // messages carry the chain they are for, and every replica shares the
 // server's connections. Each node follows the masters like any node
@@ -29,6 +29,7 @@ import (
 	"github.com/chainrep/chain"
 	"github.com/chainrep/chain/storage/memory"
 	"github.com/chainrep/chain/transport/mux"
+	"github.com/chainrep/chain/wire"
 )
 
 // Options configure a Server.
@@ -45,7 +46,7 @@ type Options struct {
 	// Masters are the addresses of the master group. Required.
 	Masters []string
 	// OpenStorage opens the storage of a replica. Nil: in memory.
-	OpenStorage func(r chain.Replica) (chain.Storage, error)
+	OpenStorage func(r wire.Replica) (chain.Storage, error)
 	// DurableStorage reports that OpenStorage's storages keep a replica's
 	// log across restarts of the server (Pebble on disk). Otherwise the
 	// server tells the master that a restart lost its replicas' logs, and
@@ -53,7 +54,7 @@ type Options struct {
 	DurableStorage bool
 	// Setup, when set, is called on each replica's node before it starts:
 	// register its command and query handlers there.
-	Setup func(r chain.Replica, n *chain.Node) error
+	Setup func(r wire.Replica, n *chain.Node) error
 	// NodeOptions are added to every replica's options (after the ones
 	// the server sets).
 	NodeOptions []chain.NodeOption
@@ -79,14 +80,14 @@ type Server struct {
 	current   int           // index of the master beats go to; guarded by mu
 	answered  bool          // the current master answered since the last beat; guarded by mu
 
-	updates chan *chain.ServerUpdate
+	updates chan *wire.ServerUpdate
 	cancel  context.CancelFunc
 	wg      sync.WaitGroup
 }
 
 // replica is one running replica.
 type replica struct {
-	r    chain.Replica
+	r    wire.Replica
 	node *chain.Node
 	st   chain.Storage
 }
@@ -107,7 +108,7 @@ func Start(opts Options) (*Server, error) {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
 	if opts.OpenStorage == nil {
-		opts.OpenStorage = func(chain.Replica) (chain.Storage, error) { return memory.New(), nil }
+		opts.OpenStorage = func(wire.Replica) (chain.Storage, error) { return memory.New(), nil }
 	}
 	tr := mux.New(opts.Transport)
 	ep, err := tr.Listen(opts.Addr)
@@ -124,7 +125,7 @@ func Start(opts Options) (*Server, error) {
 		beatEvery:   opts.BeatEvery,
 		incarnation: rand.Uint64() | 1,
 		answered:    true,
-		updates:     make(chan *chain.ServerUpdate, 1),
+		updates:     make(chan *wire.ServerUpdate, 1),
 		cancel:      cancel,
 	}
 	s.wg.Add(3)
@@ -154,10 +155,10 @@ func (s *Server) Node(chainID string) *chain.Node {
 }
 
 // Replicas returns the replicas the server runs, by chain id.
-func (s *Server) Replicas() []chain.Replica {
+func (s *Server) Replicas() []wire.Replica {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	out := make([]chain.Replica, 0, len(s.replicas))
+	out := make([]wire.Replica, 0, len(s.replicas))
 	for _, r := range s.replicas {
 		out = append(out, r.r)
 	}
@@ -210,7 +211,7 @@ func (s *Server) beat(ctx context.Context) {
 		to, every := s.opts.Masters[s.current], s.beatEvery
 		s.mu.Unlock()
 		sendCtx, cancel := context.WithTimeout(ctx, every)
-		if err := s.ep.Send(sendCtx, to, &chain.ServerBeat{ID: s.opts.ID, Addr: s.opts.Addr,
+		if err := s.ep.Send(sendCtx, to, &wire.ServerBeat{ID: s.opts.ID, Addr: s.opts.Addr,
 			Incarnation: s.incarnation, Volatile: !s.opts.DurableStorage}); err != nil && ctx.Err() == nil {
 			s.log.Debug("beat not sent", "to", to, "err", err)
 		}
@@ -222,7 +223,7 @@ func (s *Server) beat(ctx context.Context) {
 // receive takes the masters' replies until the endpoint closes.
 func (s *Server) receive() {
 	for in := range s.ep.Receive() {
-		u, ok := in.Msg.(*chain.ServerUpdate)
+		u, ok := in.Msg.(*wire.ServerUpdate)
 		if !ok {
 			continue
 		}
@@ -268,8 +269,8 @@ func (s *Server) reconcile(ctx context.Context) {
 
 // apply starts the replicas of want not running and stops the running
 // ones not in want.
-func (s *Server) apply(ctx context.Context, want []chain.Replica) {
-	wanted := make(map[string]chain.Replica, len(want))
+func (s *Server) apply(ctx context.Context, want []wire.Replica) {
+	wanted := make(map[string]wire.Replica, len(want))
 	for _, r := range want {
 		wanted[r.Member.ID] = r
 	}
@@ -281,7 +282,7 @@ func (s *Server) apply(ctx context.Context, want []chain.Replica) {
 			delete(s.replicas, id)
 		}
 	}
-	var start []chain.Replica
+	var start []wire.Replica
 	for id, r := range wanted {
 		if _, ok := s.replicas[id]; !ok {
 			start = append(start, r)
@@ -317,10 +318,10 @@ func (s *Server) apply(ctx context.Context, want []chain.Replica) {
 }
 
 // startReplica opens the storage of r and starts its node.
-func (s *Server) startReplica(ctx context.Context, r chain.Replica) (*replica, error) {
-	if r.Member.Addr != chain.ReplicaAddr(s.opts.Addr, r.Chain) {
+func (s *Server) startReplica(ctx context.Context, r wire.Replica) (*replica, error) {
+	if r.Member.Addr != wire.ReplicaAddr(s.opts.Addr, r.Chain) {
 		return nil, fmt.Errorf("replica %s placed at %s, not at this server's %s: %w",
-			r.Member.ID, r.Member.Addr, chain.ReplicaAddr(s.opts.Addr, r.Chain), chain.ErrInvalidConfig)
+			r.Member.ID, r.Member.Addr, wire.ReplicaAddr(s.opts.Addr, r.Chain), chain.ErrInvalidConfig)
 	}
 	st, err := s.opts.OpenStorage(r)
 	if err != nil {

@@ -14,6 +14,7 @@ import (
 	"github.com/chainrep/chain/master"
 	"github.com/chainrep/chain/server"
 	"github.com/chainrep/chain/transport/inmem"
+	"github.com/chainrep/chain/wire"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -49,7 +50,7 @@ func TestServersRunTheirPlacedReplicas(t *testing.T) {
 	servers := map[string]*server.Server{}
 	for _, id := range []string{"s1", "s2", "s3"} {
 		s, err := server.Start(server.Options{ID: id, Addr: "addr-" + id, Transport: net, Masters: []string{"master"},
-			Setup: func(r chain.Replica, n *chain.Node) error {
+			Setup: func(r wire.Replica, n *chain.Node) error {
 				if r.Chain == "" || n.ID() != r.Member.ID {
 					return errors.New("setup of the wrong node")
 				}
@@ -75,7 +76,7 @@ func TestServersRunTheirPlacedReplicas(t *testing.T) {
 			for _, mem := range ch.Config.Members {
 				for _, s := range servers {
 					if n := s.Node(ch.ID); n != nil && n.ID() == mem.ID && n.Config().Epoch == ch.Config.Epoch {
-						require.Equal(t, chain.ReplicaAddr("addr-"+s.ID(), ch.ID), mem.Addr)
+						require.Equal(t, wire.ReplicaAddr("addr-"+s.ID(), ch.ID), mem.Addr)
 						running++
 					}
 				}

@@ -47,6 +47,7 @@ import (
 	"time"
 
 	"github.com/chainrep/chain"
+	"github.com/chainrep/chain/wire"
 )
 
 func main() {
@@ -152,8 +153,8 @@ func parseFlags(args []string, env func(string) string, out io.Writer) (flags, e
 		return f, errors.New("-nosync needs -data")
 	case f.masters != "" && (f.members != "" || f.chains > 0 || f.data != "" || f.noSync || set["nodes"] || set["servers"] || f.nodeStats):
 		return f, errors.New("-master loads a running partitioned cluster: it goes with no -members, -chains, -servers, -nodes, -data, -nosync or -nodestats")
-	case f.chains < 0 || f.chains > chain.Slots:
-		return f, fmt.Errorf("-chains must be within 0-%d, not %d", chain.Slots, f.chains)
+	case f.chains < 0 || f.chains > wire.Slots:
+		return f, fmt.Errorf("-chains must be within 0-%d, not %d", wire.Slots, f.chains)
 	case f.chains > 0 && (f.members != "" || set["nodes"] || f.nodeStats):
 		return f, errors.New("-chains starts a local partitioned cluster: it goes with no -members, -nodes or -nodestats")
 	case f.servers < 1 || f.servers > 64:

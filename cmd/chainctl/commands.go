@@ -11,6 +11,7 @@ import (
 
 	"github.com/chainrep/chain"
 	"github.com/chainrep/chain/partition"
+	"github.com/chainrep/chain/wire"
 )
 
 const commandHelp = `commands:
@@ -174,16 +175,16 @@ var commands = map[string]command{
 		return s.status(ctx)
 	}},
 	"add-node": {"add-node ID ADDR", 2, 2, func(ctx context.Context, s *session, a []string) error {
-		return s.adminNode(ctx, &chain.AdminRequest{Op: chain.AdminAddNode, Member: chain.Member{ID: a[0], Addr: a[1]}})
+		return s.adminNode(ctx, &wire.AdminRequest{Op: wire.AdminAddNode, Member: chain.Member{ID: a[0], Addr: a[1]}})
 	}},
 	"remove-node": {"remove-node ID", 1, 1, func(ctx context.Context, s *session, a []string) error {
-		return s.adminNode(ctx, &chain.AdminRequest{Op: chain.AdminRemoveNode, Member: chain.Member{ID: a[0]}})
+		return s.adminNode(ctx, &wire.AdminRequest{Op: wire.AdminRemoveNode, Member: chain.Member{ID: a[0]}})
 	}},
 	"add-master": {"add-master ADDR RAFTADDR", 2, 2, func(ctx context.Context, s *session, a []string) error {
-		return s.admin(ctx, &chain.AdminRequest{Op: chain.AdminAddMaster, Member: chain.Member{ID: a[0], Addr: a[1]}})
+		return s.admin(ctx, &wire.AdminRequest{Op: wire.AdminAddMaster, Member: chain.Member{ID: a[0], Addr: a[1]}})
 	}},
 	"remove-master": {"remove-master ADDR", 1, 1, func(ctx context.Context, s *session, a []string) error {
-		return s.admin(ctx, &chain.AdminRequest{Op: chain.AdminRemoveMaster, Member: chain.Member{ID: a[0]}})
+		return s.admin(ctx, &wire.AdminRequest{Op: wire.AdminRemoveMaster, Member: chain.Member{ID: a[0]}})
 	}},
 }
 

@@ -12,6 +12,7 @@ import (
 
 	"github.com/chainrep/chain"
 	"github.com/chainrep/chain/internal/masterclient"
+	"github.com/chainrep/chain/wire"
 )
 
 // print writes v as JSON with -json, text otherwise.
@@ -134,7 +135,7 @@ const masterAskLimit = 2 * time.Second
 // answers.
 func (s *session) masterStates(ctx context.Context) ([]masterState, string, chain.Config, error) {
 	states := make([]masterState, len(s.masters))
-	updates := make([]*chain.ConfigUpdate, len(s.masters))
+	updates := make([]*wire.ConfigUpdate, len(s.masters))
 	errs := make([]error, len(s.masters))
 	var wg sync.WaitGroup
 	for i, addr := range s.masters {
@@ -176,10 +177,10 @@ func (s *session) masterStates(ctx context.Context) ([]masterState, string, chai
 
 // admin sends an add or remove request to the master (a group's leader)
 // and prints the configuration it answers with.
-func (s *session) admin(ctx context.Context, req *chain.AdminRequest) error {
-	what := map[chain.AdminOp]string{
-		chain.AdminAddNode: "add-node", chain.AdminRemoveNode: "remove-node",
-		chain.AdminAddMaster: "add-master", chain.AdminRemoveMaster: "remove-master",
+func (s *session) admin(ctx context.Context, req *wire.AdminRequest) error {
+	what := map[wire.AdminOp]string{
+		wire.AdminAddNode: "add-node", wire.AdminRemoveNode: "remove-node",
+		wire.AdminAddMaster: "add-master", wire.AdminRemoveMaster: "remove-master",
 	}[req.Op]
 	if len(s.masters) == 0 {
 		return fmt.Errorf("%s needs the master: use -master or CHAIN_MASTER", what)
@@ -195,17 +196,17 @@ func (s *session) admin(ctx context.Context, req *chain.AdminRequest) error {
 		}
 		return json.NewEncoder(s.out).Encode(map[string]any{"op": what, "id": req.Member.ID, "config": view})
 	}
-	if s.part != nil && (req.Op == chain.AdminAddNode || req.Op == chain.AdminRemoveNode) {
+	if s.part != nil && (req.Op == wire.AdminAddNode || req.Op == wire.AdminRemoveNode) {
 		fmt.Fprintf(s.out, "chain %s: ", req.Chain)
 	}
 	switch {
-	case req.Op == chain.AdminAddMaster:
+	case req.Op == wire.AdminAddMaster:
 		fmt.Fprintf(s.out, "added master %s (raft %s) to the group\n", req.Member.ID, req.Member.Addr)
 		return nil
-	case req.Op == chain.AdminRemoveMaster:
+	case req.Op == wire.AdminRemoveMaster:
 		fmt.Fprintf(s.out, "removed master %s from the group\n", req.Member.ID)
 		return nil
-	case req.Op == chain.AdminRemoveNode:
+	case req.Op == wire.AdminRemoveNode:
 		fmt.Fprintf(s.out, "removed %s\n", req.Member.ID)
 	case resp.Config.Role(req.Member.ID) == chain.RoleNone:
 		fmt.Fprintf(s.out, "added %s at %s: it joins behind the tail once it reaches the master, then becomes the tail\n",

@@ -14,6 +14,7 @@ import (
 	"github.com/chainrep/chain"
 	"github.com/chainrep/chain/internal/masterclient"
 	"github.com/chainrep/chain/kv"
+	"github.com/chainrep/chain/wire"
 )
 
 // chainClient returns the client of the chain the log commands go to:
@@ -44,7 +45,7 @@ func (s *session) kv() *kv.Client {
 
 // adminNode sends add-node or remove-node: to the chain -chain names in a
 // partitioned cluster.
-func (s *session) adminNode(ctx context.Context, req *chain.AdminRequest) error {
+func (s *session) adminNode(ctx context.Context, req *wire.AdminRequest) error {
 	if s.part != nil {
 		if _, err := s.chainClient(ctx); err != nil {
 			return err
@@ -85,9 +86,9 @@ type clusterStatus struct {
 // clusterStatus asks every master (those given and the other members of
 // their group) for its layout, at once, and keeps the leader's.
 func (s *session) clusterStatus(ctx context.Context) (clusterStatus, error) {
-	ask := func(addrs []string) ([]masterState, []*chain.ClusterUpdate, []error) {
+	ask := func(addrs []string) ([]masterState, []*wire.ClusterUpdate, []error) {
 		states := make([]masterState, len(addrs))
-		updates := make([]*chain.ClusterUpdate, len(addrs))
+		updates := make([]*wire.ClusterUpdate, len(addrs))
 		errs := make([]error, len(addrs))
 		var wg sync.WaitGroup
 		for i, addr := range addrs {

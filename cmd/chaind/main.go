@@ -105,8 +105,8 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/chainrep/chain"
 	"github.com/chainrep/chain/master"
+	"github.com/chainrep/chain/wire"
 )
 
 func main() {
@@ -288,8 +288,8 @@ func (f *flags) checkPartitioned() error {
 	switch {
 	case f.chains < 0 || f.set["chains"] && f.chains == 0:
 		return errors.New("-chains must be at least 1")
-	case f.chains > chain.Slots:
-		return fmt.Errorf("-chains must be at most %d (the slots keys hash into)", chain.Slots)
+	case f.chains > wire.Slots:
+		return fmt.Errorf("-chains must be at most %d (the slots keys hash into)", wire.Slots)
 	case f.replicas < 1:
 		return errors.New("-replicas must be at least 1")
 	case f.servers < 1:

@@ -18,6 +18,7 @@ import (
 	"github.com/chainrep/chain/internal/masterclient"
 	"github.com/chainrep/chain/internal/testutil"
 	"github.com/chainrep/chain/transport/tcp"
+	"github.com/chainrep/chain/wire"
 )
 
 // process is one run call standing for a chaind process: its own
@@ -134,7 +135,7 @@ func TestMasterAndNodesAsSeparateProcesses(t *testing.T) {
 	n4 := startProcess(t, "-id", "n4", "-addr", n4Addr, "-master", masterAddr, "-log-level", "error")
 	require.Contains(t, n4.out.String(), "node n4 (not yet a member) listening on "+n4Addr)
 	require.Contains(t, n4.out.String(), "chainctl -master "+masterAddr+" add-node n4 "+n4Addr)
-	resp, err := masterclient.Admin(ctx, tr, []string{masterAddr}, &chain.AdminRequest{Op: chain.AdminAddNode, Member: chain.Member{ID: "n4", Addr: n4Addr}})
+	resp, err := masterclient.Admin(ctx, tr, []string{masterAddr}, &wire.AdminRequest{Op: wire.AdminAddNode, Member: chain.Member{ID: "n4", Addr: n4Addr}})
 	require.NoError(t, err)
 	require.Equal(t, []string{"n1", "n3"}, memberIDs(resp.Config))
 	require.Eventually(t, func() bool {
@@ -276,7 +277,7 @@ func TestMasterGroupAsSeparateProcesses(t *testing.T) {
 		require.Equal(t, uint64(i+1), off)
 	}
 	// A change the group commits before its leader dies.
-	resp, err := masterclient.Admin(ctx, tr, masters, &chain.AdminRequest{Op: chain.AdminRemoveNode, Member: chain.Member{ID: "n3"}})
+	resp, err := masterclient.Admin(ctx, tr, masters, &wire.AdminRequest{Op: wire.AdminRemoveNode, Member: chain.Member{ID: "n3"}})
 	require.NoError(t, err)
 	require.Equal(t, uint64(2), resp.Config.Epoch)
 
@@ -294,7 +295,7 @@ func TestMasterGroupAsSeparateProcesses(t *testing.T) {
 		require.Equal(t, uint64(6+i), off)
 	}
 	// Admin requests reach the new leader from any list of the masters.
-	resp, err = masterclient.Admin(ctx, tr, masters, &chain.AdminRequest{Op: chain.AdminRemoveNode, Member: chain.Member{ID: "n2"}})
+	resp, err = masterclient.Admin(ctx, tr, masters, &wire.AdminRequest{Op: wire.AdminRemoveNode, Member: chain.Member{ID: "n2"}})
 	require.NoError(t, err)
 	require.Equal(t, []string{"n1"}, memberIDs(resp.Config))
 	require.Greater(t, resp.Config.Epoch, cfg.Epoch)
@@ -339,7 +340,7 @@ func TestMasterStateSurvivesARestartWithData(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	m := startProcess(t, args...)
-	resp, err := masterclient.Admin(ctx, tr, []string{masterAddr}, &chain.AdminRequest{Op: chain.AdminRemoveNode, Member: chain.Member{ID: "n2"}})
+	resp, err := masterclient.Admin(ctx, tr, []string{masterAddr}, &wire.AdminRequest{Op: wire.AdminRemoveNode, Member: chain.Member{ID: "n2"}})
 	require.NoError(t, err)
 	require.Equal(t, uint64(2), resp.Config.Epoch)
 	m.stop()

@@ -7,6 +7,7 @@ import (
 	"github.com/chainrep/chain"
 	"github.com/chainrep/chain/kv"
 	"github.com/chainrep/chain/server"
+	"github.com/chainrep/chain/wire"
 )
 
 // ServerConfig describes one server of a partitioned cluster a program
@@ -38,11 +39,11 @@ func StartServer(sc ServerConfig) (*server.Server, error) {
 	opts := server.Options{
 		ID: sc.ID, Addr: sc.Addr, Transport: sc.Transport, Masters: sc.Masters,
 		Logger: sc.Logger, NodeOptions: sc.NodeOptions,
-		Setup: func(_ chain.Replica, n *chain.Node) error { return kv.New().Register(n) },
+		Setup: func(_ wire.Replica, n *chain.Node) error { return kv.New().Register(n) },
 	}
 	if sc.DataDir != "" {
 		opts.DurableStorage = true
-		opts.OpenStorage = func(r chain.Replica) (chain.Storage, error) {
+		opts.OpenStorage = func(r wire.Replica) (chain.Storage, error) {
 			return OpenStorage(filepath.Join(sc.DataDir, r.Chain), sc.NoSync)
 		}
 	}

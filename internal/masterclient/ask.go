@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/chainrep/chain"
+	"github.com/chainrep/chain/wire"
 )
 
 // askInterval is how long FetchConfig and Admin wait for a master's
@@ -35,7 +36,7 @@ var ErrNoMaster = errors.New("no answer from the master")
 // FetchUpdate asks the master at addr for its ConfigUpdate (its latest
 // applied configuration, and who leads its group), until it answers or
 // ctx ends.
-func FetchUpdate(ctx context.Context, tr chain.Transport, addr string) (*chain.ConfigUpdate, error) {
+func FetchUpdate(ctx context.Context, tr chain.Transport, addr string) (*wire.ConfigUpdate, error) {
 	u, _, err := fetch(ctx, tr, []string{addr}, false)
 	if err != nil {
 		return nil, fmt.Errorf("configuration from the master at %s: %w", addr, err)
@@ -50,23 +51,23 @@ func FetchUpdate(ctx context.Context, tr chain.Transport, addr string) (*chain.C
 //
 // A master of one chain answers with that chain alone, its id "": see
 // IsPartitioned.
-func FetchCluster(ctx context.Context, tr chain.Transport, addrs ...string) (*chain.ClusterUpdate, string, error) {
+func FetchCluster(ctx context.Context, tr chain.Transport, addrs ...string) (*wire.ClusterUpdate, string, error) {
 	return fetchCluster(ctx, tr, addrs, true)
 }
 
 // FetchClusterUpdate asks the master at addr alone for its
 // ClusterUpdate (its layout, its group and who leads it), until it
 // answers or ctx ends.
-func FetchClusterUpdate(ctx context.Context, tr chain.Transport, addr string) (*chain.ClusterUpdate, error) {
+func FetchClusterUpdate(ctx context.Context, tr chain.Transport, addr string) (*wire.ClusterUpdate, error) {
 	u, _, err := fetchCluster(ctx, tr, []string{addr}, false)
 	return u, err
 }
 
 // fetchCluster asks for a ClusterUpdate (see fetchAnswer).
-func fetchCluster(ctx context.Context, tr chain.Transport, addrs []string, toLeader bool) (*chain.ClusterUpdate, string, error) {
+func fetchCluster(ctx context.Context, tr chain.Transport, addrs []string, toLeader bool) (*wire.ClusterUpdate, string, error) {
 	u, from, err := fetchAnswer(ctx, tr, addrs, toLeader,
-		func(id uint64) chain.Message { return &chain.ClusterRequest{ID: id} },
-		func(c *chain.ClusterUpdate) answer { return answer{c.ID, c.Follower, c.Leader} })
+		func(id uint64) chain.Message { return &wire.ClusterRequest{ID: id} },
+		func(c *wire.ClusterUpdate) answer { return answer{c.ID, c.Follower, c.Leader} })
 	if err != nil {
 		return nil, "", fmt.Errorf("cluster layout from the master at %s: %w", strings.Join(addrs, ","), err)
 	}
@@ -76,7 +77,7 @@ func fetchCluster(ctx context.Context, tr chain.Transport, addrs []string, toLea
 // IsPartitioned reports whether a master's layout is that of a
 // partitioned cluster: more or fewer chains than one (none while its
 // servers have not yet reported), or one chain with an id.
-func IsPartitioned(c chain.Cluster) bool {
+func IsPartitioned(c wire.Cluster) bool {
 	return len(c.Chains) != 1 || c.Chains[0].ID != ""
 }
 
@@ -94,10 +95,10 @@ func FetchConfig(ctx context.Context, tr chain.Transport, addrs ...string) (chai
 }
 
 // fetch asks for a ConfigUpdate (see fetchAnswer).
-func fetch(ctx context.Context, tr chain.Transport, addrs []string, toLeader bool) (*chain.ConfigUpdate, string, error) {
+func fetch(ctx context.Context, tr chain.Transport, addrs []string, toLeader bool) (*wire.ConfigUpdate, string, error) {
 	return fetchAnswer(ctx, tr, addrs, toLeader,
-		func(id uint64) chain.Message { return &chain.ConfigRequest{ID: id} },
-		func(c *chain.ConfigUpdate) answer { return answer{c.ID, c.Follower, c.Leader} })
+		func(id uint64) chain.Message { return &wire.ConfigRequest{ID: id} },
+		func(c *wire.ConfigUpdate) answer { return answer{c.ID, c.Follower, c.Leader} })
 }
 
 // answer is what fetchAnswer reads of a master's answer.
@@ -148,24 +149,24 @@ func fetchAnswer[T chain.Message](ctx context.Context, tr chain.Transport, addrs
 // removal is sent again only to another master: one whose answer was
 // lost may have applied it, and the removal then fails with "unknown
 // node".
-func Admin(ctx context.Context, tr chain.Transport, addrs []string, req *chain.AdminRequest) (*chain.AdminResponse, error) {
+func Admin(ctx context.Context, tr chain.Transport, addrs []string, req *wire.AdminRequest) (*wire.AdminResponse, error) {
 	resp, _, err := AdminFrom(ctx, tr, addrs, req)
 	return resp, err
 }
 
 // AdminFrom is Admin that also returns the address of the master that
 // answered (with a group, its leader).
-func AdminFrom(ctx context.Context, tr chain.Transport, addrs []string, req *chain.AdminRequest) (*chain.AdminResponse, string, error) {
+func AdminFrom(ctx context.Context, tr chain.Transport, addrs []string, req *wire.AdminRequest) (*wire.AdminResponse, string, error) {
 	r := *req
 	r.ID = rand.Uint64()
-	var resp *chain.AdminResponse
-	from, err := ask(ctx, tr, addrs, func() chain.Message { c := r; return &c }, r.Op == chain.AdminAddNode,
+	var resp *wire.AdminResponse
+	from, err := ask(ctx, tr, addrs, func() chain.Message { c := r; return &c }, r.Op == wire.AdminAddNode,
 		func(_ string, msg chain.Message) (bool, string) {
-			a, ok := msg.(*chain.AdminResponse)
+			a, ok := msg.(*wire.AdminResponse)
 			if !ok || a.ID != r.ID {
 				return false, ""
 			}
-			if e := a.Err; e != nil && e.Code == chain.CodeBusy {
+			if e := a.Err; e != nil && e.Code == wire.CodeBusy {
 				// Not applied (not the leader, or busy with another admin
 				// request): go to the leader, or ask again shortly.
 				if e.Redirect == "" {

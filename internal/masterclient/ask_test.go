@@ -12,6 +12,7 @@ import (
 	"github.com/chainrep/chain"
 	"github.com/chainrep/chain/master"
 	"github.com/chainrep/chain/transport/inmem"
+	"github.com/chainrep/chain/wire"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -32,12 +33,12 @@ func TestMasterHelpers(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, cfg, got)
 
-	resp, err := Admin(ctx, net, []string{"master"}, &chain.AdminRequest{Op: chain.AdminRemoveNode, Member: chain.Member{ID: "n1"}})
+	resp, err := Admin(ctx, net, []string{"master"}, &wire.AdminRequest{Op: wire.AdminRemoveNode, Member: chain.Member{ID: "n1"}})
 	require.NoError(t, err)
 	require.Equal(t, uint64(2), resp.Config.Epoch)
 	require.Equal(t, cfg.Members[1:], resp.Config.Members)
 
-	resp, err = Admin(ctx, net, []string{"master"}, &chain.AdminRequest{Op: chain.AdminRemoveNode, Member: chain.Member{ID: "n2"}})
+	resp, err = Admin(ctx, net, []string{"master"}, &wire.AdminRequest{Op: wire.AdminRemoveNode, Member: chain.Member{ID: "n2"}})
 	require.ErrorIs(t, err, chain.ErrInvalidArgument)
 	require.ErrorContains(t, err, "last member")
 	require.Equal(t, uint64(2), resp.Config.Epoch)
@@ -47,7 +48,7 @@ func TestMasterHelpers(t *testing.T) {
 	defer cancelShort()
 	_, err = FetchConfig(short, net, "nobody")
 	require.ErrorIs(t, err, ErrNoMaster)
-	_, err = Admin(short, net, []string{"nobody"}, &chain.AdminRequest{Op: chain.AdminAddNode, Member: chain.Member{ID: "n3", Addr: "x"}})
+	_, err = Admin(short, net, []string{"nobody"}, &wire.AdminRequest{Op: wire.AdminAddNode, Member: chain.Member{ID: "n3", Addr: "x"}})
 	require.ErrorIs(t, err, ErrNoMaster)
 	_, err = FetchConfig(ctx, net, "")
 	require.ErrorIs(t, err, chain.ErrInvalidArgument)
@@ -112,7 +113,7 @@ func TestMasterGroupHelpers(t *testing.T) {
 	require.Equal(t, l, u.Leader)
 
 	// A follower redirects the removal to the leader.
-	resp, err := Admin(ctx, net, []string{followers[0]}, &chain.AdminRequest{Op: chain.AdminRemoveNode, Member: chain.Member{ID: "n1"}})
+	resp, err := Admin(ctx, net, []string{followers[0]}, &wire.AdminRequest{Op: wire.AdminRemoveNode, Member: chain.Member{ID: "n1"}})
 	require.NoError(t, err)
 	require.Equal(t, uint64(2), resp.Config.Epoch)
 
@@ -122,7 +123,7 @@ func TestMasterGroupHelpers(t *testing.T) {
 		require.NoError(t, err)
 		return got.Epoch == 2
 	}, 5*time.Second, 10*time.Millisecond)
-	resp, err = Admin(ctx, net, []string{"nobody", followers[1]}, &chain.AdminRequest{Op: chain.AdminAddNode, Member: chain.Member{ID: "n3", Addr: "x"}})
+	resp, err = Admin(ctx, net, []string{"nobody", followers[1]}, &wire.AdminRequest{Op: wire.AdminAddNode, Member: chain.Member{ID: "n3", Addr: "x"}})
 	require.NoError(t, err)
 	require.Equal(t, uint64(2), resp.Config.Epoch)
 }

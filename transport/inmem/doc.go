@@ -2,8 +2,8 @@
 // injection that the tests drive.
 //
 // A Network connects the endpoints opened on it with Listen. Every message
-// is copied by encoding: Send encodes it with chain.EncodeMessage and the
-// receiver gets the result of chain.DecodeMessage, so nodes never share
+// is copied by encoding: Send encodes it with wire.EncodeMessage and the
+// receiver gets the result of wire.DecodeMessage, so nodes never share
 // memory through the transport and the wire codec is exercised on every
 // message.
 //

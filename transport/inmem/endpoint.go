@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/chainrep/chain"
+	"github.com/chainrep/chain/wire"
 )
 
 // endpoint is one open address of a Network. It implements chain.Endpoint.
@@ -66,14 +67,14 @@ func (e *endpoint) Send(ctx context.Context, to string, msg chain.Message) error
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("inmem: send from %q to %q: %w", e.addr, to, err)
 	}
-	wire, err := chain.EncodeMessage(nil, msg)
+	encoded, err := wire.EncodeMessage(nil, msg)
 	if err != nil {
 		return fmt.Errorf("inmem: send from %q to %q: %w", e.addr, to, err)
 	}
 	dst, copies := e.net.route(e.addr, to)
 	for i, c := range copies {
 		// Decode once per copy so that duplicates share no memory either.
-		m, err := chain.DecodeMessage(wire)
+		m, err := wire.DecodeMessage(encoded)
 		if err != nil {
 			// Count the copies that will not be delivered, then report.
 			e.net.stats.dropped.Add(uint64(len(copies) - i))

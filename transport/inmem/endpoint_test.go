@@ -10,6 +10,7 @@ import (
 
 	"github.com/chainrep/chain"
 	"github.com/chainrep/chain/transport/inmem"
+	"github.com/chainrep/chain/wire"
 )
 
 func TestDeliveryAndFrom(t *testing.T) {
@@ -20,7 +21,7 @@ func TestDeliveryAndFrom(t *testing.T) {
 	send(t, a, "b", 7)
 	in := recv(t, b)
 	require.Equal(t, "a", in.From)
-	require.Equal(t, &chain.ClientRequest{Op: chain.OpAppend, ID: 7}, in.Msg)
+	require.Equal(t, &wire.ClientRequest{Op: wire.OpAppend, ID: 7}, in.Msg)
 
 	// Replies travel back to the From address, including generated ones.
 	c := listen(t, n, "")
@@ -50,12 +51,12 @@ func TestEveryMessageKind(t *testing.T) {
 	n := newNet(t, inmem.Options{})
 	a, b := listen(t, n, "a"), listen(t, n, "b")
 	msgs := []chain.Message{
-		&chain.ClientRequest{Op: chain.OpCommand, ID: 1, Acked: 1, Epoch: 2, Name: "upper", Data: []byte("x"), From: 3, Max: 4},
-		&chain.ClientResponse{ID: 1, Err: &chain.RemoteError{Code: chain.CodeNotHead, Redirect: "h"}, Offset: 5, Result: []byte("X"),
+		&wire.ClientRequest{Op: wire.OpCommand, ID: 1, Acked: 1, Epoch: 2, Name: "upper", Data: []byte("x"), From: 3, Max: 4},
+		&wire.ClientResponse{ID: 1, Err: &chain.RemoteError{Code: wire.CodeNotHead, Redirect: "h"}, Offset: 5, Result: []byte("X"),
 			Entries: []chain.Entry{{Offset: 1, Epoch: 1, Client: "c", Seq: 1, Command: "upper", Data: []byte("x")}}},
-		&chain.PullRequest{Epoch: 1, Next: 2, Commit: 3, MaxBytes: 4},
-		&chain.PullResponse{Epoch: 1, From: 2, Commit: 3, Entries: []chain.Entry{{Offset: 2, Epoch: 1, Data: []byte("y")}}},
-		&chain.CommitNotice{Epoch: 1, Commit: 9},
+		&wire.PullRequest{Epoch: 1, Next: 2, Commit: 3, MaxBytes: 4},
+		&wire.PullResponse{Epoch: 1, From: 2, Commit: 3, Entries: []chain.Entry{{Offset: 2, Epoch: 1, Data: []byte("y")}}},
+		&wire.CommitNotice{Epoch: 1, Commit: 9},
 	}
 	for _, m := range msgs {
 		require.NoError(t, a.Send(context.Background(), "b", m))
@@ -71,14 +72,14 @@ func TestCopySemantics(t *testing.T) {
 	require.NoError(t, n.SetFaults(inmem.Faults{Duplicate: 1}))
 
 	data := []byte("hello")
-	msg := &chain.ClientRequest{Op: chain.OpAppend, ID: 1, Data: data}
+	msg := &wire.ClientRequest{Op: wire.OpAppend, ID: 1, Data: data}
 	require.NoError(t, a.Send(context.Background(), "b", msg))
 	copy(data, "HELLO")
 	msg.ID = 2
 
 	first, second := recv(t, b), recv(t, b)
-	r1 := first.Msg.(*chain.ClientRequest)
-	r2 := second.Msg.(*chain.ClientRequest)
+	r1 := first.Msg.(*wire.ClientRequest)
+	r2 := second.Msg.(*wire.ClientRequest)
 	require.Equal(t, []byte("hello"), r1.Data)
 	require.Equal(t, uint64(1), r1.ID)
 	require.Equal(t, []byte("hello"), r2.Data)
@@ -99,7 +100,7 @@ func TestSendErrors(t *testing.T) {
 
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	err = a.Send(ctx, "b", &chain.CommitNotice{})
+	err = a.Send(ctx, "b", &wire.CommitNotice{})
 	require.ErrorIs(t, err, context.Canceled)
 
 	require.Zero(t, n.Stats().Sent)
@@ -150,7 +151,7 @@ func TestClosedEndpoint(t *testing.T) {
 	require.Equal(t, before+1, n.Stats().Dropped)
 
 	// Sending from a closed endpoint fails.
-	err := b.Send(context.Background(), "a", &chain.CommitNotice{})
+	err := b.Send(context.Background(), "a", &wire.CommitNotice{})
 	require.ErrorIs(t, err, chain.ErrClosed)
 
 	// The address is free again, and the new endpoint gets only new messages.
@@ -194,7 +195,7 @@ func TestNetworkClose(t *testing.T) {
 		require.False(t, ok)
 		require.NoError(t, ep.Close())
 	}
-	require.ErrorIs(t, a.Send(context.Background(), "b", &chain.CommitNotice{}), chain.ErrClosed)
+	require.ErrorIs(t, a.Send(context.Background(), "b", &wire.CommitNotice{}), chain.ErrClosed)
 	_, err := n.Listen("c")
 	require.ErrorIs(t, err, chain.ErrClosed)
 }
@@ -240,7 +241,7 @@ func TestConcurrentSend(t *testing.T) {
 	for _, ep := range eps {
 		go func() {
 			for i := range perSender {
-				if err := ep.Send(context.Background(), "dst", &chain.ClientRequest{ID: uint64(i), Data: []byte("x")}); err != nil {
+				if err := ep.Send(context.Background(), "dst", &wire.ClientRequest{ID: uint64(i), Data: []byte("x")}); err != nil {
 					errs <- err
 					return
 				}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/chainrep/chain"
 	"github.com/chainrep/chain/transport/inmem"
+	"github.com/chainrep/chain/wire"
 )
 
 func TestSetFaultsValidation(t *testing.T) {
@@ -172,7 +173,7 @@ func TestCloseRacesDelayedDelivery(t *testing.T) {
 		go func() {
 			defer close(stop)
 			for i := range uint64(500) {
-				if a.Send(t.Context(), "b", &chain.ClientRequest{ID: i}) != nil {
+				if a.Send(t.Context(), "b", &wire.ClientRequest{ID: i}) != nil {
 					return
 				}
 			}

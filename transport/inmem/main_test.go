@@ -10,6 +10,7 @@ import (
 
 	"github.com/chainrep/chain"
 	"github.com/chainrep/chain/transport/inmem"
+	"github.com/chainrep/chain/wire"
 )
 
 func TestMain(m *testing.M) {
@@ -34,7 +35,7 @@ func listen(t *testing.T, n *inmem.Network, addr string) chain.Endpoint {
 // send sends a ClientRequest with the given ID and requires success.
 func send(t *testing.T, from chain.Endpoint, to string, id uint64) {
 	t.Helper()
-	require.NoError(t, from.Send(context.Background(), to, &chain.ClientRequest{Op: chain.OpAppend, ID: id}))
+	require.NoError(t, from.Send(context.Background(), to, &wire.ClientRequest{Op: wire.OpAppend, ID: id}))
 }
 
 // recv waits for one message on ep.
@@ -57,7 +58,7 @@ func recvIDs(t *testing.T, ep chain.Endpoint, count int) []uint64 {
 	ids := make([]uint64, 0, count)
 	for range count {
 		in := recv(t, ep)
-		req, ok := in.Msg.(*chain.ClientRequest)
+		req, ok := in.Msg.(*wire.ClientRequest)
 		require.True(t, ok, "got %T", in.Msg)
 		ids = append(ids, req.ID)
 	}

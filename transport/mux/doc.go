@@ -15,7 +15,7 @@
 //
 // A mux address is "base/sub": base is an address of the wrapped (base)
 // transport, sub names one endpoint behind it, typically a chain id
-// (chain.ReplicaAddr builds such addresses: "127.0.0.1:7101/c3"). The
+// (wire.ReplicaAddr builds such addresses: "127.0.0.1:7101/c3"). The
 // address is split at its first "/", so base must not contain one (neither
 // the inmem nor the tcp transport's addresses do) while sub may. A plain
 // "base" (or "base/") is the sub-address "": the base address itself.
@@ -31,7 +31,7 @@
 //
 // # Wire
 //
-// Between sub-addresses, a message travels wrapped in a chain.Envelope
+// Between sub-addresses, a message travels wrapped in a wire.Envelope
 // naming the sender's and the receiver's sub-address. A message from sub ""
 // to sub "" travels unwrapped, so a mux endpoint at a plain base address
 // interoperates with endpoints that do not use mux at all: an unwrapped

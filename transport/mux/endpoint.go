@@ -6,6 +6,7 @@ import (
 	"sync"
 
 	"github.com/chainrep/chain"
+	"github.com/chainrep/chain/wire"
 )
 
 // endpoint is one open mux address. It implements chain.Endpoint.
@@ -49,13 +50,13 @@ func (e *endpoint) Addr() string { return e.addr }
 func (e *endpoint) Receive() <-chan chain.Inbound { return e.inbox }
 
 // Send sends msg to the mux address to over the shared base endpoint:
-// to the base part of to, wrapped in a chain.Envelope naming this
+// to the base part of to, wrapped in a wire.Envelope naming this
 // endpoint's sub-address and to's, or unwrapped if both are "".
 //
 // Send blocks as long as the base endpoint's Send does (backpressure), at
 // most until ctx is done. It returns an error wrapping chain.ErrClosed
 // after Close; one wrapping chain.ErrInvalidArgument, without sending, for
-// a nil message, a *chain.Envelope (mux wraps messages itself, and
+// a nil message, a *wire.Envelope (mux wraps messages itself, and
 // envelopes do not nest), or an address with an empty base part or a
 // sub-address over MaxSubLen; ctx's error if ctx is already done; and the
 // base endpoint's error, wrapped, otherwise. As with every transport, a
@@ -70,7 +71,7 @@ func (e *endpoint) Send(ctx context.Context, to string, msg chain.Message) error
 	if msg == nil {
 		return fmt.Errorf("mux: send from %q to %q: %w: nil message", e.addr, to, chain.ErrInvalidArgument)
 	}
-	if _, ok := msg.(*chain.Envelope); ok {
+	if _, ok := msg.(*wire.Envelope); ok {
 		return fmt.Errorf("mux: send from %q to %q: %w: an envelope (mux adds its own)", e.addr, to, chain.ErrInvalidArgument)
 	}
 	if err := ctx.Err(); err != nil {
@@ -83,11 +84,11 @@ func (e *endpoint) Send(ctx context.Context, to string, msg chain.Message) error
 	if len(sub) > MaxSubLen {
 		return fmt.Errorf("mux: send from %q to %q: %w: sub-address of %d bytes, over %d", e.addr, to, chain.ErrInvalidArgument, len(sub), MaxSubLen)
 	}
-	wire := msg
+	out := msg
 	if e.sub != "" || sub != "" {
-		wire = &chain.Envelope{From: e.sub, To: sub, Msg: msg}
+		out = &wire.Envelope{From: e.sub, To: sub, Msg: msg}
 	}
-	if err := e.sh.ep.Send(ctx, base, wire); err != nil {
+	if err := e.sh.ep.Send(ctx, base, out); err != nil {
 		return fmt.Errorf("mux: send from %q to %q: %w", e.addr, to, err)
 	}
 	return nil

@@ -11,6 +11,7 @@ import (
 	"github.com/chainrep/chain"
 	"github.com/chainrep/chain/transport/inmem"
 	"github.com/chainrep/chain/transport/tcp"
+	"github.com/chainrep/chain/wire"
 )
 
 func TestMain(m *testing.M) {
@@ -44,8 +45,8 @@ func listen(t testing.TB, tr chain.Transport, addr string) chain.Endpoint {
 	return ep
 }
 
-func req(id uint64, data string) *chain.ClientRequest {
-	return &chain.ClientRequest{Op: chain.OpAppend, ID: id, Data: []byte(data)}
+func req(id uint64, data string) *wire.ClientRequest {
+	return &wire.ClientRequest{Op: wire.OpAppend, ID: id, Data: []byte(data)}
 }
 
 func send(t testing.TB, from chain.Endpoint, to string, msg chain.Message) {
@@ -70,11 +71,11 @@ func recv(t testing.TB, ep chain.Endpoint) chain.Inbound {
 }
 
 // recvReq receives a ClientRequest from from on ep.
-func recvReq(t testing.TB, ep chain.Endpoint, from string) *chain.ClientRequest {
+func recvReq(t testing.TB, ep chain.Endpoint, from string) *wire.ClientRequest {
 	t.Helper()
 	in := recv(t, ep)
 	require.Equal(t, from, in.From, "%s: sender", ep.Addr())
-	m, ok := in.Msg.(*chain.ClientRequest)
+	m, ok := in.Msg.(*wire.ClientRequest)
 	require.True(t, ok, "%s: got %T", ep.Addr(), in.Msg)
 	return m
 }

@@ -16,7 +16,7 @@ import (
 // each allocated in full when the replica listens.
 const DefaultInboxSize = 1024
 
-// MaxSubLen is the longest sub-address, in bytes: the limit chain.Envelope
+// MaxSubLen is the longest sub-address, in bytes: the limit wire.Envelope
 // puts on its sub-addresses.
 const MaxSubLen = 1 << 10
 

@@ -15,6 +15,7 @@ import (
 	"github.com/chainrep/chain/storage/memory"
 	"github.com/chainrep/chain/transport/inmem"
 	"github.com/chainrep/chain/transport/mux"
+	"github.com/chainrep/chain/wire"
 )
 
 func TestSplitJoinAddr(t *testing.T) {
@@ -31,7 +32,7 @@ func TestSplitJoinAddr(t *testing.T) {
 		require.Equal(t, tc.sub, sub, tc.addr)
 	}
 	require.Equal(t, "srv", mux.JoinAddr("srv", ""))
-	require.Equal(t, chain.ReplicaAddr("srv", "c1"), mux.JoinAddr("srv", "c1"))
+	require.Equal(t, wire.ReplicaAddr("srv", "c1"), mux.JoinAddr("srv", "c1"))
 }
 
 // TestBaseClientAddrsHaveNoSlash checks the assumption the address scheme
@@ -56,7 +57,7 @@ func TestManySubsOneBase(t *testing.T) {
 	srv := mux.New(n)
 	subs := make([]chain.Endpoint, chains)
 	for i := range subs {
-		subs[i] = listen(t, srv, chain.ReplicaAddr("srv", "c"+strconv.Itoa(i)))
+		subs[i] = listen(t, srv, wire.ReplicaAddr("srv", "c"+strconv.Itoa(i)))
 		require.Equal(t, "srv/c"+strconv.Itoa(i), subs[i].Addr())
 	}
 	plain := listen(t, srv, "srv") // sub "" coexists with the others
@@ -68,8 +69,8 @@ func TestManySubsOneBase(t *testing.T) {
 	for _, ep := range append(subs, plain) {
 		wg.Go(func() {
 			for in := range ep.Receive() {
-				m := in.Msg.(*chain.ClientRequest)
-				_ = ep.Send(context.Background(), in.From, &chain.ClientResponse{ID: m.ID, Result: []byte(ep.Addr() + "|" + string(m.Data))})
+				m := in.Msg.(*wire.ClientRequest)
+				_ = ep.Send(context.Background(), in.From, &wire.ClientResponse{ID: m.ID, Result: []byte(ep.Addr() + "|" + string(m.Data))})
 			}
 		})
 	}
@@ -90,7 +91,7 @@ func TestManySubsOneBase(t *testing.T) {
 	for r := range perClient {
 		for ci, c := range cs {
 			for i := range chains {
-				to := chain.ReplicaAddr("srv", "c"+strconv.Itoa(i))
+				to := wire.ReplicaAddr("srv", "c"+strconv.Itoa(i))
 				send(t, c, to, req(uint64(r), fmt.Sprintf("%d", ci)))
 			}
 			send(t, c, "srv", req(uint64(r), fmt.Sprintf("%d", ci)))
@@ -100,7 +101,7 @@ func TestManySubsOneBase(t *testing.T) {
 		next := make(map[string]uint64)
 		for range perClient * (chains + 1) {
 			in := recv(t, c)
-			resp := in.Msg.(*chain.ClientResponse)
+			resp := in.Msg.(*wire.ClientResponse)
 			who, data, ok := strings.Cut(string(resp.Result), "|")
 			require.True(t, ok)
 			require.Equal(t, in.From, who, "reply From is the replica's address")
@@ -179,20 +180,20 @@ func TestPlainInterop(t *testing.T) {
 				send(t, p, srv.Addr(), req(1, "ping"))
 				in := recv(t, srv)
 				require.Equal(t, p.Addr(), in.From, "From unchanged")
-				send(t, srv, in.From, &chain.ClientResponse{ID: 1, Result: []byte("pong")})
+				send(t, srv, in.From, &wire.ClientResponse{ID: 1, Result: []byte("pong")})
 				back := recv(t, p)
 				require.Equal(t, srv.Addr(), back.From)
-				require.Equal(t, &chain.ClientResponse{ID: 1, Result: []byte("pong")}, back.Msg, "unwrapped")
+				require.Equal(t, &wire.ClientResponse{ID: 1, Result: []byte("pong")}, back.Msg, "unwrapped")
 
 				// The plain endpoint can address a sub with an envelope.
-				send(t, p, srv.Addr(), &chain.Envelope{From: "me", To: "c1", Msg: req(2, "sub")})
+				send(t, p, srv.Addr(), &wire.Envelope{From: "me", To: "c1", Msg: req(2, "sub")})
 				in = recv(t, other)
 				require.Equal(t, p.Addr()+"/me", in.From)
 				// And a sub's reply to it arrives as an envelope.
 				send(t, other, in.From, req(3, "reply"))
 				back = recv(t, p)
 				require.Equal(t, srv.Addr(), back.From)
-				require.Equal(t, &chain.Envelope{From: "c1", To: "me", Msg: req(3, "reply")}, back.Msg)
+				require.Equal(t, &wire.Envelope{From: "c1", To: "me", Msg: req(3, "reply")}, back.Msg)
 			}
 			require.Zero(t, tr.Stats().Dropped)
 		})
@@ -265,7 +266,7 @@ func TestSendErrors(t *testing.T) {
 		msg chain.Message
 	}{
 		{"srv/b", nil},
-		{"srv/b", &chain.Envelope{To: "b", Msg: req(1, "")}},
+		{"srv/b", &wire.Envelope{To: "b", Msg: req(1, "")}},
 		{"/b", req(1, "")},
 		{"", req(1, "")},
 		{"srv/" + strings.Repeat("x", mux.MaxSubLen+1), req(1, "")},
@@ -520,10 +521,10 @@ func TestMalformedDropped(t *testing.T) {
 	tr := mux.New(f)
 	a := listen(t, tr, "srv/a")
 	base := f.eps["srv"]
-	base.in <- chain.Inbound{From: "x", Msg: &chain.Envelope{To: "a"}}
-	base.in <- chain.Inbound{From: "x", Msg: &chain.Envelope{To: "a", Msg: &chain.Envelope{To: "a", Msg: req(1, "")}}}
+	base.in <- chain.Inbound{From: "x", Msg: &wire.Envelope{To: "a"}}
+	base.in <- chain.Inbound{From: "x", Msg: &wire.Envelope{To: "a", Msg: &wire.Envelope{To: "a", Msg: req(1, "")}}}
 	base.in <- chain.Inbound{From: "x"}
-	base.in <- chain.Inbound{From: "x", Msg: &chain.Envelope{From: "y", To: "a", Msg: req(2, "")}}
+	base.in <- chain.Inbound{From: "x", Msg: &wire.Envelope{From: "y", To: "a", Msg: req(2, "")}}
 	require.Equal(t, uint64(2), recvReq(t, a, "x/y").ID)
 	require.Equal(t, uint64(3), tr.Stats().Dropped)
 }
@@ -560,7 +561,7 @@ func TestChainsOverMux(t *testing.T) {
 		cfg := chain.Config{Epoch: 1}
 		for i := range servers {
 			srv := fmt.Sprintf("s%d", i+1)
-			cfg.Members = append(cfg.Members, chain.Member{ID: srv + "-" + id, Addr: chain.ReplicaAddr(srv, id)})
+			cfg.Members = append(cfg.Members, chain.Member{ID: srv + "-" + id, Addr: wire.ReplicaAddr(srv, id)})
 		}
 		for i, m := range cfg.Members {
 			node, err := chain.NewNode(m.ID, chain.WithTransport(servers[i]), chain.WithStorage(memory.New()), chain.WithConfig(cfg))

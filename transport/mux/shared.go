@@ -5,6 +5,7 @@ import (
 	"sync"
 
 	"github.com/chainrep/chain"
+	"github.com/chainrep/chain/wire"
 )
 
 // shared is one endpoint of the base transport and the mux endpoints that
@@ -98,8 +99,8 @@ func (sh *shared) dispatch() {
 // envelope is malformed.
 func (sh *shared) route(in chain.Inbound) {
 	sub, from, msg := "", in.From, in.Msg
-	if env, ok := msg.(*chain.Envelope); ok {
-		if _, nested := env.Msg.(*chain.Envelope); nested {
+	if env, ok := msg.(*wire.Envelope); ok {
+		if _, nested := env.Msg.(*wire.Envelope); nested {
 			sh.t.dropped.Add(1)
 			return
 		}

@@ -5,8 +5,8 @@ import (
 	"fmt"
 	"testing"
 
-	"github.com/chainrep/chain"
 	"github.com/chainrep/chain/transport/tcp"
+	"github.com/chainrep/chain/wire"
 )
 
 // BenchmarkRoundTrip measures request/response round trips over loopback:
@@ -41,8 +41,8 @@ func benchRoundTrip(b *testing.B, options func(testing.TB) tcp.Options, inflight
 	go func() {
 		defer close(echoed)
 		for in := range srv.Receive() {
-			req := in.Msg.(*chain.ClientRequest)
-			if srv.Send(ctx, in.From, &chain.ClientResponse{ID: req.ID, Result: req.Data}) != nil {
+			req := in.Msg.(*wire.ClientRequest)
+			if srv.Send(ctx, in.From, &wire.ClientResponse{ID: req.ID, Result: req.Data}) != nil {
 				return
 			}
 		}
@@ -54,7 +54,7 @@ func benchRoundTrip(b *testing.B, options func(testing.TB) tcp.Options, inflight
 
 	data := make([]byte, 100)
 	request := func(id int) {
-		if err := cl.Send(ctx, srv.Addr(), &chain.ClientRequest{Op: chain.OpAppend, ID: uint64(id), Data: data}); err != nil {
+		if err := cl.Send(ctx, srv.Addr(), &wire.ClientRequest{Op: wire.OpAppend, ID: uint64(id), Data: data}); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -73,7 +73,7 @@ func benchRoundTrip(b *testing.B, options func(testing.TB) tcp.Options, inflight
 		if !ok {
 			b.Fatal("client closed")
 		}
-		if _, ok := in.Msg.(*chain.ClientResponse); !ok {
+		if _, ok := in.Msg.(*wire.ClientResponse); !ok {
 			b.Fatalf("got %T", in.Msg)
 		}
 		if sent < b.N {

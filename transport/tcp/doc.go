@@ -16,7 +16,7 @@
 //
 // Every frame is a 4-byte big-endian length followed by that many bytes.
 // The first frame of a connection is a hello naming the dialing endpoint's
-// address; every later frame is a message, the bytes of chain.EncodeMessage,
+// address; every later frame is a message, the bytes of wire.EncodeMessage,
 // or a keepalive. A receiver checks each length against MaxFrameSize before
 // it allocates anything, and reports messages as coming from the address
 // in the hello (on accepted connections) or the address dialed (on dialed

@@ -8,6 +8,7 @@ import (
 	"slices"
 
 	"github.com/chainrep/chain"
+	"github.com/chainrep/chain/wire"
 )
 
 // The wire format. A connection carries a sequence of frames:
@@ -16,8 +17,8 @@ import (
 //	length  = 4 bytes, big-endian: the payload size, 1 ≤ size ≤ MaxFrameSize
 //	payload = type byte, then type-specific bytes
 //
-// A payload whose first byte is a chain.MessageKind (1..5, and any future
-// kind below 0x80) is a message, exactly the bytes of chain.EncodeMessage.
+// A payload whose first byte is a wire.MessageKind (1..5, and any future
+// kind below 0x80) is a message, exactly the bytes of wire.EncodeMessage.
 // Bytes 0x80 and above are control frames of this package:
 //
 //	hello   = 0x80 'c' 'h' 'n' version addr   (the first frame of every connection, sent by the dialer)
@@ -125,7 +126,7 @@ func unexpected(err error) error {
 func appendMessageFrame(dst []byte, msg chain.Message, max int) ([]byte, error) {
 	start := len(dst)
 	dst = append(dst, 0, 0, 0, 0)
-	dst, err := chain.EncodeMessage(dst, msg)
+	dst, err := wire.EncodeMessage(dst, msg)
 	if err != nil {
 		return dst[:start], err
 	}
@@ -181,5 +182,5 @@ func decodeFrame(p []byte) (chain.Message, error) {
 	case p[0] >= frameHello:
 		return nil, fmt.Errorf("%w: unexpected frame type %#x", errBadFrame, p[0])
 	}
-	return chain.DecodeMessage(p)
+	return wire.DecodeMessage(p)
 }

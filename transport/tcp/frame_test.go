@@ -13,16 +13,17 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/chainrep/chain"
+	"github.com/chainrep/chain/wire"
 )
 
 func sampleMessages() []chain.Message {
 	return []chain.Message{
-		&chain.ClientRequest{Op: chain.OpCommand, ID: 1, Acked: 1, Epoch: 2, Name: "upper", Data: []byte("x"), From: 3, Max: 4},
-		&chain.ClientResponse{ID: 1, Err: &chain.RemoteError{Code: chain.CodeNotHead, Redirect: "h"}, Offset: 5, Result: []byte("X"),
+		&wire.ClientRequest{Op: wire.OpCommand, ID: 1, Acked: 1, Epoch: 2, Name: "upper", Data: []byte("x"), From: 3, Max: 4},
+		&wire.ClientResponse{ID: 1, Err: &chain.RemoteError{Code: wire.CodeNotHead, Redirect: "h"}, Offset: 5, Result: []byte("X"),
 			Entries: []chain.Entry{{Offset: 1, Epoch: 1, Client: "c", Seq: 1, Command: "upper", Data: []byte("x")}}},
-		&chain.PullRequest{Epoch: 1, Session: 2, Next: 2, Commit: 3, MaxBytes: 4},
-		&chain.PullResponse{Epoch: 1, From: 2, Commit: 3, Entries: []chain.Entry{{Offset: 2, Epoch: 1, Data: []byte("y")}}},
-		&chain.CommitNotice{Epoch: 1, Commit: 9},
+		&wire.PullRequest{Epoch: 1, Session: 2, Next: 2, Commit: 3, MaxBytes: 4},
+		&wire.PullResponse{Epoch: 1, From: 2, Commit: 3, Entries: []chain.Entry{{Offset: 2, Epoch: 1, Data: []byte("y")}}},
+		&wire.CommitNotice{Epoch: 1, Commit: 9},
 	}
 }
 
@@ -32,10 +33,10 @@ func TestFrameRoundTrip(t *testing.T) {
 	stream = appendPingFrame(stream)
 	var err error
 	for _, m := range sampleMessages() {
-		stream, err = appendMessageFrame(stream, m, chain.MaxMessageSize)
+		stream, err = appendMessageFrame(stream, m, wire.MaxMessageSize)
 		require.NoError(t, err)
 	}
-	fr := newFrameReader(bytes.NewReader(stream), chain.MaxMessageSize)
+	fr := newFrameReader(bytes.NewReader(stream), wire.MaxMessageSize)
 	p, err := fr.next()
 	require.NoError(t, err)
 	addr, err := parseHello(p)
@@ -61,9 +62,9 @@ func TestFrameRoundTrip(t *testing.T) {
 
 func TestFrameLargeReadInChunks(t *testing.T) {
 	data := bytes.Repeat([]byte("0123456789abcdef"), (3<<20)/16)
-	frame, err := appendMessageFrame(nil, &chain.ClientRequest{ID: 7, Data: data}, chain.MaxMessageSize)
+	frame, err := appendMessageFrame(nil, &wire.ClientRequest{ID: 7, Data: data}, wire.MaxMessageSize)
 	require.NoError(t, err)
-	fr := newFrameReader(bytes.NewReader(frame), chain.MaxMessageSize)
+	fr := newFrameReader(bytes.NewReader(frame), wire.MaxMessageSize)
 	p, err := fr.next()
 	require.NoError(t, err)
 	require.Equal(t, frame[headerSize:], p)
@@ -98,7 +99,7 @@ func TestFrameReaderErrors(t *testing.T) {
 // more than the bytes that came.
 func TestOversizedFrameAllocatesNothing(t *testing.T) {
 	in := bytes.NewReader(nil)
-	fr := newFrameReader(in, chain.MaxMessageSize)
+	fr := newFrameReader(in, wire.MaxMessageSize)
 	hdr := header(1 << 30)
 	allocs := testing.AllocsPerRun(100, func() {
 		in.Reset(hdr)
@@ -119,7 +120,7 @@ func TestOversizedFrameAllocatesNothing(t *testing.T) {
 	// 15 MiB announced (within the limit), 10 bytes sent: no 15 MiB buffer.
 	lying := append(header(15<<20), make([]byte, 10)...)
 	require.Less(t, allocatedBy(func() {
-		_, err := newFrameReader(bytes.NewReader(lying), chain.MaxMessageSize).next()
+		_, err := newFrameReader(bytes.NewReader(lying), wire.MaxMessageSize).next()
 		require.ErrorIs(t, err, io.ErrUnexpectedEOF)
 	}), uint64(2*keepBufSize))
 }
@@ -135,7 +136,7 @@ func allocatedBy(f func()) uint64 {
 
 func TestAppendMessageFrameTooLarge(t *testing.T) {
 	dst := []byte("keep")
-	out, err := appendMessageFrame(dst, &chain.ClientRequest{Data: make([]byte, 2048)}, 1024)
+	out, err := appendMessageFrame(dst, &wire.ClientRequest{Data: make([]byte, 2048)}, 1024)
 	require.ErrorIs(t, err, chain.ErrTooLarge)
 	require.Equal(t, []byte("keep"), out)
 	_, err = appendMessageFrame(nil, nil, 1024)
@@ -148,7 +149,7 @@ func TestParseHelloErrors(t *testing.T) {
 	require.NoError(t, err)
 	for name, p := range map[string][]byte{
 		"empty":       {},
-		"message":     {byte(chain.KindCommitNotice), 0x80},
+		"message":     {byte(wire.KindCommitNotice), 0x80},
 		"bad magic":   {frameHello, 'x', 'h', 'n', helloVersion, 'a'},
 		"bad version": {frameHello, 'c', 'h', 'n', 99, 'a'},
 		"no address":  {frameHello, 'c', 'h', 'n', helloVersion},
@@ -171,7 +172,7 @@ func TestDecodeFrameErrors(t *testing.T) {
 	}
 	_, err := decodeFrame([]byte{0x7f, 0x80})
 	require.ErrorIs(t, err, chain.ErrInvalidArgument, "unknown message kind")
-	_, err = decodeFrame([]byte{byte(chain.KindClientRequest), 0xc1})
+	_, err = decodeFrame([]byte{byte(wire.KindClientRequest), 0xc1})
 	require.Error(t, err, "malformed msgpack")
 }
 

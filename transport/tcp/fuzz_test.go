@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/chainrep/chain"
+	"github.com/chainrep/chain/wire"
 )
 
 // fuzzMaxFrame is the frame limit of FuzzFrameDecode: small, so that the
@@ -61,11 +62,11 @@ func FuzzFrameDecode(f *testing.F) {
 // a message with the same encoding.
 func checkRoundTrip(t *testing.T, msg chain.Message) {
 	t.Helper()
-	enc, err := appendMessageFrame(nil, msg, chain.MaxMessageSize)
+	enc, err := appendMessageFrame(nil, msg, wire.MaxMessageSize)
 	if err != nil {
 		t.Fatalf("re-encode %#v: %v", msg, err)
 	}
-	p, err := newFrameReader(bytes.NewReader(enc), chain.MaxMessageSize).next()
+	p, err := newFrameReader(bytes.NewReader(enc), wire.MaxMessageSize).next()
 	if err != nil {
 		t.Fatalf("re-read %#v: %v", msg, err)
 	}
@@ -76,7 +77,7 @@ func checkRoundTrip(t *testing.T, msg chain.Message) {
 	if again.Kind() != msg.Kind() {
 		t.Fatalf("kind changed: %v then %v", msg.Kind(), again.Kind())
 	}
-	enc2, err := appendMessageFrame(nil, again, chain.MaxMessageSize)
+	enc2, err := appendMessageFrame(nil, again, wire.MaxMessageSize)
 	if err != nil || !bytes.Equal(enc, enc2) {
 		t.Fatalf("round trip changed the message:\n%#v\n%#v (%v)", msg, again, err)
 	}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/chainrep/chain"
+	"github.com/chainrep/chain/wire"
 )
 
 // Defaults for the zero values of Options.
@@ -48,7 +49,7 @@ type Options struct {
 	// MaxFrameSize bounds one frame (one encoded message) in bytes, both
 	// ways: a longer incoming frame closes its connection before anything
 	// is allocated for it, and a longer outgoing message is dropped and
-	// logged. Zero means chain.MaxMessageSize, which is also the maximum.
+	// logged. Zero means wire.MaxMessageSize, which is also the maximum.
 	MaxFrameSize int
 	// DialTimeout bounds establishing a connection: the TCP dial, the TLS
 	// handshake and the hello, on both the dialing and the accepting side.
@@ -83,10 +84,10 @@ type Options struct {
 func (o Options) withDefaults() (Options, error) {
 	switch {
 	case o.MaxFrameSize == 0:
-		o.MaxFrameSize = chain.MaxMessageSize
-	case o.MaxFrameSize < minFrameSize || o.MaxFrameSize > chain.MaxMessageSize:
+		o.MaxFrameSize = wire.MaxMessageSize
+	case o.MaxFrameSize < minFrameSize || o.MaxFrameSize > wire.MaxMessageSize:
 		return o, fmt.Errorf("tcp: options: %w: MaxFrameSize %d outside [%d, %d]",
-			chain.ErrInvalidConfig, o.MaxFrameSize, minFrameSize, chain.MaxMessageSize)
+			chain.ErrInvalidConfig, o.MaxFrameSize, minFrameSize, wire.MaxMessageSize)
 	}
 	for _, d := range []struct {
 		p   *time.Duration

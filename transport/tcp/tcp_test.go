@@ -13,6 +13,7 @@ import (
 
 	"github.com/chainrep/chain"
 	"github.com/chainrep/chain/transport/tcp"
+	"github.com/chainrep/chain/wire"
 )
 
 func TestListenReportsBoundPort(t *testing.T) {
@@ -29,7 +30,7 @@ func TestListenReportsBoundPort(t *testing.T) {
 
 func TestInvalidOptions(t *testing.T) {
 	for name, opts := range map[string]tcp.Options{
-		"frame too large":   {MaxFrameSize: chain.MaxMessageSize + 1},
+		"frame too large":   {MaxFrameSize: wire.MaxMessageSize + 1},
 		"frame too small":   {MaxFrameSize: 100},
 		"backoff inverted":  {ReconnectBackoffMin: time.Second, ReconnectBackoffMax: time.Millisecond},
 		"negative queue":    {SendQueue: -1},
@@ -46,10 +47,10 @@ func TestSendArgumentErrors(t *testing.T) {
 	ep := listen(t, tr, "127.0.0.1:0")
 	ctx := context.Background()
 	require.ErrorIs(t, ep.Send(ctx, ep.Addr(), nil), chain.ErrInvalidArgument)
-	require.ErrorIs(t, ep.Send(ctx, "no-port", &chain.CommitNotice{}), chain.ErrInvalidArgument)
+	require.ErrorIs(t, ep.Send(ctx, "no-port", &wire.CommitNotice{}), chain.ErrInvalidArgument)
 	cancelled, cancel := context.WithCancel(ctx)
 	cancel()
-	require.ErrorIs(t, ep.Send(cancelled, ep.Addr(), &chain.CommitNotice{}), context.Canceled)
+	require.ErrorIs(t, ep.Send(cancelled, ep.Addr(), &wire.CommitNotice{}), context.Canceled)
 }
 
 func TestSendToUnknownClientIsDropped(t *testing.T) {
@@ -57,7 +58,7 @@ func TestSendToUnknownClientIsDropped(t *testing.T) {
 	ep := listen(t, tr, "127.0.0.1:0")
 	other := newTCP(t, tcp.Options{})
 	c := listen(t, other, "") // a real client address, but it never connected to ep
-	require.NoError(t, ep.Send(context.Background(), c.Addr(), &chain.CommitNotice{}))
+	require.NoError(t, ep.Send(context.Background(), c.Addr(), &wire.CommitNotice{}))
 	require.Equal(t, uint64(1), tr.Stats().Dropped)
 	requireNone(t, c, 50*time.Millisecond)
 }
@@ -68,7 +69,7 @@ func TestTransportClose(t *testing.T) {
 	require.NoError(t, err)
 	b, err := tr.Listen("")
 	require.NoError(t, err)
-	send(t, b, a.Addr(), &chain.CommitNotice{Commit: 1})
+	send(t, b, a.Addr(), &wire.CommitNotice{Commit: 1})
 	recv(t, a)
 
 	require.NoError(t, tr.Close())
@@ -76,7 +77,7 @@ func TestTransportClose(t *testing.T) {
 	for _, ep := range []chain.Endpoint{a, b} {
 		_, ok := <-ep.Receive()
 		require.False(t, ok)
-		require.ErrorIs(t, ep.Send(context.Background(), a.Addr(), &chain.CommitNotice{}), chain.ErrClosed)
+		require.ErrorIs(t, ep.Send(context.Background(), a.Addr(), &wire.CommitNotice{}), chain.ErrClosed)
 	}
 	_, err = tr.Listen("127.0.0.1:0")
 	require.ErrorIs(t, err, chain.ErrClosed)
@@ -102,7 +103,7 @@ func TestOversizedFrameClosesConnection(t *testing.T) {
 
 	// The endpoint still serves other connections.
 	cl := listen(t, tr, "")
-	send(t, cl, srv.Addr(), &chain.CommitNotice{Commit: 1})
+	send(t, cl, srv.Addr(), &wire.CommitNotice{Commit: 1})
 	require.Equal(t, cl.Addr(), recv(t, srv).From)
 }
 
@@ -113,7 +114,7 @@ func TestBadHelloRejected(t *testing.T) {
 	srv := listen(t, tr, "127.0.0.1:0")
 	frame := func(p ...byte) []byte { return append(binary.BigEndian.AppendUint32(nil, uint32(len(p))), p...) }
 	for name, first := range map[string][]byte{
-		"message first":      frame(byte(chain.KindCommitNotice), 0x80),
+		"message first":      frame(byte(wire.KindCommitNotice), 0x80),
 		"bad magic":          frame(0x80, 'x', 'x', 'x', 1, 'a', ':', '1'),
 		"undialable address": rawHello("nowhere"),
 		"oversized hello":    binary.BigEndian.AppendUint32(nil, 1<<20),
@@ -143,7 +144,7 @@ func TestReconnectAfterServerRestart(t *testing.T) {
 	cliTr := newTCP(t, opts)
 	senders := []chain.Endpoint{listen(t, cliTr, "127.0.0.1:0"), listen(t, cliTr, "")}
 	for _, s := range senders {
-		send(t, s, addr, &chain.ClientRequest{ID: 1})
+		send(t, s, addr, &wire.ClientRequest{ID: 1})
 		require.Equal(t, s.Addr(), recv(t, srv).From)
 	}
 	require.NoError(t, srvTr.Close())
@@ -155,7 +156,7 @@ func TestReconnectAfterServerRestart(t *testing.T) {
 		id := uint64(100)
 		eventually(t, func() bool {
 			id++
-			send(t, s, addr, &chain.ClientRequest{ID: id})
+			send(t, s, addr, &wire.ClientRequest{ID: id})
 			return cliTr.Stats().DialFailures > before
 		}, "no failed dial while the server was down")
 	}
@@ -167,12 +168,12 @@ func TestReconnectAfterServerRestart(t *testing.T) {
 	for _, s := range senders {
 		reached := false
 		for i := uint64(0); i < 200 && !reached; i++ {
-			send(t, s, addr, &chain.ClientRequest{ID: 1000 + i})
+			send(t, s, addr, &wire.ClientRequest{ID: 1000 + i})
 			timeout := time.After(25 * time.Millisecond)
 			for waiting := true; waiting && !reached; {
 				select {
 				case in := <-srv2.Receive():
-					reached = in.From == s.Addr() && in.Msg.(*chain.ClientRequest).ID >= 1000
+					reached = in.From == s.Addr() && in.Msg.(*wire.ClientRequest).ID >= 1000
 				case <-timeout:
 					waiting = false
 				}
@@ -180,10 +181,10 @@ func TestReconnectAfterServerRestart(t *testing.T) {
 		}
 		require.True(t, reached, "%s did not reconnect", s.Addr())
 		// The reply goes back (over the new connection, for the client).
-		send(t, srv2, s.Addr(), &chain.ClientResponse{ID: 7})
+		send(t, srv2, s.Addr(), &wire.ClientResponse{ID: 7})
 		for {
 			in := recv(t, s)
-			if resp, ok := in.Msg.(*chain.ClientResponse); ok && resp.ID == 7 {
+			if resp, ok := in.Msg.(*wire.ClientResponse); ok && resp.ID == 7 {
 				require.Equal(t, addr, in.From)
 				break
 			}
@@ -208,7 +209,7 @@ func TestBackpressure(t *testing.T) {
 	for accepted < limit {
 		ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 		start := time.Now()
-		err := cl.Send(ctx, srv.Addr(), &chain.ClientRequest{ID: uint64(accepted), Data: data})
+		err := cl.Send(ctx, srv.Addr(), &wire.ClientRequest{ID: uint64(accepted), Data: data})
 		cancel()
 		if err != nil {
 			blocked = err
@@ -224,10 +225,10 @@ func TestBackpressure(t *testing.T) {
 	// again.
 	for i := range accepted {
 		in := recv(t, srv)
-		require.Equal(t, uint64(i), in.Msg.(*chain.ClientRequest).ID)
+		require.Equal(t, uint64(i), in.Msg.(*wire.ClientRequest).ID)
 	}
-	send(t, cl, srv.Addr(), &chain.ClientRequest{ID: 99999})
-	require.Equal(t, uint64(99999), recv(t, srv).Msg.(*chain.ClientRequest).ID)
+	send(t, cl, srv.Addr(), &wire.ClientRequest{ID: 99999})
+	require.Equal(t, uint64(99999), recv(t, srv).Msg.(*wire.ClientRequest).ID)
 }
 
 // TestReadIdleTimeout: an accepted connection that stays silent is closed,
@@ -248,12 +249,12 @@ func TestReadIdleTimeout(t *testing.T) {
 
 	cliTr := newTCP(t, opts)
 	cl := listen(t, cliTr, "")
-	send(t, cl, srv.Addr(), &chain.CommitNotice{Commit: 1})
+	send(t, cl, srv.Addr(), &wire.CommitNotice{Commit: 1})
 	recv(t, srv)
 	time.Sleep(600 * time.Millisecond) // four idle timeouts
-	send(t, cl, srv.Addr(), &chain.CommitNotice{Commit: 2})
+	send(t, cl, srv.Addr(), &wire.CommitNotice{Commit: 2})
 	recv(t, srv)
-	send(t, srv, cl.Addr(), &chain.CommitNotice{Commit: 3})
+	send(t, srv, cl.Addr(), &wire.CommitNotice{Commit: 3})
 	recv(t, cl)
 	require.Equal(t, uint64(1), cliTr.Stats().Dials, "the idle connection was not kept")
 }
@@ -264,9 +265,9 @@ func TestOversizedOutgoingMessageDropped(t *testing.T) {
 	tr := newTCP(t, tcp.Options{MaxFrameSize: 4096})
 	srv := listen(t, tr, "127.0.0.1:0")
 	cl := listen(t, tr, "")
-	send(t, cl, srv.Addr(), &chain.ClientRequest{ID: 1, Data: make([]byte, 8192)})
-	send(t, cl, srv.Addr(), &chain.ClientRequest{ID: 2, Data: make([]byte, 100)})
-	require.Equal(t, uint64(2), recv(t, srv).Msg.(*chain.ClientRequest).ID)
+	send(t, cl, srv.Addr(), &wire.ClientRequest{ID: 1, Data: make([]byte, 8192)})
+	send(t, cl, srv.Addr(), &wire.ClientRequest{ID: 2, Data: make([]byte, 100)})
+	require.Equal(t, uint64(2), recv(t, srv).Msg.(*wire.ClientRequest).ID)
 	require.Equal(t, uint64(1), tr.Stats().Dropped)
 }
 
@@ -281,13 +282,13 @@ func TestManyPeers(t *testing.T) {
 	}
 	for r := range uint64(20) {
 		for i, d := range dsts {
-			send(t, src, d.Addr(), &chain.ClientRequest{ID: r, Name: strconv.Itoa(i)})
+			send(t, src, d.Addr(), &wire.ClientRequest{ID: r, Name: strconv.Itoa(i)})
 		}
 	}
 	for i, d := range dsts {
 		for r := range uint64(20) {
 			in := recv(t, d)
-			m := in.Msg.(*chain.ClientRequest)
+			m := in.Msg.(*wire.ClientRequest)
 			require.Equal(t, r, m.ID)
 			require.Equal(t, strconv.Itoa(i), m.Name)
 		}
@@ -299,11 +300,11 @@ func TestManyPeers(t *testing.T) {
 func TestMalformedMessageClosesConnection(t *testing.T) {
 	tr := newTCP(t, tcp.Options{})
 	srv := listen(t, tr, "127.0.0.1:0")
-	good, err := chain.EncodeMessage(nil, &chain.CommitNotice{Commit: 5})
+	good, err := wire.EncodeMessage(nil, &wire.CommitNotice{Commit: 5})
 	require.NoError(t, err)
 	frame := func(p []byte) []byte { return append(binary.BigEndian.AppendUint32(nil, uint32(len(p))), p...) }
 	for name, bad := range map[string][]byte{
-		"bad msgpack":  {byte(chain.KindClientRequest), 0xc1},
+		"bad msgpack":  {byte(wire.KindClientRequest), 0xc1},
 		"unknown kind": {0x7f, 0x80},
 		"second hello": rawHello("127.0.0.1:2")[4:],
 		"zero length":  {},
@@ -319,7 +320,7 @@ func TestMalformedMessageClosesConnection(t *testing.T) {
 		_ = c.Close()
 		in := recv(t, srv)
 		require.Equal(t, "127.0.0.1:1", in.From, name)
-		require.Equal(t, &chain.CommitNotice{Commit: 5}, in.Msg, name)
+		require.Equal(t, &wire.CommitNotice{Commit: 5}, in.Msg, name)
 		requireNone(t, srv, 20*time.Millisecond)
 	}
 }

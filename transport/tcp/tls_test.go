@@ -14,6 +14,7 @@ import (
 
 	"github.com/chainrep/chain"
 	"github.com/chainrep/chain/transport/tcp"
+	"github.com/chainrep/chain/wire"
 )
 
 // TestMutualTLSRejectsMismatchedCertificate: a node whose certificate,
@@ -30,19 +31,19 @@ func TestMutualTLSRejectsMismatchedCertificate(t *testing.T) {
 	imp := listen(t, impTr, "127.0.0.1:0")
 	impClient := listen(t, impTr, "")
 
-	send(t, imp, srv.Addr(), &chain.CommitNotice{Commit: 1})
+	send(t, imp, srv.Addr(), &wire.CommitNotice{Commit: 1})
 	eventually(t, func() bool { return srvTr.Stats().Rejected == 1 }, "impostor not rejected")
 	requireNone(t, srv, 100*time.Millisecond)
 
-	send(t, good, srv.Addr(), &chain.CommitNotice{Commit: 2})
+	send(t, good, srv.Addr(), &wire.CommitNotice{Commit: 2})
 	in := recv(t, srv)
 	require.Equal(t, good.Addr(), in.From)
-	require.Equal(t, &chain.CommitNotice{Commit: 2}, in.Msg)
+	require.Equal(t, &wire.CommitNotice{Commit: 2}, in.Msg)
 
-	send(t, impClient, srv.Addr(), &chain.CommitNotice{Commit: 3})
+	send(t, impClient, srv.Addr(), &wire.CommitNotice{Commit: 3})
 	in = recv(t, srv)
 	require.Equal(t, impClient.Addr(), in.From)
-	send(t, srv, in.From, &chain.CommitNotice{Commit: 4})
+	send(t, srv, in.From, &wire.CommitNotice{Commit: 4})
 	require.Equal(t, srv.Addr(), recv(t, impClient).From)
 	require.Equal(t, uint64(1), srvTr.Stats().Rejected)
 }
@@ -61,7 +62,7 @@ func TestMutualTLSRejectsUntrustedPeers(t *testing.T) {
 	for i, cfg := range []*tls.Config{foreign, noCert} {
 		tr := newTCP(t, tcp.Options{TLS: cfg})
 		for _, ep := range []chain.Endpoint{listen(t, tr, "127.0.0.1:0"), listen(t, tr, "")} {
-			send(t, ep, srv.Addr(), &chain.CommitNotice{Commit: uint64(i)})
+			send(t, ep, srv.Addr(), &wire.CommitNotice{Commit: uint64(i)})
 		}
 	}
 	eventually(t, func() bool { return srvTr.Stats().Rejected == 4 }, "untrusted peers not rejected")
@@ -76,7 +77,7 @@ func TestServerCertificateChecked(t *testing.T) {
 	srv := listen(t, srvTr, "127.0.0.1:0")
 	cliTr := newTCP(t, tcp.Options{TLS: pki.mtls(pki.leaf(t, loopback))})
 	cl := listen(t, cliTr, "")
-	send(t, cl, srv.Addr(), &chain.CommitNotice{Commit: 1})
+	send(t, cl, srv.Addr(), &wire.CommitNotice{Commit: 1})
 	eventually(t, func() bool { return cliTr.Stats().DialFailures == 1 }, "server certificate accepted")
 	requireNone(t, srv, 100*time.Millisecond)
 	require.Equal(t, uint64(1), cliTr.Stats().Dropped)
@@ -107,10 +108,10 @@ func TestVerifyPeerCustom(t *testing.T) {
 	tr := newTCP(t, tcp.Options{TLS: pki.mtls(pki.leaf(t, loopback))})
 	node, cl := listen(t, tr, "127.0.0.1:0"), listen(t, tr, "")
 
-	send(t, cl, srv.Addr(), &chain.CommitNotice{Commit: 1})
+	send(t, cl, srv.Addr(), &wire.CommitNotice{Commit: 1})
 	eventually(t, func() bool { return srvTr.Stats().Rejected == 1 }, "client not rejected")
-	send(t, node, srv.Addr(), &chain.CommitNotice{Commit: 2})
-	require.Equal(t, &chain.CommitNotice{Commit: 2}, recv(t, srv).Msg)
+	send(t, node, srv.Addr(), &wire.CommitNotice{Commit: 2})
+	require.Equal(t, &wire.CommitNotice{Commit: 2}, recv(t, srv).Msg)
 	mu.Lock()
 	defer mu.Unlock()
 	require.Equal(t, []string{cl.Addr(), node.Addr()}, claimed)
@@ -127,7 +128,7 @@ func TestClientAddressBoundToCertificate(t *testing.T) {
 	clientCert := pki.leaf(t, loopback)
 	cliTr := newTCP(t, tcp.Options{TLS: pki.mtls(clientCert)})
 	cl := listen(t, cliTr, "")
-	send(t, cl, srv.Addr(), &chain.CommitNotice{Commit: 1})
+	send(t, cl, srv.Addr(), &wire.CommitNotice{Commit: 1})
 	recv(t, srv)
 
 	dial := func(cert tls.Certificate) *tls.Conn {
@@ -146,13 +147,13 @@ func TestClientAddressBoundToCertificate(t *testing.T) {
 	thief := dial(pki.leaf(t, loopback))
 	requireClosedByPeer(t, thief)
 	require.Equal(t, uint64(1), srvTr.Stats().Rejected)
-	send(t, srv, cl.Addr(), &chain.CommitNotice{Commit: 2})
-	require.Equal(t, &chain.CommitNotice{Commit: 2}, recv(t, cl).Msg)
+	send(t, srv, cl.Addr(), &wire.CommitNotice{Commit: 2})
+	require.Equal(t, &wire.CommitNotice{Commit: 2}, recv(t, cl).Msg)
 
 	// The same certificate takes the route over (a reconnecting client).
 	again := dial(clientCert)
 	eventually(t, func() bool {
-		send(t, srv, cl.Addr(), &chain.CommitNotice{Commit: 3})
+		send(t, srv, cl.Addr(), &wire.CommitNotice{Commit: 3})
 		require.NoError(t, again.SetReadDeadline(time.Now().Add(50*time.Millisecond)))
 		var hdr [4]byte
 		if _, err := io.ReadFull(again, hdr[:]); err != nil {
@@ -162,7 +163,7 @@ func TestClientAddressBoundToCertificate(t *testing.T) {
 		require.NoError(t, again.SetReadDeadline(time.Now().Add(waitTimeout)))
 		_, err := io.ReadFull(again, p)
 		require.NoError(t, err)
-		require.Equal(t, byte(chain.KindCommitNotice), p[0])
+		require.Equal(t, byte(wire.KindCommitNotice), p[0])
 		return true
 	}, "the reconnected client got no reply")
 }

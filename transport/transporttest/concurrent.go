@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/chainrep/chain"
+	"github.com/chainrep/chain/wire"
 )
 
 // testConcurrent has several endpoints, listening and client, each send
@@ -39,7 +40,7 @@ func testConcurrent(t *testing.T, h *harness) {
 				fails.add("receiver: %v", ctx.Err())
 				return
 			}
-			m, ok := in.Msg.(*chain.ClientRequest)
+			m, ok := in.Msg.(*wire.ClientRequest)
 			if !ok {
 				fails.add("receiver: got %T", in.Msg)
 				return
@@ -56,7 +57,7 @@ func testConcurrent(t *testing.T, h *harness) {
 			}
 			n[g]++
 			next[in.From] = n
-			if err := rcv.Send(ctx, in.From, &chain.ClientResponse{ID: m.ID}); err != nil {
+			if err := rcv.Send(ctx, in.From, &wire.ClientResponse{ID: m.ID}); err != nil {
 				fails.add("receiver: echo to %s: %v", in.From, err)
 				return
 			}
@@ -75,7 +76,7 @@ func testConcurrent(t *testing.T, h *harness) {
 					fails.add("%s: echoes: %v", ep.Addr(), ctx.Err())
 					return
 				}
-				m, ok := in.Msg.(*chain.ClientResponse)
+				m, ok := in.Msg.(*wire.ClientResponse)
 				if !ok || in.From != rcv.Addr() {
 					fails.add("%s: got %T from %s", ep.Addr(), in.Msg, in.From)
 					return
@@ -91,7 +92,7 @@ func testConcurrent(t *testing.T, h *harness) {
 		for g := range uint64(goroutines) {
 			wg.Go(func() {
 				for s := range uint64(perG) {
-					if err := ep.Send(ctx, rcv.Addr(), &chain.ClientRequest{Op: chain.OpAppend, ID: g<<32 | s, Data: []byte("concurrent")}); err != nil {
+					if err := ep.Send(ctx, rcv.Addr(), &wire.ClientRequest{Op: wire.OpAppend, ID: g<<32 | s, Data: []byte("concurrent")}); err != nil {
 						fails.add("%s: send: %v", ep.Addr(), err)
 						return
 					}

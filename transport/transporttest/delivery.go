@@ -6,19 +6,20 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/chainrep/chain"
+	"github.com/chainrep/chain/wire"
 )
 
 // everyKind returns one message of each kind, every field set, so that a
 // field lost on the way shows.
 func everyKind() []chain.Message {
 	return []chain.Message{
-		&chain.ClientRequest{Op: chain.OpCommand, ID: 1, Acked: 1, Epoch: 2, Name: "upper", Data: []byte("x"), From: 3, Max: 4},
-		&chain.ClientResponse{ID: 1, Err: &chain.RemoteError{Code: chain.CodeNotHead, Message: "no", Redirect: "h", Epoch: 3}, Offset: 5, Result: []byte("X"),
+		&wire.ClientRequest{Op: wire.OpCommand, ID: 1, Acked: 1, Epoch: 2, Name: "upper", Data: []byte("x"), From: 3, Max: 4},
+		&wire.ClientResponse{ID: 1, Err: &chain.RemoteError{Code: wire.CodeNotHead, Message: "no", Redirect: "h", Epoch: 3}, Offset: 5, Result: []byte("X"),
 			Entries: []chain.Entry{{Offset: 1, Epoch: 1, Client: "c", Seq: 1, Acked: 1, Command: "upper", Data: []byte("x")}}},
-		&chain.PullRequest{Epoch: 1, Session: 7, Next: 2, Commit: 3, MaxBytes: 4},
-		&chain.PullResponse{Epoch: 1, From: 2, Commit: 3, Entries: []chain.Entry{{Offset: 2, Epoch: 1, Data: []byte("y")}, {Offset: 3, Epoch: 1, Client: "c", Seq: 9}},
-			Err: &chain.RemoteError{Code: chain.CodeOutOfRange, Message: "truncated"}},
-		&chain.CommitNotice{Epoch: 1, Commit: 9},
+		&wire.PullRequest{Epoch: 1, Session: 7, Next: 2, Commit: 3, MaxBytes: 4},
+		&wire.PullResponse{Epoch: 1, From: 2, Commit: 3, Entries: []chain.Entry{{Offset: 2, Epoch: 1, Data: []byte("y")}, {Offset: 3, Epoch: 1, Client: "c", Seq: 9}},
+			Err: &chain.RemoteError{Code: wire.CodeOutOfRange, Message: "truncated"}},
+		&wire.CommitNotice{Epoch: 1, Commit: 9},
 	}
 }
 
@@ -57,9 +58,9 @@ func testClientEndpoint(t *testing.T, h *harness) {
 		send(t, sender, srv.Addr(), req(1))
 		in := recv(t, srv)
 		require.Equal(t, sender.Addr(), in.From)
-		send(t, srv, in.From, &chain.ClientResponse{ID: 1, Result: []byte("pong")})
+		send(t, srv, in.From, &wire.ClientResponse{ID: 1, Result: []byte("pong")})
 		got := recvFrom(t, sender, srv.Addr())
-		require.Equal(t, &chain.ClientResponse{ID: 1, Result: []byte("pong")}, got)
+		require.Equal(t, &wire.ClientResponse{ID: 1, Result: []byte("pong")}, got)
 	}
 }
 
@@ -84,12 +85,12 @@ func testReplyRouting(t *testing.T, h *harness) {
 	// Interleave the replies across the clients.
 	for r := range replies {
 		for i := range cs {
-			send(t, srv, from[uint64(i)], &chain.ClientResponse{ID: uint64(r), Result: []byte(from[uint64(i)])})
+			send(t, srv, from[uint64(i)], &wire.ClientResponse{ID: uint64(r), Result: []byte(from[uint64(i)])})
 		}
 	}
 	for _, c := range cs {
 		for r := range replies {
-			got, ok := recvFrom(t, c, srv.Addr()).(*chain.ClientResponse)
+			got, ok := recvFrom(t, c, srv.Addr()).(*wire.ClientResponse)
 			require.True(t, ok)
 			require.Equal(t, uint64(r), got.ID, "%s: replies out of order", c.Addr())
 			require.Equal(t, c.Addr(), string(got.Result), "%s got another client's reply", c.Addr())

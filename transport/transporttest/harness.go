@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/chainrep/chain"
+	"github.com/chainrep/chain/wire"
 )
 
 // waitTimeout bounds every wait for a message. It is generous: the suite
@@ -54,8 +55,8 @@ func send(t *testing.T, from chain.Endpoint, to string, msg chain.Message) {
 }
 
 // req returns a small ClientRequest with the given ID.
-func req(id uint64) *chain.ClientRequest {
-	return &chain.ClientRequest{Op: chain.OpAppend, ID: id, Data: []byte("x")}
+func req(id uint64) *wire.ClientRequest {
+	return &wire.ClientRequest{Op: wire.OpAppend, ID: id, Data: []byte("x")}
 }
 
 // recv waits for one message on ep.
@@ -98,9 +99,9 @@ func recvIDs(t *testing.T, ep chain.Endpoint, from string, count int) []uint64 {
 func requestID(t *testing.T, m chain.Message) uint64 {
 	t.Helper()
 	switch m := m.(type) {
-	case *chain.ClientRequest:
+	case *wire.ClientRequest:
 		return m.ID
-	case *chain.ClientResponse:
+	case *wire.ClientResponse:
 		return m.ID
 	}
 	t.Fatalf("got %T, want a ClientRequest or ClientResponse", m)

@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/chainrep/chain"
+	"github.com/chainrep/chain/wire"
 )
 
 // largeTimeout bounds the wait for one large message. It is long because
@@ -44,8 +45,8 @@ func testLarge(t *testing.T, h *harness) {
 
 	for _, size := range []int{1 << 20, 3 << 20} {
 		data := payload(size)
-		send(t, a, b.Addr(), &chain.ClientRequest{Op: chain.OpAppend, ID: uint64(size), Data: data})
-		got, ok := recvLarge(t, b, a.Addr()).(*chain.ClientRequest)
+		send(t, a, b.Addr(), &wire.ClientRequest{Op: wire.OpAppend, ID: uint64(size), Data: data})
+		got, ok := recvLarge(t, b, a.Addr()).(*wire.ClientRequest)
 		require.True(t, ok)
 		require.Equal(t, uint64(size), got.ID)
 		require.True(t, bytes.Equal(data, got.Data), "%d-byte payload changed in transit", size)
@@ -58,9 +59,9 @@ func testLarge(t *testing.T, h *harness) {
 	}
 	send(t, c, b.Addr(), req(0))
 	recvFrom(t, b, c.Addr())
-	send(t, b, c.Addr(), &chain.PullResponse{Epoch: 1, From: 1, Commit: 12, Entries: entries})
+	send(t, b, c.Addr(), &wire.PullResponse{Epoch: 1, From: 1, Commit: 12, Entries: entries})
 	send(t, b, c.Addr(), req(1))
-	got, ok := recvLarge(t, c, b.Addr()).(*chain.PullResponse)
+	got, ok := recvLarge(t, c, b.Addr()).(*wire.PullResponse)
 	require.True(t, ok)
 	require.Len(t, got.Entries, len(entries))
 	for i := range entries {

@@ -1,4 +1,4 @@
-package chain
+package wire
 
 import (
 	"encoding/binary"
@@ -26,13 +26,13 @@ const maxSubAddr = 1 << 10
 // EncodeMessage encodes it.
 func encodeEnvelope(dst []byte, env *Envelope) ([]byte, error) {
 	if env.Msg == nil {
-		return dst, fmt.Errorf("encode envelope: %w: no message", ErrInvalidArgument)
+		return dst, fmt.Errorf("encode envelope: %w: no message", CodeInvalidArgument)
 	}
 	if _, nested := env.Msg.(*Envelope); nested {
-		return dst, fmt.Errorf("encode envelope: %w: an envelope in an envelope", ErrInvalidArgument)
+		return dst, fmt.Errorf("encode envelope: %w: an envelope in an envelope", CodeInvalidArgument)
 	}
 	if len(env.From) > maxSubAddr || len(env.To) > maxSubAddr {
-		return dst, fmt.Errorf("encode envelope: %w: sub-address over %d bytes", ErrInvalidArgument, maxSubAddr)
+		return dst, fmt.Errorf("encode envelope: %w: sub-address over %d bytes", CodeInvalidArgument, maxSubAddr)
 	}
 	n := len(dst)
 	dst = append(dst, byte(KindEnvelope))
@@ -58,7 +58,7 @@ func decodeEnvelope(b []byte) (*Envelope, error) {
 		return nil, err
 	}
 	if len(b) > 0 && MessageKind(b[0]) == KindEnvelope {
-		return nil, fmt.Errorf("decode envelope: %w: an envelope in an envelope", ErrInvalidArgument)
+		return nil, fmt.Errorf("decode envelope: %w: an envelope in an envelope", CodeInvalidArgument)
 	}
 	msg, err := DecodeMessage(b)
 	if err != nil {
@@ -71,7 +71,7 @@ func decodeEnvelope(b []byte) (*Envelope, error) {
 func subAddr(b []byte) (string, []byte, error) {
 	n, k := binary.Uvarint(b)
 	if k <= 0 || n > maxSubAddr || n > uint64(len(b)-k) {
-		return "", nil, fmt.Errorf("decode envelope: %w: bad sub-address", ErrInvalidArgument)
+		return "", nil, fmt.Errorf("decode envelope: %w: bad sub-address", CodeInvalidArgument)
 	}
 	return string(b[k : k+int(n)]), b[k+int(n):], nil
 }

@@ -1,4 +1,4 @@
-package chain
+package wire
 
 import (
 	"hash/crc32"

@@ -1,0 +1,100 @@
+package wire
+
+import "time"
+
+// Heartbeat is sent by a node to the master at a fixed interval: it says
+// the node is alive and how far its log goes.
+type Heartbeat struct {
+	// Chain names the node's chain when the master manages many ("" for
+	// the default chain).
+	Chain  string `codec:"ch,omitempty"`
+	ID     string `codec:"id"`
+	Addr   string `codec:"addr"`
+	Epoch  uint64 `codec:"ep"`
+	Last   uint64 `codec:"l"`
+	Commit uint64 `codec:"c"`
+	// Complete reports that the node serves as head, middle or tail at
+	// Epoch and holds every entry its chain has committed: it is not a
+	// new tail still catching up with its predecessor (the tail handoff).
+	// The master promotes no further node, and removes no member that
+	// would leave the chain without a complete one, until the new tail
+	// reports it.
+	Complete bool `codec:"ok"`
+}
+
+// Kind implements Message.
+func (*Heartbeat) Kind() MessageKind { return KindHeartbeat }
+
+// ConfigRequest asks the master for the current configuration.
+type ConfigRequest struct {
+	ID    uint64 `codec:"id"`
+	Chain string `codec:"ch,omitempty"` // "" for the default chain
+}
+
+// Kind implements Message.
+func (*ConfigRequest) Kind() MessageKind { return KindConfigRequest }
+
+// ConfigUpdate is the master's current configuration: the reply to a
+// heartbeat or a ConfigRequest.
+type ConfigUpdate struct {
+	ID     uint64 `codec:"id,omitempty"`
+	Chain  string `codec:"ch,omitempty"` // the chain Config belongs to
+	Config Config `codec:"cfg"`
+	// FenceAfter is how long a node may go without hearing from the master
+	// before it stops serving: half the master's failure timeout, so a node
+	// the master is about to replace has stopped first.
+	FenceAfter time.Duration `codec:"fence"`
+	// HeartbeatEvery is the interval at which nodes send heartbeats.
+	HeartbeatEvery time.Duration `codec:"hb"`
+	// Leader is the chain-transport address of the master group's leader,
+	// when the replying master knows it ("" when it does not).
+	Leader string `codec:"ld,omitempty"`
+	// Follower is set when the replying master is not the leader of its
+	// group: its configuration is committed, so it may be adopted, but it
+	// does not vouch for the node's liveness, so it renews no contact (the
+	// node fences itself unless it reaches the leader) and the node should
+	// heartbeat to Leader instead.
+	Follower bool `codec:"fol,omitempty"`
+}
+
+// Kind implements Message.
+func (*ConfigUpdate) Kind() MessageKind { return KindConfigUpdate }
+
+// AdminOp is a change an AdminRequest asks the master for.
+type AdminOp uint8
+
+// The administrative operations.
+const (
+	// AdminAddNode adds Member: it joins behind the tail, catches up and
+	// becomes the tail.
+	AdminAddNode AdminOp = 1
+	// AdminRemoveNode removes the member with Member.ID from the chain.
+	AdminRemoveNode AdminOp = 2
+	// AdminAddMaster adds a master to the group of masters: Member.ID is
+	// its address (as nodes reach it), Member.Addr its raft address.
+	AdminAddMaster AdminOp = 3
+	// AdminRemoveMaster removes the master whose address is Member.ID
+	// from the group.
+	AdminRemoveMaster AdminOp = 4
+)
+
+// AdminRequest asks the master to change the chain's membership.
+type AdminRequest struct {
+	ID     uint64  `codec:"id"`
+	Op     AdminOp `codec:"op"`
+	Chain  string  `codec:"ch,omitempty"` // the chain to change; "" for the default chain
+	Member Member  `codec:"m"`
+}
+
+// Kind implements Message.
+func (*AdminRequest) Kind() MessageKind { return KindAdminRequest }
+
+// AdminResponse answers an AdminRequest with the configuration after it.
+type AdminResponse struct {
+	ID     uint64       `codec:"id"`
+	Config Config       `codec:"cfg"`
+	Err    *RemoteError `codec:"er,omitempty"`
+}
+
+// Kind implements Message.
+func (*AdminResponse) Kind() MessageKind { return KindAdminResponse }
