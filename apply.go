@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/chainrep/chain/internal/replica"
 	"github.com/chainrep/chain/wire"
 )
 
@@ -159,7 +160,7 @@ func (n *Node) runHandler(what string, h func() ([]byte, error)) (result []byte,
 		return nil, &RemoteError{Code: wire.CodeCommandFailed, Message: err.Error()}
 	}
 	if len(result) > n.opts.maxEntrySize {
-		return nil, &RemoteError{Code: wire.CodeTooLarge, Message: what + ": " + sizeMessage("result", len(result), n.opts.maxEntrySize)}
+		return nil, &RemoteError{Code: wire.CodeTooLarge, Message: what + ": " + replica.SizeMessage("result", len(result), n.opts.maxEntrySize)}
 	}
 	return result, nil
 }

@@ -230,6 +230,19 @@ func (n *Node) commandHandler(name string) (CommandHandler, bool) {
 	return h, ok
 }
 
+// registeredHandlers tells the admission rule which handlers the node has.
+type registeredHandlers Node
+
+func (h *registeredHandlers) HasCommand(name string) bool {
+	_, ok := (*Node)(h).commandHandler(name)
+	return ok
+}
+
+func (h *registeredHandlers) HasQuery(name string) bool {
+	_, ok := (*Node)(h).queryHandler(name)
+	return ok
+}
+
 func (n *Node) queryHandler(name string) (QueryHandler, bool) {
 	n.handlersMu.RLock()
 	defer n.handlersMu.RUnlock()
@@ -265,18 +278,19 @@ func (n *Node) Start(ctx context.Context) error {
 
 	nc := n.cfg.Load()
 	// Under a master, a node restarting as a tail behind a predecessor
-	// catches up with it before it serves, as after any restart (see
-	// handoffNeeded); a static chain's tail serves what it holds.
-	pending := len(n.opts.masters) > 0 && handoffNeeded(RoleNone, nc, false)
-	n.handoffPending.Store(pending)
-	if nc.role.IsMember() && !pending {
+	// catches up with it before it serves; a static chain's tail serves
+	// what it holds (see replica.Transition).
+	plan := replica.Transition(replica.Change{Old: RoleNone, New: nc.role, Starting: true,
+		UnderMaster: len(n.opts.masters) > 0, HasSuccessor: nc.succ != ""})
+	n.handoffPending.Store(plan.CatchingUp)
+	if plan.Complete {
 		n.completeAt.Store(nc.Epoch)
 	}
 	// Entries committed before this start were answered by an earlier run
 	// (or will be, on the client's retry); replaying them sends no reply.
 	// A tail commits all it holds, and replies to what it newly commits.
-	n.applied.replayedThrough = n.restoreCommit(saved, nc, pending)
-	if nc.role.IsHead() {
+	n.applied.replayedThrough = n.restoreCommit(saved, nc, plan.CatchingUp)
+	if plan.RecoverInFlight {
 		// Entries through the restored commit point are replayed (and
 		// recorded in the session table) before the sequencer orders
 		// anything; those above it are in flight until applied.
@@ -295,7 +309,7 @@ func (n *Node) Start(ctx context.Context) error {
 
 	n.lifecycle.spawn(n.runReceiver)
 	n.lifecycle.spawn(n.runApplier)
-	n.startRole(n.cfg.Load())
+	n.startRole(plan.Loops)
 	if len(n.opts.masters) > 0 {
 		n.lifecycle.spawn(n.runHeartbeats)
 		n.lifecycle.spawn(n.runReconfigurer)

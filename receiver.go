@@ -64,62 +64,24 @@ func (n *Node) onClientRequest(from string, req *wire.ClientRequest) {
 	}
 }
 
-// admit decides whether this node can take req: the node serves, the
-// client's epoch is current, the role fits the operation and the input is
-// well formed.
+// admit decides, by the admission rule (replica.Admit), whether this node
+// can take req.
 func (n *Node) admit(req *wire.ClientRequest) *RemoteError {
 	cfg := n.cfg.Load()
+	v := replica.NodeView{
+		Fenced:       n.fenced(),
+		Epoch:        cfg.Epoch,
+		Role:         cfg.role,
+		HeadAddr:     headAddr(cfg.Config),
+		TailAddr:     tailAddr(cfg.Config),
+		CatchingUp:   n.handoffPending.Load(),
+		MaxEntrySize: n.opts.maxEntrySize,
+		Handlers:     (*registeredHandlers)(n),
+	}
 	if err := n.lifecycle.err(); err != nil {
-		return &RemoteError{Code: wire.CodeClosed, Message: "node stopped: " + err.Error()}
+		v.Halted = err.Error()
 	}
-	if n.fenced() {
-		return &RemoteError{Code: wire.CodeClosed, Message: "fenced: no contact with the master", Epoch: cfg.Epoch}
-	}
-	if req.Epoch != 0 && req.Epoch != cfg.Epoch {
-		return &RemoteError{Code: wire.CodeStaleEpoch, Epoch: cfg.Epoch,
-			Message: "client epoch differs from the node's"}
-	}
-	if req.ID == 0 {
-		return &RemoteError{Code: wire.CodeInvalidArgument, Message: "request id 0"}
-	}
-	switch req.Op {
-	case wire.OpAppend, wire.OpCommand:
-		if !cfg.role.IsHead() {
-			return &RemoteError{Code: wire.CodeNotHead, Redirect: headAddr(cfg.Config), Epoch: cfg.Epoch}
-		}
-		if len(req.Data) > n.opts.maxEntrySize {
-			return &RemoteError{Code: wire.CodeTooLarge, Message: sizeMessage("entry", len(req.Data), n.opts.maxEntrySize)}
-		}
-		if req.Op == wire.OpAppend && req.Name != "" {
-			return &RemoteError{Code: wire.CodeInvalidArgument, Message: "a raw append names no command"}
-		}
-		if req.Op == wire.OpCommand {
-			if _, ok := n.commandHandler(req.Name); !ok {
-				return &RemoteError{Code: wire.CodeUnknownCommand, Message: quote(req.Name)}
-			}
-		}
-	case wire.OpQuery, wire.OpRead, wire.OpLatest:
-		if !cfg.role.IsTail() {
-			return &RemoteError{Code: wire.CodeNotTail, Redirect: tailAddr(cfg.Config), Epoch: cfg.Epoch}
-		}
-		if n.handoffPending.Load() {
-			return &RemoteError{Code: wire.CodeBusy, Message: "new tail catching up with the old one"}
-		}
-		if req.Op == wire.OpQuery {
-			if len(req.Data) > n.opts.maxEntrySize {
-				return &RemoteError{Code: wire.CodeTooLarge, Message: sizeMessage("query", len(req.Data), n.opts.maxEntrySize)}
-			}
-			if _, ok := n.queryHandler(req.Name); !ok {
-				return &RemoteError{Code: wire.CodeUnknownQuery, Message: quote(req.Name)}
-			}
-		}
-		if req.Op == wire.OpRead && (req.From == 0 || req.Max <= 0) {
-			return &RemoteError{Code: wire.CodeInvalidArgument, Message: "read needs from >= 1 and max >= 1"}
-		}
-	default:
-		return &RemoteError{Code: wire.CodeInvalidArgument, Message: "unknown operation"}
-	}
-	return nil
+	return replica.Admit(v, req)
 }
 
 // refuse answers a client request with an error.

@@ -21,9 +21,9 @@ type roleRun struct {
 	wg     sync.WaitGroup
 }
 
-// startRole starts the goroutines of nc's role. n.roleMu must be held (or
-// the node not yet serving).
-func (n *Node) startRole(nc *nodeConfig) {
+// startRole starts the goroutines of nc's role, as the transition rule
+// names them. n.roleMu must be held (or the node not yet serving).
+func (n *Node) startRole(loops replica.Loops) {
 	ctx, cancel := context.WithCancel(n.lifecycle.ctx)
 	r := &roleRun{ctx: ctx, cancel: cancel}
 	n.role = r
@@ -33,19 +33,19 @@ func (n *Node) startRole(nc *nodeConfig) {
 			r.wg.Done()
 		}
 	}
-	switch {
-	case nc.role.IsHead():
+	if loops.Sequencer {
 		spawn(n.runSequencer)
-	case nc.role != RoleNone:
+	}
+	if loops.Puller {
 		spawn(n.runPuller)
 	}
-	if nc.succ != "" {
+	if loops.PullServer {
 		spawn(n.runPullServer)
 	}
-	if nc.role == RoleMiddle {
+	if loops.CommitNotifier {
 		spawn(n.runCommitNotifier)
 	}
-	if nc.role.IsTail() {
+	if loops.ReadWorkers {
 		for range n.opts.queryWorkers {
 			spawn(n.runReadWorker)
 		}
@@ -102,20 +102,21 @@ func (n *Node) Reconfigure(cfg Config) error {
 		return nil
 	}
 	nc := newNodeConfig(cfg.Clone(), n.id)
+	plan := replica.Transition(replica.Change{Old: old.role, New: nc.role,
+		CatchingUp: n.handoffPending.Load(), HasSuccessor: nc.succ != ""})
 	n.stopRole()
-	if nc.role == RoleJoining && old.role != RoleJoining {
+	if plan.DropUncommitted {
 		if err := n.dropUncommitted(); err != nil {
 			n.fail(err)
 			return fmt.Errorf("reconfigure node %q: %w", n.id, err)
 		}
 	}
-	pending := handoffNeeded(old.role, nc, n.handoffPending.Load())
-	n.handoffPending.Store(pending)
-	if nc.role.IsMember() && !pending {
+	n.handoffPending.Store(plan.CatchingUp)
+	if plan.Complete {
 		n.completeAt.Store(cfg.Epoch)
 	}
-	n.decideCommit(nc, pending, replica.Report{}) // a new tail commits all it holds
-	if nc.role.IsHead() && !old.role.IsHead() {
+	n.decideCommit(nc, plan.CatchingUp, replica.Report{}) // a new tail commits all it holds
+	if plan.RecoverInFlight {
 		// Hold off the applier while the commands not yet applied are
 		// recorded, so none is applied between the scan and the record.
 		n.stateMu.RLock()
@@ -131,25 +132,8 @@ func (n *Node) Reconfigure(cfg Config) error {
 	// configuration (a rejoining node drops its uncommitted entries).
 	n.successorAcked.reset()
 	n.logger.Info("reconfigured", "epoch", cfg.Epoch, "role", nc.role.String(), "was", old.role.String())
-	n.startRole(nc)
+	n.startRole(plan.Loops)
 	return nil
-}
-
-// handoffNeeded reports whether a node whose role was old, with a tail
-// handoff pending or not, must catch up with its predecessor before it
-// serves in nc: a joining node that becomes the tail, a new tail still
-// catching up whose predecessor changed, and a node that comes back from a
-// restart (role none) as a tail behind a predecessor, which may be a new
-// tail that had not caught up when it stopped. Until then it commits
-// nothing on its own and answers no reads; afterwards it holds everything
-// its predecessor holds, which includes all the old tail committed. Any
-// other new tail already does, and commits it all at once. A head has no
-// predecessor to catch up with.
-func handoffNeeded(old Role, nc *nodeConfig, pending bool) bool {
-	if !nc.role.IsTail() || nc.role.IsHead() {
-		return false
-	}
-	return old == RoleJoining || old == RoleNone || (old.IsTail() && pending)
 }
 
 // dropUncommitted removes the entries above the commit point: a node that
