@@ -53,6 +53,10 @@ func codecSamples() []wire.Message {
 			{ID: 8, Offset: 12, Result: []byte("SECOND")},
 			{ID: 9, Err: &wire.RemoteError{Code: wire.CodeBusy, Message: "write queue full"}},
 		}},
+		&wire.ClientResponse{ID: 3, Status: &wire.NodeStatus{ID: "n2", Role: wire.RoleMiddle, Epoch: 4,
+			Members: []wire.Member{{ID: "n1", Addr: "a"}, {ID: "n2", Addr: "b"}}, FirstOffset: 1, LastOffset: 20,
+			CommitPoint: 18, Applied: 17, SuccessorAcked: 16, InflightBytes: 300, PendingWrites: 2, Sessions: 5,
+			Ordered: 6, Received: 7, Sent: 8, Replies: 9, Queries: 10, Refused: 11, Err: "stopped"}},
 	}
 }
 
