@@ -99,8 +99,11 @@ func TestMasterGroupSurvivesItsLeader(t *testing.T) {
 	ackedNow := func() int { mu.Lock(); defer mu.Unlock(); return acked }
 	require.Eventually(t, func() bool { return ackedNow() > 10 }, 5*time.Second, time.Millisecond, "no writes")
 
-	old := c.LeaderMaster()
-	require.GreaterOrEqual(t, old, 0)
+	// Under load the group may be between leaders at any instant (raft's
+	// heartbeats run in real time): wait for one to lead.
+	old := -1
+	require.Eventually(t, func() bool { old = c.LeaderMaster(); return old >= 0 },
+		10*time.Second, time.Millisecond, "no master leads")
 	epoch := c.Config().Epoch
 	c.Kill(1)
 	time.Sleep(100 * time.Millisecond) // half the failure timeout: detecting
