@@ -342,8 +342,11 @@ func TestCommandsOnAPartitionedCluster(t *testing.T) {
 	out, err = c("-chain", "c1", "remove-node", victim)
 	require.NoError(t, err)
 	require.Contains(t, out, "chain c1: removed "+victim+"\nmaster "+master+": epoch 2, joining: none\n")
-	_, err = c("-chain", "c1", "remove-node", victim)
-	require.ErrorContains(t, err, `no node "`+victim+`"`)
+	// A node the chain does not hold is refused by name. (Not the victim
+	// again: the master may already have placed a replica in its stead on
+	// the same server, under the same id.)
+	_, err = c("-chain", "c1", "remove-node", "n-none")
+	require.ErrorContains(t, err, `no node "n-none"`)
 	out, err = c("-chain", "c0", "--json", "remove-node", st.Chains[0].Members[0].ID)
 	require.NoError(t, err)
 	var removed struct {
