@@ -28,13 +28,18 @@ func (n *Node) decideCommit(nc *nodeConfig, catchingUp bool, r replica.Report) r
 
 // restoreCommit sets the commit point of a node starting on its log: the
 // point an earlier run saved counts as reported (up to what the log
-// holds), then the rule applies in the node's configuration, so a tail of
-// a static chain or a sole member commits all it holds. It returns the
-// restored point: entries through it were answered by an earlier run.
+// holds). A tail of a static chain or a sole member then commits all it
+// holds, by the rule in its configuration; under a master the
+// configuration the node starts with may be out of date, so the rule
+// waits for the master to confirm it (onConfigUpdate) or name another. It
+// returns the restored point: entries through it were answered by an
+// earlier run.
 func (n *Node) restoreCommit(saved uint64, nc *nodeConfig, catchingUp bool) (restored uint64) {
 	_, last, _, _ := n.log.state()
 	restored = replica.DecideCommit(replica.CommitState{Last: last}, replica.Report{Commit: saved}).Commit
 	n.log.recordCommit(restored)
-	n.decideCommit(nc, catchingUp, replica.Report{})
+	if len(n.opts.masters) == 0 {
+		n.decideCommit(nc, catchingUp, replica.Report{})
+	}
 	return restored
 }

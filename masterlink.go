@@ -128,6 +128,9 @@ func (n *Node) onConfigUpdate(from string, u *wire.ConfigUpdate) {
 	case u.Config.Epoch == cur:
 		if leader {
 			n.master.renew(now)
+			// The master confirms the configuration the node runs: a
+			// tail of it (a sole member restarted) commits what it holds.
+			n.commitReported(replica.Report{})
 		}
 		return
 	case u.Config.Epoch < cur:
