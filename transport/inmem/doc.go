@@ -14,7 +14,16 @@
 // Isolate and Heal cut and restore links; SetFaults makes messages be
 // dropped, duplicated, delayed or reordered at random, from a source seeded
 // with Options.Seed so that a run is reproducible for a given seed and
-// message order.
+// message order. AddRule gives the messages of one link, direction or
+// message kind faults of their own (a master's replies delayed, a node's
+// pulls dropped, a one-way cut that is removed alone).
+//
+// For simulations of whole clusters a Network also models processes:
+// Hold pauses an address (what reaches it and what it sends wait, then go
+// in a burst on Release), Crash kills an endpoint at once as a process
+// death would, SetDialedOnly makes clients reachable only from the
+// addresses they have sent to (as over TCP connections), and SetTap lets
+// a test see every message as it is sent, to act at a chosen moment.
 //
 // A Network has no global state: tests may run any number of them in
 // parallel.

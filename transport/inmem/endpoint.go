@@ -26,6 +26,16 @@ type endpoint struct {
 	// delivery is in the map until it fires or Close discards it; a timer
 	// callback that finds its entry gone does nothing.
 	timers map[uint64]*time.Timer
+	// held is set while the endpoint's address is held (Network.Hold):
+	// arriving messages wait in heldIn instead of the inbox.
+	held   bool
+	heldIn []chain.Inbound
+	// generated marks an address Listen generated (a client's); dialed
+	// holds the addresses it has sent to, which alone reach it when the
+	// network delivers to clients over their own connections only (see
+	// Network.SetDialedOnly). Set at Listen; dialed is guarded by mu.
+	generated bool
+	dialed    map[string]struct{}
 }
 
 var _ chain.Endpoint = (*endpoint)(nil)
@@ -71,7 +81,29 @@ func (e *endpoint) Send(ctx context.Context, to string, msg chain.Message) error
 	if err != nil {
 		return fmt.Errorf("inmem: send from %q to %q: %w", e.addr, to, err)
 	}
-	dst, copies := e.net.route(e.addr, to)
+	if tap := e.net.tap.Load(); tap != nil {
+		(*tap)(e.addr, to, msg)
+	}
+	e.noteDialed(to)
+	kind := kindOf(msg)
+	if e.net.holdSend(e.addr, to, kind, wire) {
+		return nil
+	}
+	return e.dispatch(to, kind, wire)
+}
+
+// kindOf returns the kind of msg, or of the message an envelope carries.
+func kindOf(msg chain.Message) chain.MessageKind {
+	if env, ok := msg.(*chain.Envelope); ok && env.Msg != nil {
+		return env.Msg.Kind()
+	}
+	return msg.Kind()
+}
+
+// dispatch routes the encoded message wire, of the given kind, from e to
+// the endpoint at to and delivers its copies.
+func (e *endpoint) dispatch(to string, kind chain.MessageKind, wire []byte) error {
+	dst, copies := e.net.route(e.addr, to, kind)
 	for i, c := range copies {
 		// Decode once per copy so that duplicates share no memory either.
 		m, err := wire.DecodeMessage(encoded)
@@ -115,6 +147,8 @@ func (e *endpoint) shutdown() {
 		return
 	}
 	e.closed = true
+	e.net.stats.dropped.Add(uint64(len(e.heldIn)))
+	e.heldIn = nil
 	for id, t := range e.timers {
 		// Whether or not Stop wins against the timer firing, the entry is
 		// gone, so the callback (if it runs) does nothing.
@@ -136,6 +170,10 @@ func (e *endpoint) deliver(in chain.Inbound) {
 func (e *endpoint) deliverLocked(in chain.Inbound) {
 	if e.closed {
 		e.net.stats.dropped.Add(1)
+		return
+	}
+	if e.held {
+		e.heldIn = append(e.heldIn, in)
 		return
 	}
 	select {

@@ -32,6 +32,10 @@ type Faults struct {
 	Reorder float64
 	// MaxDelay bounds the delay of Delay. Zero means DefaultMaxDelay.
 	MaxDelay time.Duration
+	// MinDelay is the least delay of Delay, at most MaxDelay; zero by
+	// default. MinDelay equal to MaxDelay delays every delayed copy by
+	// exactly that.
+	MinDelay time.Duration
 	// ReorderWindow bounds the delay of Reorder. Zero means
 	// DefaultReorderWindow.
 	ReorderWindow time.Duration
@@ -51,6 +55,9 @@ func (f Faults) validate() (Faults, error) {
 	if f.MaxDelay < 0 {
 		return f, fmt.Errorf("inmem: faults: %w: negative MaxDelay %v", chain.ErrInvalidArgument, f.MaxDelay)
 	}
+	if f.MinDelay < 0 {
+		return f, fmt.Errorf("inmem: faults: %w: negative MinDelay %v", chain.ErrInvalidArgument, f.MinDelay)
+	}
 	if f.ReorderWindow < 0 {
 		return f, fmt.Errorf("inmem: faults: %w: negative ReorderWindow %v", chain.ErrInvalidArgument, f.ReorderWindow)
 	}
@@ -59,6 +66,9 @@ func (f Faults) validate() (Faults, error) {
 	}
 	if f.ReorderWindow == 0 {
 		f.ReorderWindow = DefaultReorderWindow
+	}
+	if f.MinDelay > f.MaxDelay {
+		return f, fmt.Errorf("inmem: faults: %w: MinDelay %v above MaxDelay %v", chain.ErrInvalidArgument, f.MinDelay, f.MaxDelay)
 	}
 	return f, nil
 }
@@ -85,13 +95,12 @@ func (n *Network) ClearFaults() {
 	n.faults = Faults{}
 }
 
-// decideLocked draws the faults for one message and returns the copies to
-// deliver: none if it is dropped, two if duplicated. Random numbers are
+// decideLocked draws the faults f for one message and returns the copies
+// to deliver: none if it is dropped, two if duplicated. Random numbers are
 // drawn in a fixed order, and only for faults with a non-zero probability,
 // so decisions are reproducible for a given seed, faults and message order.
 // n.mu must be held.
-func (n *Network) decideLocked() []delivery {
-	f := &n.faults
+func (n *Network) decideLocked(f *Faults) []delivery {
 	if n.chance(f.Drop) {
 		return nil
 	}
@@ -103,7 +112,7 @@ func (n *Network) decideLocked() []delivery {
 	for i := range out {
 		switch {
 		case n.chance(f.Delay):
-			out[i].delay = n.duration(f.MaxDelay)
+			out[i].delay = f.MinDelay + n.duration(f.MaxDelay-f.MinDelay)
 		case n.chance(f.Reorder):
 			out[i].delay = n.duration(f.ReorderWindow)
 		}
@@ -116,7 +125,11 @@ func (n *Network) chance(p float64) bool {
 	return p > 0 && n.rng.Float64() < p
 }
 
-// duration returns a random duration in (0, limit]; limit must be positive.
+// duration returns a random duration in (0, limit], or zero when limit is
+// not positive (drawing nothing).
 func (n *Network) duration(limit time.Duration) time.Duration {
+	if limit <= 0 {
+		return 0
+	}
 	return time.Duration(n.rng.Int64N(int64(limit))) + 1
 }

@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"strconv"
 	"sync"
+	"sync/atomic"
 
 	"github.com/chainrep/chain"
 )
@@ -33,6 +34,9 @@ type Network struct {
 	inboxSize int
 	stats     counters
 
+	// tap, when set, sees every message accepted by Send (see SetTap).
+	tap atomic.Pointer[Tap]
+
 	// mu guards every field below.
 	mu         sync.Mutex
 	closed     bool
@@ -40,6 +44,10 @@ type Network struct {
 	nextClient uint64
 	links      linkState
 	faults     Faults
+	rules      []rule // later rules first
+	nextRule   RuleID
+	held       map[string][]heldSend // held addresses and what they sent meanwhile
+	dialedOnly bool
 	rng        *rand.Rand
 }
 
@@ -56,6 +64,7 @@ func New(opts Options) *Network {
 		inboxSize: size,
 		endpoints: make(map[string]*endpoint),
 		links:     newLinkState(),
+		held:      make(map[string][]heldSend),
 		rng:       rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)),
 	}
 }
@@ -72,7 +81,8 @@ func (n *Network) Listen(addr string) (chain.Endpoint, error) {
 	if n.closed {
 		return nil, fmt.Errorf("inmem: listen %q: network %w", addr, chain.ErrClosed)
 	}
-	if addr == "" {
+	generated := addr == ""
+	if generated {
 		for {
 			n.nextClient++
 			addr = "client-" + strconv.FormatUint(n.nextClient, 10)
@@ -84,6 +94,10 @@ func (n *Network) Listen(addr string) (chain.Endpoint, error) {
 		return nil, fmt.Errorf("inmem: listen %q: %w: address in use", addr, chain.ErrInvalidArgument)
 	}
 	ep := newEndpoint(n, addr, n.inboxSize)
+	ep.generated = generated
+	if _, held := n.held[addr]; held {
+		ep.held = true
+	}
 	n.endpoints[addr] = ep
 	return ep, nil
 }
@@ -120,11 +134,11 @@ func (n *Network) remove(ep *endpoint) {
 	}
 }
 
-// route decides the fate of one message sent from from to to: the
-// destination and, for each copy to deliver, its delay (zero for
-// immediate delivery). It returns a nil destination when the message is
-// dropped, and counts Sent, Dropped and Duplicated.
-func (n *Network) route(from, to string) (*endpoint, []delivery) {
+// route decides the fate of one message of the given kind sent from from
+// to to: the destination and, for each copy to deliver, its delay (zero
+// for immediate delivery). It returns a nil destination when the message
+// is dropped, and counts Sent, Dropped and Duplicated.
+func (n *Network) route(from, to string, kind chain.MessageKind) (*endpoint, []delivery) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	n.stats.sent.Add(1)
@@ -133,11 +147,11 @@ func (n *Network) route(from, to string) (*endpoint, []delivery) {
 		return nil, nil
 	}
 	dst := n.endpoints[to]
-	if dst == nil {
+	if dst == nil || (n.dialedOnly && !dst.reachableFrom(from)) {
 		n.stats.dropped.Add(1)
 		return nil, nil
 	}
-	copies := n.decideLocked()
+	copies := n.decideLocked(n.faultsForLocked(from, to, kind))
 	if len(copies) == 0 {
 		n.stats.dropped.Add(1)
 		return nil, nil
