@@ -57,33 +57,41 @@ func TestPebbleStore(t *testing.T) {
 	require.Equal(t, []byte("m2"), v)
 }
 
-// TestLoneMasterOnDiskKeepsItsState restarts a lone master with Dir: it
-// comes back with the configuration it had, not the one it is given.
+// TestLoneMasterOnDiskKeepsItsState restarts a lone master with Dir, and
+// one given the same RaftStorage: it comes back with the configuration it
+// had, not the one it is given.
 func TestLoneMasterOnDiskKeepsItsState(t *testing.T) {
-	dir := t.TempDir()
-	net := inmem.New(inmem.Options{})
-	defer net.Close()
-	cfg := chain.Config{Epoch: 1, Members: []chain.Member{{ID: "n1", Addr: "n1"}, {ID: "n2", Addr: "n2"}}}
-	opts := Options{Transport: net, Addr: "m", Config: cfg, FailureTimeout: 200 * time.Millisecond, Dir: dir}
-	m, err := Start(opts)
-	require.NoError(t, err)
-	require.True(t, m.IsLeader())
-	after, err := m.RemoveNode("n2")
-	require.NoError(t, err)
-	require.Equal(t, uint64(2), after.Epoch)
-	_, err = m.AddNode(chain.Member{ID: "n3", Addr: "n3"})
-	require.NoError(t, err)
-	require.NoError(t, m.Close())
+	for name, keep := range map[string]func(o *Options){
+		"Dir":         func(o *Options) { o.Dir = t.TempDir() },
+		"RaftStorage": func(o *Options) { o.RaftStorage = NewInmemRaftStorage() },
+	} {
+		t.Run(name, func(t *testing.T) {
+			net := inmem.New(inmem.Options{})
+			defer net.Close()
+			cfg := chain.Config{Epoch: 1, Members: []chain.Member{{ID: "n1", Addr: "n1"}, {ID: "n2", Addr: "n2"}}}
+			opts := Options{Transport: net, Addr: "m", Config: cfg, FailureTimeout: 200 * time.Millisecond}
+			keep(&opts)
+			m, err := Start(opts)
+			require.NoError(t, err)
+			require.True(t, m.IsLeader())
+			after, err := m.RemoveNode("n2")
+			require.NoError(t, err)
+			require.Equal(t, uint64(2), after.Epoch)
+			_, err = m.AddNode(chain.Member{ID: "n3", Addr: "n3"})
+			require.NoError(t, err)
+			require.NoError(t, m.Close())
 
-	m, err = Start(opts)
-	require.NoError(t, err)
-	defer func() { require.NoError(t, m.Close()) }()
-	require.Equal(t, after, m.Config())
-	d, _ := m.fsm.current()
-	c, ok := d.chain("")
-	require.True(t, ok)
-	require.Equal(t, []chain.Member{{ID: "n3", Addr: "n3"}}, c.Standby)
-	require.Equal(t, 2, c.Target)
+			m, err = Start(opts)
+			require.NoError(t, err)
+			defer func() { require.NoError(t, m.Close()) }()
+			require.Equal(t, after, m.Config())
+			d, _ := m.fsm.current()
+			c, ok := d.chain("")
+			require.True(t, ok)
+			require.Equal(t, []chain.Member{{ID: "n3", Addr: "n3"}}, c.Standby)
+			require.Equal(t, 2, c.Target)
+		})
+	}
 }
 
 func freeAddrs(t *testing.T, n int) []string {

@@ -121,6 +121,11 @@ type Options struct {
 	// Dir, when set, is where the raft log (on Pebble) and snapshots are
 	// kept; empty keeps them in memory.
 	Dir string
+	// RaftStorage, when set, holds the raft log, stable state and
+	// snapshots instead (Dir is then ignored): a test that gives the same
+	// one to a master it starts again after Close restarts it with its
+	// state, as Dir does across processes.
+	RaftStorage *RaftStorage
 }
 
 // Peer is one master of a group: the address of its chain transport

@@ -46,9 +46,12 @@ func (m *Master) startRaft() error {
 		stable raft.StableStore
 		snaps  raft.SnapshotStore
 	)
-	if o.Dir == "" {
-		s := raft.NewInmemStore()
-		logs, stable, snaps = s, s, raft.NewInmemSnapshotStore()
+	st := o.RaftStorage
+	if st == nil && o.Dir == "" {
+		st = NewInmemRaftStorage()
+	}
+	if st != nil {
+		logs, stable, snaps = st.Logs, st.Stable, st.Snapshots
 	} else {
 		s, err := openPebbleStore(filepath.Join(o.Dir, "raft"))
 		if err != nil {
@@ -109,6 +112,20 @@ func (m *Master) startRaft() error {
 	}
 	m.raft = r
 	return nil
+}
+
+// RaftStorage is where a master keeps its raft state (see
+// Options.RaftStorage). The master does not close it.
+type RaftStorage struct {
+	Logs      raft.LogStore
+	Stable    raft.StableStore
+	Snapshots raft.SnapshotStore
+}
+
+// NewInmemRaftStorage returns an empty RaftStorage in memory.
+func NewInmemRaftStorage() *RaftStorage {
+	s := raft.NewInmemStore()
+	return &RaftStorage{Logs: s, Stable: s, Snapshots: raft.NewInmemSnapshotStore()}
 }
 
 // stopRaft shuts raft down, waiting for its goroutines, and closes its
