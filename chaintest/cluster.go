@@ -312,11 +312,16 @@ func (c *Cluster) Storage(i int) chain.Storage {
 	return c.stores[i]
 }
 
-// Client returns a new client of the chain, closed at cleanup. Safe for
-// concurrent use.
+// Client returns a new client of the chain, closed at cleanup. It is
+// given the current configuration, if any master has one (while every
+// master is down, it learns the configuration from them once they are
+// back). Safe for concurrent use.
 func (c *Cluster) Client(opts ...chain.ClientOption) *chain.Client {
 	c.t.Helper()
-	all := []chain.ClientOption{chain.WithTransport(c.net), chain.WithConfig(c.Config())}
+	all := []chain.ClientOption{chain.WithTransport(c.net)}
+	if cfg := c.Config(); cfg.Validate() == nil {
+		all = append(all, chain.WithConfig(cfg))
+	}
 	if c.master != nil {
 		all = append(all, chain.WithMaster(c.group.addrs...))
 	}

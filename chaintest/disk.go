@@ -125,6 +125,14 @@ func (d *Disk) FailSync() {
 	d.failing = true
 }
 
+// ClearFaults ends Fill and a FailSync not yet taken. A storage that
+// failed stays failed; open the disk again.
+func (d *Disk) ClearFaults() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.full, d.failing = false, false
+}
+
 // settleLocked decides the fate of the changes in flight: a random prefix
 // becomes durable, the rest is lost. d.mu must be held.
 func (d *Disk) settleLocked() {

@@ -22,6 +22,7 @@ const MasterAddr = "master"
 type masterGroup struct {
 	addrs []string
 	rafts []*raft.InmemTransport // a group only
+	opts  []master.Options       // each master's, to restart it
 
 	mu      sync.Mutex
 	masters []*master.Master // by index; nil once killed
@@ -56,9 +57,11 @@ func startMasterGroup(net *inmem.Network, n int, configure func() master.Options
 	for i, addr := range g.addrs {
 		o := configure()
 		o.Transport, o.Addr, o.Peers = net, addr, peers
+		o.RaftStorage = master.NewInmemRaftStorage()
 		if n > 1 {
 			o.RaftTransport = g.rafts[i]
 		}
+		g.opts = append(g.opts, o)
 		m, err := master.Start(o)
 		if err != nil {
 			return g, err

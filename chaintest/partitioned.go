@@ -124,16 +124,10 @@ func (p *Partitioned) KillMaster(i int) { p.group.kill(p.t, i) }
 // (its address is isolated on the network) and from the other masters
 // (its raft transport is disconnected), until HealMaster. Safe for
 // concurrent use.
-func (p *Partitioned) PartitionMaster(i int) {
-	p.net.Isolate(p.group.addrs[i])
-	p.group.disconnectRaft(i)
-}
+func (p *Partitioned) PartitionMaster(i int) { p.group.partition(p.net, i) }
 
 // HealMaster undoes PartitionMaster. Safe for concurrent use.
-func (p *Partitioned) HealMaster(i int) {
-	p.group.connectRaft(i)
-	p.net.Reconnect(p.group.addrs[i])
-}
+func (p *Partitioned) HealMaster(i int) { p.group.heal(p.net, i) }
 
 // Layout returns the cluster's layout as the current master knows it.
 // Safe for concurrent use.

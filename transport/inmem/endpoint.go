@@ -86,23 +86,23 @@ func (e *endpoint) Send(ctx context.Context, to string, msg chain.Message) error
 	}
 	e.noteDialed(to)
 	kind := kindOf(msg)
-	if e.net.holdSend(e.addr, to, kind, wire) {
+	if e.net.holdSend(e.addr, to, kind, encoded) {
 		return nil
 	}
-	return e.dispatch(to, kind, wire)
+	return e.dispatch(to, kind, encoded)
 }
 
 // kindOf returns the kind of msg, or of the message an envelope carries.
-func kindOf(msg chain.Message) chain.MessageKind {
-	if env, ok := msg.(*chain.Envelope); ok && env.Msg != nil {
+func kindOf(msg chain.Message) wire.MessageKind {
+	if env, ok := msg.(*wire.Envelope); ok && env.Msg != nil {
 		return env.Msg.Kind()
 	}
 	return msg.Kind()
 }
 
-// dispatch routes the encoded message wire, of the given kind, from e to
+// dispatch routes the encoded message, of the given kind, from e to
 // the endpoint at to and delivers its copies.
-func (e *endpoint) dispatch(to string, kind chain.MessageKind, wire []byte) error {
+func (e *endpoint) dispatch(to string, kind wire.MessageKind, encoded []byte) error {
 	dst, copies := e.net.route(e.addr, to, kind)
 	for i, c := range copies {
 		// Decode once per copy so that duplicates share no memory either.

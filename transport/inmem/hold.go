@@ -1,12 +1,12 @@
 package inmem
 
-import "github.com/chainrep/chain"
+import "github.com/chainrep/chain/wire"
 
 // heldSend is a message sent from a held address, waiting for Release.
 type heldSend struct {
 	to   string
-	kind chain.MessageKind
-	wire []byte
+	kind wire.MessageKind
+	encoded []byte
 }
 
 // Hold makes the endpoint at addr look paused from outside, as a process
@@ -52,7 +52,7 @@ func (n *Network) Release(addr string) {
 	}
 	ep.mu.Unlock()
 	for _, s := range sent {
-		_ = ep.dispatch(s.to, s.kind, s.wire) // the encoding was checked at Send
+		_ = ep.dispatch(s.to, s.kind, s.encoded) // the encoding was checked at Send
 	}
 }
 
@@ -71,14 +71,14 @@ func (n *Network) ReleaseAll() {
 
 // holdSend keeps a message sent from a held address for Release; it
 // reports whether from is held.
-func (n *Network) holdSend(from, to string, kind chain.MessageKind, wire []byte) bool {
+func (n *Network) holdSend(from, to string, kind wire.MessageKind, encoded []byte) bool {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	sent, ok := n.held[from]
 	if !ok {
 		return false
 	}
-	n.held[from] = append(sent, heldSend{to: to, kind: kind, wire: wire})
+	n.held[from] = append(sent, heldSend{to: to, kind: kind, encoded: encoded})
 	return true
 }
 

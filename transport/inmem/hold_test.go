@@ -10,6 +10,7 @@ import (
 
 	"github.com/chainrep/chain"
 	"github.com/chainrep/chain/transport/inmem"
+	"github.com/chainrep/chain/wire"
 )
 
 // TestHoldQueuesBothWaysUntilRelease: a held endpoint neither receives nor
@@ -66,7 +67,7 @@ func TestCrashDropsEverythingAndFreesTheAddress(t *testing.T) {
 	n.Crash("b")
 	_, ok := <-b.Receive()
 	require.False(t, ok)
-	require.ErrorIs(t, b.Send(context.Background(), "a", &chain.CommitNotice{}), chain.ErrClosed)
+	require.ErrorIs(t, b.Send(context.Background(), "a", &wire.CommitNotice{}), chain.ErrClosed)
 	b2 := listen(t, n, "b")
 	require.NoError(t, b.Close(), "the old endpoint's Close changes nothing")
 	n.Release("b")

@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 
 	"github.com/chainrep/chain"
+	"github.com/chainrep/chain/wire"
 )
 
 // DefaultInboxSize is the inbox capacity used when Options.InboxSize is not
@@ -138,7 +139,7 @@ func (n *Network) remove(ep *endpoint) {
 // to to: the destination and, for each copy to deliver, its delay (zero
 // for immediate delivery). It returns a nil destination when the message
 // is dropped, and counts Sent, Dropped and Duplicated.
-func (n *Network) route(from, to string, kind chain.MessageKind) (*endpoint, []delivery) {
+func (n *Network) route(from, to string, kind wire.MessageKind) (*endpoint, []delivery) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	n.stats.sent.Add(1)

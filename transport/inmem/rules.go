@@ -4,6 +4,7 @@ import (
 	"slices"
 
 	"github.com/chainrep/chain"
+	"github.com/chainrep/chain/wire"
 )
 
 // Rule applies its Faults, in place of those set with SetFaults, to the
@@ -13,7 +14,7 @@ import (
 // the links it matches that can be removed on its own.
 type Rule struct {
 	From, To string
-	Kinds    []chain.MessageKind
+	Kinds    []wire.MessageKind
 	Faults   Faults
 }
 
@@ -26,7 +27,7 @@ type rule struct {
 	Rule
 }
 
-func (r *rule) matches(from, to string, kind chain.MessageKind) bool {
+func (r *rule) matches(from, to string, kind wire.MessageKind) bool {
 	return (r.From == "" || r.From == from) && (r.To == "" || r.To == to) &&
 		(len(r.Kinds) == 0 || slices.Contains(r.Kinds, kind))
 }
@@ -65,7 +66,7 @@ func (n *Network) ClearRules() {
 
 // faultsForLocked returns the faults of a message: the latest matching
 // rule's, or the network's. n.mu must be held.
-func (n *Network) faultsForLocked(from, to string, kind chain.MessageKind) *Faults {
+func (n *Network) faultsForLocked(from, to string, kind wire.MessageKind) *Faults {
 	for i := range n.rules {
 		if n.rules[i].matches(from, to, kind) {
 			return &n.rules[i].Faults

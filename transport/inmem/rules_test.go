@@ -11,6 +11,7 @@ import (
 
 	"github.com/chainrep/chain"
 	"github.com/chainrep/chain/transport/inmem"
+	"github.com/chainrep/chain/wire"
 )
 
 // TestRuleDecidesTheFaultsOfWhatItMatches: a rule on one link and kind
@@ -19,12 +20,12 @@ import (
 func TestRuleDecidesTheFaultsOfWhatItMatches(t *testing.T) {
 	n := newNet(t, inmem.Options{})
 	a, b, c := listen(t, n, "a"), listen(t, n, "b"), listen(t, n, "c")
-	cut, err := n.AddRule(inmem.Rule{From: "a", To: "b", Kinds: []chain.MessageKind{chain.KindClientRequest}, Faults: inmem.Faults{Drop: 1}})
+	cut, err := n.AddRule(inmem.Rule{From: "a", To: "b", Kinds: []wire.MessageKind{wire.KindClientRequest}, Faults: inmem.Faults{Drop: 1}})
 	require.NoError(t, err)
 	send(t, a, "b", 1)
 	requireNone(t, b)
-	require.NoError(t, a.Send(context.Background(), "b", &chain.CommitNotice{Commit: 2}))
-	require.IsType(t, &chain.CommitNotice{}, recv(t, b).Msg, "another kind passes")
+	require.NoError(t, a.Send(context.Background(), "b", &wire.CommitNotice{Commit: 2}))
+	require.IsType(t, &wire.CommitNotice{}, recv(t, b).Msg, "another kind passes")
 	send(t, a, "c", 3)
 	require.Equal(t, []uint64{3}, recvIDs(t, c, 1), "another link passes")
 	send(t, c, "b", 4)
@@ -52,12 +53,12 @@ func TestRuleDecidesTheFaultsOfWhatItMatches(t *testing.T) {
 func TestRuleMatchesTheMessageInAnEnvelope(t *testing.T) {
 	n := newNet(t, inmem.Options{})
 	a, b := listen(t, n, "a"), listen(t, n, "b")
-	_, err := n.AddRule(inmem.Rule{Kinds: []chain.MessageKind{chain.KindCommitNotice}, Faults: inmem.Faults{Drop: 1}})
+	_, err := n.AddRule(inmem.Rule{Kinds: []wire.MessageKind{wire.KindCommitNotice}, Faults: inmem.Faults{Drop: 1}})
 	require.NoError(t, err)
-	require.NoError(t, a.Send(context.Background(), "b", &chain.Envelope{To: "x", Msg: &chain.CommitNotice{}}))
+	require.NoError(t, a.Send(context.Background(), "b", &wire.Envelope{To: "x", Msg: &wire.CommitNotice{}}))
 	requireNone(t, b)
-	require.NoError(t, a.Send(context.Background(), "b", &chain.Envelope{To: "x", Msg: &chain.PullRequest{}}))
-	require.IsType(t, &chain.Envelope{}, recv(t, b).Msg)
+	require.NoError(t, a.Send(context.Background(), "b", &wire.Envelope{To: "x", Msg: &wire.PullRequest{}}))
+	require.IsType(t, &wire.Envelope{}, recv(t, b).Msg)
 }
 
 // TestMinDelayFixesTheDelay: with MinDelay equal to MaxDelay every copy

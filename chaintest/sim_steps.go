@@ -1,0 +1,515 @@
+package chaintest
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"time"
+
+	"github.com/chainrep/chain"
+	"github.com/chainrep/chain/transport/inmem"
+	"github.com/chainrep/chain/wire"
+)
+
+// perform carries out one step and schedules its end; it returns what it
+// did for the log.
+func (r *simRun) perform(st Step) string {
+	switch st.Kind {
+	case FaultCrashQuick, FaultCrashLate:
+		return r.crashFor(st, r.victim(st.Target, false), st.For, false)
+	case FaultRestartLoneTail:
+		return r.crashFor(st, r.loneTail(), st.For, false)
+	case FaultWipe:
+		return r.crashFor(st, r.victim(st.Target, false), st.For, true)
+	case FaultCrashAll:
+		return r.crashAll(st)
+	case FaultKillNewTail:
+		i := r.victim("tail", false)
+		if i < 0 {
+			return skipped(st, "no tail to crash")
+		}
+		r.armTap(tapKillNewTail, st)
+		return r.crashFor(st, i, st.For, false) + "; the next tail named is crashed as it is named"
+	case FaultPauseShort, FaultPauseLong:
+		i := r.victim(st.Target, true)
+		if i < 0 {
+			return skipped(st, "no node to pause")
+		}
+		addr := r.c.Addr(i)
+		r.net.Hold(addr)
+		if st.Kind == FaultPauseLong {
+			r.pinnedReader(i, st.For+2*r.s.FailureTimeout)
+		}
+		r.tl.after(st.For, func() string { r.net.Release(addr); return "release n" + fmt.Sprint(i+1) })
+		return fmt.Sprintf("%s: pause n%d", st, i+1)
+	case FaultIsolate:
+		i := r.victim(st.Target, true)
+		if i < 0 {
+			return skipped(st, "no node to isolate")
+		}
+		addr := r.c.Addr(i)
+		r.net.Isolate(addr)
+		r.tl.after(st.For, func() string { r.net.Reconnect(addr); return "reconnect n" + fmt.Sprint(i+1) })
+		return fmt.Sprintf("%s: isolate n%d", st, i+1)
+	case FaultCut:
+		return r.cut(st)
+	case FaultMessages:
+		return r.messages(st)
+	case FaultSlowMaster:
+		return r.slowMaster(st)
+	case FaultMasterKill, FaultMasterPartition, FaultMasterWipe:
+		return r.masterFault(st, st.Kind)
+	case FaultMasterMidChange:
+		r.armTap(tapMasterMidChange, st)
+		return r.crashFor(st, r.victim(st.Target, false), 2*r.s.FailureTimeout, false) +
+			"; the leading master goes as it announces the next configuration"
+	case FaultSyncFail, FaultDiskFull:
+		return r.diskFault(st)
+	case FaultAddNode:
+		return r.addNode(st)
+	case FaultSessionBurst:
+		r.burst(20)
+		return fmt.Sprintf("%s: 20 new sessions", st)
+	case FaultSessionEviction:
+		id := r.addRule(st.For, inmem.Rule{Kinds: []wire.MessageKind{wire.KindClientResponse, wire.KindResponseBatch},
+			Faults: inmem.Faults{Drop: 0.5}})
+		r.burst(3 * r.s.MaxSessions)
+		return fmt.Sprintf("%s: %d new sessions while half the replies are lost (rule %d)", st, 3*r.s.MaxSessions, id)
+	case FaultFlood:
+		return r.flood(st)
+	}
+	return skipped(st, "not applicable")
+}
+
+func skipped(st Step, why string) string { return fmt.Sprintf("%s: skipped (%s)", st, why) }
+
+// victim returns the index of a running node with role (any member for
+// "any"; a middle node may be missing), or -1. Unless anyNode, a node that
+// would restart as a lone tail is left out, unless that fault is enabled.
+func (r *simRun) victim(role string, anyNode bool) int {
+	cfg := r.c.Config()
+	var cands []int
+	for k, m := range cfg.Members {
+		i := index(m.ID)
+		if r.c.Node(i) == nil {
+			continue
+		}
+		fits := role == "any" || (role == "head" && k == 0) || (role == "tail" && k == len(cfg.Members)-1) ||
+			(role == "middle" && k > 0 && k < len(cfg.Members)-1)
+		if fits && (anyNode || r.enabled[FaultRestartLoneTail] || !r.isLoneTail(cfg, i)) {
+			cands = append(cands, i)
+		}
+	}
+	if len(cands) == 0 {
+		return -1
+	}
+	return cands[r.rng.IntN(len(cands))]
+}
+
+// isLoneTail reports whether node i would restart as a tail with no
+// predecessor to catch up with: the tail of a static chain, or the sole
+// member of a chain.
+func (r *simRun) isLoneTail(cfg chain.Config, i int) bool {
+	if len(cfg.Members) == 0 || index(cfg.Tail().ID) != i {
+		return false
+	}
+	return r.s.Static || len(cfg.Members) == 1
+}
+
+// loneTail returns the running lone tail, or -1.
+func (r *simRun) loneTail() int {
+	cfg := r.c.Config()
+	if len(cfg.Members) == 0 {
+		return -1
+	}
+	i := index(cfg.Tail().ID)
+	if !r.isLoneTail(cfg, i) || r.c.Node(i) == nil {
+		return -1
+	}
+	return i
+}
+
+// crash kills node i as a power loss would: its endpoint dies at once,
+// its disk keeps what was synced, and the node is closed. It reports
+// whether the node was running.
+func (r *simRun) crash(i int) bool {
+	if r.c.Node(i) == nil {
+		return false
+	}
+	r.checking <- struct{}{}
+	defer func() { <-r.checking }()
+	r.net.Crash(r.c.Addr(i))
+	r.disk(i).Crash()
+	r.c.Kill(i)
+	return true
+}
+
+// restart starts node i again on its disk, with the options it started
+// with (the original member list among them), stopping it first if it
+// failed; it changes nothing if the node runs.
+func (r *simRun) restart(i int) string {
+	r.checking <- struct{}{}
+	defer func() { <-r.checking }()
+	if n := r.c.Node(i); n != nil {
+		if n.Err() == nil {
+			return ""
+		}
+		r.c.Kill(i)
+	}
+	r.c.inv.forgetIncarnation(i) // the last incarnation saved no commit point as it stopped
+	r.c.Restart(i)
+	return fmt.Sprintf("restart n%d", i+1)
+}
+
+// crashFor crashes node i (wiping its disk if wipe) and restarts it after d.
+func (r *simRun) crashFor(st Step, i int, d time.Duration, wipe bool) string {
+	if i < 0 || !r.crash(i) {
+		return skipped(st, "no node to crash")
+	}
+	what := fmt.Sprintf("%s: crash n%d", st, i+1)
+	if wipe {
+		r.disk(i).Wipe()
+		what += ", wipe its disk"
+	}
+	r.tl.after(d, func() string { return r.restart(i) })
+	return what
+}
+
+// crashAll crashes every running node at once and restarts them later.
+func (r *simRun) crashAll(st Step) string {
+	cfg := r.c.Config()
+	if len(cfg.Members) == 1 && !r.enabled[FaultRestartLoneTail] {
+		return skipped(st, "a chain of one restarts as a lone tail")
+	}
+	r.checking <- struct{}{}
+	defer func() { <-r.checking }()
+	var down []int
+	for i := range r.c.Nodes() { // the endpoints first: nothing leaves after the moment of the crash
+		if r.c.Node(i) != nil {
+			r.net.Crash(r.c.Addr(i))
+			down = append(down, i)
+		}
+	}
+	for _, i := range down {
+		r.disk(i).Crash()
+	}
+	for _, i := range down {
+		r.c.Kill(i)
+	}
+	for _, i := range down {
+		r.tl.after(st.For, func() string { return r.restart(i) })
+	}
+	return fmt.Sprintf("%s: crash %d nodes", st, len(down))
+}
+
+// addRule adds a network rule for d and returns its id.
+func (r *simRun) addRule(d time.Duration, rule inmem.Rule) inmem.RuleID {
+	id, err := r.net.AddRule(rule)
+	if err != nil {
+		r.violate("harness: the schedule drew invalid faults: %v", err)
+		return 0
+	}
+	r.tl.after(d, func() string { r.net.RemoveRule(id); return fmt.Sprintf("remove rule %d", id) })
+	return id
+}
+
+// addresses returns the nodes' and masters' addresses.
+func (r *simRun) addresses() []string {
+	var out []string
+	for i := range r.c.Nodes() {
+		out = append(out, r.c.Addr(i))
+	}
+	return append(out, r.c.MasterAddrs()...)
+}
+
+// cut cuts one link one way.
+func (r *simRun) cut(st Step) string {
+	addrs := r.addresses()
+	from, to := pick(r.rng, addrs), pick(r.rng, addrs)
+	if from == to {
+		return skipped(st, "a link to itself")
+	}
+	id := r.addRule(st.For, inmem.Rule{From: from, To: to, Faults: inmem.Faults{Drop: 1}})
+	return fmt.Sprintf("%s: cut %s -> %s (rule %d)", st, from, to, id)
+}
+
+// messages applies a step's message faults.
+func (r *simRun) messages(st Step) string {
+	m := st.Messages
+	rule := inmem.Rule{Kinds: m.Kinds, Faults: m.Faults}
+	where := "every link"
+	if m.Link != "all" {
+		i := r.victim(st.Target, true)
+		if i < 0 {
+			return skipped(st, "no node")
+		}
+		where = fmt.Sprintf("links %s n%d", m.Link, i+1)
+		if m.Link == "from" {
+			rule.From = r.c.Addr(i)
+		} else {
+			rule.To = r.c.Addr(i)
+		}
+	}
+	id := r.addRule(st.For, rule)
+	return fmt.Sprintf("%s: on %s (rule %d)", st, where, id)
+}
+
+// slowMaster delays the masters' replies to the tail to just under the
+// failure timeout and, midway, loses its heartbeats long enough for the
+// master to replace it, while a client that knows the tail reads there.
+func (r *simRun) slowMaster(st Step) string {
+	i := r.victim("tail", true)
+	if i < 0 {
+		return skipped(st, "no tail")
+	}
+	addr := r.c.Addr(i)
+	delay := r.s.FailureTimeout * 9 / 10
+	for _, m := range r.c.MasterAddrs() {
+		r.addRule(st.For, inmem.Rule{From: m, To: addr, Kinds: []wire.MessageKind{wire.KindConfigUpdate},
+			Faults: inmem.Faults{Delay: 1, MinDelay: delay, MaxDelay: delay}})
+	}
+	lost := st.For / 3
+	r.tl.after(lost, func() string {
+		id := r.addRule(r.s.FailureTimeout*3/2, inmem.Rule{From: addr, Kinds: []wire.MessageKind{wire.KindHeartbeat},
+			Faults: inmem.Faults{Drop: 1}})
+		return fmt.Sprintf("lose n%d's heartbeats (rule %d)", i+1, id)
+	})
+	r.pinnedReader(i, st.For+2*r.s.FailureTimeout)
+	return fmt.Sprintf("%s: the masters' replies to n%d take %v", st, i+1, delay)
+}
+
+// masterFault kills (and later restarts) or cuts off the leading master.
+func (r *simRun) masterFault(st Step, kind FaultKind) string {
+	i := r.c.LeaderMaster()
+	if i < 0 {
+		return skipped(st, "no leading master")
+	}
+	switch kind {
+	case FaultMasterPartition:
+		r.setMasterCut(i, true)
+		r.tl.after(st.For, func() string { r.setMasterCut(i, false); return fmt.Sprintf("heal master %d", i) })
+		return fmt.Sprintf("%s: cut off master %d", st, i)
+	default:
+		keep := kind != FaultMasterWipe
+		r.c.KillMaster(i)
+		r.tl.after(st.For, func() string { return r.restartMaster(i, keep) })
+		return fmt.Sprintf("%s: kill master %d", st, i)
+	}
+}
+
+// masterCut reports whether master i is cut off.
+func (r *simRun) masterCut(i int) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.cutMasters[i]
+}
+
+// setMasterCut cuts master i off or heals it.
+func (r *simRun) setMasterCut(i int, cut bool) {
+	r.mu.Lock()
+	if r.cutMasters == nil {
+		r.cutMasters = make(map[int]bool)
+	}
+	r.cutMasters[i] = cut
+	r.mu.Unlock()
+	if cut {
+		r.c.PartitionMaster(i)
+	} else {
+		r.c.HealMaster(i)
+	}
+}
+
+// restartMaster restarts master i if it is down.
+func (r *simRun) restartMaster(i int, keepState bool) string {
+	if r.c.group.running()[i] != nil {
+		return ""
+	}
+	if err := r.c.RestartMaster(i, keepState); err != nil {
+		r.violate("restart master %d: %v", i, err)
+		return fmt.Sprintf("restart master %d failed: %v", i, err)
+	}
+	if keepState {
+		return fmt.Sprintf("restart master %d with its state", i)
+	}
+	return fmt.Sprintf("restart master %d without its state", i)
+}
+
+// diskFault fails a node's disk and restarts the node later.
+func (r *simRun) diskFault(st Step) string {
+	i := r.victim(st.Target, false)
+	if i < 0 {
+		return skipped(st, "no node")
+	}
+	d := r.disk(i)
+	if st.Kind == FaultDiskFull {
+		d.Fill(true)
+	} else {
+		d.FailSync()
+	}
+	r.tl.after(st.For, func() string {
+		d.ClearFaults()
+		return r.restart(i)
+	})
+	return fmt.Sprintf("%s: n%d", st, i+1)
+}
+
+// addNode adds a node, at most two beyond the initial ones, while every
+// master is up.
+func (r *simRun) addNode(st Step) string {
+	if r.c.Nodes() >= r.s.Nodes+2 {
+		return skipped(st, "two nodes added already")
+	}
+	for i, m := range r.c.group.running() {
+		if m == nil || r.masterCut(i) {
+			return skipped(st, "a master is down")
+		}
+	}
+	if r.c.LeaderMaster() < 0 {
+		return skipped(st, "no leading master")
+	}
+	return fmt.Sprintf("%s: n%d", st, r.c.AddNode()+1)
+}
+
+// burst has n new clients make one write each, at once.
+func (r *simRun) burst(n int) {
+	for range n {
+		sc := r.stepClient(ClientNormal)
+		r.clientWG.Go(func() {
+			ctx, cancel := r.callContext()
+			defer cancel()
+			r.operate(ctx, sc, WriteOp)
+			_ = sc.cl.Close()
+		})
+	}
+}
+
+// stepClient returns a new client for a step, with an id of its own.
+func (r *simRun) stepClient(kind ClientKind, opts ...chain.ClientOption) *simClient {
+	id := int(r.nextID.Add(1) - 1)
+	return &simClient{id: id, kind: kind, cl: r.newClient(kind, opts...), rng: r.rngFor(id)}
+}
+
+// flood has one client finish over 4096 raw appends while some of its
+// requests are lost and wait for a retry.
+func (r *simRun) flood(st Step) string {
+	const n = 4500
+	cl := r.c.Client(chain.WithRetryInterval(300*time.Millisecond, time.Second))
+	id := r.addRule(time.Second, inmem.Rule{From: cl.Addr(), Kinds: []wire.MessageKind{wire.KindClientRequest, wire.KindRequestBatch},
+		Faults: inmem.Faults{Drop: 0.02}})
+	for k := range n {
+		r.clientWG.Go(func() {
+			ctx, cancel := r.callContext()
+			defer cancel()
+			data := fmt.Sprintf("flood-%d", k)
+			off, err := cl.Append(ctx, []byte(data))
+			r.noteOutcome("the flood client", Outcome{Write: &Write{Data: []byte(data), Offset: off}, Err: err})
+		})
+	}
+	return fmt.Sprintf("%s: %d appends from %s, 2%% of its requests lost (rule %d)", st, n, cl.Addr(), id)
+}
+
+// pinnedReader reads, for d, at node i as a client that was given the
+// configuration node i runs under and follows no master: it keeps asking
+// node i, which must refuse once it is no longer the tail.
+func (r *simRun) pinnedReader(i int, d time.Duration) {
+	n := r.c.Node(i)
+	if n == nil {
+		return
+	}
+	cl, err := chain.NewClient(chain.WithTransport(r.net), chain.WithConfig(n.Config()))
+	if err != nil {
+		return // the node has no configuration yet
+	}
+	id := int(r.nextID.Add(1) - 1)
+	sc := &simClient{id: id, kind: ClientNormal, cl: cl, rng: r.rngFor(id)}
+	end := r.tl.now() + d
+	r.clientWG.Go(func() {
+		defer cl.Close()
+		for r.tl.now() < end && !r.stopping.Load() {
+			ctx, cancel := r.callContext()
+			r.operate(ctx, sc, ReadOp)
+			cancel()
+			time.Sleep(10 * time.Millisecond)
+		}
+	})
+}
+
+// rngFor returns the random source of client id.
+func (r *simRun) rngFor(id int) *rand.Rand {
+	return rand.New(rand.NewPCG(uint64(r.s.Seed), uint64(id)))
+}
+
+// tapKind is what an armed tap does.
+type tapKind int
+
+const (
+	tapKillNewTail tapKind = iota + 1
+	tapMasterMidChange
+)
+
+// tapState is what the tap has seen and what it is armed to do. Guarded
+// by simRun.mu.
+type tapState struct {
+	epoch uint64 // the highest epoch a master was seen sending
+	tail  string // that configuration's tail
+	armed map[tapKind]Step
+}
+
+func (r *simRun) armTap(k tapKind, st Step) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.tap.armed == nil {
+		r.tap.armed = make(map[tapKind]Step)
+	}
+	r.tap.armed[k] = st
+}
+
+// disarmTaps disarms every tap.
+func (r *simRun) disarmTaps() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	clear(r.tap.armed)
+}
+
+// onSend is the network's tap: at the first sight of a configuration with
+// a new epoch from a master, it fires what is armed, through the timeline
+// (at once), so that the cluster changes on one goroutine only.
+func (r *simRun) onSend(from, to string, msg chain.Message) {
+	u, ok := msg.(*wire.ConfigUpdate)
+	if !ok || len(u.Config.Members) == 0 || !slices.Contains(r.c.MasterAddrs(), from) {
+		return
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if u.Config.Epoch <= r.tap.epoch {
+		return
+	}
+	prevTail := r.tap.tail
+	r.tap.epoch, r.tap.tail = u.Config.Epoch, u.Config.Tail().ID
+	cfg := u.Config.Clone()
+	if st, ok := r.tap.armed[tapKillNewTail]; ok && cfg.Tail().ID != prevTail {
+		delete(r.tap.armed, tapKillNewTail)
+		i := index(cfg.Tail().ID)
+		lone := len(cfg.Members) == 1 && !r.enabled[FaultRestartLoneTail]
+		r.tl.add(0, func() string {
+			if lone {
+				return fmt.Sprintf("epoch %d names n%d tail, alone: not crashed (it would restart as a lone tail)", cfg.Epoch, i+1)
+			}
+			if !r.crash(i) {
+				return ""
+			}
+			r.tl.after(st.For, func() string { return r.restart(i) })
+			return fmt.Sprintf("epoch %d names n%d tail: crash it", cfg.Epoch, i+1)
+		})
+	}
+	if st, ok := r.tap.armed[tapMasterMidChange]; ok {
+		delete(r.tap.armed, tapMasterMidChange)
+		r.tl.add(0, func() string {
+			kind := FaultMasterKill
+			if st.Cut {
+				kind = FaultMasterPartition
+			}
+			return fmt.Sprintf("epoch %d announced: %s", cfg.Epoch, r.masterFault(st, kind))
+		})
+	}
+}
