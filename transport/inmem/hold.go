@@ -4,8 +4,8 @@ import "github.com/chainrep/chain/wire"
 
 // heldSend is a message sent from a held address, waiting for Release.
 type heldSend struct {
-	to   string
-	kind wire.MessageKind
+	to      string
+	kind    wire.MessageKind
 	encoded []byte
 }
 
