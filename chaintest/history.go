@@ -24,8 +24,9 @@ import (
 type Recorder struct {
 	start time.Time // carries a monotonic clock reading
 
-	mu  sync.Mutex
-	ops []porcupine.Operation // completed and unknown operations, in completion order
+	mu   sync.Mutex
+	ops  []porcupine.Operation // completed and unknown operations, in completion order
+	last int64                 // the last timestamp now returned
 }
 
 // NewRecorder returns an empty Recorder whose clock starts now.
@@ -49,10 +50,19 @@ type PendingOp struct {
 	done   bool // guarded by r.mu
 }
 
-// now returns the time since the recorder was created, in nanoseconds. It
-// uses the monotonic clock, so it never goes backwards.
+// now returns the time since the recorder was created, in nanoseconds,
+// and never the same value twice: the monotonic clock, moved on by a
+// nanosecond past the last value returned when it has not advanced (as in
+// a synctest bubble, where work takes no time). So the timestamps follow
+// the order in which Begin and End were called, and operations that ran
+// one after the other at one instant are not recorded as concurrent.
 func (r *Recorder) now() int64 {
-	return int64(time.Since(r.start))
+	t := int64(time.Since(r.start))
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	t = max(t, r.last+1)
+	r.last = t
+	return t
 }
 
 // Begin records the invocation of an operation by client with the given

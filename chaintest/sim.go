@@ -97,8 +97,11 @@ func RunSchedule(t *testing.T, s *Schedule, enabled FaultSet) {
 	if len(r.violations) > 0 {
 		r.report()
 	} else if testing.Verbose() {
-		t.Logf("%s\nwhat happened:\n  %s\n%d operations recorded, %d writes", s, strings.Join(r.tl.lines(), "\n  "),
-			r.rec.Len(), len(r.writes))
+		ops := 0
+		for _, h := range r.histories {
+			ops += h.rec.Len()
+		}
+		t.Logf("%s\nwhat happened:\n  %s\n%d operations recorded", s, strings.Join(r.tl.lines(), "\n  "), ops)
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"time"
 
@@ -13,24 +14,42 @@ import (
 )
 
 // heal ends every fault: the steps' pending ends run now, then the
-// network heals, held messages go, disks work again, and every master and
-// node runs again (masters with their state).
+// network heals, held messages go, disks work again, every master runs
+// again (with its state) and, once one leads, every node runs again. The
+// nodes restart one at a time, a fifth of the failure timeout apart, as
+// an operator would bring them back: restarted together with the
+// original member list, before the master has told them the current
+// configuration, they would meet defect 12 (see faultTable).
 func (r *simRun) heal() {
 	r.disarmTaps()
+	r.deferRestarts.Store(true)
 	r.tl.drain()
+	r.deferRestarts.Store(false)
 	r.net.ClearRules()
 	r.net.ClearFaults()
 	r.net.Heal()
 	r.net.ReleaseAll()
 	if !r.s.Static {
-		for i := range r.c.group.running() {
+		for i := range r.group.running() {
 			r.tl.do(timedEvent{do: func() string { return r.restartMaster(i, true) }})
-			r.c.HealMaster(i)
+			r.group.heal(r.net, i)
 		}
+		for end := r.tl.now() + r.s.livenessBound(); r.group.leader() < 0 && r.tl.now() < end; {
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+	if r.p != nil {
+		r.healServers()
+		r.tl.note("faults end")
+		return
 	}
 	for i := range r.c.Nodes() {
 		r.disk(i).ClearFaults()
-		r.tl.do(timedEvent{do: func() string { return r.restart(i) }})
+		var what string
+		r.tl.do(timedEvent{do: func() string { what = r.restart(i); return what }})
+		if what != "" {
+			time.Sleep(r.s.FailureTimeout / 5)
+		}
 	}
 	r.tl.note("faults end")
 }
@@ -57,17 +76,29 @@ func (r *simRun) finish(stopWatch func()) {
 		ctx, cancel := within(r.tl.now())
 		if r.probe(ctx) {
 			r.tl.note("every client's probes answered")
+			// Let what the faults left in motion settle (an election of
+			// masters, nodes fenced until the new leader answers).
+			time.Sleep(settleTime * r.s.FailureTimeout)
 			r.quietCalls(ctx)
 		}
 		cancel()
 	}
-	final := r.stepClient(ClientNormal)
-	ctx, cancel = within(r.tl.now())
-	defer cancel()
-	if err := r.s.Workload.Final(ctx, Operation{Client: final.cl, Recorder: r.rec, ID: final.id, Rand: final.rng}); err != nil {
-		r.violate("liveness: the final reads failed within %v: %v", bound, err)
+	for _, h := range r.histories {
+		final := r.stepClient(h, ClientNormal)
+		if final == nil {
+			continue
+		}
+		ctx, cancel := within(r.tl.now())
+		if err := r.s.Workload.Final(ctx, Operation{Client: final.cl, Recorder: h.rec, ID: final.id, Rand: final.rng}); err != nil {
+			r.violate("liveness: the final reads of %s failed within %v: %v", h.name(), bound, err)
+		}
+		cancel()
 	}
 	stopWatch()
+	if r.p != nil {
+		r.checkPartitionedLogs()
+		return
+	}
 	for _, v := range r.c.Violations() { // those seen throughout, and a full check now
 		r.violate("%s", v)
 	}
@@ -78,6 +109,13 @@ func (r *simRun) finish(stopWatch func()) {
 // configuration (no node joining), and holds, has committed and has
 // applied the same log as every other.
 func (r *simRun) waitConverged(ctx context.Context) error {
+	if r.p != nil {
+		if err := r.p.WaitConverged(ctx); err != nil {
+			return err
+		}
+		r.tl.note("converged")
+		return nil
+	}
 	for {
 		err := r.converged()
 		if err == nil {
@@ -123,8 +161,16 @@ func (r *simRun) converged() error {
 	return nil
 }
 
+// settleTime is how many failure timeouts the quiet calls wait after the
+// probes.
+const settleTime = 3
+
 // noteState logs every node's state and the master's configuration.
 func (r *simRun) noteState() {
+	if r.p != nil {
+		r.notePartitionedState()
+		return
+	}
 	cfg := r.c.Config()
 	r.tl.note("configuration: epoch %d, members %v, joining %v", cfg.Epoch, cfg.Members, cfg.Joining)
 	for i := range r.c.Nodes() {
@@ -159,10 +205,15 @@ func (r *simRun) probe(ctx context.Context) bool {
 }
 
 // quietCalls has every client call again, once the cluster serves: with no
-// fault left, each call must be answered within quietLatency.
+// fault left, each call must be answered within quietLatency. A first,
+// unmeasured call of each kind lets the client learn of a
+// reconfiguration made since its probes (a client that sends under an
+// old epoch waits a retry interval before it sends again, which is not
+// what this check is about).
 func (r *simRun) quietCalls(ctx context.Context) {
 	for _, sc := range r.clients {
 		for _, kind := range sc.probeKinds() {
+			r.operate(ctx, sc, kind)
 			began := r.tl.now()
 			out := r.operate(ctx, sc, kind)
 			took := r.tl.now() - began
@@ -190,11 +241,9 @@ func kindName(k OpKind) string {
 	return "write"
 }
 
-// checkLogs checks that every node holds the same log, that it holds
-// each acknowledged write at its offset, and that each write answered
-// chain.ErrResultExpired ("applied before") is in it.
+// checkLogs checks the logs of the Cluster's nodes (see checkChainLogs).
 func (r *simRun) checkLogs() {
-	var ref []chain.Entry
+	logs := make(map[string][]chain.Entry)
 	for i := range r.c.Nodes() {
 		st := r.c.Storage(i)
 		if st == nil {
@@ -205,12 +254,25 @@ func (r *simRun) checkLogs() {
 			r.violate("read n%d's log: %v", i+1, err)
 			continue
 		}
-		if ref == nil {
-			ref = ents
-			continue
-		}
-		if k := firstDifference(ref, ents); k >= 0 {
-			r.violate("logs differ: n1 and n%d at position %d (n1 holds %d entries, n%d %d)", i+1, k, len(ref), i+1, len(ents))
+		logs[fmt.Sprintf("n%d", i+1)] = ents
+	}
+	r.checkChainLogs(r.histories[0], logs)
+}
+
+// checkChainLogs checks that every member of h's chain holds the same log
+// (logs, by member), that it holds each acknowledged write at its offset,
+// and that each write answered chain.ErrResultExpired ("applied before")
+// is in it.
+func (r *simRun) checkChainLogs(h *chainHistory, logs map[string][]chain.Entry) {
+	names := slices.Sorted(maps.Keys(logs))
+	if len(names) == 0 {
+		return
+	}
+	ref := logs[names[0]]
+	for _, name := range names[1:] {
+		if k := firstDifference(ref, logs[name]); k >= 0 {
+			r.violate("logs of %s differ: %s and %s at position %d (%s holds %d entries, %s %d)",
+				h.name(), names[0], name, k, names[0], len(ref), name, len(logs[name]))
 		}
 	}
 	if len(ref) == 0 {
@@ -221,23 +283,23 @@ func (r *simRun) checkLogs() {
 	for _, e := range ref {
 		held[e.Command+"\x00"+string(e.Data)] = true
 	}
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	for _, w := range r.writes {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for _, w := range h.writes {
 		if w.Offset == 0 {
 			continue
 		}
 		if w.Offset < first || w.Offset >= first+uint64(len(ref)) {
-			r.violations = append(r.violations, fmt.Sprintf("lost write: %q acknowledged at offset %d, beyond the log's %d entries", w.Data, w.Offset, len(ref)))
+			r.violate("lost write in %s: %q acknowledged at offset %d, beyond the log's %d entries", h.name(), w.Data, w.Offset, len(ref))
 			continue
 		}
 		if e := ref[w.Offset-first]; e.Command != w.Command || string(e.Data) != string(w.Data) {
-			r.violations = append(r.violations, fmt.Sprintf("lost write: %q acknowledged at offset %d, where the log holds %q", w.Data, w.Offset, e.Data))
+			r.violate("lost write in %s: %q acknowledged at offset %d, where the log holds %q", h.name(), w.Data, w.Offset, e.Data)
 		}
 	}
-	for _, w := range r.expired {
+	for _, w := range h.expired {
 		if !held[w.Command+"\x00"+string(w.Data)] {
-			r.violations = append(r.violations, fmt.Sprintf("false ErrResultExpired: %q was refused as applied before, and the log does not hold it", w.Data))
+			r.violate("false ErrResultExpired in %s: %q was refused as applied before, and the log does not hold it", h.name(), w.Data)
 		}
 	}
 }
@@ -256,24 +318,26 @@ func firstDifference(a, b []chain.Entry) int {
 // in real time; a failed history's visualization gets as long again.
 const historyCheckTimeout = 20 * time.Second
 
-// checkHistory checks the recorded history with the workload's model. It
-// must run outside the bubble, so that its timeout runs.
+// checkHistory checks every chain's recorded history with the workload's
+// model. It must run outside the bubble, so that its timeout runs.
 func (r *simRun) checkHistory() {
-	ops := r.rec.Operations()
 	model := r.s.Workload.Model()
-	switch porcupine.CheckOperationsTimeout(model, ops, historyCheckTimeout) {
-	case porcupine.Ok:
-		return
-	case porcupine.Unknown:
-		r.violate("history of %d operations: %v", len(ops), ErrCheckTimeout)
-		return
+	for _, h := range r.histories {
+		ops := h.rec.Operations()
+		switch porcupine.CheckOperationsTimeout(model, ops, historyCheckTimeout) {
+		case porcupine.Ok:
+			continue
+		case porcupine.Unknown:
+			r.violate("history of %s, %d operations: %v", h.name(), len(ops), ErrCheckTimeout)
+			continue
+		}
+		_, viz, err := Linearizable(model, ops, historyCheckTimeout)
+		if err != nil {
+			r.violate("history of %s, %d operations, is not linearizable (%v)", h.name(), len(ops), err)
+			continue
+		}
+		r.violate("history of %s, %d operations, is not linearizable; visualization: %s", h.name(), len(ops), viz)
 	}
-	_, viz, err := Linearizable(model, ops, historyCheckTimeout)
-	if err != nil {
-		r.violate("history of %d operations is not linearizable (%v)", len(ops), err)
-		return
-	}
-	r.violate("history of %d operations is not linearizable; visualization: %s", len(ops), viz)
 }
 
 // forgetIncarnation ends what the invariants track of node i's running

@@ -40,26 +40,34 @@ type simRun struct {
 	t       *testing.T
 	s       *Schedule
 	enabled FaultSet
-	c       *Cluster
+	c       *Cluster     // a chain's cluster; nil for a partitioned one
+	p       *Partitioned // a partitioned cluster; nil for a chain's
 	net     *inmem.Network
+	group   *masterGroup // nil for a static chain
 	tl      *timeline
-	rec     *Recorder
 	cfg0    chain.Config // the initial configuration
+	// histories are the chains' recorded histories: one for a Cluster,
+	// one per chain of a Partitioned cluster.
+	histories []*chainHistory
+	// clientOf returns a new client of h's chain, of the given kind.
+	clientOf func(h *chainHistory, kind ClientKind, opts ...chain.ClientOption) *chain.Client
 	// deadline is when, since the start, every call must have returned.
 	deadline time.Duration
 
-	stopping atomic.Bool    // the fault phase is over: clients issue nothing new
-	clientWG sync.WaitGroup // workload clients and the clients of fault steps
-	nextID   atomic.Int64   // recorder client ids
-	clients  []*simClient
+	stopping atomic.Bool // the fault phase is over: clients issue nothing new
+	// deferRestarts makes restart leave the node down, for heal to
+	// restart it in its turn.
+	deferRestarts atomic.Bool
+	clientWG      sync.WaitGroup // workload clients and the clients of fault steps
+	nextID        atomic.Int64   // recorder client ids
+	clients       []*simClient   // the workload clients of every chain
 
 	mu         sync.Mutex
 	disks      []*Disk
-	writes     []Write // every write made, acknowledged or not
-	expired    []Write // writes answered chain.ErrResultExpired
 	violations []string
 	tap        tapState
 	cutMasters map[int]bool // masters cut off by a step
+	cutServers map[int]bool // servers isolated or paused by a step
 	// checking (capacity 1) is held by a check of the invariants and by
 	// a crash or restart, so that no check sees a node's incarnations
 	// mixed. A channel, not a mutex: a goroutine waiting on a mutex would
@@ -70,13 +78,36 @@ type simRun struct {
 	rng *rand.Rand
 }
 
-// simClient is one workload client: a sequential process of the history.
+// simClient is one workload client: a sequential process of its chain's
+// history.
 type simClient struct {
 	id   int
 	kind ClientKind
+	h    *chainHistory
 	cl   *chain.Client
 	rng  *rand.Rand
 	seq  int
+}
+
+// chainHistory is what the clients of one chain recorded and wrote.
+type chainHistory struct {
+	id       string // the chain's id ("" for a Cluster's one chain)
+	rec      *Recorder
+	maxAcked atomic.Uint64 // the highest offset acknowledged
+
+	mu      sync.Mutex
+	writes  []Write // every write made, acknowledged or not
+	expired []Write // writes answered chain.ErrResultExpired
+}
+
+func newChainHistory(id string) *chainHistory { return &chainHistory{id: id, rec: NewRecorder()} }
+
+// name names the chain in reports.
+func (h *chainHistory) name() string {
+	if h.id == "" {
+		return "the chain"
+	}
+	return "chain " + h.id
 }
 
 // violate records a violation of the run's checks.
@@ -94,10 +125,17 @@ func (r *simRun) violate(format string, args ...any) {
 func runSchedule(t *testing.T, s *Schedule, enabled FaultSet) *simRun {
 	r := &simRun{t: t, s: s, enabled: enabled, rng: rand.New(rand.NewPCG(uint64(s.Seed), 0x7a9e7)),
 		checking: make(chan struct{}, 1)}
-	r.start()
+	if s.Partitioned != nil {
+		r.startPartitioned()
+	} else {
+		r.start()
+	}
 	r.tl = newTimeline()
 	r.deadline = s.Faults + s.livenessBound()
-	stopWatch := r.watchInvariants()
+	stopWatch := func() {}
+	if r.c != nil {
+		stopWatch = r.watchInvariants()
+	}
 	r.net.SetTap(r.onSend)
 	r.startClients()
 	for _, st := range s.Steps {
@@ -148,10 +186,13 @@ func (r *simRun) start() {
 		opts.NodeOptions = append(opts.NodeOptions, chain.WithMaxSessions(s.MaxSessions))
 	}
 	r.c = Start(r.t, opts)
-	r.net = r.c.Network()
+	r.net, r.group = r.c.Network(), r.c.group
 	r.net.SetDialedOnly(s.DialedOnly)
 	r.cfg0 = r.c.cfg.Clone()
-	r.rec = NewRecorder()
+	r.histories = []*chainHistory{newChainHistory("")}
+	r.clientOf = func(_ *chainHistory, kind ClientKind, opts ...chain.ClientOption) *chain.Client {
+		return r.newClient(kind, opts...)
+	}
 }
 
 // disk returns node i's disk, creating it at first use.
@@ -182,18 +223,22 @@ func (r *simRun) newClient(kind ClientKind, opts ...chain.ClientOption) *chain.C
 // startClients starts the workload clients, which operate until the
 // fault phase ends.
 func (r *simRun) startClients() {
-	for _, kind := range r.s.Clients {
-		id := int(r.nextID.Add(1) - 1)
-		sc := &simClient{id: id, kind: kind, cl: r.newClient(kind), rng: r.rngFor(id)}
-		r.clients = append(r.clients, sc)
-		r.clientWG.Go(func() {
-			ctx, cancel := r.callContext()
-			defer cancel()
-			for !r.stopping.Load() && ctx.Err() == nil {
-				r.operate(ctx, sc, sc.opKind(AnyOp))
-				time.Sleep(time.Duration(sc.rng.Int64N(int64(maxThink))))
+	for _, h := range r.histories {
+		for _, kind := range r.s.Clients {
+			sc := r.stepClient(h, kind)
+			if sc == nil {
+				continue
 			}
-		})
+			r.clients = append(r.clients, sc)
+			r.clientWG.Go(func() {
+				ctx, cancel := r.callContext()
+				defer cancel()
+				for !r.stopping.Load() && ctx.Err() == nil {
+					r.operate(ctx, sc, sc.opKind(AnyOp))
+					time.Sleep(time.Duration(sc.rng.Int64N(int64(maxThink))))
+				}
+			})
+		}
 	}
 }
 
@@ -213,23 +258,26 @@ func (sc *simClient) opKind(want OpKind) OpKind {
 
 // operate runs one operation of sc and notes its outcome.
 func (r *simRun) operate(ctx context.Context, sc *simClient, kind OpKind) Outcome {
-	op := Operation{Client: sc.cl, Recorder: r.rec, ID: sc.id, Seq: sc.seq, Rand: sc.rng, Kind: kind}
+	op := Operation{Client: sc.cl, Recorder: sc.h.rec, ID: sc.id, Seq: sc.seq, Rand: sc.rng, Kind: kind, Acked: sc.h.maxAcked.Load()}
 	sc.seq++
 	out := r.s.Workload.Operate(ctx, op)
-	r.noteOutcome(fmt.Sprintf("client %d (%s)", sc.id, sc.kind), out)
+	r.noteOutcome(fmt.Sprintf("client %d (%s) of %s", sc.id, sc.kind, sc.h.name()), sc.h, out)
 	return out
 }
 
 // noteOutcome records a call's write and checks that it returned in time.
-func (r *simRun) noteOutcome(who string, out Outcome) {
-	r.mu.Lock()
+func (r *simRun) noteOutcome(who string, h *chainHistory, out Outcome) {
+	h.mu.Lock()
 	if w := out.Write; w != nil {
-		r.writes = append(r.writes, *w)
+		if w.Offset > h.maxAcked.Load() {
+			h.maxAcked.Store(w.Offset)
+		}
+		h.writes = append(h.writes, *w)
 		if errors.Is(out.Err, chain.ErrResultExpired) {
-			r.expired = append(r.expired, *w)
+			h.expired = append(h.expired, *w)
 		}
 	}
-	r.mu.Unlock()
+	h.mu.Unlock()
 	if errors.Is(out.Err, context.DeadlineExceeded) && r.tl.now() >= r.deadline {
 		r.violate("liveness: a call of %s did not return within %v after the faults stopped: %v",
 			who, r.s.livenessBound(), out.Err)
@@ -262,10 +310,10 @@ func quoteFaults(set FaultSet) string {
 		switch {
 		case set[f.Kind]:
 			only = append(only, string(f.Kind))
-			if f.Defect != 0 {
+			if len(f.Defects) != 0 {
 				added = append(added, string(f.Kind))
 			}
-		case f.Defect == 0:
+		case len(f.Defects) == 0:
 			missing, all = true, false
 		default:
 			all = false

@@ -33,6 +33,9 @@ type Schedule struct {
 	DialedOnly bool
 	// MaxSessions, when positive, bounds the nodes' session tables.
 	MaxSessions int
+	// Partitioned, when set, makes the cluster a partitioned one under the
+	// masters (Nodes is then unused).
+	Partitioned *PartitionShape
 	// Faults is how long the fault phase lasts; every step falls in it.
 	Faults time.Duration
 	Steps  []Step
@@ -110,6 +113,11 @@ func DrawSchedule(seed int64, workloads []Workload, enabled FaultSet) *Schedule 
 		s.Nodes = pick(rng, []int{1, 2, 3, 3})
 	} else {
 		s.Masters = pick(rng, []int{1, 1, 3, 3, 3})
+		if rng.IntN(8) == 0 {
+			p := &PartitionShape{Chains: 2 + rng.IntN(2), Replicas: 2 + rng.IntN(2)}
+			p.Servers = p.Replicas + rng.IntN(3)
+			s.Partitioned = p
+		}
 	}
 	s.FailureTimeout = pick(rng, []time.Duration{200, 300, 500, 500, 1000}) * time.Millisecond
 	s.SyncLatency = pick(rng, []time.Duration{0, 0, 500 * time.Microsecond, time.Millisecond, 3 * time.Millisecond})
@@ -117,10 +125,10 @@ func DrawSchedule(seed int64, workloads []Workload, enabled FaultSet) *Schedule 
 	for range 2 + rng.IntN(3) {
 		s.Clients = append(s.Clients, ClientNormal)
 	}
-	if enabled[FaultOldConfigClients] && !s.Static && rng.IntN(2) == 0 {
+	if enabled[FaultOldConfigClients] && !s.Static && s.Partitioned == nil && rng.IntN(2) == 0 {
 		s.Clients = append(s.Clients, ClientOldConfig)
 	}
-	if enabled[FaultWriteOnlyClients] && rng.IntN(2) == 0 {
+	if enabled[FaultWriteOnlyClients] && s.Partitioned == nil && rng.IntN(2) == 0 {
 		s.DialedOnly = true
 		s.Clients = append(s.Clients, ClientWriteOnly)
 	}
@@ -128,7 +136,7 @@ func DrawSchedule(seed int64, workloads []Workload, enabled FaultSet) *Schedule 
 	if len(kinds) == 0 {
 		return s
 	}
-	for range 1 + rng.IntN(6) {
+	for range 1 + rng.IntN(8) {
 		st := s.drawStep(rng, pick(rng, kinds))
 		if st.Kind == FaultSessionEviction {
 			s.MaxSessions = 32
@@ -152,16 +160,19 @@ func (s *Schedule) applicable(enabled FaultSet) []FaultKind {
 }
 
 func (s *Schedule) applies(k FaultKind, enabled FaultSet) bool {
+	if s.Partitioned != nil {
+		return slices.Contains(partitionedKinds, k)
+	}
 	master := !s.Static
 	switch k {
-	case FaultCrashQuick, FaultCrashLate, FaultSyncFail, FaultDiskFull:
+	case FaultCrashQuick, FaultCrashLate, FaultSyncFail, FaultSyncFailHead, FaultDiskFull:
 		// A static chain of one has no node but a lone tail.
 		return master || s.Nodes > 1 || enabled[FaultRestartLoneTail]
 	case FaultCrashAll:
 		return master && s.Nodes > 1
 	case FaultRestartLoneTail:
 		return s.Static || s.Nodes == 1
-	case FaultWipe, FaultKillNewTail, FaultPauseLong, FaultSlowMaster, FaultMasterKill,
+	case FaultWipe, FaultWipeTail, FaultKillNewTail, FaultRestartNewTail, FaultPauseLong, FaultSlowMaster, FaultMasterKill,
 		FaultMasterPartition, FaultMasterMidChange, FaultAddNode:
 		return master
 	case FaultMasterWipe:
@@ -186,12 +197,22 @@ func (s *Schedule) drawStep(rng *rand.Rand, k FaultKind) Step {
 	switch k {
 	case FaultCrashQuick:
 		st.For = between(0.05, 0.4)
-	case FaultCrashLate, FaultSyncFail, FaultDiskFull:
+	case FaultCrashLate, FaultDiskFull:
 		st.For = between(1.5, 4)
-	case FaultCrashAll, FaultRestartLoneTail, FaultWipe:
+	case FaultSyncFail:
+		st.Target, st.For = pick(rng, []string{"middle", "tail"}), between(1.5, 4)
+	case FaultSyncFailHead:
+		st.Target, st.For = "head", between(1.5, 4)
+	case FaultCrashAll, FaultRestartLoneTail:
 		st.For = between(0.1, 3)
+	case FaultWipe:
+		st.Target, st.For = pick(rng, []string{"head", "middle"}), between(0.1, 3)
+	case FaultWipeTail:
+		st.Target, st.For = "tail", between(0.05, 0.4)
 	case FaultKillNewTail:
 		st.Target, st.For = "tail", between(0.5, 3)
+	case FaultRestartNewTail:
+		st.Target, st.For = pick(rng, []string{"head", "middle"}), between(0.05, 0.4)
 	case FaultPauseShort:
 		st.For = between(0.1, 0.45)
 	case FaultPauseLong:
@@ -234,7 +255,11 @@ func pick[T any](rng *rand.Rand, choices []T) T { return choices[rng.IntN(len(ch
 func (s *Schedule) String() string {
 	var b strings.Builder
 	shape := fmt.Sprintf("static chain of %d", s.Nodes)
-	if !s.Static {
+	switch {
+	case s.Partitioned != nil:
+		p := s.Partitioned
+		shape = fmt.Sprintf("partitioned: %d chains of %d replicas on %d servers under %d master(s)", p.Chains, p.Replicas, p.Servers, s.Masters)
+	case !s.Static:
 		shape = fmt.Sprintf("chain of %d under %d master(s)", s.Nodes, s.Masters)
 	}
 	kinds := make([]string, len(s.Clients))

@@ -14,6 +14,9 @@ import (
 // perform carries out one step and schedules its end; it returns what it
 // did for the log.
 func (r *simRun) perform(st Step) string {
+	if r.p != nil {
+		return r.performPartitioned(st)
+	}
 	switch st.Kind {
 	case FaultCrashQuick, FaultCrashLate:
 		return r.crashFor(st, r.victim(st.Target, false), st.For, false)
@@ -21,6 +24,13 @@ func (r *simRun) perform(st Step) string {
 		return r.crashFor(st, r.loneTail(), st.For, false)
 	case FaultWipe:
 		return r.crashFor(st, r.victim(st.Target, false), st.For, true)
+	case FaultWipeTail:
+		i := r.victim("tail", false)
+		if i < 0 {
+			return skipped(st, "no tail to crash")
+		}
+		r.armTap(tapWipeNewTail, st)
+		return r.crashFor(st, i, 2*r.s.FailureTimeout, false) + "; the next tail named is crashed as it is named, wiped and restarted"
 	case FaultCrashAll:
 		return r.crashAll(st)
 	case FaultKillNewTail:
@@ -30,6 +40,13 @@ func (r *simRun) perform(st Step) string {
 		}
 		r.armTap(tapKillNewTail, st)
 		return r.crashFor(st, i, st.For, false) + "; the next tail named is crashed as it is named"
+	case FaultRestartNewTail:
+		i := r.victim(st.Target, false)
+		if i < 0 {
+			return skipped(st, "no node to crash")
+		}
+		r.armTap(tapRestartPromoted, st)
+		return r.crashFor(st, i, 2*r.s.FailureTimeout, false) + "; crashed again as it is promoted from joining to tail"
 	case FaultPauseShort, FaultPauseLong:
 		i := r.victim(st.Target, true)
 		if i < 0 {
@@ -63,7 +80,7 @@ func (r *simRun) perform(st Step) string {
 		r.armTap(tapMasterMidChange, st)
 		return r.crashFor(st, r.victim(st.Target, false), 2*r.s.FailureTimeout, false) +
 			"; the leading master goes as it announces the next configuration"
-	case FaultSyncFail, FaultDiskFull:
+	case FaultSyncFail, FaultSyncFailHead, FaultDiskFull:
 		return r.diskFault(st)
 	case FaultAddNode:
 		return r.addNode(st)
@@ -107,13 +124,21 @@ func (r *simRun) victim(role string, anyNode bool) int {
 }
 
 // isLoneTail reports whether node i would restart as a tail with no
-// predecessor to catch up with: the tail of a static chain, or the sole
-// member of a chain.
+// predecessor to catch up with: the tail of a static chain, the sole
+// member of a chain, or the last member of a chain running (the master
+// never removes the last member, so it restarts as the sole one).
 func (r *simRun) isLoneTail(cfg chain.Config, i int) bool {
-	if len(cfg.Members) == 0 || index(cfg.Tail().ID) != i {
+	if len(cfg.Members) == 0 {
 		return false
 	}
-	return r.s.Static || len(cfg.Members) == 1
+	if r.s.Static || len(cfg.Members) == 1 {
+		return index(cfg.Tail().ID) == i
+	}
+	return !slices.ContainsFunc(cfg.Members, func(m chain.Member) bool {
+		j := index(m.ID)
+		n := r.c.Node(j)
+		return j != i && n != nil && n.Err() == nil
+	})
 }
 
 // loneTail returns the running lone tail, or -1.
@@ -148,6 +173,9 @@ func (r *simRun) crash(i int) bool {
 // with (the original member list among them), stopping it first if it
 // failed; it changes nothing if the node runs.
 func (r *simRun) restart(i int) string {
+	if r.deferRestarts.Load() {
+		return fmt.Sprintf("n%d restarts as the faults end", i+1)
+	}
 	r.checking <- struct{}{}
 	defer func() { <-r.checking }()
 	if n := r.c.Node(i); n != nil {
@@ -171,7 +199,14 @@ func (r *simRun) crashFor(st Step, i int, d time.Duration, wipe bool) string {
 		r.disk(i).Wipe()
 		what += ", wipe its disk"
 	}
-	r.tl.after(d, func() string { return r.restart(i) })
+	readers := r.rng.IntN(2) == 0 || st.Kind == FaultWipeTail
+	r.tl.after(d, func() string {
+		if !readers {
+			return r.restart(i)
+		}
+		r.readers(2, 100*time.Millisecond)
+		return r.restart(i) + ", with readers"
+	})
 	return what
 }
 
@@ -216,10 +251,24 @@ func (r *simRun) addRule(d time.Duration, rule inmem.Rule) inmem.RuleID {
 // addresses returns the nodes' and masters' addresses.
 func (r *simRun) addresses() []string {
 	var out []string
-	for i := range r.c.Nodes() {
-		out = append(out, r.c.Addr(i))
+	if r.p != nil {
+		for i := range r.p.Servers() {
+			out = append(out, r.p.ServerAddr(i))
+		}
+	} else {
+		for i := range r.c.Nodes() {
+			out = append(out, r.c.Addr(i))
+		}
 	}
-	return append(out, r.c.MasterAddrs()...)
+	return append(out, r.masterAddrs()...)
+}
+
+// masterAddrs returns the masters' addresses; none for a static chain.
+func (r *simRun) masterAddrs() []string {
+	if r.group == nil {
+		return nil
+	}
+	return r.group.addrs
 }
 
 // cut cuts one link one way.
@@ -233,21 +282,31 @@ func (r *simRun) cut(st Step) string {
 	return fmt.Sprintf("%s: cut %s -> %s (rule %d)", st, from, to, id)
 }
 
-// messages applies a step's message faults.
+// messages applies a step's message faults, on every link or those from
+// or to a node.
 func (r *simRun) messages(st Step) string {
+	if st.Messages.Link == "all" {
+		return r.messagesAt(st, "")
+	}
+	i := r.victim(st.Target, true)
+	if i < 0 {
+		return skipped(st, "no node")
+	}
+	return r.messagesAt(st, r.c.Addr(i))
+}
+
+// messagesAt applies a step's message faults on the links from or to addr
+// (as the step says), or on every link when addr is "".
+func (r *simRun) messagesAt(st Step, addr string) string {
 	m := st.Messages
 	rule := inmem.Rule{Kinds: m.Kinds, Faults: m.Faults}
 	where := "every link"
-	if m.Link != "all" {
-		i := r.victim(st.Target, true)
-		if i < 0 {
-			return skipped(st, "no node")
-		}
-		where = fmt.Sprintf("links %s n%d", m.Link, i+1)
+	if addr != "" && m.Link != "all" {
+		where = fmt.Sprintf("links %s %s", m.Link, addr)
 		if m.Link == "from" {
-			rule.From = r.c.Addr(i)
+			rule.From = addr
 		} else {
-			rule.To = r.c.Addr(i)
+			rule.To = addr
 		}
 	}
 	id := r.addRule(st.For, rule)
@@ -264,7 +323,7 @@ func (r *simRun) slowMaster(st Step) string {
 	}
 	addr := r.c.Addr(i)
 	delay := r.s.FailureTimeout * 9 / 10
-	for _, m := range r.c.MasterAddrs() {
+	for _, m := range r.masterAddrs() {
 		r.addRule(st.For, inmem.Rule{From: m, To: addr, Kinds: []wire.MessageKind{wire.KindConfigUpdate},
 			Faults: inmem.Faults{Delay: 1, MinDelay: delay, MaxDelay: delay}})
 	}
@@ -280,7 +339,7 @@ func (r *simRun) slowMaster(st Step) string {
 
 // masterFault kills (and later restarts) or cuts off the leading master.
 func (r *simRun) masterFault(st Step, kind FaultKind) string {
-	i := r.c.LeaderMaster()
+	i := r.group.leader()
 	if i < 0 {
 		return skipped(st, "no leading master")
 	}
@@ -291,7 +350,7 @@ func (r *simRun) masterFault(st Step, kind FaultKind) string {
 		return fmt.Sprintf("%s: cut off master %d", st, i)
 	default:
 		keep := kind != FaultMasterWipe
-		r.c.KillMaster(i)
+		r.group.kill(r.t, i)
 		r.tl.after(st.For, func() string { return r.restartMaster(i, keep) })
 		return fmt.Sprintf("%s: kill master %d", st, i)
 	}
@@ -313,18 +372,18 @@ func (r *simRun) setMasterCut(i int, cut bool) {
 	r.cutMasters[i] = cut
 	r.mu.Unlock()
 	if cut {
-		r.c.PartitionMaster(i)
+		r.group.partition(r.net, i)
 	} else {
-		r.c.HealMaster(i)
+		r.group.heal(r.net, i)
 	}
 }
 
 // restartMaster restarts master i if it is down.
 func (r *simRun) restartMaster(i int, keepState bool) string {
-	if r.c.group.running()[i] != nil {
+	if r.group.running()[i] != nil {
 		return ""
 	}
-	if err := r.c.RestartMaster(i, keepState); err != nil {
+	if err := r.group.restart(i, keepState); err != nil {
 		r.violate("restart master %d: %v", i, err)
 		return fmt.Sprintf("restart master %d failed: %v", i, err)
 	}
@@ -359,12 +418,12 @@ func (r *simRun) addNode(st Step) string {
 	if r.c.Nodes() >= r.s.Nodes+2 {
 		return skipped(st, "two nodes added already")
 	}
-	for i, m := range r.c.group.running() {
+	for i, m := range r.group.running() {
 		if m == nil || r.masterCut(i) {
 			return skipped(st, "a master is down")
 		}
 	}
-	if r.c.LeaderMaster() < 0 {
+	if r.group.leader() < 0 {
 		return skipped(st, "no leading master")
 	}
 	return fmt.Sprintf("%s: n%d", st, r.c.AddNode()+1)
@@ -373,7 +432,10 @@ func (r *simRun) addNode(st Step) string {
 // burst has n new clients make one write each, at once.
 func (r *simRun) burst(n int) {
 	for range n {
-		sc := r.stepClient(ClientNormal)
+		sc := r.stepClient(r.histories[0], ClientNormal)
+		if sc == nil {
+			return
+		}
 		r.clientWG.Go(func() {
 			ctx, cancel := r.callContext()
 			defer cancel()
@@ -383,10 +445,15 @@ func (r *simRun) burst(n int) {
 	}
 }
 
-// stepClient returns a new client for a step, with an id of its own.
-func (r *simRun) stepClient(kind ClientKind, opts ...chain.ClientOption) *simClient {
+// stepClient returns a new client of h's chain, with an id of its own.
+// It returns nil, with a violation, if the chain's client cannot be had.
+func (r *simRun) stepClient(h *chainHistory, kind ClientKind, opts ...chain.ClientOption) *simClient {
+	cl := r.clientOf(h, kind, opts...)
+	if cl == nil {
+		return nil
+	}
 	id := int(r.nextID.Add(1) - 1)
-	return &simClient{id: id, kind: kind, cl: r.newClient(kind, opts...), rng: r.rngFor(id)}
+	return &simClient{id: id, kind: kind, h: h, cl: cl, rng: r.rngFor(id)}
 }
 
 // flood has one client finish over 4096 raw appends while some of its
@@ -402,10 +469,31 @@ func (r *simRun) flood(st Step) string {
 			defer cancel()
 			data := fmt.Sprintf("flood-%d", k)
 			off, err := cl.Append(ctx, []byte(data))
-			r.noteOutcome("the flood client", Outcome{Write: &Write{Data: []byte(data), Offset: off}, Err: err})
+			r.noteOutcome("the flood client", r.histories[0], Outcome{Write: &Write{Data: []byte(data), Offset: off}, Err: err})
 		})
 	}
 	return fmt.Sprintf("%s: %d appends from %s, 2%% of its requests lost (rule %d)", st, n, cl.Addr(), id)
+}
+
+// readers has n new clients read every millisecond for d, where a stale
+// read by a tail that serves too early shows.
+func (r *simRun) readers(n int, d time.Duration) {
+	end := r.tl.now() + d
+	for range n {
+		sc := r.stepClient(r.histories[0], ClientNormal)
+		if sc == nil {
+			return
+		}
+		r.clientWG.Go(func() {
+			defer sc.cl.Close()
+			for r.tl.now() < end && !r.stopping.Load() {
+				ctx, cancel := r.callContext()
+				r.operate(ctx, sc, ReadOp)
+				cancel()
+				time.Sleep(time.Millisecond)
+			}
+		})
+	}
 }
 
 // pinnedReader reads, for d, at node i as a client that was given the
@@ -421,7 +509,7 @@ func (r *simRun) pinnedReader(i int, d time.Duration) {
 		return // the node has no configuration yet
 	}
 	id := int(r.nextID.Add(1) - 1)
-	sc := &simClient{id: id, kind: ClientNormal, cl: cl, rng: r.rngFor(id)}
+	sc := &simClient{id: id, kind: ClientNormal, h: r.histories[0], cl: cl, rng: r.rngFor(id)}
 	end := r.tl.now() + d
 	r.clientWG.Go(func() {
 		defer cl.Close()
@@ -444,15 +532,18 @@ type tapKind int
 
 const (
 	tapKillNewTail tapKind = iota + 1
+	tapWipeNewTail
+	tapRestartPromoted
 	tapMasterMidChange
 )
 
 // tapState is what the tap has seen and what it is armed to do. Guarded
 // by simRun.mu.
 type tapState struct {
-	epoch uint64 // the highest epoch a master was seen sending
-	tail  string // that configuration's tail
-	armed map[tapKind]Step
+	epoch   uint64 // the highest epoch a master was seen sending
+	tail    string // that configuration's tail
+	joining string // and its joining node
+	armed   map[tapKind]Step
 }
 
 func (r *simRun) armTap(k tapKind, st Step) {
@@ -476,7 +567,7 @@ func (r *simRun) disarmTaps() {
 // (at once), so that the cluster changes on one goroutine only.
 func (r *simRun) onSend(from, to string, msg chain.Message) {
 	u, ok := msg.(*wire.ConfigUpdate)
-	if !ok || len(u.Config.Members) == 0 || !slices.Contains(r.c.MasterAddrs(), from) {
+	if !ok || len(u.Config.Members) == 0 || !slices.Contains(r.masterAddrs(), from) {
 		return
 	}
 	r.mu.Lock()
@@ -484,11 +575,28 @@ func (r *simRun) onSend(from, to string, msg chain.Message) {
 	if u.Config.Epoch <= r.tap.epoch {
 		return
 	}
-	prevTail := r.tap.tail
-	r.tap.epoch, r.tap.tail = u.Config.Epoch, u.Config.Tail().ID
+	prevTail, prevJoining := r.tap.tail, r.tap.joining
+	r.tap.epoch, r.tap.tail, r.tap.joining = u.Config.Epoch, u.Config.Tail().ID, ""
+	if u.Config.Joining != nil {
+		r.tap.joining = u.Config.Joining.ID
+	}
 	cfg := u.Config.Clone()
-	if st, ok := r.tap.armed[tapKillNewTail]; ok && cfg.Tail().ID != prevTail {
-		delete(r.tap.armed, tapKillNewTail)
+	kill := func(k tapKind) (Step, bool) {
+		st, ok := r.tap.armed[k]
+		switch {
+		case !ok:
+		case (k == tapKillNewTail || k == tapWipeNewTail) && cfg.Tail().ID != prevTail,
+			k == tapRestartPromoted && cfg.Tail().ID == prevJoining:
+			delete(r.tap.armed, k)
+			return st, true
+		}
+		return Step{}, false
+	}
+	for _, k := range []tapKind{tapKillNewTail, tapWipeNewTail, tapRestartPromoted} {
+		st, ok := kill(k)
+		if !ok {
+			continue
+		}
 		i := index(cfg.Tail().ID)
 		lone := len(cfg.Members) == 1 && !r.enabled[FaultRestartLoneTail]
 		r.tl.add(0, func() string {
@@ -498,8 +606,16 @@ func (r *simRun) onSend(from, to string, msg chain.Message) {
 			if !r.crash(i) {
 				return ""
 			}
-			r.tl.after(st.For, func() string { return r.restart(i) })
-			return fmt.Sprintf("epoch %d names n%d tail: crash it", cfg.Epoch, i+1)
+			what := fmt.Sprintf("epoch %d names n%d tail: crash it", cfg.Epoch, i+1)
+			if k == tapWipeNewTail {
+				r.disk(i).Wipe()
+				what += ", wipe its disk"
+			}
+			r.tl.after(st.For, func() string {
+				r.readers(2, 100*time.Millisecond)
+				return r.restart(i) + ", with readers"
+			})
+			return what
 		})
 	}
 	if st, ok := r.tap.armed[tapMasterMidChange]; ok {

@@ -65,6 +65,9 @@ type Operation struct {
 	Rand *rand.Rand
 	// Kind is what to issue.
 	Kind OpKind
+	// Acked is the highest offset of a write acknowledged so far in the
+	// run: a hint for reading recent entries, where a stale read shows.
+	Acked uint64
 }
 
 // Write is a write an operation made: what it wrote and, once
@@ -115,7 +118,11 @@ func (LogWorkload) Operate(ctx context.Context, op Operation) Outcome {
 		w.Offset = off
 		return Outcome{Write: w}
 	}
-	in := LogInput{Op: LogRead, From: uint64(1 + op.Rand.IntN(op.Seq+1)), Max: 1 + op.Rand.IntN(5)}
+	from := 1 + op.Rand.Uint64N(op.Acked+2) // anywhere, or just past the end
+	if op.Rand.IntN(2) == 0 && op.Acked > 8 {
+		from = op.Acked - 8 + op.Rand.Uint64N(10) // the recent entries
+	}
+	in := LogInput{Op: LogRead, From: from, Max: 1 + op.Rand.IntN(5)}
 	_, err := recordRead(ctx, op, in)
 	return Outcome{Err: err}
 }
