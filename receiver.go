@@ -131,7 +131,7 @@ func (n *Node) onPullRequest(from string, p *wire.PullRequest) {
 
 // pullOf returns what a pull request asks of the stream.
 func pullOf(p *wire.PullRequest) replica.Pull {
-	return replica.Pull{Session: p.Session, Next: p.Next, Restart: p.Restart, MaxBytes: p.MaxBytes}
+	return replica.Pull{Run: p.Run, Next: p.Next, Restart: p.Restart, MaxBytes: p.MaxBytes}
 }
 
 // onPullResponse hands a predecessor's response to the puller.

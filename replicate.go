@@ -28,7 +28,7 @@ func (n *Node) runPuller(done <-chan struct{}) {
 		cfg := n.cfg.Load()
 		_, last, commit, _ := n.log.state()
 		p := puller.Pull(last, n.opts.maxBatchBytes)
-		n.send(cfg.pred, &wire.PullRequest{Epoch: cfg.Epoch, Session: p.Session, Next: p.Next, Commit: commit,
+		n.send(cfg.pred, &wire.PullRequest{Epoch: cfg.Epoch, Run: p.Run, Next: p.Next, Commit: commit,
 			MaxBytes: p.MaxBytes, Restart: p.Restart})
 		timer.Reset(n.pullTimeout())
 		resp, ok := n.awaitPullResponse(&puller, timer.C, done)

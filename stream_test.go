@@ -38,7 +38,7 @@ func testHeadStreamsWithinItsWindow(t *testing.T) {
 
 	pull := func(next uint64, restart bool) {
 		t.Helper()
-		require.NoError(t, tail.Send(ctx, head, &wire.PullRequest{Epoch: epoch, Session: 7, Next: next, Restart: restart}))
+		require.NoError(t, tail.Send(ctx, head, &wire.PullRequest{Epoch: epoch, Run: 7, Next: next, Restart: restart}))
 	}
 	appendOne := func(id uint64) {
 		t.Helper()

@@ -3717,7 +3717,7 @@ func (x *PullRequest) CodecEncodeSelf(e *codec1978.Encoder) {
 			const yyr2 bool = false // struct tag has 'toArray'
 			var yyq2 = [6]bool{     // should field at this index be written?
 				true,            // Epoch
-				true,            // Session
+				true,            // Run
 				true,            // Next
 				true,            // Commit
 				x.MaxBytes != 0, // MaxBytes
@@ -3759,7 +3759,7 @@ func (x *PullRequest) CodecEncodeSelf(e *codec1978.Encoder) {
 				r.WriteArrayElem()
 				if false {
 				} else {
-					r.EncodeUint(uint64(x.Session))
+					r.EncodeUint(uint64(x.Run))
 				}
 			} else {
 				r.WriteMapElemKey()
@@ -3771,7 +3771,7 @@ func (x *PullRequest) CodecEncodeSelf(e *codec1978.Encoder) {
 				r.WriteMapElemValue()
 				if false {
 				} else {
-					r.EncodeUint(uint64(x.Session))
+					r.EncodeUint(uint64(x.Run))
 				}
 			}
 			if yyr2 || yy2arr2 {
@@ -3925,9 +3925,9 @@ func (x *PullRequest) codecDecodeSelfFromMap(l int, d *codec1978.Decoder) {
 			}
 		case "s":
 			if r.TryDecodeAsNil() {
-				x.Session = 0
+				x.Run = 0
 			} else {
-				x.Session = (uint64)(r.DecodeUint64())
+				x.Run = (uint64)(r.DecodeUint64())
 			}
 		case "n":
 			if r.TryDecodeAsNil() {
@@ -3995,9 +3995,9 @@ func (x *PullRequest) codecDecodeSelfFromArray(l int, d *codec1978.Decoder) {
 	}
 	r.ReadArrayElem()
 	if r.TryDecodeAsNil() {
-		x.Session = 0
+		x.Run = 0
 	} else {
-		x.Session = (uint64)(r.DecodeUint64())
+		x.Run = (uint64)(r.DecodeUint64())
 	}
 	yyj10++
 	if yyhl10 {

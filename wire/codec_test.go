@@ -24,7 +24,7 @@ func codecSamples() []wire.Message {
 		&wire.ClientRequest{Op: wire.OpLatest, ID: 1},
 		&wire.ClientResponse{ID: 42, Offset: 17, Result: []byte("RESULT"), Entries: entries()},
 		&wire.ClientResponse{ID: 43, Err: &wire.RemoteError{Code: wire.CodeNotHead, Message: "moved", Redirect: "node-a:1", Epoch: 8}},
-		&wire.PullRequest{Epoch: 3, Session: 5, Next: 10, Commit: 9, MaxBytes: 1 << 20, Restart: true},
+		&wire.PullRequest{Epoch: 3, Run: 5, Next: 10, Commit: 9, MaxBytes: 1 << 20, Restart: true},
 		&wire.PullRequest{},
 		&wire.PullResponse{Epoch: 3, From: 10, Commit: 11, Entries: entries()},
 		&wire.PullResponse{Epoch: 3, From: 1, Err: &wire.RemoteError{Code: wire.CodeOutOfRange, Message: "truncated"}},

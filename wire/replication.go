@@ -8,11 +8,11 @@ package wire
 // chain) and lets the stream go on.
 type PullRequest struct {
 	Epoch uint64 `codec:"ep"`
-	// Session identifies one run of the successor's puller, so the
+	// Run identifies one run of the successor's puller, so the
 	// predecessor can tell a reordered old pull from a restarted puller.
-	Session uint64 `codec:"s"`
-	Next    uint64 `codec:"n"`
-	Commit  uint64 `codec:"c"`
+	Run    uint64 `codec:"s"`
+	Next   uint64 `codec:"n"`
+	Commit uint64 `codec:"c"`
 	// MaxBytes bounds the size of the response's entries.
 	MaxBytes int `codec:"mb,omitempty"`
 	// Restart asks the predecessor to stream from Next again, discarding

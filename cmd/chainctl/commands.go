@@ -39,9 +39,9 @@ of a partitioned cluster (a master started with chaind -master -chains N):
   latest, do, query, add-node and remove-node go to the chain named with
   -chain ID (chainctl status lists the chains)`
 
-// session runs commands against one chain, or against the chains of a
+// console runs commands against one chain, or against the chains of a
 // partitioned cluster (part).
-type session struct {
+type console struct {
 	client  *chain.Client // nil for a partitioned cluster
 	cfg     chain.Config  // the static configuration, without -master
 	masters []string      // the masters' addresses, or none
@@ -60,7 +60,7 @@ type session struct {
 var errUsage = errors.New("usage")
 
 // execute runs one command line.
-func (s *session) execute(ctx context.Context, args []string) error {
+func (s *console) execute(ctx context.Context, args []string) error {
 	ctx, cancel := context.WithTimeout(ctx, s.timeout)
 	defer cancel()
 	name, args := args[0], args[1:]
@@ -77,11 +77,11 @@ func (s *session) execute(ctx context.Context, args []string) error {
 type command struct {
 	usage            string
 	minArgs, maxArgs int
-	run              func(ctx context.Context, s *session, args []string) error
+	run              func(ctx context.Context, s *console, args []string) error
 }
 
 var commands = map[string]command{
-	"append": {"append DATA", 1, 1, func(ctx context.Context, s *session, a []string) error {
+	"append": {"append DATA", 1, 1, func(ctx context.Context, s *console, a []string) error {
 		c, err := s.chainClient(ctx)
 		if err != nil {
 			return err
@@ -92,7 +92,7 @@ var commands = map[string]command{
 		}
 		return s.print(map[string]any{"offset": off}, fmt.Sprintf("appended at offset %d", off))
 	}},
-	"read": {"read FROM [MAX]", 1, 2, func(ctx context.Context, s *session, a []string) error {
+	"read": {"read FROM [MAX]", 1, 2, func(ctx context.Context, s *console, a []string) error {
 		from, err := strconv.ParseUint(a[0], 10, 64)
 		if err != nil || from == 0 {
 			return fmt.Errorf("%w: FROM must be an offset >= 1", errUsage)
@@ -113,7 +113,7 @@ var commands = map[string]command{
 		}
 		return s.printEntries(ents)
 	}},
-	"latest": {"latest", 0, 0, func(ctx context.Context, s *session, a []string) error {
+	"latest": {"latest", 0, 0, func(ctx context.Context, s *console, a []string) error {
 		c, err := s.chainClient(ctx)
 		if err != nil {
 			return err
@@ -124,7 +124,7 @@ var commands = map[string]command{
 		}
 		return s.print(map[string]any{"commit": off}, fmt.Sprintf("commit point %d", off))
 	}},
-	"do": {"do NAME [DATA]", 1, 2, func(ctx context.Context, s *session, a []string) error {
+	"do": {"do NAME [DATA]", 1, 2, func(ctx context.Context, s *console, a []string) error {
 		c, err := s.chainClient(ctx)
 		if err != nil {
 			return err
@@ -136,7 +136,7 @@ var commands = map[string]command{
 		return s.print(map[string]any{"offset": res.Offset, "result": string(res.Data)},
 			fmt.Sprintf("offset %d: %q", res.Offset, res.Data))
 	}},
-	"query": {"query NAME [DATA]", 1, 2, func(ctx context.Context, s *session, a []string) error {
+	"query": {"query NAME [DATA]", 1, 2, func(ctx context.Context, s *console, a []string) error {
 		c, err := s.chainClient(ctx)
 		if err != nil {
 			return err
@@ -147,13 +147,13 @@ var commands = map[string]command{
 		}
 		return s.print(map[string]any{"result": string(out)}, fmt.Sprintf("%q", out))
 	}},
-	"put": {"put KEY VALUE", 2, 2, func(ctx context.Context, s *session, a []string) error {
+	"put": {"put KEY VALUE", 2, 2, func(ctx context.Context, s *console, a []string) error {
 		if err := s.kv().Put(ctx, a[0], []byte(a[1])); err != nil {
 			return err
 		}
 		return s.print(map[string]any{"key": a[0], "ok": true}, "ok")
 	}},
-	"get": {"get KEY", 1, 1, func(ctx context.Context, s *session, a []string) error {
+	"get": {"get KEY", 1, 1, func(ctx context.Context, s *console, a []string) error {
 		v, found, err := s.kv().Get(ctx, a[0])
 		if err != nil {
 			return err
@@ -164,32 +164,32 @@ var commands = map[string]command{
 		}
 		return s.print(map[string]any{"key": a[0], "value": string(v), "found": found}, text)
 	}},
-	"delete": {"delete KEY", 1, 1, func(ctx context.Context, s *session, a []string) error {
+	"delete": {"delete KEY", 1, 1, func(ctx context.Context, s *console, a []string) error {
 		existed, err := s.kv().Delete(ctx, a[0])
 		if err != nil {
 			return err
 		}
 		return s.print(map[string]any{"key": a[0], "existed": existed}, fmt.Sprintf("deleted (existed: %t)", existed))
 	}},
-	"status": {"status", 0, 0, func(ctx context.Context, s *session, a []string) error {
+	"status": {"status", 0, 0, func(ctx context.Context, s *console, a []string) error {
 		return s.status(ctx)
 	}},
-	"add-node": {"add-node ID ADDR", 2, 2, func(ctx context.Context, s *session, a []string) error {
+	"add-node": {"add-node ID ADDR", 2, 2, func(ctx context.Context, s *console, a []string) error {
 		return s.adminNode(ctx, &wire.AdminRequest{Op: wire.AdminAddNode, Member: chain.Member{ID: a[0], Addr: a[1]}})
 	}},
-	"remove-node": {"remove-node ID", 1, 1, func(ctx context.Context, s *session, a []string) error {
+	"remove-node": {"remove-node ID", 1, 1, func(ctx context.Context, s *console, a []string) error {
 		return s.adminNode(ctx, &wire.AdminRequest{Op: wire.AdminRemoveNode, Member: chain.Member{ID: a[0]}})
 	}},
-	"add-master": {"add-master ADDR RAFTADDR", 2, 2, func(ctx context.Context, s *session, a []string) error {
+	"add-master": {"add-master ADDR RAFTADDR", 2, 2, func(ctx context.Context, s *console, a []string) error {
 		return s.admin(ctx, &wire.AdminRequest{Op: wire.AdminAddMaster, Member: chain.Member{ID: a[0], Addr: a[1]}})
 	}},
-	"remove-master": {"remove-master ADDR", 1, 1, func(ctx context.Context, s *session, a []string) error {
+	"remove-master": {"remove-master ADDR", 1, 1, func(ctx context.Context, s *console, a []string) error {
 		return s.admin(ctx, &wire.AdminRequest{Op: wire.AdminRemoveMaster, Member: chain.Member{ID: a[0]}})
 	}},
 }
 
 func init() {
-	commands["help"] = command{"help", 0, 0, func(ctx context.Context, s *session, a []string) error {
+	commands["help"] = command{"help", 0, 0, func(ctx context.Context, s *console, a []string) error {
 		_, err := fmt.Fprintln(s.out, commandHelp)
 		return err
 	}}

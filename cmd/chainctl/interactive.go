@@ -9,7 +9,7 @@ import (
 
 // interactive reads commands from in, one per line, until EOF, "quit" or
 // ctx ends. A failed command prints its error and the prompt goes on.
-func (s *session) interactive(ctx context.Context, in io.Reader) error {
+func (s *console) interactive(ctx context.Context, in io.Reader) error {
 	lines := bufio.NewScanner(in)
 	fmt.Fprint(s.out, "chain> ")
 	for lines.Scan() {

@@ -123,7 +123,7 @@ func run(ctx context.Context, args []string, in io.Reader, out io.Writer) error 
 	if len(cfg.Members) > 0 {
 		opts = append(opts, chain.WithConfig(cfg))
 	}
-	s := &session{cfg: cfg, masters: masters, tr: tr, out: out, json: o.json, timeout: o.timeout, chainID: o.chain}
+	s := &console{cfg: cfg, masters: masters, tr: tr, out: out, json: o.json, timeout: o.timeout, chainID: o.chain}
 	if len(cfg.Members) == 0 {
 		// Ask the masters whether they run one chain or a partitioned
 		// cluster.

@@ -16,7 +16,7 @@ import (
 )
 
 // print writes v as JSON with -json, text otherwise.
-func (s *session) print(v any, text string) error {
+func (s *console) print(v any, text string) error {
 	if s.json {
 		return json.NewEncoder(s.out).Encode(v)
 	}
@@ -33,7 +33,7 @@ type jsonEntry struct {
 	Data    string `json:"data"`
 }
 
-func (s *session) printEntries(ents []chain.Entry) error {
+func (s *console) printEntries(ents []chain.Entry) error {
 	if s.json {
 		out := make([]jsonEntry, len(ents))
 		for i, e := range ents {
@@ -133,7 +133,7 @@ const masterAskLimit = 2 * time.Second
 // returns their states and the configuration to show: the leader's, or
 // else the latest a master answered with. It fails when no master
 // answers.
-func (s *session) masterStates(ctx context.Context) ([]masterState, string, chain.Config, error) {
+func (s *console) masterStates(ctx context.Context) ([]masterState, string, chain.Config, error) {
 	states := make([]masterState, len(s.masters))
 	updates := make([]*wire.ConfigUpdate, len(s.masters))
 	errs := make([]error, len(s.masters))
@@ -177,7 +177,7 @@ func (s *session) masterStates(ctx context.Context) ([]masterState, string, chai
 
 // admin sends an add or remove request to the master (a group's leader)
 // and prints the configuration it answers with.
-func (s *session) admin(ctx context.Context, req *wire.AdminRequest) error {
+func (s *console) admin(ctx context.Context, req *wire.AdminRequest) error {
 	what := map[wire.AdminOp]string{
 		wire.AdminAddNode: "add-node", wire.AdminRemoveNode: "remove-node",
 		wire.AdminAddMaster: "add-master", wire.AdminRemoveMaster: "remove-master",
@@ -221,7 +221,7 @@ func (s *session) admin(ctx context.Context, req *wire.AdminRequest) error {
 // and the leader's view of the chain, then asks every node (the joining
 // one included) for its status; an unreachable node is reported in its
 // row.
-func (s *session) status(ctx context.Context) error {
+func (s *console) status(ctx context.Context) error {
 	if s.part != nil {
 		return s.partitionedStatus(ctx)
 	}

@@ -19,7 +19,7 @@ import (
 
 // chainClient returns the client of the chain the log commands go to:
 // the one chain, or the chain of a partitioned cluster that -chain names.
-func (s *session) chainClient(ctx context.Context) (*chain.Client, error) {
+func (s *console) chainClient(ctx context.Context) (*chain.Client, error) {
 	if s.part == nil {
 		return s.client, nil
 	}
@@ -36,7 +36,7 @@ func (s *session) chainClient(ctx context.Context) (*chain.Client, error) {
 
 // kv returns the key-value client: of the one chain, or routing each
 // key to the chain that serves it.
-func (s *session) kv() *kv.Client {
+func (s *console) kv() *kv.Client {
 	if s.part != nil {
 		return kv.NewPartitionedClient(s.part)
 	}
@@ -45,7 +45,7 @@ func (s *session) kv() *kv.Client {
 
 // adminNode sends add-node or remove-node: to the chain -chain names in a
 // partitioned cluster.
-func (s *session) adminNode(ctx context.Context, req *wire.AdminRequest) error {
+func (s *console) adminNode(ctx context.Context, req *wire.AdminRequest) error {
 	if s.part != nil {
 		if _, err := s.chainClient(ctx); err != nil {
 			return err
@@ -85,7 +85,7 @@ type clusterStatus struct {
 
 // clusterStatus asks every master (those given and the other members of
 // their group) for its layout, at once, and keeps the leader's.
-func (s *session) clusterStatus(ctx context.Context) (clusterStatus, error) {
+func (s *console) clusterStatus(ctx context.Context) (clusterStatus, error) {
 	ask := func(addrs []string) ([]masterState, []*wire.ClusterUpdate, []error) {
 		states := make([]masterState, len(addrs))
 		updates := make([]*wire.ClusterUpdate, len(addrs))
@@ -157,7 +157,7 @@ func (s *session) clusterStatus(ctx context.Context) (clusterStatus, error) {
 }
 
 // partitionedStatus prints the status of a partitioned cluster.
-func (s *session) partitionedStatus(ctx context.Context) error {
+func (s *console) partitionedStatus(ctx context.Context) error {
 	st, err := s.clusterStatus(ctx)
 	if err != nil {
 		return err

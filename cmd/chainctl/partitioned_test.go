@@ -357,7 +357,7 @@ func TestCommandsOnAPartitionedCluster(t *testing.T) {
 	require.Equal(t, "c0", removed.Chain)
 	require.Len(t, removed.Config.Members, 2)
 
-	// Interactive: the session keeps -chain.
+	// Interactive: the console keeps -chain.
 	var buf bytes.Buffer
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()

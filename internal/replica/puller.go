@@ -9,20 +9,20 @@ package replica
 // after a timeout without a response it could take; a duplicated, stale or
 // early response is recognised by the offset it starts at and ignored.
 type Puller struct {
-	session uint64
+	run     uint64
 	next    uint64 // the offset the latest pull asked from
 	restart bool   // the next pull asks the predecessor to restart the stream
 }
 
-// NewPuller returns a puller whose pulls carry session, a number drawn at
+// NewPuller returns a puller whose pulls carry run, a number drawn at
 // random so the predecessor tells a restarted successor from an old copy
 // of a pull. Its first pull asks to start the stream.
-func NewPuller(session uint64) Puller { return Puller{session: session, restart: true} }
+func NewPuller(run uint64) Puller { return Puller{run: run, restart: true} }
 
 // Pull returns the pull to send for a log whose last offset is last.
 func (p *Puller) Pull(last uint64, maxBytes int) Pull {
 	p.next = last + 1
-	return Pull{Session: p.session, Next: p.next, Restart: p.restart, MaxBytes: maxBytes}
+	return Pull{Run: p.run, Next: p.next, Restart: p.restart, MaxBytes: maxBytes}
 }
 
 // Answers reports whether a response whose entries start at from answers

@@ -13,15 +13,15 @@ func TestPuller(t *testing.T) {
 	}
 	steps := []step{
 		{name: "the first pull starts the stream", event: "pull", last: 9,
-			want: Pull{Session: 7, Next: 10, Restart: true, MaxBytes: 64}, answers: 10, answered: true},
+			want: Pull{Run: 7, Next: 10, Restart: true, MaxBytes: 64}, answers: 10, answered: true},
 		{name: "a response from another offset is not the answer", event: "pull", last: 9,
-			want: Pull{Session: 7, Next: 10, Restart: true, MaxBytes: 64}, answers: 4},
+			want: Pull{Run: 7, Next: 10, Restart: true, MaxBytes: 64}, answers: 4},
 		{name: "after a response is taken the stream goes on", event: "took", answers: 10, answered: true},
 		{name: "the next pull acknowledges and continues", event: "pull", last: 15,
-			want: Pull{Session: 7, Next: 16, MaxBytes: 64}, answers: 10},
+			want: Pull{Run: 7, Next: 16, MaxBytes: 64}, answers: 10},
 		{name: "a timeout asks for the stream again", event: "timeout", answers: 16, answered: true},
 		{name: "the pull after a timeout restarts", event: "pull", last: 15,
-			want: Pull{Session: 7, Next: 16, Restart: true, MaxBytes: 64}, answers: 16, answered: true},
+			want: Pull{Run: 7, Next: 16, Restart: true, MaxBytes: 64}, answers: 16, answered: true},
 	}
 	p := NewPuller(7)
 	for _, st := range steps {

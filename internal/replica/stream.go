@@ -8,7 +8,7 @@ const StreamWindow = 4
 
 // Pull is what a successor's pull asks of the stream.
 type Pull struct {
-	Session  uint64 // the successor's puller session
+	Run      uint64 // the successor's puller run
 	Next     uint64 // the first offset it does not hold
 	Restart  bool   // it lost the stream: start again at Next
 	MaxBytes int    // bound on a response's entries; 0 for the server's own
@@ -19,22 +19,22 @@ type Pull struct {
 // not acknowledged. One goroutine (the pull server) owns it.
 type Stream struct {
 	active   bool   // a pull started the stream, and no refusal ended it
-	session  uint64 // the successor's puller session
+	run      uint64 // the successor's puller run
 	next     uint64 // the first offset not sent yet
-	acked    uint64 // the highest Next the session has pulled with
+	acked    uint64 // the highest Next the run has pulled with
 	maxBytes int
 	// unacked holds, for each response sent and not acknowledged, the
 	// offset just after its entries, in order.
 	unacked []uint64
 }
 
-// Take applies a pull from the successor. A pull of a new session, or one
-// asking to restart, starts the stream at its Next; a pull of the session
+// Take applies a pull from the successor. A pull of a new run, or one
+// asking to restart, starts the stream at its Next; a pull of the run
 // with a lower Next than one before it is an old copy (duplicated or
 // reordered by the network) and changes nothing; any other acknowledges
 // the responses whose entries lie below its Next.
 func (s *Stream) Take(p Pull) {
-	if !s.active || p.Session != s.session {
+	if !s.active || p.Run != s.run {
 		s.restart(p)
 		return
 	}
@@ -54,7 +54,7 @@ func (s *Stream) Take(p Pull) {
 }
 
 func (s *Stream) restart(p Pull) {
-	s.active, s.session, s.next, s.acked, s.maxBytes = true, p.Session, p.Next, p.Next, p.MaxBytes
+	s.active, s.run, s.next, s.acked, s.maxBytes = true, p.Run, p.Next, p.Next, p.MaxBytes
 	s.unacked = s.unacked[:0]
 }
 
@@ -123,9 +123,9 @@ func (s *Stream) Action(first, last uint64) StreamAction {
 
 // Supersedes reports whether a pull received later replaces one received
 // earlier that is still waiting for the pull server. Within one puller
-// session the one asking for the later offset wins, so an old pull
+// run the one asking for the later offset wins, so an old pull
 // duplicated or reordered by the network does not replace the current one;
-// a new session (a restarted successor) replaces the old.
+// a new run (a restarted successor) replaces the old.
 func Supersedes(later, earlier Pull) bool {
-	return later.Session != earlier.Session || later.Next >= earlier.Next
+	return later.Run != earlier.Run || later.Next >= earlier.Next
 }

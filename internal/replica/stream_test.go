@@ -8,7 +8,7 @@ import (
 // TestStreamWindowAcksAndRestarts walks a pull server's stream through the
 // cases the link meets: a first pull, responses up to the window,
 // acknowledgments, old copies of pulls, a restart after a lost response, a
-// new puller session and a refusal.
+// new puller run and a refusal.
 func TestStreamWindowAcksAndRestarts(t *testing.T) {
 	type step struct {
 		name    string
@@ -20,26 +20,26 @@ func TestStreamWindowAcksAndRestarts(t *testing.T) {
 		unacked []uint64
 	}
 	steps := []step{
-		{name: "a first pull starts the stream", pull: &Pull{Session: 1, Next: 10, Restart: true, MaxBytes: 100},
+		{name: "a first pull starts the stream", pull: &Pull{Run: 1, Next: 10, Restart: true, MaxBytes: 100},
 			canSend: true, next: 10},
 		{name: "responses up to the window fill it", sent: []uint64{12, 15, 15, 20},
 			next: 20, unacked: []uint64{12, 15, 15, 20}},
-		{name: "a pull acknowledging the first response frees one", pull: &Pull{Session: 1, Next: 12},
+		{name: "a pull acknowledging the first response frees one", pull: &Pull{Run: 1, Next: 12},
 			canSend: true, next: 20, unacked: []uint64{15, 15, 20}},
-		{name: "acknowledging through 15 frees the empty response too", pull: &Pull{Session: 1, Next: 15},
+		{name: "acknowledging through 15 frees the empty response too", pull: &Pull{Run: 1, Next: 15},
 			canSend: true, next: 20, unacked: []uint64{20}},
-		{name: "an old copy of a pull changes nothing", pull: &Pull{Session: 1, Next: 12},
+		{name: "an old copy of a pull changes nothing", pull: &Pull{Run: 1, Next: 12},
 			canSend: true, next: 20, unacked: []uint64{20}},
-		{name: "an old copy asking to restart changes nothing", pull: &Pull{Session: 1, Next: 12, Restart: true},
+		{name: "an old copy asking to restart changes nothing", pull: &Pull{Run: 1, Next: 12, Restart: true},
 			canSend: true, next: 20, unacked: []uint64{20}},
-		{name: "a successor that missed a response asks again", pull: &Pull{Session: 1, Next: 15, Restart: true},
+		{name: "a successor that missed a response asks again", pull: &Pull{Run: 1, Next: 15, Restart: true},
 			canSend: true, next: 15},
-		{name: "a pull from beyond what was sent restarts there", pull: &Pull{Session: 1, Next: 30},
+		{name: "a pull from beyond what was sent restarts there", pull: &Pull{Run: 1, Next: 30},
 			canSend: true, next: 30},
-		{name: "a new session starts over, even lower", sent: []uint64{35}, pull: &Pull{Session: 2, Next: 5},
+		{name: "a new run starts over, even lower", sent: []uint64{35}, pull: &Pull{Run: 2, Next: 5},
 			canSend: true, next: 5},
 		{name: "a refusal ends the stream", stop: true, next: 5},
-		{name: "the next pull restarts it", pull: &Pull{Session: 2, Next: 7}, canSend: true, next: 7},
+		{name: "the next pull restarts it", pull: &Pull{Run: 2, Next: 7}, canSend: true, next: 7},
 	}
 	var s Stream
 	if s.CanSend() {
@@ -71,7 +71,7 @@ func TestStreamMaxBytes(t *testing.T) {
 	}{{0, 1000, 1000}, {100, 1000, 100}, {5000, 1000, 1000}}
 	for _, tt := range tests {
 		var s Stream
-		s.Take(Pull{Session: 1, Next: 1, MaxBytes: tt.pull})
+		s.Take(Pull{Run: 1, Next: 1, MaxBytes: tt.pull})
 		if got := s.MaxBytes(tt.limit); got != tt.want {
 			t.Errorf("pull bound %d, server bound %d: MaxBytes = %d, want %d", tt.pull, tt.limit, got, tt.want)
 		}
@@ -97,7 +97,7 @@ func TestStreamAction(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var s Stream
-			s.Take(Pull{Session: 1, Next: tt.next})
+			s.Take(Pull{Run: 1, Next: tt.next})
 			for range tt.inFlight {
 				s.Sent(tt.next)
 			}
@@ -118,10 +118,10 @@ func TestSupersedes(t *testing.T) {
 		later, earlier Pull
 		want           bool
 	}{
-		{"a later pull of the session asking further on", Pull{Session: 1, Next: 9}, Pull{Session: 1, Next: 5}, true},
-		{"the same pull again", Pull{Session: 1, Next: 5}, Pull{Session: 1, Next: 5}, true},
-		{"an old copy arriving late", Pull{Session: 1, Next: 3}, Pull{Session: 1, Next: 5}, false},
-		{"a new session, even from lower down", Pull{Session: 2, Next: 1}, Pull{Session: 1, Next: 5}, true},
+		{"a later pull of the run asking further on", Pull{Run: 1, Next: 9}, Pull{Run: 1, Next: 5}, true},
+		{"the same pull again", Pull{Run: 1, Next: 5}, Pull{Run: 1, Next: 5}, true},
+		{"an old copy arriving late", Pull{Run: 1, Next: 3}, Pull{Run: 1, Next: 5}, false},
+		{"a new run, even from lower down", Pull{Run: 2, Next: 1}, Pull{Run: 1, Next: 5}, true},
 	}
 	for _, tt := range tests {
 		if got := Supersedes(tt.later, tt.earlier); got != tt.want {

@@ -21,7 +21,7 @@ func sampleMessages() []chain.Message {
 		&wire.ClientRequest{Op: wire.OpCommand, ID: 1, Acked: 1, Epoch: 2, Name: "upper", Data: []byte("x"), From: 3, Max: 4},
 		&wire.ClientResponse{ID: 1, Err: &chain.RemoteError{Code: wire.CodeNotHead, Redirect: "h"}, Offset: 5, Result: []byte("X"),
 			Entries: []chain.Entry{{Offset: 1, Epoch: 1, Client: "c", Seq: 1, Command: "upper", Data: []byte("x")}}},
-		&wire.PullRequest{Epoch: 1, Session: 2, Next: 2, Commit: 3, MaxBytes: 4},
+		&wire.PullRequest{Epoch: 1, Run: 2, Next: 2, Commit: 3, MaxBytes: 4},
 		&wire.PullResponse{Epoch: 1, From: 2, Commit: 3, Entries: []chain.Entry{{Offset: 2, Epoch: 1, Data: []byte("y")}}},
 		&wire.CommitNotice{Epoch: 1, Commit: 9},
 	}

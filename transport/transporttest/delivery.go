@@ -16,7 +16,7 @@ func everyKind() []chain.Message {
 		&wire.ClientRequest{Op: wire.OpCommand, ID: 1, Acked: 1, Epoch: 2, Name: "upper", Data: []byte("x"), From: 3, Max: 4},
 		&wire.ClientResponse{ID: 1, Err: &chain.RemoteError{Code: wire.CodeNotHead, Message: "no", Redirect: "h", Epoch: 3}, Offset: 5, Result: []byte("X"),
 			Entries: []chain.Entry{{Offset: 1, Epoch: 1, Client: "c", Seq: 1, Acked: 1, Command: "upper", Data: []byte("x")}}},
-		&wire.PullRequest{Epoch: 1, Session: 7, Next: 2, Commit: 3, MaxBytes: 4},
+		&wire.PullRequest{Epoch: 1, Run: 7, Next: 2, Commit: 3, MaxBytes: 4},
 		&wire.PullResponse{Epoch: 1, From: 2, Commit: 3, Entries: []chain.Entry{{Offset: 2, Epoch: 1, Data: []byte("y")}, {Offset: 3, Epoch: 1, Client: "c", Seq: 9}},
 			Err: &chain.RemoteError{Code: wire.CodeOutOfRange, Message: "truncated"}},
 		&wire.CommitNotice{Epoch: 1, Commit: 9},
