@@ -28,24 +28,15 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
-	"syscall"
 	"time"
+
+	"github.com/chainrep/chain/internal/cli"
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
-	switch {
-	case err == nil, errors.Is(err, flag.ErrHelp):
-	case errors.Is(err, errOpsFailed):
-		fmt.Fprintln(os.Stderr, "raftcompare:", err)
-		os.Exit(1)
-	default:
-		fmt.Fprintln(os.Stderr, "raftcompare:", err)
-		os.Exit(2)
-	}
+	cli.Main("raftcompare", func(ctx context.Context) error {
+		return run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	}, cli.FlawedStatus(errOpsFailed))
 }
 
 // flags are raftcompare's command line.

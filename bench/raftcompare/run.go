@@ -15,6 +15,7 @@ import (
 	"github.com/hashicorp/raft"
 
 	"github.com/chainrep/chain/cmd/benchit/histogram"
+	"github.com/chainrep/chain/internal/benchload"
 )
 
 // setupTimeout bounds starting the cluster and electing a leader.
@@ -53,7 +54,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return errors.New("raft cluster: leader lost before the run")
 	}
 
-	l := &load{payload: make([]byte, f.size), timeout: f.timeout, count: f.count}
+	l := &load{payload: make([]byte, f.size), timeout: f.timeout, Budget: benchload.NewBudget(f.count)}
 	for i := range l.payload {
 		l.payload[i] = byte('a' + i%26)
 	}
@@ -100,23 +101,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 type load struct {
 	payload []byte
 	timeout time.Duration
-	count   int64
-	tickets atomic.Int64
-	stop    atomic.Bool
+	*benchload.Budget
 }
-
-// next reports whether a slot may start another operation.
-func (l *load) next() bool {
-	if l.stop.Load() {
-		return false
-	}
-	return l.count == 0 || l.tickets.Add(1) <= l.count
-}
-
-// flushEvery is how many latencies a slot buffers before it adds them to
-// its worker's histogram under the worker's lock (as cmd/benchit does):
-// one lock per flushEvery operations, and sequential writes to the buffer.
-const flushEvery = 512
 
 // worker is a group of inflight slots applying to the leader.
 type worker struct {
@@ -142,7 +128,7 @@ type slot struct {
 func newWorker(r *raft.Raft, inflight int) *worker {
 	w := &worker{r: r, hist: histogram.New()}
 	for range inflight {
-		w.slots = append(w.slots, &slot{lat: make([]time.Duration, 0, flushEvery)})
+		w.slots = append(w.slots, &slot{lat: make([]time.Duration, 0, benchload.FlushEvery)})
 	}
 	return w
 }
@@ -159,7 +145,7 @@ func (w *worker) flush(s *slot) {
 
 // progress returns the operations the worker's slots have finished and
 // how many of them failed.
-func (w *worker) progress() (done, failed int64) {
+func (w *worker) Progress() (done, failed int64) {
 	for _, s := range w.slots {
 		done += s.done.Load()
 		failed += s.failed.Load()
@@ -172,7 +158,7 @@ func (w *worker) progress() (done, failed int64) {
 // slot's latencies are all in the worker's histogram when run returns.
 func (w *worker) run(ctx context.Context, s *slot, l *load) {
 	defer w.flush(s)
-	for l.next() {
+	for l.Next() {
 		start := time.Now()
 		err := w.apply(l)
 		lat := time.Since(start)
@@ -187,7 +173,7 @@ func (w *worker) run(ctx context.Context, s *slot, l *load) {
 			s.failed.Add(1)
 		} else {
 			s.lat = append(s.lat, lat)
-			if len(s.lat) == flushEvery {
+			if len(s.lat) == benchload.FlushEvery {
 				w.flush(s)
 			}
 		}
@@ -226,13 +212,13 @@ func drive(ctx context.Context, f flags, workers []*worker, l *load, stall func(
 		}
 		defer pprof.StopCPUProfile()
 	}
-	stopOnCancel := context.AfterFunc(ctx, func() { l.stop.Store(true) })
+	stopOnCancel := context.AfterFunc(ctx, l.Stop)
 	defer stopOnCancel()
-	if l.count == 0 {
-		timer := time.AfterFunc(f.duration, func() { l.stop.Store(true) })
+	if !l.Bounded() {
+		timer := time.AfterFunc(f.duration, l.Stop)
 		defer timer.Stop()
 	}
-	stopProgress := startProgress(f.progress, workers, stderr)
+	stopProgress := benchload.StartProgress(f.progress, workers, stderr)
 
 	start := time.Now()
 	var wg sync.WaitGroup
@@ -241,7 +227,7 @@ func drive(ctx context.Context, f flags, workers []*worker, l *load, stall func(
 			wg.Go(func() { w.run(ctx, s, l) })
 		}
 	}
-	stopWatchdog := watchdog(l.timeout, workers, func() { l.stop.Store(true); stall() })
+	stopWatchdog := watchdog(l.timeout, workers, func() { l.Stop(); stall() })
 	wg.Wait()
 	elapsed := time.Since(start)
 	stopWatchdog()
@@ -265,7 +251,7 @@ func watchdog(timeout time.Duration, workers []*worker, stall func()) (stop func
 			case now := <-ticker.C:
 				var ops int64
 				for _, w := range workers {
-					d, _ := w.progress()
+					d, _ := w.Progress()
 					ops += d
 				}
 				if ops != last {
@@ -295,40 +281,6 @@ func summarize(f flags, workers []*worker, elapsed time.Duration) histogram.Summ
 		}
 	}
 	return histogram.Summarize(r, total)
-}
-
-// startProgress prints a progress line to w every interval (none when
-// interval is 0), rewriting it in place; the returned function stops it.
-func startProgress(interval time.Duration, workers []*worker, w io.Writer) (stop func()) {
-	if interval <= 0 {
-		return func() {}
-	}
-	done := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Go(func() {
-		ticker := time.NewTicker(interval)
-		defer ticker.Stop()
-		start := time.Now()
-		last, lastAt := int64(0), start
-		for {
-			select {
-			case <-done:
-				fmt.Fprintln(w)
-				return
-			case now := <-ticker.C:
-				var ops, failed int64
-				for _, wk := range workers {
-					d, f := wk.progress()
-					ops, failed = ops+d, failed+f
-				}
-				rate := float64(ops-last) / now.Sub(lastAt).Seconds()
-				last, lastAt = ops, now
-				fmt.Fprintf(w, "\r%7.1fs  %10d ops  %9.0f ops/s  %6d errors ",
-					now.Sub(start).Seconds(), ops, rate, failed)
-			}
-		}
-	})
-	return func() { close(done); wg.Wait() }
 }
 
 // mode names the run in the summary: raft-mem or raft-bolt, with -hop

@@ -42,28 +42,19 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
-	"syscall"
 	"time"
 
 	"github.com/chainrep/chain"
+	"github.com/chainrep/chain/internal/cli"
 	"github.com/chainrep/chain/wire"
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
-	switch {
-	case err == nil, errors.Is(err, flag.ErrHelp):
-	case errors.Is(err, errOpsFailed):
-		// The summary is out; the exit status tells scripts it is flawed.
-		fmt.Fprintln(os.Stderr, "benchit:", err)
-		os.Exit(1)
-	default:
-		fmt.Fprintln(os.Stderr, "benchit:", err)
-		os.Exit(2)
-	}
+	// A run whose operations partly failed still prints its summary; the
+	// exit status tells scripts it is flawed.
+	cli.Main("benchit", func(ctx context.Context) error {
+		return run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	}, cli.FlawedStatus(errOpsFailed))
 }
 
 // maxInflightPerClient is the most requests a chain.Client accepts in

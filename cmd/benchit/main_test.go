@@ -14,6 +14,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/chainrep/chain"
+	"github.com/chainrep/chain/internal/benchload"
 	"github.com/chainrep/chain/internal/launch"
 )
 
@@ -242,7 +243,7 @@ func TestWorkerCountsErrors(t *testing.T) {
 	w, err := newWorker(cfg, nil, 2, 1)
 	require.NoError(t, err)
 	defer func() { require.NoError(t, w.Close()) }()
-	l := &load{payload: []byte("x"), timeout: 20 * time.Millisecond, count: 5}
+	l := &load{payload: []byte("x"), timeout: 20 * time.Millisecond, Budget: benchload.NewBudget(5)}
 	stopWatching := watchDeadlines(l.timeout, []*worker{w})
 	var wg sync.WaitGroup
 	for _, s := range w.slots {
@@ -250,7 +251,7 @@ func TestWorkerCountsErrors(t *testing.T) {
 	}
 	wg.Wait()
 	stopWatching()
-	done, failed := w.progress()
+	done, failed := w.Progress()
 	require.EqualValues(t, 5, done)
 	require.EqualValues(t, 5, failed)
 	sum := summarize(flags{workers: 1, inflight: 2, size: 1}, "test", []*worker{w}, time.Second)

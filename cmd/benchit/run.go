@@ -13,6 +13,7 @@ import (
 
 	"github.com/chainrep/chain"
 	"github.com/chainrep/chain/cmd/benchit/histogram"
+	"github.com/chainrep/chain/internal/benchload"
 	"github.com/chainrep/chain/internal/flagvalue"
 )
 
@@ -72,7 +73,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	l := &load{payload: make([]byte, f.size), query: f.query, timeout: f.timeout, count: f.count}
+	l := &load{payload: make([]byte, f.size), query: f.query, timeout: f.timeout, Budget: benchload.NewBudget(f.count)}
 	for i := range l.payload {
 		l.payload[i] = byte('a' + i%26)
 	}
@@ -176,13 +177,13 @@ func drive(ctx context.Context, f flags, workers []*worker, l *load, stderr io.W
 		}
 		defer pprof.StopCPUProfile()
 	}
-	stopOnCancel := context.AfterFunc(ctx, func() { l.stop.Store(true) })
+	stopOnCancel := context.AfterFunc(ctx, l.Stop)
 	defer stopOnCancel()
-	if l.count == 0 {
-		timer := time.AfterFunc(f.duration, func() { l.stop.Store(true) })
+	if !l.Bounded() {
+		timer := time.AfterFunc(f.duration, l.Stop)
 		defer timer.Stop()
 	}
-	stopProgress := startProgress(f.progress, workers, stderr)
+	stopProgress := benchload.StartProgress(f.progress, workers, stderr)
 	stopWatching := watchDeadlines(l.timeout, workers)
 
 	start := time.Now()
@@ -217,39 +218,4 @@ func summarize(f flags, mode string, workers []*worker, elapsed time.Duration) h
 		}
 	}
 	return histogram.Summarize(r, total)
-}
-
-// startProgress prints a progress line to w every interval (none when
-// interval is 0), rewriting it in place. The returned function stops it
-// and ends the line; it must be called once.
-func startProgress(interval time.Duration, workers []*worker, w io.Writer) (stop func()) {
-	if interval <= 0 {
-		return func() {}
-	}
-	done := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Go(func() {
-		ticker := time.NewTicker(interval)
-		defer ticker.Stop()
-		start := time.Now()
-		last, lastAt := int64(0), start
-		for {
-			select {
-			case <-done:
-				fmt.Fprintln(w)
-				return
-			case now := <-ticker.C:
-				var ops, failed int64
-				for _, wk := range workers {
-					d, f := wk.progress()
-					ops, failed = ops+d, failed+f
-				}
-				rate := float64(ops-last) / now.Sub(lastAt).Seconds()
-				last, lastAt = ops, now
-				fmt.Fprintf(w, "\r%7.1fs  %10d ops  %9.0f ops/s  %6d errors ",
-					now.Sub(start).Seconds(), ops, rate, failed)
-			}
-		}
-	})
-	return func() { close(done); wg.Wait() }
 }

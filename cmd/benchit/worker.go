@@ -11,6 +11,7 @@ import (
 
 	"github.com/chainrep/chain"
 	"github.com/chainrep/chain/cmd/benchit/histogram"
+	"github.com/chainrep/chain/internal/benchload"
 	"github.com/chainrep/chain/kv"
 	"github.com/chainrep/chain/partition"
 	"github.com/chainrep/chain/transport/tcp"
@@ -25,27 +26,8 @@ type load struct {
 	payload []byte
 	query   float64       // fraction of operations that are queries
 	timeout time.Duration // per operation
-	// count > 0 bounds the operations of the whole run: a slot takes a
-	// ticket before each one.
-	count   int64
-	tickets atomic.Int64
-	// stop, once set, ends every slot's loop before its next operation.
-	stop atomic.Bool
+	*benchload.Budget
 }
-
-// next reports whether a slot may start another operation.
-func (l *load) next() bool {
-	if l.stop.Load() {
-		return false
-	}
-	return l.count == 0 || l.tickets.Add(1) <= l.count
-}
-
-// flushEvery is how many latencies a slot buffers before it adds them to
-// its worker's histogram, under the worker's lock: the lock is taken once
-// per flushEvery operations, and a slot writes its buffer sequentially
-// instead of scattering writes over a histogram of its own.
-const flushEvery = 512
 
 // worker is one client of the chain with its own transport, and so its
 // own connections, and inflight slots that each keep one request in
@@ -105,7 +87,7 @@ func newWorker(cfg chain.Config, masters []string, inflight int, seed uint64) (*
 	}
 	for i := range inflight {
 		w.slots = append(w.slots, &slot{
-			lat: make([]time.Duration, 0, flushEvery),
+			lat: make([]time.Duration, 0, benchload.FlushEvery),
 			rng: rand.New(rand.NewPCG(seed, uint64(i))),
 		})
 	}
@@ -122,9 +104,9 @@ func (w *worker) flush(s *slot) {
 	s.lat = s.lat[:0]
 }
 
-// progress returns the operations the worker's slots have finished and
+// Progress returns the operations the worker's slots have finished and
 // how many of them failed.
-func (w *worker) progress() (done, failed int64) {
+func (w *worker) Progress() (done, failed int64) {
 	for _, s := range w.slots {
 		done += s.done.Load()
 		failed += s.failed.Load()
@@ -170,7 +152,7 @@ func (w *worker) run(ctx context.Context, s *slot, l *load) {
 			oc.cancel(nil)
 		}
 	}()
-	for l.next() {
+	for l.Next() {
 		// Operations share one context per slot until one times out: a
 		// context with a deadline per operation would cost a timer each.
 		oc := s.op.Load()
@@ -201,7 +183,7 @@ func (w *worker) run(ctx context.Context, s *slot, l *load) {
 			s.failed.Add(1)
 		} else {
 			s.lat = append(s.lat, lat)
-			if len(s.lat) == flushEvery {
+			if len(s.lat) == benchload.FlushEvery {
 				w.flush(s)
 			}
 			if isQuery {

@@ -44,11 +44,10 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
-	"syscall"
 	"time"
 
 	"github.com/chainrep/chain"
+	"github.com/chainrep/chain/internal/cli"
 	"github.com/chainrep/chain/internal/flagvalue"
 	"github.com/chainrep/chain/internal/masterclient"
 	"github.com/chainrep/chain/partition"
@@ -56,14 +55,9 @@ import (
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx, os.Args[1:], os.Stdin, os.Stdout); err != nil {
-		if !errors.Is(err, flag.ErrHelp) {
-			fmt.Fprintln(os.Stderr, "chainctl:", err)
-		}
-		os.Exit(1)
-	}
+	cli.Main("chainctl", func(ctx context.Context) error {
+		return run(ctx, os.Args[1:], os.Stdin, os.Stdout)
+	}, nil)
 }
 
 // options are chainctl's global flags.

@@ -99,25 +99,19 @@ import (
 	"log/slog"
 	"maps"
 	"os"
-	"os/signal"
 	"slices"
 	"strings"
-	"syscall"
 	"time"
 
+	"github.com/chainrep/chain/internal/cli"
 	"github.com/chainrep/chain/master"
 	"github.com/chainrep/chain/wire"
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx, os.Args[1:], os.Stdout); err != nil {
-		if !errors.Is(err, flag.ErrHelp) {
-			fmt.Fprintln(os.Stderr, "chaind:", err)
-		}
-		os.Exit(1)
-	}
+	cli.Main("chaind", func(ctx context.Context) error {
+		return run(ctx, os.Args[1:], os.Stdout)
+	}, nil)
 }
 
 // flags are chaind's command line.
