@@ -28,8 +28,8 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"time"
 
+	"github.com/chainrep/chain/internal/benchload"
 	"github.com/chainrep/chain/internal/cli"
 )
 
@@ -44,17 +44,9 @@ type flags struct {
 	store            string // "mem" or "bolt"
 	data             string
 	nodes            int
-	workers          int
-	inflight         int
-	size             int
-	duration         time.Duration
-	count            int64
-	timeout          time.Duration
 	maxAppendEntries int
-	jsonOut          bool
-	progress         time.Duration
-	cpuProfile       string
 	clientHop        bool // clients reach the leader over TCP (see remote.go)
+	benchload.Flags
 }
 
 func parseFlags(args []string, out io.Writer) (flags, error) {
@@ -64,16 +56,10 @@ func parseFlags(args []string, out io.Writer) (flags, error) {
 	fs.StringVar(&f.store, "store", "mem", "log and stable store: mem (raft.InmemStore) or bolt (raft-boltdb, fsync)")
 	fs.StringVar(&f.data, "data", "", "-store bolt: keep the databases in a new directory under this one, removed at exit (default: the system's temporary directory)")
 	fs.IntVar(&f.nodes, "nodes", 3, "cluster size")
-	fs.IntVar(&f.workers, "w", 2, "workers")
-	fs.IntVar(&f.inflight, "c", 50, "operations in flight per worker")
-	fs.IntVar(&f.size, "size", 100, "payload bytes of each entry")
-	fs.DurationVar(&f.duration, "d", 10*time.Second, "how long to run (ignored with -n)")
-	fs.Int64Var(&f.count, "n", 0, "total operations to run; overrides -d")
-	fs.DurationVar(&f.timeout, "timeout", 10*time.Second, "timeout of each operation (raft.Apply's enqueue timeout, and the wait for its future)")
+	f.Flags.Register(fs)
+	fs.Lookup("size").Usage = "payload bytes of each entry"
+	fs.Lookup("timeout").Usage = "timeout of each operation (raft.Apply's enqueue timeout, and the wait for its future)"
 	fs.IntVar(&f.maxAppendEntries, "max-append-entries", 512, "raft Config.MaxAppendEntries (1-1024): the most entries per AppendEntries RPC and per leader batch")
-	fs.BoolVar(&f.jsonOut, "json", false, "print the summary as one JSON object on stdout")
-	fs.DurationVar(&f.progress, "progress", time.Second, "interval of the progress line on stderr, 0 for none; with -json, none unless this flag is given")
-	fs.StringVar(&f.cpuProfile, "cpuprofile", "", "write a CPU profile of the run to this file")
 	fs.BoolVar(&f.clientHop, "client-hop", false, "workers send their operations over loopback TCP to a server in the leader's process that applies them (as clients of a service built on raft would), instead of calling raft.Apply in it")
 	if err := fs.Parse(args); err != nil {
 		return f, err
@@ -81,10 +67,8 @@ func parseFlags(args []string, out io.Writer) (flags, error) {
 	if fs.NArg() > 0 {
 		return f, fmt.Errorf("unexpected arguments %q", fs.Args())
 	}
-	set := map[string]bool{}
-	fs.Visit(func(fl *flag.Flag) { set[fl.Name] = true })
-	if f.jsonOut && !set["progress"] {
-		f.progress = 0
+	if err := f.Flags.Check(fs, 4096, 1<<20); err != nil {
+		return f, err
 	}
 	switch {
 	case f.store != "mem" && f.store != "bolt":
@@ -93,22 +77,8 @@ func parseFlags(args []string, out io.Writer) (flags, error) {
 		return f, errors.New("-data needs -store bolt")
 	case f.nodes < 1 || f.nodes > 9:
 		return f, fmt.Errorf("-nodes must be within 1-9, not %d", f.nodes)
-	case f.workers < 1:
-		return f, fmt.Errorf("-w must be at least 1, not %d", f.workers)
-	case f.inflight < 1 || f.inflight > 4096:
-		return f, fmt.Errorf("-c must be within 1-4096, not %d", f.inflight)
-	case f.size < 0 || f.size > 1<<20:
-		return f, fmt.Errorf("-size must be within 0-%d, not %d", 1<<20, f.size)
-	case f.count < 0:
-		return f, fmt.Errorf("-n must not be negative, not %d", f.count)
-	case f.count == 0 && f.duration <= 0:
-		return f, fmt.Errorf("-d must be positive, not %v", f.duration)
-	case f.timeout <= 0:
-		return f, fmt.Errorf("-timeout must be positive, not %v", f.timeout)
 	case f.maxAppendEntries < 1 || f.maxAppendEntries > 1024:
 		return f, fmt.Errorf("-max-append-entries must be within 1-1024, not %d", f.maxAppendEntries)
-	case f.progress < 0:
-		return f, fmt.Errorf("-progress must not be negative, not %v", f.progress)
 	}
 	return f, nil
 }

@@ -28,7 +28,7 @@ func TestParseFlagsInvalid(t *testing.T) {
 		}
 	}
 	f, err := parseFlags([]string{"-json"}, &bytes.Buffer{})
-	if err != nil || f.progress != 0 || f.maxAppendEntries != 512 || f.store != "mem" {
+	if err != nil || f.Progress != 0 || f.maxAppendEntries != 512 || f.store != "mem" {
 		t.Errorf("defaults with -json: %+v, %v", f, err)
 	}
 }

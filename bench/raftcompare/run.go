@@ -54,23 +54,23 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return errors.New("raft cluster: leader lost before the run")
 	}
 
-	l := &load{payload: make([]byte, f.size), timeout: f.timeout, Budget: benchload.NewBudget(f.count)}
+	l := &load{payload: make([]byte, f.Size), timeout: f.Timeout, Budget: benchload.NewBudget(f.Count)}
 	for i := range l.payload {
 		l.payload[i] = byte('a' + i%26)
 	}
-	workers := make([]*worker, f.workers)
+	workers := make([]*worker, f.Workers)
 	for i := range workers {
-		workers[i] = newWorker(leader.raft, f.inflight)
+		workers[i] = newWorker(leader.raft, f.Inflight)
 	}
 	if f.clientHop {
-		stop, err := connectWorkers(workers, leader.raft, f.timeout)
+		stop, err := connectWorkers(workers, leader.raft, f.Timeout)
 		if err != nil {
 			return err
 		}
 		defer stop()
 	}
 	stall := func() {
-		logger.Error("no operation finished in time: shutting the cluster down", "timeout", f.timeout)
+		logger.Error("no operation finished in time: shutting the cluster down", "timeout", f.Timeout)
 		for _, n := range c.nodes {
 			n.raft.Shutdown() // resolves every pending future with ErrRaftShutdown
 		}
@@ -80,7 +80,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	sum := summarize(f, workers, elapsed)
-	if f.jsonOut {
+	if f.JSON {
 		err = sum.WriteJSON(stdout)
 	} else {
 		err = sum.WriteText(stdout)
@@ -201,8 +201,8 @@ func (w *worker) apply(l *load) error {
 // operation finishes for l.timeout it calls stall, which must make every
 // pending operation fail (shut the cluster down).
 func drive(ctx context.Context, f flags, workers []*worker, l *load, stall func(), stderr io.Writer) (time.Duration, error) {
-	if f.cpuProfile != "" {
-		pf, err := os.Create(f.cpuProfile)
+	if f.CPUProfile != "" {
+		pf, err := os.Create(f.CPUProfile)
 		if err != nil {
 			return 0, fmt.Errorf("cpu profile: %w", err)
 		}
@@ -215,10 +215,10 @@ func drive(ctx context.Context, f flags, workers []*worker, l *load, stall func(
 	stopOnCancel := context.AfterFunc(ctx, l.Stop)
 	defer stopOnCancel()
 	if !l.Bounded() {
-		timer := time.AfterFunc(f.duration, l.Stop)
+		timer := time.AfterFunc(f.Duration, l.Stop)
 		defer timer.Stop()
 	}
-	stopProgress := benchload.StartProgress(f.progress, workers, stderr)
+	stopProgress := benchload.StartProgress(f.Progress, workers, stderr)
 
 	start := time.Now()
 	var wg sync.WaitGroup
@@ -269,7 +269,7 @@ func watchdog(timeout time.Duration, workers []*worker, stall func()) (stop func
 func summarize(f flags, workers []*worker, elapsed time.Duration) histogram.Summary {
 	total := histogram.New()
 	r := histogram.Run{
-		Mode: mode(f), Workers: f.workers, Inflight: f.inflight, Size: f.size, Elapsed: elapsed,
+		Mode: mode(f), Workers: f.Workers, Inflight: f.Inflight, Size: f.Size, Elapsed: elapsed,
 	}
 	for _, w := range workers {
 		total.Merge(w.hist)

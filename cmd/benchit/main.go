@@ -42,9 +42,9 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"time"
 
 	"github.com/chainrep/chain"
+	"github.com/chainrep/chain/internal/benchload"
 	"github.com/chainrep/chain/internal/cli"
 	"github.com/chainrep/chain/wire"
 )
@@ -63,24 +63,16 @@ const maxInflightPerClient = 4 * chain.DefaultMaxInflight
 
 // flags are benchit's command line.
 type flags struct {
-	members    string // empty: run a local chain
-	masters    string // a partitioned cluster's masters, comma-separated
-	chains     int    // > 0: run a local partitioned cluster of this many chains
-	servers    int    // local partitioned cluster: servers
-	nodes      int    // local chain size
-	data       string // local chain on Pebble under a new directory here
-	noSync     bool
-	workers    int
-	inflight   int
-	size       int
-	duration   time.Duration
-	count      int64 // total operations; wins over duration when > 0
-	query      float64
-	timeout    time.Duration // per operation
-	jsonOut    bool
-	progress   time.Duration // 0: no progress line
-	cpuProfile string
-	nodeStats  bool
+	members   string // empty: run a local chain
+	masters   string // a partitioned cluster's masters, comma-separated
+	chains    int    // > 0: run a local partitioned cluster of this many chains
+	servers   int    // local partitioned cluster: servers
+	nodes     int    // local chain size
+	data      string // local chain on Pebble under a new directory here
+	noSync    bool
+	query     float64
+	nodeStats bool
+	benchload.Flags
 }
 
 // parseFlags parses and validates args; env looks up environment
@@ -96,16 +88,12 @@ func parseFlags(args []string, env func(string) string, out io.Writer) (flags, e
 	fs.IntVar(&f.nodes, "nodes", 3, "local chain: number of nodes")
 	fs.StringVar(&f.data, "data", "", "local chain: keep the logs on Pebble in a new directory under this one, removed at exit (default: in memory)")
 	fs.BoolVar(&f.noSync, "nosync", false, "local chain on Pebble: do not fsync writes")
-	fs.IntVar(&f.workers, "w", 2, "workers, each with its own client and connections")
-	fs.IntVar(&f.inflight, "c", 50, fmt.Sprintf("requests in flight per worker (1-%d)", maxInflightPerClient))
-	fs.IntVar(&f.size, "size", 100, "payload bytes of each append (and of the value queries read)")
-	fs.DurationVar(&f.duration, "d", 10*time.Second, "how long to run (ignored with -n)")
-	fs.Int64Var(&f.count, "n", 0, "total operations to run; overrides -d")
 	fs.Float64Var(&f.query, "query", 0, "fraction of operations that are queries (kv.get of one key), 0 to 1")
-	fs.DurationVar(&f.timeout, "timeout", 10*time.Second, "timeout of each operation; one that times out counts as an error")
-	fs.BoolVar(&f.jsonOut, "json", false, "print the summary as one JSON object on stdout")
-	fs.DurationVar(&f.progress, "progress", time.Second, "interval of the progress line on stderr, 0 for none; with -json, none unless this flag is given")
-	fs.StringVar(&f.cpuProfile, "cpuprofile", "", "write a CPU profile of the run (local chain included) to this file")
+	f.Flags.Register(fs)
+	fs.Lookup("w").Usage = "workers, each with its own client and connections"
+	fs.Lookup("c").Usage = fmt.Sprintf("requests in flight per worker (1-%d)", maxInflightPerClient)
+	fs.Lookup("size").Usage = "payload bytes of each append (and of the value queries read)"
+	fs.Lookup("cpuprofile").Usage = "write a CPU profile of the run (local chain included) to this file"
 	fs.BoolVar(&f.nodeStats, "nodestats", false, "local chain: print each node's counters (requests refused as busy, ...) to stderr after the run")
 	if err := fs.Parse(args); err != nil {
 		return f, err
@@ -118,26 +106,12 @@ func parseFlags(args []string, env func(string) string, out io.Writer) (flags, e
 	if f.members == "" {
 		f.members = env("CHAIN_MEMBERS")
 	}
-	if f.jsonOut && !set["progress"] {
-		f.progress = 0
+	if err := f.Flags.Check(fs, maxInflightPerClient, chain.DefaultMaxEntrySize-1024); err != nil {
+		return f, err
 	}
 	switch {
-	case f.workers < 1:
-		return f, fmt.Errorf("-w must be at least 1, not %d", f.workers)
-	case f.inflight < 1 || f.inflight > maxInflightPerClient:
-		return f, fmt.Errorf("-c must be within 1-%d, not %d", maxInflightPerClient, f.inflight)
-	case f.size < 0 || f.size > chain.DefaultMaxEntrySize-1024:
-		return f, fmt.Errorf("-size must be within 0-%d, not %d", chain.DefaultMaxEntrySize-1024, f.size)
-	case f.count < 0:
-		return f, fmt.Errorf("-n must not be negative, not %d", f.count)
-	case f.count == 0 && f.duration <= 0:
-		return f, fmt.Errorf("-d must be positive, not %v", f.duration)
 	case !(f.query >= 0 && f.query <= 1): // also refuses NaN
 		return f, fmt.Errorf("-query must be within 0-1, not %v", f.query)
-	case f.timeout <= 0:
-		return f, fmt.Errorf("-timeout must be positive, not %v", f.timeout)
-	case f.progress < 0:
-		return f, fmt.Errorf("-progress must not be negative, not %v", f.progress)
 	case f.members != "" && (f.data != "" || f.noSync || set["nodes"] || f.nodeStats):
 		return f, errors.New("-data, -nosync, -nodes and -nodestats concern a local chain; they cannot go with -members or $CHAIN_MEMBERS")
 	case f.noSync && f.data == "":

@@ -25,13 +25,13 @@ func noEnv(string) string { return "" }
 func TestParseFlagsDefaults(t *testing.T) {
 	f, err := parseFlags(nil, noEnv, &bytes.Buffer{})
 	require.NoError(t, err)
-	require.Equal(t, 2, f.workers)
-	require.Equal(t, 50, f.inflight)
-	require.Equal(t, 100, f.size)
-	require.Equal(t, 10*time.Second, f.duration)
-	require.Zero(t, f.count)
+	require.Equal(t, 2, f.Workers)
+	require.Equal(t, 50, f.Inflight)
+	require.Equal(t, 100, f.Size)
+	require.Equal(t, 10*time.Second, f.Duration)
+	require.Zero(t, f.Count)
 	require.Zero(t, f.query)
-	require.Equal(t, time.Second, f.progress)
+	require.Equal(t, time.Second, f.Progress)
 	require.Empty(t, f.members)
 	require.Equal(t, 3, f.nodes)
 }
@@ -58,10 +58,10 @@ func TestParseFlagsMembersFromEnv(t *testing.T) {
 func TestParseFlagsProgressWithJSON(t *testing.T) {
 	f, err := parseFlags([]string{"-json"}, noEnv, &bytes.Buffer{})
 	require.NoError(t, err)
-	require.Zero(t, f.progress, "-json turns the progress line off")
+	require.Zero(t, f.Progress, "-json turns the progress line off")
 	f, err = parseFlags([]string{"-json", "-progress", "2s"}, noEnv, &bytes.Buffer{})
 	require.NoError(t, err)
-	require.Equal(t, 2*time.Second, f.progress, "unless asked for")
+	require.Equal(t, 2*time.Second, f.Progress, "unless asked for")
 }
 
 func TestParseFlagsInvalid(t *testing.T) {
@@ -254,7 +254,7 @@ func TestWorkerCountsErrors(t *testing.T) {
 	done, failed := w.Progress()
 	require.EqualValues(t, 5, done)
 	require.EqualValues(t, 5, failed)
-	sum := summarize(flags{workers: 1, inflight: 2, size: 1}, "test", []*worker{w}, time.Second)
+	sum := summarize(flags{Flags: benchload.Flags{Workers: 1, Inflight: 2, Size: 1}}, "test", []*worker{w}, time.Second)
 	require.EqualValues(t, 5, sum.Errors)
 	require.Zero(t, sum.Ops)
 	require.Zero(t, sum.OpsPerSec)

@@ -73,7 +73,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	l := &load{payload: make([]byte, f.size), query: f.query, timeout: f.timeout, Budget: benchload.NewBudget(f.count)}
+	l := &load{payload: make([]byte, f.Size), query: f.query, timeout: f.Timeout, Budget: benchload.NewBudget(f.Count)}
 	for i := range l.payload {
 		l.payload[i] = byte('a' + i%26)
 	}
@@ -88,7 +88,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	sum := summarize(f, mode, workers, elapsed)
-	if f.jsonOut {
+	if f.JSON {
 		err = sum.WriteJSON(stdout)
 	} else {
 		err = sum.WriteText(stdout)
@@ -149,8 +149,8 @@ func target(ctx context.Context, f flags, logger *slog.Logger) (chain.Config, st
 // closes them.
 func startWorkers(ctx context.Context, cfg chain.Config, masters []string, f flags) ([]*worker, error) {
 	var workers []*worker
-	for i := range f.workers {
-		w, err := newWorker(cfg, masters, f.inflight, uint64(i))
+	for i := range f.Workers {
+		w, err := newWorker(cfg, masters, f.Inflight, uint64(i))
 		if err != nil {
 			return workers, err
 		}
@@ -166,8 +166,8 @@ func startWorkers(ctx context.Context, cfg chain.Config, masters []string, f fla
 // reached, the duration over or ctx ended) and returns the time from the
 // first request to the last answer.
 func drive(ctx context.Context, f flags, workers []*worker, l *load, stderr io.Writer) (time.Duration, error) {
-	if f.cpuProfile != "" {
-		pf, err := os.Create(f.cpuProfile)
+	if f.CPUProfile != "" {
+		pf, err := os.Create(f.CPUProfile)
 		if err != nil {
 			return 0, fmt.Errorf("cpu profile: %w", err)
 		}
@@ -180,10 +180,10 @@ func drive(ctx context.Context, f flags, workers []*worker, l *load, stderr io.W
 	stopOnCancel := context.AfterFunc(ctx, l.Stop)
 	defer stopOnCancel()
 	if !l.Bounded() {
-		timer := time.AfterFunc(f.duration, l.Stop)
+		timer := time.AfterFunc(f.Duration, l.Stop)
 		defer timer.Stop()
 	}
-	stopProgress := benchload.StartProgress(f.progress, workers, stderr)
+	stopProgress := benchload.StartProgress(f.Progress, workers, stderr)
 	stopWatching := watchDeadlines(l.timeout, workers)
 
 	start := time.Now()
@@ -204,7 +204,7 @@ func drive(ctx context.Context, f flags, workers []*worker, l *load, stderr io.W
 func summarize(f flags, mode string, workers []*worker, elapsed time.Duration) histogram.Summary {
 	total := histogram.New()
 	r := histogram.Run{
-		Mode: mode, Workers: f.workers, Inflight: f.inflight, Size: f.size,
+		Mode: mode, Workers: f.Workers, Inflight: f.Inflight, Size: f.Size,
 		QueryFraction: f.query, Elapsed: elapsed,
 	}
 	for _, w := range workers {
