@@ -8,14 +8,13 @@ import (
 	"os"
 	"runtime/pprof"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/raft"
 
-	"github.com/chainrep/chain/cmd/benchit/histogram"
 	"github.com/chainrep/chain/internal/benchload"
+	"github.com/chainrep/chain/internal/benchload/histogram"
 )
 
 // setupTimeout bounds starting the cluster and electing a leader.
@@ -106,58 +105,20 @@ type load struct {
 
 // worker is a group of inflight slots applying to the leader.
 type worker struct {
+	*benchload.Worker
 	r      *raft.Raft
 	remote *remoteClient // with -client-hop: the worker's connection
-	slots  []*slot
-
-	mu   sync.Mutex
-	hist *histogram.Histogram // guarded by mu
-}
-
-// slot is one operation in flight, run by one goroutine. Its fields other
-// than the progress counters are the goroutine's own until it ends.
-type slot struct {
-	// done and failed count finished operations for the progress line.
-	done, failed atomic.Int64
-
-	lat      []time.Duration // latencies not yet in the worker's histogram
-	errors   int64
-	firstErr error
 }
 
 func newWorker(r *raft.Raft, inflight int) *worker {
-	w := &worker{r: r, hist: histogram.New()}
-	for range inflight {
-		w.slots = append(w.slots, &slot{lat: make([]time.Duration, 0, benchload.FlushEvery)})
-	}
-	return w
+	return &worker{Worker: benchload.NewWorker(inflight), r: r}
 }
 
-// flush adds the slot's buffered latencies to the worker's histogram.
-func (w *worker) flush(s *slot) {
-	w.mu.Lock()
-	for _, d := range s.lat {
-		w.hist.Record(d)
-	}
-	w.mu.Unlock()
-	s.lat = s.lat[:0]
-}
-
-// progress returns the operations the worker's slots have finished and
-// how many of them failed.
-func (w *worker) Progress() (done, failed int64) {
-	for _, s := range w.slots {
-		done += s.done.Load()
-		failed += s.failed.Load()
-	}
-	return done, failed
-}
-
-// run applies entries from slot s until l says stop or ctx ends; an
+// run applies entries for the slot whose tally is t until l says stop or ctx ends; an
 // operation that ends after ctx is neither counted nor recorded. The
 // slot's latencies are all in the worker's histogram when run returns.
-func (w *worker) run(ctx context.Context, s *slot, l *load) {
-	defer w.flush(s)
+func (w *worker) run(ctx context.Context, t *benchload.Tally, l *load) {
+	defer w.Flush(t)
 	for l.Next() {
 		start := time.Now()
 		err := w.apply(l)
@@ -165,19 +126,7 @@ func (w *worker) run(ctx context.Context, s *slot, l *load) {
 		if ctx.Err() != nil {
 			return
 		}
-		if err != nil {
-			s.errors++
-			if s.firstErr == nil {
-				s.firstErr = err
-			}
-			s.failed.Add(1)
-		} else {
-			s.lat = append(s.lat, lat)
-			if len(s.lat) == benchload.FlushEvery {
-				w.flush(s)
-			}
-		}
-		s.done.Add(1)
+		w.Record(t, lat, err)
 	}
 }
 
@@ -223,8 +172,8 @@ func drive(ctx context.Context, f flags, workers []*worker, l *load, stall func(
 	start := time.Now()
 	var wg sync.WaitGroup
 	for _, w := range workers {
-		for _, s := range w.slots {
-			wg.Go(func() { w.run(ctx, s, l) })
+		for _, t := range w.Tallies {
+			wg.Go(func() { w.run(ctx, t, l) })
 		}
 	}
 	stopWatchdog := watchdog(l.timeout, workers, func() { l.Stop(); stall() })
@@ -267,20 +216,14 @@ func watchdog(timeout time.Duration, workers []*worker, stall func()) (stop func
 }
 
 func summarize(f flags, workers []*worker, elapsed time.Duration) histogram.Summary {
-	total := histogram.New()
 	r := histogram.Run{
 		Mode: mode(f), Workers: f.Workers, Inflight: f.Inflight, Size: f.Size, Elapsed: elapsed,
 	}
-	for _, w := range workers {
-		total.Merge(w.hist)
-		for _, s := range w.slots {
-			r.Errors += s.errors
-			if r.FirstError == nil {
-				r.FirstError = s.firstErr
-			}
-		}
+	ws := make([]*benchload.Worker, len(workers))
+	for i, w := range workers {
+		ws[i] = w.Worker
 	}
-	return histogram.Summarize(r, total)
+	return benchload.Summarize(r, ws)
 }
 
 // mode names the run in the summary: raft-mem or raft-bolt, with -hop

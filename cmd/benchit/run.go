@@ -12,8 +12,8 @@ import (
 	"time"
 
 	"github.com/chainrep/chain"
-	"github.com/chainrep/chain/cmd/benchit/histogram"
 	"github.com/chainrep/chain/internal/benchload"
+	"github.com/chainrep/chain/internal/benchload/histogram"
 	"github.com/chainrep/chain/internal/flagvalue"
 )
 
@@ -202,20 +202,16 @@ func drive(ctx context.Context, f flags, workers []*worker, l *load, stderr io.W
 
 // summarize merges the slots' histograms and counters.
 func summarize(f flags, mode string, workers []*worker, elapsed time.Duration) histogram.Summary {
-	total := histogram.New()
 	r := histogram.Run{
 		Mode: mode, Workers: f.Workers, Inflight: f.Inflight, Size: f.Size,
 		QueryFraction: f.query, Elapsed: elapsed,
 	}
-	for _, w := range workers {
-		total.Merge(w.hist)
+	ws := make([]*benchload.Worker, len(workers))
+	for i, w := range workers {
+		ws[i] = w.Worker
 		for _, s := range w.slots {
-			r.Errors += s.errors
 			r.Queries += s.queries
-			if r.FirstError == nil {
-				r.FirstError = s.firstErr
-			}
 		}
 	}
-	return histogram.Summarize(r, total)
+	return benchload.Summarize(r, ws)
 }

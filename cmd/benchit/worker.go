@@ -5,12 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
-	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/chainrep/chain"
-	"github.com/chainrep/chain/cmd/benchit/histogram"
 	"github.com/chainrep/chain/internal/benchload"
 	"github.com/chainrep/chain/kv"
 	"github.com/chainrep/chain/partition"
@@ -38,16 +36,13 @@ type worker struct {
 	part   *partition.Client // a partitioned cluster; nil for one chain
 	kv     *kv.Client
 	slots  []*slot
-
-	mu   sync.Mutex
-	hist *histogram.Histogram // guarded by mu
+	*benchload.Worker
 }
 
 // slot is one request in flight, run by one goroutine. Its fields other
 // than the progress counters are the goroutine's own until it ends.
 type slot struct {
-	// done and failed count finished operations for the progress line.
-	done, failed atomic.Int64
+	*benchload.Tally
 
 	// started is when the operation in flight began (Unix nanoseconds),
 	// 0 between operations. The deadline watcher swaps it to timedOut
@@ -55,11 +50,8 @@ type slot struct {
 	started atomic.Int64
 	op      atomic.Pointer[opContext] // the context operations run under
 
-	lat      []time.Duration // latencies not yet in the worker's histogram
-	errors   int64
-	queries  int64
-	firstErr error
-	rng      *rand.Rand
+	queries int64
+	rng     *rand.Rand
 }
 
 // newWorker creates a worker with its own transport and client for the
@@ -68,7 +60,7 @@ type slot struct {
 // close it.
 func newWorker(cfg chain.Config, masters []string, inflight int, seed uint64) (*worker, error) {
 	tr := tcp.New(tcp.Options{})
-	w := &worker{tr: tr, hist: histogram.New()}
+	w := &worker{tr: tr, Worker: benchload.NewWorker(inflight)}
 	var err error
 	if len(masters) > 0 {
 		w.part, err = partition.NewClient(partition.Options{Transport: tr, Masters: masters,
@@ -87,31 +79,11 @@ func newWorker(cfg chain.Config, masters []string, inflight int, seed uint64) (*
 	}
 	for i := range inflight {
 		w.slots = append(w.slots, &slot{
-			lat: make([]time.Duration, 0, benchload.FlushEvery),
-			rng: rand.New(rand.NewPCG(seed, uint64(i))),
+			Tally: w.Tallies[i],
+			rng:   rand.New(rand.NewPCG(seed, uint64(i))),
 		})
 	}
 	return w, nil
-}
-
-// flush adds the slot's buffered latencies to the worker's histogram.
-func (w *worker) flush(s *slot) {
-	w.mu.Lock()
-	for _, d := range s.lat {
-		w.hist.Record(d)
-	}
-	w.mu.Unlock()
-	s.lat = s.lat[:0]
-}
-
-// Progress returns the operations the worker's slots have finished and
-// how many of them failed.
-func (w *worker) Progress() (done, failed int64) {
-	for _, s := range w.slots {
-		done += s.done.Load()
-		failed += s.failed.Load()
-	}
-	return done, failed
 }
 
 // connect opens the worker's connections to the head and the tail (of
@@ -146,7 +118,7 @@ func (w *worker) Close() error {
 // l.timeout is cancelled and counted as an error. The slot's latencies are
 // all in the worker's histogram when run returns.
 func (w *worker) run(ctx context.Context, s *slot, l *load) {
-	defer w.flush(s)
+	defer w.Flush(s.Tally)
 	defer func() {
 		if oc := s.op.Swap(nil); oc != nil {
 			oc.cancel(nil)
@@ -175,22 +147,10 @@ func (w *worker) run(ctx context.Context, s *slot, l *load) {
 		if ctx.Err() != nil {
 			return // interrupted: the operation's outcome says nothing about the chain
 		}
-		if err != nil {
-			s.errors++
-			if s.firstErr == nil {
-				s.firstErr = err
-			}
-			s.failed.Add(1)
-		} else {
-			s.lat = append(s.lat, lat)
-			if len(s.lat) == benchload.FlushEvery {
-				w.flush(s)
-			}
-			if isQuery {
-				s.queries++
-			}
+		if err == nil && isQuery {
+			s.queries++
 		}
-		s.done.Add(1)
+		w.Record(s.Tally, lat, err)
 	}
 }
 

@@ -1,6 +1,6 @@
 // Package histogram records operation latencies in an HDR histogram and
-// turns them into the summary that benchit (and bench/raftcompare, which
-// keeps a copy of this file) print as text or as one JSON object.
+// turns them into the summary that benchit and bench/raftcompare print as
+// text or as one JSON object.
 //
 // A Histogram is not safe for concurrent use: give every goroutine that
 // records its own and Merge them when the goroutines are done.
