@@ -340,10 +340,7 @@ func (c *Cluster) Client(opts ...chain.ClientOption) *chain.Client {
 // storage is closed too, otherwise the in-memory storage is kept. Safe for
 // concurrent use.
 func (c *Cluster) Kill(i int) {
-	c.mu.Lock()
-	n := c.nodes[i]
-	c.nodes[i] = nil
-	c.mu.Unlock()
+	n := takeSlot(&c.mu, c.nodes, i)
 	if n == nil {
 		return
 	}
@@ -353,10 +350,7 @@ func (c *Cluster) Kill(i int) {
 	if c.opts.OpenStorage == nil {
 		return
 	}
-	c.mu.Lock()
-	st := c.stores[i]
-	c.stores[i] = nil
-	c.mu.Unlock()
+	st := takeSlot(&c.mu, c.stores, i)
 	if err := st.Close(); err != nil {
 		c.t.Errorf("chaintest: close storage of node %d: %v", i, err)
 	}

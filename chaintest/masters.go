@@ -122,10 +122,7 @@ func (g *masterGroup) current() *master.Master {
 // kill closes master i, as a process exit would (its state was in
 // memory), and cuts its raft transport off the others'.
 func (g *masterGroup) kill(t testing.TB, i int) {
-	g.mu.Lock()
-	m := g.masters[i]
-	g.masters[i] = nil
-	g.mu.Unlock()
+	m := takeSlot(&g.mu, g.masters, i)
 	if m == nil {
 		return
 	}

@@ -173,10 +173,7 @@ func (p *Partitioned) AddServer() int {
 // KillServer closes server i and its replicas, as a process exit would
 // (their in-memory logs are lost). Safe for concurrent use.
 func (p *Partitioned) KillServer(i int) {
-	p.mu.Lock()
-	s := p.servers[i]
-	p.servers[i] = nil
-	p.mu.Unlock()
+	s := takeSlot(&p.mu, p.servers, i)
 	if s == nil {
 		return
 	}

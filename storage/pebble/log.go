@@ -181,6 +181,22 @@ func readError(off uint64, err error) error {
 	return fmt.Errorf("read at offset %d: %w", off, err)
 }
 
+// beginLogChange starts op, a change to the log other than an append: it
+// holds the storage open and the log's lock until end is called, and
+// fails if the storage is closed or failed.
+func (s *Storage) beginLogChange(op string) (end func(), err error) {
+	if !s.enter() {
+		return nil, closedError(op)
+	}
+	s.logMu.Lock()
+	end = func() { s.logMu.Unlock(); s.exit() }
+	if err := s.failure.check(op); err != nil {
+		end()
+		return nil, err
+	}
+	return end, nil
+}
+
 // TruncateSuffix removes the entries with offsets >= from, so that
 // LastOffset() becomes from-1, with one DeleteRange batch. from must be in
 // [FirstOffset(), LastOffset()+1]; otherwise it returns an error wrapping
@@ -192,15 +208,11 @@ func readError(off uint64, err error) error {
 // wrapping ErrFailed after a failure.
 func (s *Storage) TruncateSuffix(from uint64) error {
 	op := fmt.Sprintf("truncate suffix from %d", from)
-	if !s.enter() {
-		return closedError(op)
-	}
-	defer s.exit()
-	s.logMu.Lock()
-	defer s.logMu.Unlock()
-	if err := s.failure.check(op); err != nil {
+	end, err := s.beginLogChange(op)
+	if err != nil {
 		return err
 	}
+	defer end()
 	s.bounds.Lock()
 	first, next := s.first, s.next
 	if from < first || from > next {
@@ -233,15 +245,11 @@ func (s *Storage) TruncateSuffix(from uint64) error {
 // wrapping ErrFailed after a failure.
 func (s *Storage) TruncatePrefix(before uint64) error {
 	op := fmt.Sprintf("truncate prefix before %d", before)
-	if !s.enter() {
-		return closedError(op)
-	}
-	defer s.exit()
-	s.logMu.Lock()
-	defer s.logMu.Unlock()
-	if err := s.failure.check(op); err != nil {
+	end, err := s.beginLogChange(op)
+	if err != nil {
 		return err
 	}
+	defer end()
 	s.bounds.Lock()
 	if before <= s.first {
 		s.bounds.Unlock()
