@@ -59,35 +59,6 @@ func (o *orderedSet) Release(id replica.CommandID) {
 	delete(o.ids, id)
 }
 
-// flowControl tracks the entries the head has ordered but not yet seen
-// committed, to bound the bytes in flight down the chain. Only the
-// sequencer uses it.
-type flowControl struct {
-	offsets []uint64 // uncommitted offsets, in order
-	sizes   []int    // their sizes
-	bytes   int
-}
-
-func (f *flowControl) add(off uint64, size int) {
-	f.offsets = append(f.offsets, off)
-	f.sizes = append(f.sizes, size)
-	f.bytes += size
-}
-
-// release forgets the entries at or below commit.
-func (f *flowControl) release(commit uint64) {
-	i := 0
-	for i < len(f.offsets) && f.offsets[i] <= commit {
-		f.bytes -= f.sizes[i]
-		i++
-	}
-	if i == 0 {
-		return
-	}
-	f.offsets = append(f.offsets[:0], f.offsets[i:]...)
-	f.sizes = append(f.sizes[:0], f.sizes[i:]...)
-}
-
 // runSequencer is the head's ordering loop: it takes queued writes in
 // batches, drops retries of commands already in the log (answering those
 // already applied at once), gives the rest the next dense offsets and
@@ -131,7 +102,7 @@ func (n *Node) runSequencer(done <-chan struct{}) {
 			return
 		}
 		for i := range batch {
-			n.flow.add(batch[i].Offset, batch[i].Size())
+			n.flow.Add(batch[i].Offset, batch[i].Size())
 		}
 		n.counters.ordered.Add(uint64(len(batch)))
 		n.commitReported(replica.Report{}) // a sole member commits what it appended
@@ -242,9 +213,9 @@ func (n *Node) entryFor(w pendingWrite, off uint64) Entry {
 func (n *Node) waitForRoom(done <-chan struct{}) bool {
 	for {
 		_, _, commit, changed := n.log.state()
-		n.flow.release(commit)
-		n.inflightBytes.Store(int64(n.flow.bytes))
-		if n.flow.bytes < n.opts.maxInflightBytes {
+		n.flow.Release(commit)
+		n.inflightBytes.Store(int64(n.flow.Bytes()))
+		if n.flow.HasRoom(n.opts.maxInflightBytes) {
 			return true
 		}
 		select {

@@ -59,11 +59,11 @@ type Node struct {
 	sessions *sessionTable // guarded by stateMu
 
 	applied        appliedMark
-	flow           flowControl  // head only: entries ordered but not yet committed
+	flow           replica.Flow // head only: entries ordered but not yet committed
 	ordered        orderedSet   // head only: commands in the log but not yet applied
 	sessionCount   atomic.Int64 // sessions.len() after the last applied batch
 	successorAcked successorAck // highest offset the successor acknowledged holding
-	inflightBytes  atomic.Int64 // flow.bytes, for Stats
+	inflightBytes  atomic.Int64 // flow.Bytes(), for Stats
 	counters       counters
 	lifecycle      lifecycle
 
