@@ -19,11 +19,11 @@ import (
 const MaxMessageSize = 16 << 20
 
 // newMsgpackHandle returns the msgpack settings of the wire format. The
-// decoder's initial allocation for a length prefix stays at the codec's
-// default bound (256 KiB of bytes, or 4096 elements of a large struct), so
-// a forged length cannot make it allocate much before the bytes arrive; a
-// longer field grows in 256 KiB steps, which the message size limit keeps
-// cheap.
+// decoder allocates a slice at its declared length at once (MaxInitLen),
+// instead of growing it in steps: DecodeMessage decodes only messages
+// within the decode budget (budget.go), whose declared lengths are backed
+// by bytes and whose allocation is bounded by a small multiple of their
+// size.
 //
 // Structs encode as msgpack arrays of their fields in declaration order
 // (StructToArray): no field names to write and match, which makes a pull
@@ -36,6 +36,7 @@ func newMsgpackHandle() *codec.MsgpackHandle {
 	h := &codec.MsgpackHandle{}
 	h.WriteExt = true
 	h.StructToArray = true
+	h.MaxInitLen = MaxMessageSize
 	return h
 }
 
@@ -89,8 +90,10 @@ func EncodeMessage(dst []byte, msg Message) ([]byte, error) {
 }
 
 // DecodeMessage decodes a message encoded by EncodeMessage. It returns an
-// error, never panics, on malformed or oversized input. The message does
-// not alias b.
+// error, never panics, on malformed or oversized input, and refuses input
+// that breaks the decode budget (see checkDecodeBudget), so what it
+// allocates is bounded by a small multiple of len(b). The message does not
+// alias b.
 func DecodeMessage(b []byte) (Message, error) {
 	if len(b) == 0 {
 		return nil, fmt.Errorf("decode message: %w: empty", CodeInvalidArgument)
@@ -104,6 +107,9 @@ func DecodeMessage(b []byte) (Message, error) {
 	msg, err := newMessage(MessageKind(b[0]))
 	if err != nil {
 		return nil, err
+	}
+	if err := checkDecodeBudget(MessageKind(b[0]), b[1:]); err != nil {
+		return nil, fmt.Errorf("decode %T: %w", msg, err)
 	}
 	dec := decoderPool.Get().(*codec.Decoder)
 	dec.ResetBytes(b[1:])

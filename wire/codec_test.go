@@ -7,6 +7,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/chainrep/chain/internal/testutil"
 	"github.com/chainrep/chain/wire"
 )
 
@@ -221,7 +222,12 @@ func FuzzCodecDecode(f *testing.F) {
 	f.Add([]byte{})
 	f.Add([]byte{0})
 	f.Fuzz(func(t *testing.T, b []byte) {
-		msg, err := wire.DecodeMessage(b)
+		var msg wire.Message
+		var err error
+		alloc := testutil.AllocatedBy(func() { msg, err = wire.DecodeMessage(b) })
+		if alloc > wire.MaxDecodeAlloc(len(b)) {
+			t.Fatalf("decoding %d bytes allocated %d, over the budget's %d (err %v)", len(b), alloc, wire.MaxDecodeAlloc(len(b)), err)
+		}
 		if err != nil {
 			return
 		}

@@ -5,7 +5,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"io"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -13,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/chainrep/chain"
+	"github.com/chainrep/chain/internal/testutil"
 	"github.com/chainrep/chain/wire"
 )
 
@@ -110,7 +110,7 @@ func TestOversizedFrameAllocatesNothing(t *testing.T) {
 	})
 	// Only the error value and its formatting allocate.
 	require.LessOrEqual(t, allocs, 8.0)
-	require.Less(t, allocatedBy(func() {
+	require.Less(t, testutil.AllocatedBy(func() {
 		for range 100 {
 			in.Reset(hdr)
 			_, _ = fr.next()
@@ -119,19 +119,10 @@ func TestOversizedFrameAllocatesNothing(t *testing.T) {
 
 	// 15 MiB announced (within the limit), 10 bytes sent: no 15 MiB buffer.
 	lying := append(header(15<<20), make([]byte, 10)...)
-	require.Less(t, allocatedBy(func() {
+	require.Less(t, testutil.AllocatedBy(func() {
 		_, err := newFrameReader(bytes.NewReader(lying), wire.MaxMessageSize).next()
 		require.ErrorIs(t, err, io.ErrUnexpectedEOF)
 	}), uint64(2*keepBufSize))
-}
-
-// allocatedBy returns the bytes allocated while f ran (by every goroutine).
-func allocatedBy(f func()) uint64 {
-	var before, after runtime.MemStats
-	runtime.ReadMemStats(&before)
-	f()
-	runtime.ReadMemStats(&after)
-	return after.TotalAlloc - before.TotalAlloc
 }
 
 func TestAppendMessageFrameTooLarge(t *testing.T) {

@@ -1,6 +1,7 @@
 package tcp_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"net"
@@ -308,6 +309,10 @@ func TestMalformedMessageClosesConnection(t *testing.T) {
 		"unknown kind": {0x7f, 0x80},
 		"second hello": rawHello("127.0.0.1:2")[4:],
 		"zero length":  {},
+		// 1 MiB of empty arrays: a million requests, refused by the decode
+		// budget before the decoder allocates them.
+		"amplification": append([]byte{byte(wire.KindRequestBatch), 0x91, 0xdd, 0x00, 0x10, 0x00, 0x00},
+			bytes.Repeat([]byte{0x90}, 1<<20)...),
 	} {
 		c, err := net.Dial("tcp", srv.Addr())
 		require.NoError(t, err, name)

@@ -1,0 +1,4 @@
+package wire
+
+// MaxDecodeAlloc is what the decode budget allows, for the external tests.
+var MaxDecodeAlloc = maxDecodeAlloc
