@@ -39,12 +39,15 @@ func newConn(nc, raw net.Conn) *conn {
 // close closes the connection. It is idempotent and safe for concurrent
 // use. It closes the raw connection, without the TLS close_notify alert,
 // which could wait up to seconds on a peer that does not read; frames are
-// self-delimiting, so the peer loses nothing by its absence.
-func (c *conn) close() {
+// self-delimiting, so the peer loses nothing by its absence. It reports
+// whether this call closed it.
+func (c *conn) close() (first bool) {
 	c.once.Do(func() {
 		close(c.dead)
 		_ = c.raw.Close()
+		first = true
 	})
+	return first
 }
 
 // tlsState returns the connection's TLS state, or nil without TLS.

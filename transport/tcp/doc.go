@@ -28,8 +28,11 @@
 // Each connection has a bounded send queue (Options.SendQueue) drained by
 // one writer goroutine, which encodes messages into a reused buffer, writes
 // them into a buffered writer and flushes only when the queue is empty, so
-// a burst goes out in few system calls. Send blocks while the queue is
-// full, until ctx is done. Each connection has a reader goroutine that
+// a burst goes out in few system calls. Send to a dialable address blocks
+// while the queue is full, until ctx is done. Send to a client never
+// blocks, so that no goroutine answering clients waits on one: beyond the
+// queue, a bounded backlog holds its messages, and a client whose backlog
+// is full has stopped reading and is disconnected. Each connection has a reader goroutine that
 // delivers to the endpoint's Receive channel (Options.InboxSize) and stops
 // reading while it is full, so a slow receiver slows its senders down
 // through TCP flow control rather than growing memory.

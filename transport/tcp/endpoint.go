@@ -118,7 +118,8 @@ func (e *endpoint) Send(ctx context.Context, to string, msg chain.Message) error
 			e.stats.dropped.Add(1)
 			return nil
 		}
-		return r.enqueue(ctx, e, msg)
+		r.enqueue(e, msg)
+		return nil
 	}
 	p := e.peers[to]
 	if p == nil {

@@ -67,6 +67,9 @@ func eventually(t testing.TB, cond func() bool, msg string) {
 	}
 }
 
+// frame returns p as one length-prefixed frame.
+func frame(p []byte) []byte { return append(binary.BigEndian.AppendUint32(nil, uint32(len(p))), p...) }
+
 // rawHello is the hello frame as the wire format defines it, built by hand.
 func rawHello(addr string) []byte {
 	payload := append([]byte{0x80, 'c', 'h', 'n', 1}, addr...)

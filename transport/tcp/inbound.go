@@ -13,39 +13,6 @@ import (
 	"github.com/chainrep/chain"
 )
 
-// route is the way back to a client endpoint: the connection it opened to
-// this endpoint, with its own bounded queue and writer goroutine.
-type route struct {
-	addr  string
-	c     *conn
-	queue chan chain.Message
-	// leaf is the raw certificate the client presented, if any. A client
-	// address stays bound to it while its connection lives: another
-	// connection claiming the address must present the same certificate.
-	leaf []byte
-}
-
-// enqueue queues msg for the client, waiting for room until ctx is done.
-// A message for a connection that has gone is dropped.
-func (r *route) enqueue(ctx context.Context, ep *endpoint, msg chain.Message) error {
-	select {
-	case r.queue <- msg:
-		return nil
-	default:
-	}
-	select {
-	case r.queue <- msg:
-		return nil
-	case <-r.c.dead:
-		ep.stats.dropped.Add(1)
-		return nil
-	case <-ctx.Done():
-		return fmt.Errorf("tcp: send from %q to %q: %w", ep.addr, r.addr, ctx.Err())
-	case <-ep.ctx.Done():
-		return fmt.Errorf("tcp: send from %q to %q: endpoint %w", ep.addr, r.addr, chain.ErrClosed)
-	}
-}
-
 // acceptLoop accepts connections until the listener closes, serving each
 // in its own goroutine.
 func (e *endpoint) acceptLoop(ln net.Listener) {
@@ -112,7 +79,11 @@ func (e *endpoint) serveInbound(nc net.Conn) {
 			return
 		}
 		defer e.removeRoute(r)
-		e.wg.Add(1) // serveInbound holds a count
+		e.wg.Add(2) // serveInbound holds a count
+		go func() {
+			defer e.wg.Done()
+			r.pump()
+		}()
 		go func() {
 			defer e.wg.Done()
 			err := e.writeLoop(c, bufio.NewWriterSize(c.rw, ioBufSize), r.queue, nil, from, 0)
@@ -177,7 +148,7 @@ func (e *endpoint) handshake(c *conn) (string, *frameReader, error) {
 // reconnected), unless the two connections presented different
 // certificates, in which case the new one is refused.
 func (e *endpoint) addRoute(addr string, c *conn) (*route, error) {
-	r := &route{addr: addr, c: c, queue: make(chan chain.Message, e.opts.SendQueue)}
+	r := newRoute(addr, c, e.opts.SendQueue)
 	if cs := c.tlsState(); cs != nil && len(cs.PeerCertificates) > 0 {
 		r.leaf = cs.PeerCertificates[0].Raw
 	}

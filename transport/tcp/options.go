@@ -64,7 +64,11 @@ type Options struct {
 	// connections open and detect dead ones.
 	ReadIdleTimeout time.Duration
 	// SendQueue is the number of messages queued per connection (per
-	// destination address) before Send blocks.
+	// destination address) before Send to a dialable address blocks. Send
+	// to a client (a reply over the connection the client opened) never
+	// blocks: up to 16 times SendQueue more messages wait in a backlog, and
+	// a client whose backlog is full is not reading: its connection is
+	// closed.
 	SendQueue int
 	// InboxSize is the capacity of each endpoint's Receive channel. When it
 	// is full, connections stop reading, which pushes back on the senders.

@@ -303,7 +303,6 @@ func TestMalformedMessageClosesConnection(t *testing.T) {
 	srv := listen(t, tr, "127.0.0.1:0")
 	good, err := wire.EncodeMessage(nil, &wire.CommitNotice{Commit: 5})
 	require.NoError(t, err)
-	frame := func(p []byte) []byte { return append(binary.BigEndian.AppendUint32(nil, uint32(len(p))), p...) }
 	for name, bad := range map[string][]byte{
 		"bad msgpack":  {byte(wire.KindClientRequest), 0xc1},
 		"unknown kind": {0x7f, 0x80},

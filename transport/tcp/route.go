@@ -1,0 +1,107 @@
+package tcp
+
+import (
+	"sync"
+
+	"github.com/chainrep/chain"
+)
+
+// clientBacklog is how many messages, in multiples of Options.SendQueue,
+// may wait for a client beyond its send queue before the client counts as
+// not reading: a client that reads keeps its backlog far below (a burst of
+// replies to its batched calls), one that stopped reading fills it.
+const clientBacklog = 16
+
+// route is the way back to a client endpoint: the connection it opened to
+// this endpoint, with its own queue and writer goroutine. Sends to it never
+// wait (enqueue): the endpoint's goroutines that answer clients, such as a
+// node's receiver, applier and readers, must not be held up by one. Beyond
+// the writer's queue, messages wait in a backlog that a pump goroutine
+// moves into the queue in order; a client whose backlog is full has
+// stopped reading, and its connection is closed.
+type route struct {
+	addr  string
+	c     *conn
+	queue chan chain.Message // what the writer takes, in order
+	// leaf is the raw certificate the client presented, if any. A client
+	// address stays bound to it while its connection lives: another
+	// connection claiming the address must present the same certificate.
+	leaf []byte
+
+	mu      sync.Mutex
+	backlog []chain.Message // guarded by mu: messages after those in queue
+	moving  int             // guarded by mu: messages the pump took from backlog and has not queued
+	limit   int
+	ready   chan struct{} // signals the pump that the backlog has messages
+}
+
+func newRoute(addr string, c *conn, queue int) *route {
+	return &route{
+		addr: addr, c: c, queue: make(chan chain.Message, queue),
+		limit: clientBacklog * max(queue, 1), ready: make(chan struct{}, 1),
+	}
+}
+
+// enqueue queues msg for the client without waiting. If the client's
+// backlog is full, msg is dropped and the connection closed, so that the
+// client reconnects and retries. A message for a connection that has gone
+// is dropped too.
+func (r *route) enqueue(ep *endpoint, msg chain.Message) {
+	r.mu.Lock()
+	if len(r.backlog) == 0 && r.moving == 0 {
+		select {
+		case r.queue <- msg: // in order: nothing waits before it
+			r.mu.Unlock()
+			return
+		default:
+		}
+	}
+	select {
+	case <-r.c.dead:
+		r.mu.Unlock()
+		ep.stats.dropped.Add(1)
+		return
+	default:
+	}
+	if len(r.backlog)+r.moving >= r.limit {
+		r.mu.Unlock()
+		ep.stats.dropped.Add(1)
+		if r.c.close() {
+			ep.log.Warn("tcp: client not reading its replies: connection closed", "addr", ep.addr, "client", r.addr, "waiting", r.limit)
+		}
+		return
+	}
+	r.backlog = append(r.backlog, msg)
+	r.mu.Unlock()
+	select {
+	case r.ready <- struct{}{}:
+	default:
+	}
+}
+
+// pump moves the backlog into the queue, in order, until the connection
+// closes.
+func (r *route) pump() {
+	for {
+		select {
+		case <-r.ready:
+		case <-r.c.dead:
+			return
+		}
+		r.mu.Lock()
+		batch := r.backlog
+		r.backlog, r.moving = nil, len(batch)
+		r.mu.Unlock()
+		for i, msg := range batch {
+			select {
+			case r.queue <- msg:
+			case <-r.c.dead:
+				return
+			}
+			batch[i] = nil
+			r.mu.Lock()
+			r.moving--
+			r.mu.Unlock()
+		}
+	}
+}
