@@ -37,6 +37,11 @@
 // reading while it is full, so a slow receiver slows its senders down
 // through TCP flow control rather than growing memory.
 //
+// An endpoint holds at most Options.MaxConns accepted connections, and
+// Options.MaxConnsPerHost from one remote host; one beyond is closed before
+// its handshake. A connection that says nothing is closed after
+// DialTimeout (no hello) or ReadIdleTimeout (nothing since).
+//
 // # Failures: best effort
 //
 // Delivery is best effort, as the chain.Transport contract allows; the

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net"
 	"sync"
+	"time"
 
 	"github.com/chainrep/chain"
 )
@@ -37,6 +38,11 @@ type endpoint struct {
 	peers  map[string]*peer
 	routes map[string]*route
 	conns  map[*conn]struct{}
+	// accepted counts the accepted connections not yet closed, in total
+	// and by remote host (Options.MaxConns, MaxConnsPerHost).
+	accepted       int
+	acceptedByHost map[string]int
+	refusedLogged  time.Time // when a refusal was last logged
 }
 
 var _ chain.Endpoint = (*endpoint)(nil)
@@ -56,6 +62,8 @@ func newEndpoint(tr *Transport, addr string, ln net.Listener) *endpoint {
 		peers:  make(map[string]*peer),
 		routes: make(map[string]*route),
 		conns:  make(map[*conn]struct{}),
+
+		acceptedByHost: make(map[string]int),
 	}
 }
 

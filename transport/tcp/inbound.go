@@ -37,8 +37,54 @@ func (e *endpoint) acceptLoop(ln net.Listener) {
 			continue
 		}
 		delay = 0
+		host, ok := e.admit(nc)
+		if !ok {
+			_ = nc.Close()
+			continue
+		}
 		e.wg.Add(1) // acceptLoop holds a count, so this cannot race with Close's Wait
-		go e.serveInbound(nc)
+		go func() {
+			defer e.release(host)
+			e.serveInbound(nc)
+		}()
+	}
+}
+
+// admit counts an accepted connection against Options.MaxConns and
+// MaxConnsPerHost and returns its remote host; false means a limit is
+// reached and the connection must be closed (the refusal is counted, and
+// logged at most once a second).
+func (e *endpoint) admit(nc net.Conn) (string, bool) {
+	host := nc.RemoteAddr().String()
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	overTotal := e.opts.MaxConns > 0 && e.accepted >= e.opts.MaxConns
+	overHost := e.opts.MaxConnsPerHost > 0 && e.acceptedByHost[host] >= e.opts.MaxConnsPerHost
+	if overTotal || overHost {
+		e.stats.rejected.Add(1)
+		if now := time.Now(); now.Sub(e.refusedLogged) >= time.Second {
+			e.refusedLogged = now
+			e.log.Warn("tcp: refused connection: too many open", "addr", e.addr, "remote", host,
+				"open", e.accepted, "open_from_host", e.acceptedByHost[host],
+				"max", e.opts.MaxConns, "max_per_host", e.opts.MaxConnsPerHost)
+		}
+		return host, false
+	}
+	e.accepted++
+	e.acceptedByHost[host]++
+	return host, true
+}
+
+// release uncounts a connection admit counted.
+func (e *endpoint) release(host string) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.accepted--
+	if e.acceptedByHost[host]--; e.acceptedByHost[host] == 0 {
+		delete(e.acceptedByHost, host)
 	}
 }
 

@@ -19,6 +19,8 @@ const (
 	DefaultInboxSize           = 4096
 	DefaultReconnectBackoffMin = 20 * time.Millisecond
 	DefaultReconnectBackoffMax = 2 * time.Second
+	DefaultMaxConns            = 4096
+	DefaultMaxConnsPerHost     = 1024
 )
 
 // minFrameSize is the smallest MaxFrameSize accepted: room for any hello.
@@ -63,6 +65,13 @@ type Options struct {
 	// ReadIdleTimeout/3 of silence, so peers configured alike keep idle
 	// connections open and detect dead ones.
 	ReadIdleTimeout time.Duration
+	// MaxConns bounds the connections an endpoint has accepted and not yet
+	// closed, and MaxConnsPerHost those from one remote IP address; a
+	// connection beyond either is closed at once, before its handshake, so
+	// that idle or hostile connections cannot exhaust the endpoint's
+	// goroutines and memory. Zero means the default; negative, no limit.
+	MaxConns        int
+	MaxConnsPerHost int
 	// SendQueue is the number of messages queued per connection (per
 	// destination address) before Send to a dialable address blocks. Send
 	// to a client (a reply over the connection the client opened) never
@@ -123,6 +132,12 @@ func (o Options) withDefaults() (Options, error) {
 	if o.SendQueue < 0 || o.InboxSize < 0 {
 		return o, fmt.Errorf("tcp: options: %w: negative SendQueue %d or InboxSize %d",
 			chain.ErrInvalidConfig, o.SendQueue, o.InboxSize)
+	}
+	if o.MaxConns == 0 {
+		o.MaxConns = DefaultMaxConns
+	}
+	if o.MaxConnsPerHost == 0 {
+		o.MaxConnsPerHost = DefaultMaxConnsPerHost
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
