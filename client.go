@@ -44,6 +44,7 @@ type Client struct {
 	nextID   uint64
 	lowWater uint64 // every write below it has been answered or abandoned
 	closed   bool
+	askedAt  time.Time // when the configuration was last asked for (refreshConfig)
 }
 
 // NewClient creates a client. WithTransport and WithConfig are required.
@@ -90,7 +91,7 @@ func NewClient(opts ...ClientOption) (*Client, error) {
 	go c.receive()
 	go c.runFlusher(flushCtx)
 	go c.runRetries()
-	c.refreshConfig()
+	c.refreshConfig(false)
 	return c, nil
 }
 
@@ -264,7 +265,7 @@ func (c *Client) call(ctx context.Context, req *wire.ClientRequest, target strin
 			}
 			return nil, ctx.Err()
 		}
-		resp, retry, closed := c.take(cl)
+		resp, retry, newConfig, closed := c.take(cl)
 		if closed {
 			return nil, ErrClosed
 		}
@@ -276,21 +277,33 @@ func (c *Client) call(ctx context.Context, req *wire.ClientRequest, target strin
 				return nil, resp.Err
 			}
 			lastErr = resp.Err
-			if resp.Err.Code == wire.CodeStaleEpoch || resp.Err.Code == wire.CodeClosed {
-				c.refreshConfig()
-			}
+			c.onRefusal(resp.Err)
 			// A redirect names a new node: go there now. Otherwise (busy,
-			// stopped, stale epoch) the retry time is the backoff.
+			// stopped, stale epoch) the retry time is the backoff, or
+			// sooner if a new configuration comes.
 			retry = retry || c.follow(resp.Err)
 		}
 		if retry {
-			c.refreshConfig() // no answer, or a new node: the chain may have changed
-			backoff = min(2*backoff, c.opts.maxRetryInterval)
+			backoff = nextBackoff(backoff, c.opts.retryInterval, c.opts.maxRetryInterval, newConfig)
 			if err := c.send(ctx, req, cl, target, backoff); err != nil {
 				return nil, err
 			}
 		}
 	}
+}
+
+// onRefusal acts on what a retryable refusal says of the configuration:
+// a node that stopped, or one that holds another epoch, sends the client
+// for the current configuration, and a node of a later epoch than the
+// client's has the members asked for theirs (see refreshConfig).
+func (c *Client) onRefusal(err *RemoteError) {
+	if err.Code != wire.CodeStaleEpoch && err.Code != wire.CodeClosed {
+		return
+	}
+	c.mu.Lock()
+	ahead := err.Code == wire.CodeStaleEpoch && err.Epoch > c.cfg.Epoch
+	c.mu.Unlock()
+	c.refreshConfig(ahead)
 }
 
 // retryable reports whether a refusal may succeed if the request is sent
@@ -304,22 +317,24 @@ func retryable(err *RemoteError) bool {
 }
 
 // follow updates the head or tail from a redirect; it reports whether the
-// target changed.
+// target changed. A new tail is probed, so that it can reach the client
+// with replies (see probe).
 func (c *Client) follow(err *RemoteError) bool {
 	if err.Redirect == "" {
 		return false
 	}
 	c.mu.Lock()
-	defer c.mu.Unlock()
 	target := &c.tail
 	if err.Code == wire.CodeNotHead {
 		target = &c.head
 	}
-	if *target == err.Redirect {
-		return false
-	}
+	changed := *target != err.Redirect
 	*target = err.Redirect
-	return true
+	c.mu.Unlock()
+	if changed && err.Code == wire.CodeNotTail {
+		c.probe(err.Redirect)
+	}
+	return changed
 }
 
 // send stamps req with the current epoch and acknowledged mark, sets cl's
@@ -373,33 +388,6 @@ func newSession() uint64 {
 	}
 }
 
-// refreshConfig asks the master, if there is one, for the configuration;
-// the answer arrives through receive.
-func (c *Client) refreshConfig() {
-	if len(c.opts.masters) == 0 {
-		return
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), c.opts.retryInterval)
-	defer cancel()
-	for _, m := range c.opts.masters {
-		_ = c.ep.Send(ctx, m, &wire.ConfigRequest{Chain: c.opts.chainID}) // lost or refused: asked again on the next retry
-	}
-}
-
-// adopt takes a configuration newer than the client's.
-func (c *Client) adopt(cfg Config) {
-	if cfg.Validate() != nil {
-		return
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if cfg.Epoch <= c.cfg.Epoch {
-		return
-	}
-	c.cfg = cfg.Clone()
-	c.head, c.tail = headAddr(cfg), tailAddr(cfg)
-}
-
 // register allocates a request id and its waiting call.
 func (c *Client) register(write bool) (*call, error) {
 	cl, _ := c.idleCalls.Get().(*call)
@@ -434,13 +422,14 @@ func (c *Client) unregister(cl *call) {
 }
 
 // take returns, and clears, what woke cl: its response, whether its retry
-// time passed, and whether the client closed.
-func (c *Client) take(cl *call) (resp *wire.ClientResponse, retry, closed bool) {
+// time passed, whether that is because a new configuration came, and
+// whether the client closed.
+func (c *Client) take(cl *call) (resp *wire.ClientResponse, retry, newConfig, closed bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	resp, retry = cl.resp, cl.retry
-	cl.resp, cl.retry = nil, false
-	return resp, retry, c.closed
+	resp, retry, newConfig = cl.resp, cl.retry, cl.newConfig
+	cl.resp, cl.retry, cl.newConfig = nil, false, false
+	return resp, retry, newConfig, c.closed
 }
 
 // ackedLocked returns the lowest id of a write still waiting: every write
@@ -479,8 +468,14 @@ func (c *Client) receive() {
 	}
 }
 
-// deliver hands each response to the call waiting for it.
+// deliver hands each response to the call waiting for it, and the
+// configuration in the answer to a probe to adopt.
 func (c *Client) deliver(resps ...*wire.ClientResponse) {
+	for _, resp := range resps {
+		if resp.ID == probeID && resp.Status != nil {
+			c.adopt(statusConfig(resp.Status))
+		}
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for _, resp := range resps {
@@ -489,6 +484,7 @@ func (c *Client) deliver(resps ...*wire.ClientResponse) {
 			continue // a late or duplicate response, or one already waiting
 		}
 		cl.resp = resp
+		cl.stuck = cl.stuck || (resp.Err != nil && retryable(resp.Err))
 		cl.signal()
 	}
 }

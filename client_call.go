@@ -18,7 +18,15 @@ type call struct {
 
 	resp    *wire.ClientResponse // the first response not yet taken
 	retryAt time.Time            // when to send again unless answered; zero once due
-	retry   bool                 // retryAt passed
+	retry   bool                 // retryAt passed, or a new configuration came
+	// newConfig is set when the retry is due to a new configuration: the
+	// backoff starts again (see nextBackoff).
+	newConfig bool
+	// stuck is set once the call went unanswered for its retry time or
+	// was refused in a way that may pass, until a new configuration
+	// comes: while a call is stuck, the retry scanner has the client ask
+	// for the configuration every retry interval.
+	stuck bool
 }
 
 // signal wakes the caller, unless a wake-up is already pending.
@@ -35,7 +43,7 @@ func (cl *call) reset() {
 	case <-cl.wake: // a wake-up that came after the caller's last
 	default:
 	}
-	cl.resp, cl.retryAt, cl.retry = nil, time.Time{}, false
+	cl.resp, cl.retryAt, cl.retry, cl.newConfig, cl.stuck = nil, time.Time{}, false, false, false
 }
 
 // retryTick is how often the retry scanner looks for calls due a retry:
@@ -55,7 +63,11 @@ func (c *Client) runRetries() {
 	for {
 		select {
 		case now := <-ticker.C:
-			if c.markDue(now) > 0 {
+			waiting, stuck := c.markDue(now)
+			if stuck {
+				c.refreshConfig(false) // at most once a retry interval
+			}
+			if waiting > 0 {
 				continue
 			}
 			// Nothing waits: sleep until a call registers.
@@ -73,16 +85,17 @@ func (c *Client) runRetries() {
 }
 
 // markDue flags and wakes the calls due a retry at now; it returns how
-// many calls are waiting.
-func (c *Client) markDue(now time.Time) int {
+// many calls are waiting and whether any of them is stuck.
+func (c *Client) markDue(now time.Time) (waiting int, stuck bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for _, cl := range c.calls {
 		if !cl.retryAt.IsZero() && !now.Before(cl.retryAt) {
 			cl.retryAt = time.Time{}
-			cl.retry = true
+			cl.retry, cl.stuck = true, true
 			cl.signal()
 		}
+		stuck = stuck || cl.stuck
 	}
-	return len(c.calls)
+	return len(c.calls), stuck
 }

@@ -1,0 +1,158 @@
+package chain_test
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/chainrep/chain"
+	"github.com/chainrep/chain/chaintest"
+	"github.com/chainrep/chain/transport/inmem"
+	"github.com/chainrep/chain/wire"
+)
+
+// TestStaticClientFollowsReconfiguration (defect 9 of the safety issue): a
+// client given the chain's initial members and no master keeps working
+// after the master replaced the head: the nodes refuse it for its old
+// epoch, it asks them for their configuration and adopts the newer one.
+func TestStaticClientFollowsReconfiguration(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		c := chaintest.Start(t, chaintest.Options{Nodes: 3, Master: true, FailureTimeout: 200 * time.Millisecond})
+		initial := c.Config()
+		cl, err := chain.NewClient(chain.WithTransport(c.Network()), chain.WithConfig(initial))
+		require.NoError(t, err)
+		defer cl.Close()
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_, err = cl.Append(ctx, []byte("before"))
+		require.NoError(t, err)
+
+		c.Kill(0)
+		for c.Config().Epoch == initial.Epoch {
+			time.Sleep(10 * time.Millisecond)
+		}
+		_, err = cl.Append(ctx, []byte("after"))
+		require.NoError(t, err, "a write after the reconfiguration")
+		got := cl.Config()
+		require.Greater(t, got.Epoch, initial.Epoch, "the client holds the nodes' configuration")
+		require.NotEqual(t, initial.Head().Addr, got.Head().Addr, "and the new head")
+	})
+}
+
+// TestWriteOnlyClientGetsTheTailsReply (defect 7 of the safety issue): on a
+// network where a client is reachable only over the connections it opened
+// (as on TCP), a client that only writes, and so never reads from the
+// tail, gets each write's reply from the tail, and sends each write once:
+// no write waits for a retry to be answered by the head's de-duplication.
+func TestWriteOnlyClientGetsTheTailsReply(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		c := chaintest.Start(t, chaintest.Options{Nodes: 3})
+		c.Network().SetDialedOnly(true)
+		tail := c.Config().Tail().Addr
+		cl := c.Client()
+		var mu sync.Mutex
+		appends, tailReplies := 0, 0
+		c.Network().SetTap(func(from, to string, msg chain.Message) {
+			mu.Lock()
+			defer mu.Unlock()
+			switch m := msg.(type) {
+			case *wire.ClientRequest:
+				if from == cl.Addr() && m.Op == wire.OpAppend {
+					appends++
+				}
+			case *wire.RequestBatch:
+				for _, r := range m.Requests {
+					if from == cl.Addr() && r.Op == wire.OpAppend {
+						appends++
+					}
+				}
+			case *wire.ClientResponse:
+				if from == tail && to == cl.Addr() && m.Err == nil && m.Status == nil {
+					tailReplies++
+				}
+			case *wire.ResponseBatch:
+				for _, r := range m.Responses {
+					if from == tail && to == cl.Addr() && r.Err == nil && r.Status == nil {
+						tailReplies++
+					}
+				}
+			}
+		})
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		const writes = 5
+		for i := range writes {
+			_, err := cl.Append(ctx, []byte{byte(i)})
+			require.NoError(t, err)
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		require.Equal(t, writes, appends, "each write sent once: none waited for a retry")
+		require.Equal(t, writes, tailReplies, "each write answered by the tail")
+	})
+}
+
+// TestClientResendsAtOnceOnNewConfiguration (defect 8 of the safety
+// issue): while a write goes unanswered (its head died), the client asks
+// the master for the configuration every retry interval, not at its
+// call's growing backoff, and the moment it adopts a new configuration it
+// sends the write to the new head, without waiting out the backoff.
+func TestClientResendsAtOnceOnNewConfiguration(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		const interval = 50 * time.Millisecond
+		net := inmem.New(inmem.Options{})
+		defer net.Close()
+		listen := func(addr string) chain.Endpoint {
+			ep, err := net.Listen(addr)
+			require.NoError(t, err)
+			return ep
+		}
+		master, oldHead, newHead := listen("master"), listen("old"), listen("new")
+		cl, err := chain.NewClient(chain.WithTransport(net), chain.WithMaster("master"),
+			chain.WithConfig(chain.Config{Epoch: 1, Members: []chain.Member{{ID: "old", Addr: "old"}}}),
+			chain.WithRetryInterval(interval, time.Second))
+		require.NoError(t, err)
+		defer cl.Close()
+		done := make(chan error, 1)
+		go func() {
+			_, err := cl.Append(context.Background(), []byte("x"))
+			done <- err
+		}()
+
+		// The old head is dead: it ignores everything. Over ten retry
+		// intervals the call's own backoff (1, 2, 4, 8 intervals) would
+		// resend three times; the master is asked about every interval.
+		time.Sleep(10 * interval)
+		synctest.Wait()
+		asked := 0
+		for len(master.Receive()) > 0 {
+			if _, ok := (<-master.Receive()).Msg.(*wire.ConfigRequest); ok {
+				asked++
+			}
+		}
+		require.GreaterOrEqual(t, asked, 8, "configuration requests while the write waited")
+		for len(oldHead.Receive()) > 0 {
+			<-oldHead.Receive()
+		}
+
+		require.NoError(t, master.Send(context.Background(), cl.Addr(), &wire.ConfigUpdate{
+			Config: chain.Config{Epoch: 2, Members: []chain.Member{{ID: "new", Addr: "new"}}},
+		}))
+		synctest.Wait() // no time passes: whatever the client does now, it does on the update
+		var write *wire.ClientRequest
+		for write == nil && len(newHead.Receive()) > 0 {
+			in := <-newHead.Receive()
+			if req, ok := in.Msg.(*wire.ClientRequest); ok && req.Op == wire.OpAppend {
+				write = req
+			}
+		}
+		require.NotNil(t, write, "the write went to the new head as the configuration came")
+		require.Equal(t, uint64(2), write.Epoch)
+		require.NoError(t, newHead.Send(context.Background(), cl.Addr(), &wire.ClientResponse{ID: write.ID, Offset: 1}))
+		require.NoError(t, <-done)
+	})
+}
