@@ -8,7 +8,6 @@ import (
 	"os"
 	"time"
 
-	"github.com/chainrep/chain"
 	"github.com/chainrep/chain/internal/launch"
 	"github.com/chainrep/chain/partition"
 	"github.com/chainrep/chain/transport/tcp"
@@ -116,22 +115,16 @@ func (lc *localCluster) Close() error {
 	return nil
 }
 
-// connectPartitioned warms the worker's connections before the run: it
-// reads the layout and asks every chain's head and tail for their status.
-func (w *worker) connectPartitioned(ctx context.Context) error {
+// readLayout reads the partitioned cluster's layout and opens a client of
+// every chain before the run.
+func (w *worker) readLayout(ctx context.Context) error {
 	layout, err := w.part.Layout(ctx)
 	if err != nil {
 		return fmt.Errorf("worker: %w", err)
 	}
 	for _, ch := range layout.Chains {
-		cl, err := w.part.Chain(ctx, ch.ID)
-		if err != nil {
+		if _, err := w.part.Chain(ctx, ch.ID); err != nil {
 			return fmt.Errorf("worker: %w", err)
-		}
-		for _, m := range []chain.Member{ch.Config.Head(), ch.Config.Tail()} {
-			if _, err := cl.Status(ctx, m.Addr); err != nil {
-				return fmt.Errorf("worker: connect to %s: %w", m.Addr, err)
-			}
 		}
 	}
 	return nil

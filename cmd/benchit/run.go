@@ -144,9 +144,10 @@ func target(ctx context.Context, f flags, logger *slog.Logger) (chain.Config, st
 	return lc.cfg, mode, lc, nil
 }
 
-// startWorkers creates the workers and connects each to the head and the
-// tail. It returns the workers created so far even on error; the caller
-// closes them.
+// startWorkers creates the workers; a partitioned cluster's workers read
+// its layout. No worker contacts a node before the run: connecting is part
+// of what a user's first calls take, so it is measured. It returns the
+// workers created so far even on error; the caller closes them.
 func startWorkers(ctx context.Context, cfg chain.Config, masters []string, f flags) ([]*worker, error) {
 	var workers []*worker
 	for i := range f.Workers {
@@ -155,7 +156,10 @@ func startWorkers(ctx context.Context, cfg chain.Config, masters []string, f fla
 			return workers, err
 		}
 		workers = append(workers, w)
-		if err := w.connect(ctx, cfg); err != nil {
+		if w.part == nil {
+			continue
+		}
+		if err := w.readLayout(ctx); err != nil {
 			return workers, fmt.Errorf("worker %d: %w", i, err)
 		}
 	}

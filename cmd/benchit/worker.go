@@ -86,21 +86,6 @@ func newWorker(cfg chain.Config, masters []string, inflight int, seed uint64) (*
 	return w, nil
 }
 
-// connect opens the worker's connections to the head and the tail (of
-// every chain) before the run, so that connecting is not measured: it
-// asks them for their status.
-func (w *worker) connect(ctx context.Context, cfg chain.Config) error {
-	if w.part != nil {
-		return w.connectPartitioned(ctx)
-	}
-	for _, m := range []chain.Member{cfg.Head(), cfg.Tail()} {
-		if _, err := w.client.Status(ctx, m.Addr); err != nil {
-			return fmt.Errorf("worker: connect: %w", err)
-		}
-	}
-	return nil
-}
-
 // Close closes the client and the transport.
 func (w *worker) Close() error {
 	var err error
