@@ -256,6 +256,7 @@ func (c *Client) call(ctx context.Context, req *wire.ClientRequest, target strin
 		return nil, err
 	}
 	var lastErr error
+	restart := false // the next retry starts the backoff again (see nextBackoff)
 	for {
 		select {
 		case <-cl.wake:
@@ -278,13 +279,15 @@ func (c *Client) call(ctx context.Context, req *wire.ClientRequest, target strin
 			}
 			lastErr = resp.Err
 			c.onRefusal(resp.Err)
+			restart = restart || nodeBehind(resp.Err, req.Epoch)
 			// A redirect names a new node: go there now. Otherwise (busy,
 			// stopped, stale epoch) the retry time is the backoff, or
 			// sooner if a new configuration comes.
 			retry = retry || c.follow(resp.Err)
 		}
 		if retry {
-			backoff = nextBackoff(backoff, c.opts.retryInterval, c.opts.maxRetryInterval, newConfig)
+			backoff = nextBackoff(backoff, c.opts.retryInterval, c.opts.maxRetryInterval, newConfig || restart)
+			restart = false
 			if err := c.send(ctx, req, cl, target, backoff); err != nil {
 				return nil, err
 			}

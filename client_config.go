@@ -29,13 +29,22 @@ func statusConfig(st *NodeStatus) Config {
 
 // nextBackoff is the retry rule: how long a call waits for an answer to
 // its next copy, given how long it waited for the last. It doubles up to
-// max while the configuration stays; a newer configuration starts again
-// from first, since the new head or tail is expected to answer at once.
-func nextBackoff(last, first, max time.Duration, newConfig bool) time.Duration {
-	if newConfig {
+// max while the configuration stays; while it changes (restart: the
+// client took a newer configuration, or a node refused it for not having
+// learnt the client's yet, see nodeBehind) it starts again from first,
+// since the new head or tail is expected to answer within moments.
+func nextBackoff(last, first, max time.Duration, restart bool) time.Duration {
+	if restart {
 		return first
 	}
 	return min(2*last, max)
+}
+
+// nodeBehind reports whether err refuses a request sent at epoch sent
+// because the node holds an older configuration than the client: it is
+// about to learn the client's from the master.
+func nodeBehind(err *RemoteError, sent uint64) bool {
+	return err.Code == wire.CodeStaleEpoch && err.Epoch < sent
 }
 
 // refreshDue reports whether the client asks for the configuration again

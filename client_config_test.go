@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/chainrep/chain/wire"
 )
 
 // TestAdoptable is the client's configuration rule: a later epoch, valid,
@@ -78,5 +80,25 @@ func TestRefreshDue(t *testing.T) {
 		{t0.Add(time.Hour), t0, true},
 	} {
 		require.Equal(t, tc.want, refreshDue(tc.now, tc.last, interval), "now %v, last %v", tc.now, tc.last)
+	}
+}
+
+// TestNodeBehind: only a stale-epoch refusal from a node of an older
+// epoch than the request's says the node has yet to learn the client's
+// configuration.
+func TestNodeBehind(t *testing.T) {
+	for _, tc := range []struct {
+		err  *RemoteError
+		sent uint64
+		want bool
+	}{
+		{&RemoteError{Code: wire.CodeStaleEpoch, Epoch: 2}, 3, true},
+		{&RemoteError{Code: wire.CodeStaleEpoch, Epoch: 4}, 3, false},
+		{&RemoteError{Code: wire.CodeStaleEpoch, Epoch: 3}, 3, false},
+		{&RemoteError{Code: wire.CodeBusy, Epoch: 2}, 3, false},
+		{&RemoteError{Code: wire.CodeClosed, Epoch: 2}, 3, false},
+		{&RemoteError{Code: wire.CodeNotHead, Epoch: 2}, 3, false},
+	} {
+		require.Equal(t, tc.want, nodeBehind(tc.err, tc.sent), "%+v, sent at %d", tc.err, tc.sent)
 	}
 }

@@ -156,3 +156,72 @@ func TestClientResendsAtOnceOnNewConfiguration(t *testing.T) {
 		require.NoError(t, <-done)
 	})
 }
+
+// TestClientFollowsNodesAheadOfItsMaster (a harness finding: a client
+// stuck on "stale epoch" after the masters changed): the master a client
+// asks answers with an older configuration than the nodes hold, so the
+// master's answer never helps; the client asks the node that refused it
+// for its configuration and follows it to the current head.
+func TestClientFollowsNodesAheadOfItsMaster(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		net := inmem.New(inmem.Options{})
+		defer net.Close()
+		listen := func(addr string) chain.Endpoint {
+			ep, err := net.Listen(addr)
+			require.NoError(t, err)
+			return ep
+		}
+		master, oldHead, newHead := listen("master"), listen("old"), listen("new")
+		epoch1 := chain.Config{Epoch: 1, Members: []chain.Member{{ID: "old", Addr: "old"}, {ID: "new", Addr: "new"}}}
+		epoch2 := chain.Config{Epoch: 2, Members: []chain.Member{{ID: "new", Addr: "new"}}}
+		cl, err := chain.NewClient(chain.WithTransport(net), chain.WithMaster("master"), chain.WithConfig(epoch1))
+		require.NoError(t, err)
+		defer cl.Close()
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		// The master is behind: it answers with epoch 1.
+		go func() {
+			for in := range master.Receive() {
+				_ = master.Send(ctx, in.From, &wire.ConfigUpdate{Config: epoch1})
+			}
+		}()
+		// The old node holds epoch 2, in which it is not the head: it
+		// refuses requests of epoch 1 and reports its configuration.
+		go func() {
+			for in := range oldHead.Receive() {
+				req, ok := in.Msg.(*wire.ClientRequest)
+				if !ok {
+					continue
+				}
+				resp := &wire.ClientResponse{ID: req.ID, Err: &wire.RemoteError{Code: wire.CodeStaleEpoch, Epoch: 2}}
+				if req.Op == wire.OpStatus {
+					resp = &wire.ClientResponse{ID: req.ID, Status: &wire.NodeStatus{ID: "old", Epoch: 2, Members: epoch2.Members}}
+				}
+				_ = oldHead.Send(ctx, in.From, resp)
+			}
+		}()
+		// The new head serves epoch 2.
+		go func() {
+			for in := range newHead.Receive() {
+				req, ok := in.Msg.(*wire.ClientRequest)
+				if !ok {
+					continue
+				}
+				switch {
+				case req.Op == wire.OpStatus:
+					_ = newHead.Send(ctx, in.From, &wire.ClientResponse{ID: req.ID, Status: &wire.NodeStatus{ID: "new", Epoch: 2, Members: epoch2.Members}})
+				case req.Epoch != 2:
+					_ = newHead.Send(ctx, in.From, &wire.ClientResponse{ID: req.ID, Err: &wire.RemoteError{Code: wire.CodeStaleEpoch, Epoch: 2}})
+				default:
+					_ = newHead.Send(ctx, in.From, &wire.ClientResponse{ID: req.ID, Offset: 7})
+				}
+			}
+		}()
+		wctx, wcancel := context.WithTimeout(ctx, 10*time.Second)
+		defer wcancel()
+		off, err := cl.Append(wctx, []byte("x"))
+		require.NoError(t, err)
+		require.Equal(t, uint64(7), off)
+		require.Equal(t, uint64(2), cl.Config().Epoch)
+	})
+}

@@ -64,3 +64,52 @@ func TestClientRetriesOnScheduleWithTheSameID(t *testing.T) {
 		}
 	})
 }
+
+// TestClientRetriesAtTheFirstIntervalWhileTheNodeCatchesUp (defect 8 of
+// the safety issue): a head that refuses a client for an epoch older than
+// the client's is about to learn the client's configuration, so the client
+// retries at its first interval rather than backing off: the gaps between
+// copies stay one interval (each at most a quarter interval late).
+func TestClientRetriesAtTheFirstIntervalWhileTheNodeCatchesUp(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		const interval = 100 * time.Millisecond
+		net := inmem.New(inmem.Options{})
+		defer net.Close()
+		head, err := net.Listen("head")
+		require.NoError(t, err)
+		cl, err := chain.NewClient(chain.WithTransport(net),
+			chain.WithConfig(chain.Config{Epoch: 2, Members: []chain.Member{{ID: "h", Addr: "head"}}}),
+			chain.WithRetryInterval(interval, time.Second))
+		require.NoError(t, err)
+		defer cl.Close()
+
+		done := make(chan error, 1)
+		go func() {
+			_, err := cl.Append(context.Background(), []byte("x"))
+			done <- err
+		}()
+		var arrivals []time.Time
+		for len(arrivals) < 4 {
+			in := <-head.Receive()
+			req, ok := in.Msg.(*wire.ClientRequest)
+			require.True(t, ok, "got %T", in.Msg)
+			if req.Op == wire.OpStatus {
+				st := &wire.NodeStatus{ID: "h", Epoch: 1, Members: []chain.Member{{ID: "h", Addr: "head"}}}
+				require.NoError(t, head.Send(context.Background(), in.From, &wire.ClientResponse{ID: req.ID, Status: st}))
+				continue
+			}
+			arrivals = append(arrivals, time.Now())
+			resp := &wire.ClientResponse{ID: req.ID, Err: &wire.RemoteError{Code: wire.CodeStaleEpoch, Epoch: 1}}
+			if len(arrivals) == 4 {
+				resp = &wire.ClientResponse{ID: req.ID, Offset: 1}
+			}
+			require.NoError(t, head.Send(context.Background(), in.From, resp))
+		}
+		require.NoError(t, <-done)
+		for i := 1; i < len(arrivals); i++ {
+			gap := arrivals[i].Sub(arrivals[i-1])
+			require.GreaterOrEqual(t, gap, interval, "retry %d", i)
+			require.LessOrEqual(t, gap, interval+interval/4, "retry %d", i)
+		}
+	})
+}
