@@ -106,12 +106,8 @@ func TestClientResendsAtOnceOnNewConfiguration(t *testing.T) {
 		const interval = 50 * time.Millisecond
 		net := inmem.New(inmem.Options{})
 		defer net.Close()
-		listen := func(addr string) chain.Endpoint {
-			ep, err := net.Listen(addr)
-			require.NoError(t, err)
-			return ep
-		}
-		master, oldHead, newHead := listen("master"), listen("old"), listen("new")
+		eps := listenAt(t, net, "master", "old", "new")
+		master, oldHead, newHead := eps[0], eps[1], eps[2]
 		cl, err := chain.NewClient(chain.WithTransport(net), chain.WithMaster("master"),
 			chain.WithConfig(chain.Config{Epoch: 1, Members: []chain.Member{{ID: "old", Addr: "old"}}}),
 			chain.WithRetryInterval(interval, time.Second))
@@ -166,12 +162,8 @@ func TestClientFollowsNodesAheadOfItsMaster(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		net := inmem.New(inmem.Options{})
 		defer net.Close()
-		listen := func(addr string) chain.Endpoint {
-			ep, err := net.Listen(addr)
-			require.NoError(t, err)
-			return ep
-		}
-		master, oldHead, newHead := listen("master"), listen("old"), listen("new")
+		eps := listenAt(t, net, "master", "old", "new")
+		master, oldHead, newHead := eps[0], eps[1], eps[2]
 		epoch1 := chain.Config{Epoch: 1, Members: []chain.Member{{ID: "old", Addr: "old"}, {ID: "new", Addr: "new"}}}
 		epoch2 := chain.Config{Epoch: 2, Members: []chain.Member{{ID: "new", Addr: "new"}}}
 		cl, err := chain.NewClient(chain.WithTransport(net), chain.WithMaster("master"), chain.WithConfig(epoch1))

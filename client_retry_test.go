@@ -22,15 +22,7 @@ import (
 func TestClientRetriesOnScheduleWithTheSameID(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		const interval = 100 * time.Millisecond
-		net := inmem.New(inmem.Options{})
-		defer net.Close()
-		head, err := net.Listen("head")
-		require.NoError(t, err)
-		cl, err := chain.NewClient(chain.WithTransport(net),
-			chain.WithConfig(chain.Config{Epoch: 1, Members: []chain.Member{{ID: "h", Addr: "head"}}}),
-			chain.WithRetryInterval(interval, time.Second))
-		require.NoError(t, err)
-		defer cl.Close()
+		head, cl := fakeHeadClient(t, 1, interval)
 
 		done := make(chan error, 1)
 		start := time.Now()
@@ -73,15 +65,7 @@ func TestClientRetriesOnScheduleWithTheSameID(t *testing.T) {
 func TestClientRetriesAtTheFirstIntervalWhileTheNodeCatchesUp(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		const interval = 100 * time.Millisecond
-		net := inmem.New(inmem.Options{})
-		defer net.Close()
-		head, err := net.Listen("head")
-		require.NoError(t, err)
-		cl, err := chain.NewClient(chain.WithTransport(net),
-			chain.WithConfig(chain.Config{Epoch: 2, Members: []chain.Member{{ID: "h", Addr: "head"}}}),
-			chain.WithRetryInterval(interval, time.Second))
-		require.NoError(t, err)
-		defer cl.Close()
+		head, cl := fakeHeadClient(t, 2, interval)
 
 		done := make(chan error, 1)
 		go func() {
@@ -112,4 +96,32 @@ func TestClientRetriesAtTheFirstIntervalWhileTheNodeCatchesUp(t *testing.T) {
 			require.LessOrEqual(t, gap, interval+interval/4, "retry %d", i)
 		}
 	})
+}
+
+// fakeHeadClient starts, on a new in-memory network, an endpoint at
+// "head" that the test plays, and a client of the one-node chain of that
+// head at epoch, with the given first retry interval (max 1s).
+func fakeHeadClient(t *testing.T, epoch uint64, interval time.Duration) (chain.Endpoint, *chain.Client) {
+	t.Helper()
+	net := inmem.New(inmem.Options{})
+	t.Cleanup(func() { net.Close() })
+	head := listenAt(t, net, "head")[0]
+	cl, err := chain.NewClient(chain.WithTransport(net),
+		chain.WithConfig(chain.Config{Epoch: epoch, Members: []chain.Member{{ID: "h", Addr: "head"}}}),
+		chain.WithRetryInterval(interval, time.Second))
+	require.NoError(t, err)
+	t.Cleanup(func() { cl.Close() })
+	return head, cl
+}
+
+// listenAt opens endpoints at addrs on net.
+func listenAt(t *testing.T, net *inmem.Network, addrs ...string) []chain.Endpoint {
+	t.Helper()
+	eps := make([]chain.Endpoint, len(addrs))
+	for i, addr := range addrs {
+		ep, err := net.Listen(addr)
+		require.NoError(t, err)
+		eps[i] = ep
+	}
+	return eps
 }
