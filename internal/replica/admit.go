@@ -12,11 +12,16 @@ type NodeView struct {
 	// Halted is why the node stopped serving ("" while it serves).
 	Halted string
 	// Fenced is set when the node's lease (Lease.MayServe) has run out.
-	Fenced   bool
-	Epoch    uint64
-	Role     wire.Role
-	HeadAddr string // where writes go in the node's configuration
-	TailAddr string // where reads go
+	Fenced bool
+	Epoch  uint64
+	// Superseding is the highest epoch of a configuration the node has
+	// received from the master (0 when none): above Epoch, the node has
+	// been told its configuration is over and has not adopted the new one
+	// yet.
+	Superseding uint64
+	Role        wire.Role
+	HeadAddr    string // where writes go in the node's configuration
+	TailAddr    string // where reads go
 	// CatchingUp is set while the node is a new tail catching up with its
 	// predecessor.
 	CatchingUp   bool
@@ -32,7 +37,11 @@ type Handlers interface {
 
 // Admit is the admission rule: whether the node takes a client request, or
 // the refusal the client receives. It refuses when the node has stopped or
-// is fenced; when the client's epoch
+// is fenced; when a newer configuration than the node's is pending
+// (superseded-config admission: once the node has received a configuration
+// with a higher epoch it admits nothing under the old one, whose tail the
+// master may already have replaced, until it has adopted the new one;
+// the refusal is a stale epoch naming the newer one); when the client's epoch
 // differs from the node's (0 means the client does not know one); when the
 // node's role does not serve the operation (with a redirect); while a new
 // tail catches up (reads); and malformed or oversized input.
@@ -42,6 +51,9 @@ func Admit(v NodeView, req *wire.ClientRequest) *wire.RemoteError {
 		return &wire.RemoteError{Code: wire.CodeClosed, Message: "node stopped: " + v.Halted}
 	case v.Fenced:
 		return &wire.RemoteError{Code: wire.CodeClosed, Message: "fenced: no contact with the master", Epoch: v.Epoch}
+	case v.Superseding > v.Epoch:
+		return &wire.RemoteError{Code: wire.CodeStaleEpoch, Epoch: v.Superseding,
+			Message: "node adopting epoch " + strconv.FormatUint(v.Superseding, 10) + " after " + strconv.FormatUint(v.Epoch, 10)}
 	case req.Epoch != 0 && req.Epoch != v.Epoch:
 		return &wire.RemoteError{Code: wire.CodeStaleEpoch, Epoch: v.Epoch, Message: "client epoch differs from the node's"}
 	case req.ID == 0:
