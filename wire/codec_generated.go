@@ -4697,7 +4697,7 @@ func (x *Heartbeat) CodecEncodeSelf(e *codec1978.Encoder) {
 			yy2arr2 := z.EncBasicHandle().StructToArray
 			_, _ = yysep2, yy2arr2
 			const yyr2 bool = false // struct tag has 'toArray'
-			var yyq2 = [7]bool{     // should field at this index be written?
+			var yyq2 = [8]bool{     // should field at this index be written?
 				x.Chain != "", // Chain
 				true,          // ID
 				true,          // Addr
@@ -4705,10 +4705,11 @@ func (x *Heartbeat) CodecEncodeSelf(e *codec1978.Encoder) {
 				true,          // Last
 				true,          // Commit
 				true,          // Complete
+				x.Sent != 0,   // Sent
 			}
 			_ = yyq2
 			if yyr2 || yy2arr2 {
-				r.WriteArrayStart(7)
+				r.WriteArrayStart(8)
 			} else {
 				var yynn2 int
 				for _, b := range yyq2 {
@@ -4887,6 +4888,31 @@ func (x *Heartbeat) CodecEncodeSelf(e *codec1978.Encoder) {
 				}
 			}
 			if yyr2 || yy2arr2 {
+				r.WriteArrayElem()
+				if yyq2[7] {
+					if false {
+					} else {
+						r.EncodeInt(int64(x.Sent))
+					}
+				} else {
+					r.EncodeInt(0)
+				}
+			} else {
+				if yyq2[7] {
+					r.WriteMapElemKey()
+					if z.IsJSONHandle() {
+						z.WriteStr("\"at\"")
+					} else {
+						r.EncodeStringEnc(codecSelferCcUTF81977, `at`)
+					}
+					r.WriteMapElemValue()
+					if false {
+					} else {
+						r.EncodeInt(int64(x.Sent))
+					}
+				}
+			}
+			if yyr2 || yy2arr2 {
 				r.WriteArrayEnd()
 			} else {
 				r.WriteMapEnd()
@@ -4983,6 +5009,15 @@ func (x *Heartbeat) codecDecodeSelfFromMap(l int, d *codec1978.Decoder) {
 			} else {
 				x.Complete = (bool)(r.DecodeBool())
 			}
+		case "at":
+			if r.TryDecodeAsNil() {
+				x.Sent = 0
+			} else {
+				if false {
+				} else {
+					x.Sent = (time.Duration)(r.DecodeInt64())
+				}
+			}
 		default:
 			z.DecStructFieldNotFound(-1, yys3)
 		} // end switch yys3
@@ -4994,16 +5029,16 @@ func (x *Heartbeat) codecDecodeSelfFromArray(l int, d *codec1978.Decoder) {
 	var h codecSelfer1977
 	z, r := codec1978.GenHelperDecoder(d)
 	_, _, _ = h, z, r
-	var yyj11 int
-	var yyb11 bool
-	var yyhl11 bool = l >= 0
-	yyj11++
-	if yyhl11 {
-		yyb11 = yyj11 > l
+	var yyj13 int
+	var yyb13 bool
+	var yyhl13 bool = l >= 0
+	yyj13++
+	if yyhl13 {
+		yyb13 = yyj13 > l
 	} else {
-		yyb11 = r.CheckBreak()
+		yyb13 = r.CheckBreak()
 	}
-	if yyb11 {
+	if yyb13 {
 		r.ReadArrayEnd()
 		return
 	}
@@ -5013,13 +5048,13 @@ func (x *Heartbeat) codecDecodeSelfFromArray(l int, d *codec1978.Decoder) {
 	} else {
 		x.Chain = (string)(r.DecodeString())
 	}
-	yyj11++
-	if yyhl11 {
-		yyb11 = yyj11 > l
+	yyj13++
+	if yyhl13 {
+		yyb13 = yyj13 > l
 	} else {
-		yyb11 = r.CheckBreak()
+		yyb13 = r.CheckBreak()
 	}
-	if yyb11 {
+	if yyb13 {
 		r.ReadArrayEnd()
 		return
 	}
@@ -5029,13 +5064,13 @@ func (x *Heartbeat) codecDecodeSelfFromArray(l int, d *codec1978.Decoder) {
 	} else {
 		x.ID = (string)(r.DecodeString())
 	}
-	yyj11++
-	if yyhl11 {
-		yyb11 = yyj11 > l
+	yyj13++
+	if yyhl13 {
+		yyb13 = yyj13 > l
 	} else {
-		yyb11 = r.CheckBreak()
+		yyb13 = r.CheckBreak()
 	}
-	if yyb11 {
+	if yyb13 {
 		r.ReadArrayEnd()
 		return
 	}
@@ -5045,13 +5080,13 @@ func (x *Heartbeat) codecDecodeSelfFromArray(l int, d *codec1978.Decoder) {
 	} else {
 		x.Addr = (string)(r.DecodeString())
 	}
-	yyj11++
-	if yyhl11 {
-		yyb11 = yyj11 > l
+	yyj13++
+	if yyhl13 {
+		yyb13 = yyj13 > l
 	} else {
-		yyb11 = r.CheckBreak()
+		yyb13 = r.CheckBreak()
 	}
-	if yyb11 {
+	if yyb13 {
 		r.ReadArrayEnd()
 		return
 	}
@@ -5061,13 +5096,13 @@ func (x *Heartbeat) codecDecodeSelfFromArray(l int, d *codec1978.Decoder) {
 	} else {
 		x.Epoch = (uint64)(r.DecodeUint64())
 	}
-	yyj11++
-	if yyhl11 {
-		yyb11 = yyj11 > l
+	yyj13++
+	if yyhl13 {
+		yyb13 = yyj13 > l
 	} else {
-		yyb11 = r.CheckBreak()
+		yyb13 = r.CheckBreak()
 	}
-	if yyb11 {
+	if yyb13 {
 		r.ReadArrayEnd()
 		return
 	}
@@ -5077,13 +5112,13 @@ func (x *Heartbeat) codecDecodeSelfFromArray(l int, d *codec1978.Decoder) {
 	} else {
 		x.Last = (uint64)(r.DecodeUint64())
 	}
-	yyj11++
-	if yyhl11 {
-		yyb11 = yyj11 > l
+	yyj13++
+	if yyhl13 {
+		yyb13 = yyj13 > l
 	} else {
-		yyb11 = r.CheckBreak()
+		yyb13 = r.CheckBreak()
 	}
-	if yyb11 {
+	if yyb13 {
 		r.ReadArrayEnd()
 		return
 	}
@@ -5093,13 +5128,13 @@ func (x *Heartbeat) codecDecodeSelfFromArray(l int, d *codec1978.Decoder) {
 	} else {
 		x.Commit = (uint64)(r.DecodeUint64())
 	}
-	yyj11++
-	if yyhl11 {
-		yyb11 = yyj11 > l
+	yyj13++
+	if yyhl13 {
+		yyb13 = yyj13 > l
 	} else {
-		yyb11 = r.CheckBreak()
+		yyb13 = r.CheckBreak()
 	}
-	if yyb11 {
+	if yyb13 {
 		r.ReadArrayEnd()
 		return
 	}
@@ -5109,18 +5144,37 @@ func (x *Heartbeat) codecDecodeSelfFromArray(l int, d *codec1978.Decoder) {
 	} else {
 		x.Complete = (bool)(r.DecodeBool())
 	}
-	for {
-		yyj11++
-		if yyhl11 {
-			yyb11 = yyj11 > l
+	yyj13++
+	if yyhl13 {
+		yyb13 = yyj13 > l
+	} else {
+		yyb13 = r.CheckBreak()
+	}
+	if yyb13 {
+		r.ReadArrayEnd()
+		return
+	}
+	r.ReadArrayElem()
+	if r.TryDecodeAsNil() {
+		x.Sent = 0
+	} else {
+		if false {
 		} else {
-			yyb11 = r.CheckBreak()
+			x.Sent = (time.Duration)(r.DecodeInt64())
 		}
-		if yyb11 {
+	}
+	for {
+		yyj13++
+		if yyhl13 {
+			yyb13 = yyj13 > l
+		} else {
+			yyb13 = r.CheckBreak()
+		}
+		if yyb13 {
 			break
 		}
 		r.ReadArrayElem()
-		z.DecStructFieldNotFound(yyj11-1, "")
+		z.DecStructFieldNotFound(yyj13-1, "")
 	}
 	r.ReadArrayEnd()
 }
@@ -5353,18 +5407,19 @@ func (x *ConfigUpdate) CodecEncodeSelf(e *codec1978.Encoder) {
 			yy2arr2 := z.EncBasicHandle().StructToArray
 			_, _ = yysep2, yy2arr2
 			const yyr2 bool = false // struct tag has 'toArray'
-			var yyq2 = [7]bool{     // should field at this index be written?
-				x.ID != 0,      // ID
-				x.Chain != "",  // Chain
-				true,           // Config
-				true,           // FenceAfter
-				true,           // HeartbeatEvery
-				x.Leader != "", // Leader
-				x.Follower,     // Follower
+			var yyq2 = [8]bool{     // should field at this index be written?
+				x.ID != 0,            // ID
+				x.Chain != "",        // Chain
+				true,                 // Config
+				true,                 // FenceAfter
+				true,                 // HeartbeatEvery
+				x.Leader != "",       // Leader
+				x.Follower,           // Follower
+				x.HeartbeatSent != 0, // HeartbeatSent
 			}
 			_ = yyq2
 			if yyr2 || yy2arr2 {
-				r.WriteArrayStart(7)
+				r.WriteArrayStart(8)
 			} else {
 				var yynn2 int
 				for _, b := range yyq2 {
@@ -5553,6 +5608,31 @@ func (x *ConfigUpdate) CodecEncodeSelf(e *codec1978.Encoder) {
 				}
 			}
 			if yyr2 || yy2arr2 {
+				r.WriteArrayElem()
+				if yyq2[7] {
+					if false {
+					} else {
+						r.EncodeInt(int64(x.HeartbeatSent))
+					}
+				} else {
+					r.EncodeInt(0)
+				}
+			} else {
+				if yyq2[7] {
+					r.WriteMapElemKey()
+					if z.IsJSONHandle() {
+						z.WriteStr("\"hbat\"")
+					} else {
+						r.EncodeStringEnc(codecSelferCcUTF81977, `hbat`)
+					}
+					r.WriteMapElemValue()
+					if false {
+					} else {
+						r.EncodeInt(int64(x.HeartbeatSent))
+					}
+				}
+			}
+			if yyr2 || yy2arr2 {
 				r.WriteArrayEnd()
 			} else {
 				r.WriteMapEnd()
@@ -5655,6 +5735,15 @@ func (x *ConfigUpdate) codecDecodeSelfFromMap(l int, d *codec1978.Decoder) {
 			} else {
 				x.Follower = (bool)(r.DecodeBool())
 			}
+		case "hbat":
+			if r.TryDecodeAsNil() {
+				x.HeartbeatSent = 0
+			} else {
+				if false {
+				} else {
+					x.HeartbeatSent = (time.Duration)(r.DecodeInt64())
+				}
+			}
 		default:
 			z.DecStructFieldNotFound(-1, yys3)
 		} // end switch yys3
@@ -5666,16 +5755,16 @@ func (x *ConfigUpdate) codecDecodeSelfFromArray(l int, d *codec1978.Decoder) {
 	var h codecSelfer1977
 	z, r := codec1978.GenHelperDecoder(d)
 	_, _, _ = h, z, r
-	var yyj13 int
-	var yyb13 bool
-	var yyhl13 bool = l >= 0
-	yyj13++
-	if yyhl13 {
-		yyb13 = yyj13 > l
+	var yyj15 int
+	var yyb15 bool
+	var yyhl15 bool = l >= 0
+	yyj15++
+	if yyhl15 {
+		yyb15 = yyj15 > l
 	} else {
-		yyb13 = r.CheckBreak()
+		yyb15 = r.CheckBreak()
 	}
-	if yyb13 {
+	if yyb15 {
 		r.ReadArrayEnd()
 		return
 	}
@@ -5685,13 +5774,13 @@ func (x *ConfigUpdate) codecDecodeSelfFromArray(l int, d *codec1978.Decoder) {
 	} else {
 		x.ID = (uint64)(r.DecodeUint64())
 	}
-	yyj13++
-	if yyhl13 {
-		yyb13 = yyj13 > l
+	yyj15++
+	if yyhl15 {
+		yyb15 = yyj15 > l
 	} else {
-		yyb13 = r.CheckBreak()
+		yyb15 = r.CheckBreak()
 	}
-	if yyb13 {
+	if yyb15 {
 		r.ReadArrayEnd()
 		return
 	}
@@ -5701,13 +5790,13 @@ func (x *ConfigUpdate) codecDecodeSelfFromArray(l int, d *codec1978.Decoder) {
 	} else {
 		x.Chain = (string)(r.DecodeString())
 	}
-	yyj13++
-	if yyhl13 {
-		yyb13 = yyj13 > l
+	yyj15++
+	if yyhl15 {
+		yyb15 = yyj15 > l
 	} else {
-		yyb13 = r.CheckBreak()
+		yyb15 = r.CheckBreak()
 	}
-	if yyb13 {
+	if yyb15 {
 		r.ReadArrayEnd()
 		return
 	}
@@ -5717,13 +5806,13 @@ func (x *ConfigUpdate) codecDecodeSelfFromArray(l int, d *codec1978.Decoder) {
 	} else {
 		x.Config.CodecDecodeSelf(d)
 	}
-	yyj13++
-	if yyhl13 {
-		yyb13 = yyj13 > l
+	yyj15++
+	if yyhl15 {
+		yyb15 = yyj15 > l
 	} else {
-		yyb13 = r.CheckBreak()
+		yyb15 = r.CheckBreak()
 	}
-	if yyb13 {
+	if yyb15 {
 		r.ReadArrayEnd()
 		return
 	}
@@ -5736,13 +5825,13 @@ func (x *ConfigUpdate) codecDecodeSelfFromArray(l int, d *codec1978.Decoder) {
 			x.FenceAfter = (time.Duration)(r.DecodeInt64())
 		}
 	}
-	yyj13++
-	if yyhl13 {
-		yyb13 = yyj13 > l
+	yyj15++
+	if yyhl15 {
+		yyb15 = yyj15 > l
 	} else {
-		yyb13 = r.CheckBreak()
+		yyb15 = r.CheckBreak()
 	}
-	if yyb13 {
+	if yyb15 {
 		r.ReadArrayEnd()
 		return
 	}
@@ -5755,13 +5844,13 @@ func (x *ConfigUpdate) codecDecodeSelfFromArray(l int, d *codec1978.Decoder) {
 			x.HeartbeatEvery = (time.Duration)(r.DecodeInt64())
 		}
 	}
-	yyj13++
-	if yyhl13 {
-		yyb13 = yyj13 > l
+	yyj15++
+	if yyhl15 {
+		yyb15 = yyj15 > l
 	} else {
-		yyb13 = r.CheckBreak()
+		yyb15 = r.CheckBreak()
 	}
-	if yyb13 {
+	if yyb15 {
 		r.ReadArrayEnd()
 		return
 	}
@@ -5771,13 +5860,13 @@ func (x *ConfigUpdate) codecDecodeSelfFromArray(l int, d *codec1978.Decoder) {
 	} else {
 		x.Leader = (string)(r.DecodeString())
 	}
-	yyj13++
-	if yyhl13 {
-		yyb13 = yyj13 > l
+	yyj15++
+	if yyhl15 {
+		yyb15 = yyj15 > l
 	} else {
-		yyb13 = r.CheckBreak()
+		yyb15 = r.CheckBreak()
 	}
-	if yyb13 {
+	if yyb15 {
 		r.ReadArrayEnd()
 		return
 	}
@@ -5787,18 +5876,37 @@ func (x *ConfigUpdate) codecDecodeSelfFromArray(l int, d *codec1978.Decoder) {
 	} else {
 		x.Follower = (bool)(r.DecodeBool())
 	}
-	for {
-		yyj13++
-		if yyhl13 {
-			yyb13 = yyj13 > l
+	yyj15++
+	if yyhl15 {
+		yyb15 = yyj15 > l
+	} else {
+		yyb15 = r.CheckBreak()
+	}
+	if yyb15 {
+		r.ReadArrayEnd()
+		return
+	}
+	r.ReadArrayElem()
+	if r.TryDecodeAsNil() {
+		x.HeartbeatSent = 0
+	} else {
+		if false {
 		} else {
-			yyb13 = r.CheckBreak()
+			x.HeartbeatSent = (time.Duration)(r.DecodeInt64())
 		}
-		if yyb13 {
+	}
+	for {
+		yyj15++
+		if yyhl15 {
+			yyb15 = yyj15 > l
+		} else {
+			yyb15 = r.CheckBreak()
+		}
+		if yyb15 {
 			break
 		}
 		r.ReadArrayElem()
-		z.DecStructFieldNotFound(yyj13-1, "")
+		z.DecStructFieldNotFound(yyj15-1, "")
 	}
 	r.ReadArrayEnd()
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"math/rand/v2"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -58,6 +59,9 @@ func codecSamples() []wire.Message {
 			Members: []wire.Member{{ID: "n1", Addr: "a"}, {ID: "n2", Addr: "b"}}, FirstOffset: 1, LastOffset: 20,
 			CommitPoint: 18, Applied: 17, SuccessorAcked: 16, InflightBytes: 300, PendingWrites: 2, Sessions: 5,
 			Ordered: 6, Received: 7, Sent: 8, Replies: 9, Queries: 10, Refused: 11, Err: "stopped"}},
+		// The fields added since the samples above were recorded.
+		&wire.Heartbeat{ID: "n1", Addr: "a", Epoch: 3, Last: 9, Commit: 8, Sent: 1500 * time.Millisecond},
+		&wire.ConfigUpdate{Chain: "c2", Config: cfg, FenceAfter: 100, HeartbeatEvery: 20, Leader: "m1", HeartbeatSent: 1500 * time.Millisecond},
 	}
 }
 

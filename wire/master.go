@@ -20,6 +20,12 @@ type Heartbeat struct {
 	// would leave the chain without a complete one, until the new tail
 	// reports it.
 	Complete bool `codec:"ok"`
+	// Sent is when the node sent the heartbeat, on its own monotonic clock
+	// (a duration since an origin of the node's choosing, positive; 0 from
+	// a node that does not stamp its heartbeats). The master echoes it in
+	// its reply (ConfigUpdate.HeartbeatSent), and the node's lease runs
+	// from it.
+	Sent time.Duration `codec:"at,omitempty"`
 }
 
 // Kind implements Message.
@@ -55,6 +61,14 @@ type ConfigUpdate struct {
 	// node fences itself unless it reaches the leader) and the node should
 	// heartbeat to Leader instead.
 	Follower bool `codec:"fol,omitempty"`
+	// HeartbeatSent echoes the Sent instant of the heartbeat this update
+	// answers, when the replying master is the leader and vouches for the
+	// node: the node renews its lease from that instant (see
+	// replica.Lease). It is 0 in a reply that vouches for nothing: to a
+	// ConfigRequest, in an announcement, from a follower, to a node the
+	// leader is about to remove, or from a master that predates the field
+	// (a node renews nothing on such a reply).
+	HeartbeatSent time.Duration `codec:"hbat,omitempty"`
 }
 
 // Kind implements Message.
