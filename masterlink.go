@@ -20,31 +20,53 @@ type masterLink struct {
 
 	heartbeatEvery atomic.Int64       // nanoseconds
 	updates        chan pendingConfig // configurations to adopt, latest wins
-	current        atomic.Int32       // index of the master heartbeats go to
-	answered       atomic.Bool        // the current master answered since the last heartbeat
+	// superseding is the highest epoch the master has announced to the
+	// node: above the node's own, the node admits no request
+	// (replica.NodeView.Superseding) until it has adopted it.
+	superseding atomic.Uint64
+	current     atomic.Int32 // index of the master heartbeats go to
+	answered    atomic.Bool  // the current master answered since the last heartbeat
 }
 
 // pendingConfig is a configuration from the master waiting to be adopted,
-// with when it arrived (on the node's monotonic clock) and whether it came
-// from the master group's leader (only the leader's replies renew contact).
+// with the send instant of the heartbeat it answers (on the node's
+// monotonic clock; 0 when it answers none) when the master group's leader
+// vouched for the node with it (only the leader's replies renew contact).
 type pendingConfig struct {
-	cfg    Config
-	at     time.Duration
-	leader bool
+	cfg  Config
+	echo time.Duration
+}
+
+// supersedes reports whether p is to be adopted rather than q, both of one
+// chain: the higher epoch, or at one epoch the one that renews contact
+// from the later instant.
+func (p pendingConfig) supersedes(q pendingConfig) bool {
+	return p.cfg.Epoch > q.cfg.Epoch || (p.cfg.Epoch == q.cfg.Epoch && p.echo > q.echo)
 }
 
 // init starts the link fenced: a node following a master serves only once
 // the master has answered it, so a restarted node with an old
 // configuration cannot serve stale reads before it learns the current one.
 func (m *masterLink) init(heartbeatEvery time.Duration) {
-	m.origin = time.Now()
+	// The clock starts above zero: its readings travel as heartbeats'
+	// send instants, where 0 means none.
+	m.origin = time.Now().Add(-time.Nanosecond)
 	m.heartbeatEvery.Store(int64(heartbeatEvery))
 	m.updates = make(chan pendingConfig, 1)
 	m.answered.Store(true) // give the first master a heartbeat's time
 }
 
-// now reads the node's monotonic clock.
+// now reads the node's monotonic clock; the readings are positive.
 func (m *masterLink) now() time.Duration { return time.Since(m.origin) }
+
+// stamp reads the node's clock for a heartbeat about to be sent and notes
+// it in the lease, so that the master's reply echoing it can renew the
+// lease (replica.Lease.Echoes).
+func (m *masterLink) stamp() time.Duration {
+	at := m.now()
+	m.update(func(l replica.Lease) replica.Lease { return l.Sent(at) })
+	return at
+}
 
 // update changes the lease under the link's lock.
 func (m *masterLink) update(f func(replica.Lease) replica.Lease) {
@@ -88,20 +110,29 @@ func (n *Node) runHeartbeats() {
 		_, last, commit, _ := n.log.state()
 		to := masters[n.master.current.Load()]
 		n.send(to, &wire.Heartbeat{Chain: n.opts.chainID, ID: n.id, Addr: n.addr, Epoch: cfg.Epoch, Last: last, Commit: commit,
-			Complete: cfg.Epoch > 0 && n.completeAt.Load() == cfg.Epoch})
+			Complete: cfg.Epoch > 0 && n.completeAt.Load() == cfg.Epoch, Sent: n.master.stamp()})
 		timer.Reset(time.Duration(n.master.heartbeatEvery.Load()))
 	}
 }
 
 // onConfigUpdate takes the master's reply. It renews the node's contact
 // with the master only when the reply comes from the leader of the master
-// group (not u.Follower) and the node runs the configuration the master
-// announces: a newer one renews contact once adopted (until then the node
-// stays fenced, so it never serves under a configuration it has been told
-// is over), and an older one, from a master that is behind the chain,
-// renews nothing. A follower's configuration is committed, so a newer one
-// is adopted, but it renews nothing: the node's next heartbeat goes to the
-// leader it names (or, when it names none, to the next master).
+// group (not u.Follower), echoes the send instant of a heartbeat the node
+// sent (u.HeartbeatSent, see replica.Lease.Answered; the lease runs from
+// that instant, never from the reply's arrival, which may come late), and
+// the node runs the configuration the master announces: a newer one
+// renews contact once adopted, and an older one, from a master that is
+// behind the chain, renews nothing. A reply that echoes nothing (an
+// announcement, a reply to a configuration request, or one from a master
+// that predates the echo) renews nothing either: a node that follows such
+// a master stays fenced, so masters are upgraded before their nodes.
+//
+// Once told of a newer configuration, by any master (a follower's is
+// committed too), the node admits no request until it has adopted it
+// (masterLink.superseding), so it never serves under a configuration it
+// has been told is over. A follower's reply renews nothing: the node's
+// next heartbeat goes to the leader it names (or, when it names none, to
+// the next master).
 func (n *Node) onConfigUpdate(from string, u *wire.ConfigUpdate) {
 	i := slices.Index(n.opts.masters, from)
 	if i < 0 || u.Chain != n.opts.chainID {
@@ -118,7 +149,10 @@ func (n *Node) onConfigUpdate(from string, u *wire.ConfigUpdate) {
 			n.master.answered.Store(true)
 		}
 	}
-	now := n.master.now()
+	var echo time.Duration // what the reply vouches for: 0 for nothing
+	if leader {
+		echo = u.HeartbeatSent
+	}
 	n.master.update(func(l replica.Lease) replica.Lease { return l.WithFenceAfter(time.Duration(u.FenceAfter)) })
 	if u.HeartbeatEvery > 0 {
 		n.master.heartbeatEvery.Store(int64(u.HeartbeatEvery))
@@ -127,7 +161,7 @@ func (n *Node) onConfigUpdate(from string, u *wire.ConfigUpdate) {
 	switch {
 	case u.Config.Epoch == cur:
 		if leader {
-			n.master.renew(now)
+			n.master.renewBy(echo)
 			// The master confirms the configuration the node runs: a
 			// tail of it (a sole member restarted) commits what it holds.
 			n.commitReported(replica.Report{})
@@ -137,7 +171,8 @@ func (n *Node) onConfigUpdate(from string, u *wire.ConfigUpdate) {
 		n.logger.Warn("master is behind the chain; ignoring it", "master epoch", u.Config.Epoch, "epoch", cur)
 		return
 	}
-	p := pendingConfig{cfg: u.Config, at: now, leader: leader}
+	n.master.supersededBy(u.Config.Epoch)
+	p := pendingConfig{cfg: u.Config, echo: echo}
 	for {
 		select {
 		case n.master.updates <- p:
@@ -146,7 +181,7 @@ func (n *Node) onConfigUpdate(from string, u *wire.ConfigUpdate) {
 		}
 		select {
 		case old := <-n.master.updates:
-			if old.cfg.Epoch > p.cfg.Epoch || (old.cfg.Epoch == p.cfg.Epoch && old.leader) {
+			if old.supersedes(p) {
 				p = old
 			}
 		default:
@@ -154,9 +189,21 @@ func (n *Node) onConfigUpdate(from string, u *wire.ConfigUpdate) {
 	}
 }
 
-// renew records contact with the master that began at instant at.
-func (m *masterLink) renew(at time.Duration) {
-	m.update(func(l replica.Lease) replica.Lease { return l.Renewed(at) })
+// renewBy renews the lease by a leader's reply that echoes the send
+// instant echo (replica.Lease.Answered: nothing for an echo the node did
+// not send).
+func (m *masterLink) renewBy(echo time.Duration) {
+	m.update(func(l replica.Lease) replica.Lease { return l.Answered(echo) })
+}
+
+// supersededBy notes that the master announced a configuration at epoch.
+func (m *masterLink) supersededBy(epoch uint64) {
+	for {
+		cur := m.superseding.Load()
+		if epoch <= cur || m.superseding.CompareAndSwap(cur, epoch) {
+			return
+		}
+	}
 }
 
 // runReconfigurer adopts the configurations the master announces. It runs
@@ -170,8 +217,8 @@ func (n *Node) runReconfigurer() {
 				n.logger.Warn("could not adopt configuration", "epoch", p.cfg.Epoch, "err", err)
 				continue
 			}
-			if p.leader && n.cfg.Load().Epoch == p.cfg.Epoch {
-				n.master.renew(p.at)
+			if n.cfg.Load().Epoch == p.cfg.Epoch {
+				n.master.renewBy(p.echo)
 			}
 		case <-n.lifecycle.done():
 			return

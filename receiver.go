@@ -70,6 +70,7 @@ func (n *Node) admit(req *wire.ClientRequest) *RemoteError {
 	cfg := n.cfg.Load()
 	v := replica.NodeView{
 		Fenced:       n.fenced(),
+		Superseding:  n.master.superseding.Load(),
 		Epoch:        cfg.Epoch,
 		Role:         cfg.role,
 		HeadAddr:     headAddr(cfg.Config),
