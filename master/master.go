@@ -377,7 +377,7 @@ func (m *Master) update(id string, reqID uint64) *wire.ConfigUpdate {
 		ID:             reqID,
 		Chain:          id,
 		Config:         cfg,
-		FenceAfter:     m.opts.FailureTimeout / 2,
+		FenceAfter:     fenceAfter(m.opts.FailureTimeout),
 		HeartbeatEvery: m.opts.FailureTimeout / 10,
 		Leader:         m.Leader(),
 		Follower:       !leading,
@@ -440,8 +440,12 @@ func (m *Master) serve() {
 	for in := range m.ep.Receive() {
 		switch msg := in.Msg.(type) {
 		case *wire.Heartbeat:
-			m.heartbeat(msg)
-			m.send(in.From, m.update(msg.Chain, 0))
+			vouch := m.heartbeat(msg)
+			u := m.update(msg.Chain, 0)
+			if vouch && !u.Follower {
+				u.HeartbeatSent = msg.Sent
+			}
+			m.send(in.From, u)
 		case *wire.ConfigRequest:
 			m.send(in.From, m.update(msg.Chain, msg.ID))
 		case *wire.ServerBeat:
@@ -455,17 +459,21 @@ func (m *Master) serve() {
 	}
 }
 
-// heartbeat records a node's heartbeat on the leader.
-func (m *Master) heartbeat(hb *wire.Heartbeat) {
+// heartbeat records a node's heartbeat on the leader. It reports whether
+// the reply may vouch for the node (echo the heartbeat's send instant, so
+// that the node's lease runs from it): only a leader with a working state
+// vouches, and only for a node it has not decided to remove (see
+// state.vouches for why the master waits out every lease it gave).
+func (m *Master) heartbeat(hb *wire.Heartbeat) bool {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.cl == nil {
-		return
+		return false
 	}
 	m.syncLocked(time.Now())
 	s := m.cl.chain(hb.Chain)
 	if s == nil {
-		return
+		return false
 	}
 	wasBehind := s.behind
 	switch s.heartbeat(hb, time.Now()) {
@@ -482,6 +490,7 @@ func (m *Master) heartbeat(hb *wire.Heartbeat) {
 			"it makes no change until restarted with the current members and a higher epoch",
 			"chain", hb.Chain, "node", hb.ID, "node_epoch", hb.Epoch, "master_epoch", s.cfg.Epoch)
 	}
+	return s.vouches(hb.ID)
 }
 
 // serverBeat records a server's beat on the leader.
