@@ -44,8 +44,15 @@ func nodeServedAfterRemoval(t *testing.T) bool {
 	require.NoError(t, n.Start(context.Background()))
 	defer n.Close()
 	ctx := context.Background()
+	// The node's first heartbeat, sent as it starts, is the one the fake
+	// master answers (echoes), so its lease runs from then.
+	var hb *wire.Heartbeat
+	for hb == nil {
+		hb, _ = (<-fake.Receive()).Msg.(*wire.Heartbeat)
+	}
 	update := func(c chain.Config) {
-		require.NoError(t, fake.Send(ctx, "n1", &wire.ConfigUpdate{Config: c, FenceAfter: 50 * time.Millisecond, HeartbeatEvery: time.Hour}))
+		require.NoError(t, fake.Send(ctx, "n1", &wire.ConfigUpdate{Config: c, FenceAfter: 50 * time.Millisecond, HeartbeatEvery: time.Hour,
+			HeartbeatSent: hb.Sent}))
 	}
 	update(cfg)
 	time.Sleep(100 * time.Millisecond) // no contact for longer than FenceAfter: fenced
