@@ -64,9 +64,8 @@ const (
 //     differs between nodes and an acknowledged write is lost.
 //
 // pause-long and slow-master-replies read at the old tail through a
-// client given its configuration and no master (pinnedReader): they
-// expose defect 9 as calls of that client that never return once the
-// epoch moves on.
+// client given its configuration and no master (pinnedReader), which
+// follows the configurations the nodes report.
 //
 // Faults not in the table, and why: a step of a node's wall clock needs
 // the node to read time through an injectable clock (a hook the node does
@@ -81,11 +80,11 @@ var faultTable = []faultSpec{
 	{FaultKillNewTail, defects(), "crash the tail; crash the node the master names tail next, at the moment it is named; restart both"},
 	{FaultRestartNewTail, defects(3), "crash the head or a middle node so that it rejoins behind the tail; crash it again the moment the master promotes it from joining to tail, and restart it at once (before the failure timeout), with the original member list"},
 	{FaultPauseShort, defects(), "pause a node (what it sends and receives waits, then goes in a burst) for less than half the failure timeout"},
-	{FaultPauseLong, defects(9), "pause a node for longer than the failure timeout, while clients that know the old configuration read"},
+	{FaultPauseLong, defects(), "pause a node for longer than the failure timeout, while clients that know the old configuration read"},
 	{FaultIsolate, defects(), "cut a node off the network both ways (messages lost)"},
 	{FaultCut, defects(), "cut the link from one node or master to another, one way"},
 	{FaultMessages, defects(), "drop, duplicate, delay and reorder messages of some kinds (replication, client, master), on all links or one node's"},
-	{FaultSlowMaster, defects(9), "delay the masters' replies to the tail to just under the failure timeout"},
+	{FaultSlowMaster, defects(), "delay the masters' replies to the tail to just under the failure timeout"},
 	{FaultMasterKill, defects(), "kill the leading master; restart it with its state"},
 	{FaultMasterPartition, defects(), "cut the leading master off the nodes and the other masters"},
 	{FaultMasterMidChange, defects(), "crash a node and kill or cut off the leading master the moment it announces the next configuration"},
