@@ -7,24 +7,28 @@ import (
 	"io"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/chainrep/chain"
+	"github.com/chainrep/chain/kv"
 	"github.com/chainrep/chain/partition"
 	"github.com/chainrep/chain/wire"
 )
 
 const commandHelp = `commands:
-  append DATA           append DATA as a raw entry; prints its offset
+  append DATA           append DATA as a raw entry; prints its offset (DATA: see below)
   read FROM [MAX]       print up to MAX (default 10) committed entries from offset FROM
   latest                print the commit point
   do NAME [DATA]        run the command NAME with DATA; prints its result
   query NAME [DATA]     run the query NAME at the tail; prints its result
+                        (kv.put, kv.get, ... take kv's binary encoding: use
+                        put, get and delete)
   put KEY VALUE         key-value store: set KEY
   get KEY               key-value store: print KEY's value
   delete KEY            key-value store: delete KEY
-  status                every node's role, epoch, offsets, commit point and lag
-                        (with -master, each master and which one leads, and the
+  status                every node's role, epoch, offsets, commit point and lag,
+                        and why a node cannot serve (unreachable, fenced,
+                        stopped); fails when the chain cannot serve (with
+                        -master, each master and which one leads, and the
                         leader's configuration first; of a partitioned cluster,
                         the masters, the servers and every chain)
   add-node ID ADDR      ask the master to add the node ID listening at ADDR: it
@@ -47,21 +51,32 @@ type console struct {
 	masters []string      // the masters' addresses, or none
 	tr      chain.Transport
 	out     io.Writer
-	json    bool
-	timeout time.Duration
+	// opts are the session's -json, -timeout and -chain.
+	opts commandOptions
+	// payload resolves DATA arguments.
+	payload payloadReader
+	// noLeader is set when no master leads and none could tell a chain
+	// from a partitioned cluster.
+	noLeader bool
 
 	// part is the client of a partitioned cluster, nil for one chain;
-	// chains are its chains' ids, and chainID the one -chain names.
-	part    *partition.Client
-	chains  []string
-	chainID string
+	// chains are its chains' ids.
+	part   *partition.Client
+	chains []string
 }
 
 var errUsage = errors.New("usage")
 
-// execute runs one command line.
-func (s *console) execute(ctx context.Context, args []string) error {
-	ctx, cancel := context.WithTimeout(ctx, s.timeout)
+// call is one command being run: the console and the command's options.
+type call struct {
+	*console
+	json    bool
+	chainID string
+}
+
+// execute runs one command line with the options o.
+func (s *console) execute(ctx context.Context, o commandOptions, args []string) error {
+	ctx, cancel := context.WithTimeout(ctx, o.timeout)
 	defer cancel()
 	name, args := args[0], args[1:]
 	cmd, ok := commands[name]
@@ -71,28 +86,34 @@ func (s *console) execute(ctx context.Context, args []string) error {
 	if len(args) < cmd.minArgs || len(args) > cmd.maxArgs {
 		return fmt.Errorf("%w: %s", errUsage, cmd.usage)
 	}
-	return cmd.run(ctx, s, args)
+	c := &call{console: s, json: o.json, chainID: o.chain}
+	who, addrs := s.contacts(name)
+	return s.reaching(ctx, who, addrs, func(ctx context.Context) error { return cmd.run(ctx, c, args) })
 }
 
 type command struct {
 	usage            string
 	minArgs, maxArgs int
-	run              func(ctx context.Context, s *console, args []string) error
+	run              func(ctx context.Context, s *call, args []string) error
 }
 
 var commands = map[string]command{
-	"append": {"append DATA", 1, 1, func(ctx context.Context, s *console, a []string) error {
+	"append": {"append DATA", 1, 1, func(ctx context.Context, s *call, a []string) error {
+		data, err := s.payload.read(a[0], maxPayload)
+		if err != nil {
+			return err
+		}
 		c, err := s.chainClient(ctx)
 		if err != nil {
 			return err
 		}
-		off, err := c.Append(ctx, []byte(a[0]))
+		off, err := c.Append(ctx, data)
 		if err != nil {
 			return err
 		}
 		return s.print(map[string]any{"offset": off}, fmt.Sprintf("appended at offset %d", off))
 	}},
-	"read": {"read FROM [MAX]", 1, 2, func(ctx context.Context, s *console, a []string) error {
+	"read": {"read FROM [MAX]", 1, 2, func(ctx context.Context, s *call, a []string) error {
 		from, err := strconv.ParseUint(a[0], 10, 64)
 		if err != nil || from == 0 {
 			return fmt.Errorf("%w: FROM must be an offset >= 1", errUsage)
@@ -113,7 +134,7 @@ var commands = map[string]command{
 		}
 		return s.printEntries(ents)
 	}},
-	"latest": {"latest", 0, 0, func(ctx context.Context, s *console, a []string) error {
+	"latest": {"latest", 0, 0, func(ctx context.Context, s *call, a []string) error {
 		c, err := s.chainClient(ctx)
 		if err != nil {
 			return err
@@ -124,36 +145,48 @@ var commands = map[string]command{
 		}
 		return s.print(map[string]any{"commit": off}, fmt.Sprintf("commit point %d", off))
 	}},
-	"do": {"do NAME [DATA]", 1, 2, func(ctx context.Context, s *console, a []string) error {
+	"do": {"do NAME [DATA]", 1, 2, func(ctx context.Context, s *call, a []string) error {
+		data, err := s.handlerPayload("do", a)
+		if err != nil {
+			return err
+		}
 		c, err := s.chainClient(ctx)
 		if err != nil {
 			return err
 		}
-		res, err := c.Submit(ctx, a[0], []byte(optional(a, 1)))
+		res, err := c.Submit(ctx, a[0], data)
 		if err != nil {
 			return err
 		}
 		return s.print(map[string]any{"offset": res.Offset, "result": string(res.Data)},
 			fmt.Sprintf("offset %d: %q", res.Offset, res.Data))
 	}},
-	"query": {"query NAME [DATA]", 1, 2, func(ctx context.Context, s *console, a []string) error {
+	"query": {"query NAME [DATA]", 1, 2, func(ctx context.Context, s *call, a []string) error {
+		data, err := s.handlerPayload("query", a)
+		if err != nil {
+			return err
+		}
 		c, err := s.chainClient(ctx)
 		if err != nil {
 			return err
 		}
-		out, err := c.Query(ctx, a[0], []byte(optional(a, 1)))
+		out, err := c.Query(ctx, a[0], data)
 		if err != nil {
 			return err
 		}
 		return s.print(map[string]any{"result": string(out)}, fmt.Sprintf("%q", out))
 	}},
-	"put": {"put KEY VALUE", 2, 2, func(ctx context.Context, s *console, a []string) error {
-		if err := s.kv().Put(ctx, a[0], []byte(a[1])); err != nil {
+	"put": {"put KEY VALUE", 2, 2, func(ctx context.Context, s *call, a []string) error {
+		value, err := s.payload.read(a[1], maxPayload)
+		if err != nil {
+			return err
+		}
+		if err := s.kv().Put(ctx, a[0], value); err != nil {
 			return err
 		}
 		return s.print(map[string]any{"key": a[0], "ok": true}, "ok")
 	}},
-	"get": {"get KEY", 1, 1, func(ctx context.Context, s *console, a []string) error {
+	"get": {"get KEY", 1, 1, func(ctx context.Context, s *call, a []string) error {
 		v, found, err := s.kv().Get(ctx, a[0])
 		if err != nil {
 			return err
@@ -164,42 +197,64 @@ var commands = map[string]command{
 		}
 		return s.print(map[string]any{"key": a[0], "value": string(v), "found": found}, text)
 	}},
-	"delete": {"delete KEY", 1, 1, func(ctx context.Context, s *console, a []string) error {
+	"delete": {"delete KEY", 1, 1, func(ctx context.Context, s *call, a []string) error {
 		existed, err := s.kv().Delete(ctx, a[0])
 		if err != nil {
 			return err
 		}
 		return s.print(map[string]any{"key": a[0], "existed": existed}, fmt.Sprintf("deleted (existed: %t)", existed))
 	}},
-	"status": {"status", 0, 0, func(ctx context.Context, s *console, a []string) error {
+	"status": {"status", 0, 0, func(ctx context.Context, s *call, a []string) error {
 		return s.status(ctx)
 	}},
-	"add-node": {"add-node ID ADDR", 2, 2, func(ctx context.Context, s *console, a []string) error {
+	"add-node": {"add-node ID ADDR", 2, 2, func(ctx context.Context, s *call, a []string) error {
 		return s.adminNode(ctx, &wire.AdminRequest{Op: wire.AdminAddNode, Member: chain.Member{ID: a[0], Addr: a[1]}})
 	}},
-	"remove-node": {"remove-node ID", 1, 1, func(ctx context.Context, s *console, a []string) error {
+	"remove-node": {"remove-node ID", 1, 1, func(ctx context.Context, s *call, a []string) error {
 		return s.adminNode(ctx, &wire.AdminRequest{Op: wire.AdminRemoveNode, Member: chain.Member{ID: a[0]}})
 	}},
-	"add-master": {"add-master ADDR RAFTADDR", 2, 2, func(ctx context.Context, s *console, a []string) error {
+	"add-master": {"add-master ADDR RAFTADDR", 2, 2, func(ctx context.Context, s *call, a []string) error {
 		return s.admin(ctx, &wire.AdminRequest{Op: wire.AdminAddMaster, Member: chain.Member{ID: a[0], Addr: a[1]}})
 	}},
-	"remove-master": {"remove-master ADDR", 1, 1, func(ctx context.Context, s *console, a []string) error {
+	"remove-master": {"remove-master ADDR", 1, 1, func(ctx context.Context, s *call, a []string) error {
 		return s.admin(ctx, &wire.AdminRequest{Op: wire.AdminRemoveMaster, Member: chain.Member{ID: a[0]}})
 	}},
 }
 
 func init() {
-	commands["help"] = command{"help", 0, 0, func(ctx context.Context, s *console, a []string) error {
-		_, err := fmt.Fprintln(s.out, commandHelp)
+	commands["help"] = command{"help", 0, 0, func(ctx context.Context, s *call, a []string) error {
+		_, err := fmt.Fprintf(s.out, "%s\n%s\n", commandHelp, payloadHelp)
 		return err
 	}}
 }
 
-func optional(args []string, i int) string {
-	if i < len(args) {
-		return args[i]
+// maxPayload bounds the DATA chainctl reads; a node refuses an entry over
+// its own limit (1 MiB unless configured) with an error saying so.
+const maxPayload = 64 << 20
+
+// kvCommands are the commands and queries of package kv, which take its
+// binary encoding.
+var kvCommands = map[string]string{
+	kv.CmdPut: "put KEY VALUE", kv.CmdDelete: "delete KEY", kv.CmdCAS: "",
+	kv.QueryGet: "get KEY", kv.QueryLen: "",
+}
+
+// handlerPayload returns the DATA of do or query (a[1], or none). A kv
+// command or query given a word is refused: it takes kv's binary
+// encoding, which put, get and delete write (or give the encoded bytes as
+// hex: or @PATH).
+func (s *call) handlerPayload(verb string, a []string) ([]byte, error) {
+	if len(a) < 2 {
+		return nil, nil
 	}
-	return ""
+	if use, ok := kvCommands[a[0]]; ok && literal(a[1]) {
+		if use != "" {
+			use = "use chainctl " + use + ", or "
+		}
+		return nil, fmt.Errorf("%s %s: the payload is kv's binary encoding, not a word: %sgive the encoded bytes as hex:HEX or @PATH",
+			verb, a[0], use)
+	}
+	return s.payload.read(a[1], maxPayload)
 }
 
 // splitLine splits an interactive line into words; double quotes group

@@ -35,6 +35,24 @@
 // loss of the group's leader); add-node and remove-node need it, and are
 // sent on to the group's leader when they reach another master. An error is
 // printed as one line and the exit status is non-zero.
+//
+// Flags may come before or after the command (chainctl status --json);
+// "--" ends them, for data that starts with "-". Addresses are checked
+// before anything is sent, and a master or node that refuses connections
+// is named as such. The DATA of append, do and query, and put's VALUE, is
+// the word itself, @PATH (a file's contents), - (standard input) or
+// hex:HEX. The kv.* commands and queries take kv's binary encoding: use
+// put, get and delete for them.
+//
+// status exits non-zero when the chain cannot serve: a member is
+// unreachable, fenced (no contact with the master) or stopped, or no
+// master of a group leads; each such node's row says why.
+//
+// With no command, chainctl reads commands, one a line. On a terminal it
+// is a prompt with line editing and history (kept in
+// ~/.chainctl_history); otherwise (a script, a here-document) it reads the
+// lines as they come, and exits non-zero if any command failed. A line
+// may also carry -json, -timeout and -chain.
 package main
 
 import (
@@ -44,7 +62,8 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"time"
+
+	"github.com/chzyer/readline"
 
 	"github.com/chainrep/chain"
 	"github.com/chainrep/chain/internal/cli"
@@ -52,44 +71,33 @@ import (
 	"github.com/chainrep/chain/internal/masterclient"
 	"github.com/chainrep/chain/partition"
 	"github.com/chainrep/chain/transport/tcp"
+	"github.com/chainrep/chain/wire"
 )
 
 func main() {
 	cli.Main("chainctl", func(ctx context.Context) error {
-		return run(ctx, os.Args[1:], os.Stdin, os.Stdout)
+		return run(ctx, os.Args[1:], stdio{in: os.Stdin, out: os.Stdout, errOut: os.Stderr, terminal: isTerminal(os.Stdin)})
 	}, nil)
 }
 
-// options are chainctl's global flags.
-type options struct {
-	members string
-	master  string
-	json    bool
-	timeout time.Duration
-	tls     flagvalue.TLSFiles
-	chain   string
+// stdio are chainctl's standard streams. terminal is set when in is a
+// terminal: the prompt then edits lines and keeps their history.
+type stdio struct {
+	in       io.Reader
+	out      io.Writer
+	errOut   io.Writer
+	terminal bool
+	// editor, if not nil, adjusts the line editor's configuration.
+	editor func(*readline.Config)
 }
 
-func run(ctx context.Context, args []string, in io.Reader, out io.Writer) error {
-	var o options
-	fs := flag.NewFlagSet("chainctl", flag.ContinueOnError)
-	fs.SetOutput(out)
-	fs.StringVar(&o.members, "members", os.Getenv("CHAIN_MEMBERS"), "the chain's members, head first: id=host:port,... (default $CHAIN_MEMBERS)")
-	fs.StringVar(&o.master, "master", os.Getenv("CHAIN_MASTER"), "the configuration master's address, or a group's addresses comma-separated,\n"+
-		"to learn the members from (default $CHAIN_MASTER)")
-	fs.StringVar(&o.chain, "chain", "", "partitioned cluster: the chain that append, read, latest, do, query, add-node\n"+
-		"and remove-node go to (put, get and delete go to the chain that serves the key)")
-	fs.BoolVar(&o.json, "json", false, "print results as JSON")
-	fs.DurationVar(&o.timeout, "timeout", 5*time.Second, "time limit of each command")
-	fs.StringVar(&o.tls.Cert, "tls-cert", "", "PEM client certificate for mutual TLS")
-	fs.StringVar(&o.tls.Key, "tls-key", "", "PEM client private key")
-	fs.StringVar(&o.tls.CA, "tls-ca", "", "PEM CA certificate of the nodes")
-	fs.Usage = func() {
-		fmt.Fprintln(out, "usage: chainctl [flags] [command [args]]")
-		fmt.Fprintln(out, commandHelp)
-		fs.PrintDefaults()
+func run(ctx context.Context, args []string, std stdio) error {
+	o, words, err := parseCommandLine(args, os.Getenv)
+	if errors.Is(err, flag.ErrHelp) {
+		usage(std.out)
+		return err
 	}
-	if err := fs.Parse(args); err != nil {
+	if err != nil {
 		return err
 	}
 	var cfg chain.Config
@@ -108,25 +116,31 @@ func run(ctx context.Context, args []string, in io.Reader, out io.Writer) error 
 	defer tr.Close()
 	opts := []chain.ClientOption{chain.WithTransport(tr)}
 	masters := flagvalue.SplitAddrs(o.master)
-	if o.master != "" && len(masters) == 0 {
-		return errors.New("-master: no address")
-	}
 	if len(masters) > 0 {
 		opts = append(opts, chain.WithMaster(masters...))
 	}
 	if len(cfg.Members) > 0 {
 		opts = append(opts, chain.WithConfig(cfg))
 	}
-	s := &console{cfg: cfg, masters: masters, tr: tr, out: out, json: o.json, timeout: o.timeout, chainID: o.chain}
+	s := &console{cfg: cfg, masters: masters, tr: tr, out: std.out, opts: o.cmd}
+	if len(words) > 0 {
+		s.payload.stdin = std.in
+	}
 	if len(cfg.Members) == 0 {
 		// Ask the masters whether they run one chain or a partitioned
 		// cluster.
-		dctx, cancel := context.WithTimeout(ctx, o.timeout)
-		u, _, err := masterclient.FetchCluster(dctx, tr, masters...)
+		dctx, cancel := context.WithTimeout(ctx, o.cmd.timeout)
+		var u *wire.ClusterUpdate
+		err := s.reaching(dctx, "the master", masters, func(ctx context.Context) (err error) {
+			u, _, err = masterclient.FetchCluster(ctx, tr, masters...)
+			return err
+		})
 		cancel()
 		switch {
-		case err != nil && fs.NArg() > 0:
+		case err != nil && len(words) > 0:
 			return err
+		case err == nil && unknownLayout(u):
+			s.noLeader = true
 		case err == nil && masterclient.IsPartitioned(u.Cluster):
 			part, err := partition.NewClient(partition.Options{Transport: tr, Masters: masters})
 			if err != nil {
@@ -140,7 +154,7 @@ func run(ctx context.Context, args []string, in io.Reader, out io.Writer) error 
 		}
 	}
 	if s.part == nil {
-		if o.chain != "" {
+		if o.cmd.chain != "" && !s.noLeader {
 			return errors.New("-chain names a chain of a partitioned cluster (a master started with -chains): this is one chain")
 		}
 		client, err := chain.NewClient(opts...)
@@ -150,8 +164,16 @@ func run(ctx context.Context, args []string, in io.Reader, out io.Writer) error 
 		defer client.Close()
 		s.client = client
 	}
-	if fs.NArg() == 0 {
-		return s.interactive(ctx, in)
+	if len(words) == 0 {
+		return s.interactive(ctx, std)
 	}
-	return s.execute(ctx, fs.Args())
+	return s.execute(ctx, o.cmd, words)
+}
+
+// unknownLayout reports whether u comes from a master that can tell
+// neither chain nor cluster: a follower that knows no leader and has no
+// chains (a group restarted without a leader yet). Such an answer is not
+// taken for an empty partitioned cluster.
+func unknownLayout(u *wire.ClusterUpdate) bool {
+	return u.Follower && u.Leader == "" && len(u.Cluster.Chains) == 0
 }

@@ -39,7 +39,7 @@ func chainctl(t *testing.T, members string, stdin string, args ...string) (strin
 	var out bytes.Buffer
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	err := run(ctx, append([]string{"-members", members}, args...), strings.NewReader(stdin), &out)
+	err := run(ctx, append([]string{"-members", members}, args...), stdio{in: strings.NewReader(stdin), out: &out, errOut: &out})
 	return out.String(), err
 }
 
@@ -90,14 +90,25 @@ func TestCommandsAgainstAChain(t *testing.T) {
 	require.Contains(t, out, "ROLE")
 }
 
-func TestInteractivePrompt(t *testing.T) {
+// TestScriptFailsWhenACommandFails: commands read from a non-terminal
+// stdin (a script, a here-document) all run, each failure is reported
+// with its line number, and the script fails if any command failed.
+func TestScriptFailsWhenACommandFails(t *testing.T) {
 	members := startChain(t)
-	out, err := chainctl(t, members, "append \"a b\"\nbogus\n\nread 1\nquit\nappend never\n")
-	require.NoError(t, err)
+	out, err := chainctl(t, members, "append \"a b\"\nbogus\n\n# a comment\nread 1\nquit\nappend never\n")
+	require.EqualError(t, err, "1 of 3 commands failed")
 	require.Contains(t, out, "appended at offset 1")
-	require.Contains(t, out, `error: unknown command "bogus"`)
+	require.Contains(t, out, `chainctl: line 2: unknown command "bogus"`)
 	require.Contains(t, out, `1 "a b"`)
 	require.NotContains(t, out, "offset 2", "a command after quit ran")
+	require.NotContains(t, out, "chain> ", "a script gets no prompt")
+
+	out, err = chainctl(t, members, "latest --json\nread 1 -timeout 2s\n")
+	require.NoError(t, err)
+	require.Contains(t, out, `{"commit":1}`)
+
+	_, err = chainctl(t, members, "latest -timeout 0\n")
+	require.EqualError(t, err, "1 of 1 commands failed")
 }
 
 func TestErrorsAreOneLineAndFail(t *testing.T) {

@@ -16,7 +16,7 @@ import (
 )
 
 // print writes v as JSON with -json, text otherwise.
-func (s *console) print(v any, text string) error {
+func (s *call) print(v any, text string) error {
 	if s.json {
 		return json.NewEncoder(s.out).Encode(v)
 	}
@@ -33,7 +33,7 @@ type jsonEntry struct {
 	Data    string `json:"data"`
 }
 
-func (s *console) printEntries(ents []chain.Entry) error {
+func (s *call) printEntries(ents []chain.Entry) error {
 	if s.json {
 		out := make([]jsonEntry, len(ents))
 		for i, e := range ents {
@@ -65,7 +65,14 @@ type nodeStatus struct {
 	// Lag is how many entries the node is behind the head.
 	Lag      uint64 `json:"lag"`
 	Inflight int64  `json:"inflight_bytes"`
-	Err      string `json:"error,omitempty"`
+	// Err is why the node stopped serving, as it reports.
+	Err string `json:"error,omitempty"`
+	// Problem is why the node cannot serve: unreachable, fenced, stopped
+	// or catching up, with the cause; empty when it serves.
+	Problem string `json:"problem,omitempty"`
+	// Serving is set when the node takes its part in the chain (it may
+	// still have a Problem: busy).
+	Serving bool `json:"serving"`
 }
 
 // masterView is the master's configuration as status and the admin
@@ -95,11 +102,15 @@ func newMasterView(addr string, cfg chain.Config) masterView {
 }
 
 // writeText prints the view: a title line, then one line per node in chain
-// order, the joining node last.
-func (v masterView) writeText(out io.Writer) error {
+// order, the joining node last. added is a node just added (add-node),
+// which the view shows joining only once it has reached the master.
+func (v masterView) writeText(out io.Writer, added string) error {
 	joining := "none"
-	if v.Joining != nil {
+	switch {
+	case v.Joining != nil:
 		joining = v.Joining.ID
+	case added != "":
+		joining = "none yet (" + added + " joins once it reaches the master)"
 	}
 	fmt.Fprintf(out, "master %s: epoch %d, joining: %s\n", v.Addr, v.Epoch, joining)
 	w := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
@@ -177,7 +188,7 @@ func (s *console) masterStates(ctx context.Context) ([]masterState, string, chai
 
 // admin sends an add or remove request to the master (a group's leader)
 // and prints the configuration it answers with.
-func (s *console) admin(ctx context.Context, req *wire.AdminRequest) error {
+func (s *call) admin(ctx context.Context, req *wire.AdminRequest) error {
 	what := map[wire.AdminOp]string{
 		wire.AdminAddNode: "add-node", wire.AdminRemoveNode: "remove-node",
 		wire.AdminAddMaster: "add-master", wire.AdminRemoveMaster: "remove-master",
@@ -211,17 +222,20 @@ func (s *console) admin(ctx context.Context, req *wire.AdminRequest) error {
 	case resp.Config.Role(req.Member.ID) == chain.RoleNone:
 		fmt.Fprintf(s.out, "added %s at %s: it joins behind the tail once it reaches the master, then becomes the tail\n",
 			req.Member.ID, req.Member.Addr)
+		return view.writeText(s.out, req.Member.ID)
 	default:
 		fmt.Fprintf(s.out, "%s is already in the chain (%s)\n", req.Member.ID, resp.Config.Role(req.Member.ID))
 	}
-	return view.writeText(s.out)
+	return view.writeText(s.out, "")
 }
 
 // status prints, with a master, every master's state (which one leads)
 // and the leader's view of the chain, then asks every node (the joining
-// one included) for its status; an unreachable node is reported in its
-// row.
-func (s *console) status(ctx context.Context) error {
+// one included) for its status and whether it serves; a node that is
+// unreachable, fenced or stopped is reported in its row with the cause.
+// It returns an errCannotServe, after printing, when the chain cannot
+// serve (chainProblems).
+func (s *call) status(ctx context.Context) error {
 	if s.part != nil {
 		return s.partitionedStatus(ctx)
 	}
@@ -237,27 +251,80 @@ func (s *console) status(ctx context.Context) error {
 		v := newMasterView(from, cfg)
 		view = &v
 	}
+	rows := s.nodeRows(ctx, cfg)
+	problems := chainProblems(rows, len(cfg.Members), masters)
+	if s.json {
+		var err error
+		if view != nil {
+			err = json.NewEncoder(s.out).Encode(map[string]any{"masters": masters, "master": view, "nodes": rows, "problems": problems})
+		} else {
+			err = json.NewEncoder(s.out).Encode(rows)
+		}
+		if err != nil {
+			return err
+		}
+	} else if err := writeStatus(s.out, masters, view, rows); err != nil {
+		return err
+	}
+	if len(problems) > 0 {
+		return errCannotServe(problems)
+	}
+	return nil
+}
+
+// nodeRows asks every node of cfg (the joining one last) for its status
+// and whether it serves, all at once, so an unreachable node (asked
+// until the command's time limit, unless it refuses connections) does not
+// hold up the others.
+func (s *call) nodeRows(ctx context.Context, cfg chain.Config) []nodeStatus {
 	nodes := cfg.Members
 	if cfg.Joining != nil {
 		nodes = append(nodes[:len(nodes):len(nodes)], *cfg.Joining)
 	}
-	// The nodes are asked at once, so an unreachable one (which is asked
-	// until the command's time limit) does not hold up the others.
 	rows := make([]nodeStatus, len(nodes))
 	var wg sync.WaitGroup
 	for i, m := range nodes {
 		wg.Go(func() {
 			rows[i] = nodeStatus{ID: m.ID, Addr: m.Addr, Role: "unreachable"}
-			st, err := s.client.Status(ctx, m.Addr)
+			var st *chain.NodeStatus
+			err := s.reaching(ctx, "", []string{m.Addr}, func(ctx context.Context) (err error) {
+				st, err = s.client.Status(ctx, m.Addr)
+				return err
+			})
 			if err != nil {
-				rows[i].Err = err.Error()
+				var ue *unreachableError
+				if errors.As(err, &ue) {
+					rows[i].Problem = "unreachable: " + ue.causes[0]
+				} else {
+					rows[i].Problem = "unreachable: " + err.Error()
+				}
 				return
 			}
-			rows[i] = nodeStatus{ID: st.ID, Addr: m.Addr, Role: st.Role.String(), Epoch: st.Epoch,
+			rows[i] = nodeStatus{ID: m.ID, Addr: m.Addr, Role: st.Role.String(), Epoch: st.Epoch,
 				Last: st.LastOffset, Commit: st.CommitPoint, Applied: st.Applied, Inflight: st.InflightBytes, Err: st.Err}
+			rows[i].Serving = st.Err == ""
+			if st.Err != "" {
+				rows[i].Problem = "stopped: " + st.Err
+			}
 		})
 	}
 	wg.Wait()
+	var addrs []string
+	var idx []int
+	for i, r := range rows {
+		if r.Role != "unreachable" && r.Problem == "" {
+			addrs, idx = append(addrs, r.Addr), append(idx, i)
+		}
+	}
+	pctx, cancel := context.WithTimeout(ctx, masterAskLimit)
+	defer cancel()
+	if refusals, err := serveProbes(pctx, s.tr, addrs); err == nil {
+		for j, r := range refusals {
+			if r != nil {
+				rows[idx[j]].Problem, rows[idx[j]].Serving = probeProblem(r)
+			}
+		}
+	}
 	var headLast uint64
 	for _, r := range rows {
 		if r.Role != "unreachable" {
@@ -269,26 +336,26 @@ func (s *console) status(ctx context.Context) error {
 			rows[i].Lag = headLast - rows[i].Last
 		}
 	}
-	if s.json {
-		if view != nil {
-			return json.NewEncoder(s.out).Encode(map[string]any{"masters": masters, "master": view, "nodes": rows})
-		}
-		return json.NewEncoder(s.out).Encode(rows)
-	}
+	return rows
+}
+
+// writeStatus prints status as text: the masters and the master's view
+// (with -master), then one row per node.
+func writeStatus(out io.Writer, masters []masterState, view *masterView, rows []nodeStatus) error {
 	if view != nil {
-		if err := writeMasters(s.out, masters); err != nil {
+		if err := writeMasters(out, masters); err != nil {
 			return err
 		}
-		if err := view.writeText(s.out); err != nil {
+		if err := view.writeText(out, ""); err != nil {
 			return err
 		}
-		fmt.Fprintln(s.out)
+		fmt.Fprintln(out)
 	}
-	w := tabwriter.NewWriter(s.out, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(w, "ID\tADDR\tROLE\tEPOCH\tLAST\tCOMMIT\tAPPLIED\tLAG\tIN-FLIGHT\tERROR")
+	w := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(w, "ID\tADDR\tROLE\tEPOCH\tLAST\tCOMMIT\tAPPLIED\tLAG\tIN-FLIGHT\tPROBLEM")
 	for _, r := range rows {
 		fmt.Fprintf(w, "%s\t%s\t%s\t%d\t%d\t%d\t%d\t%d\t%d\t%s\n",
-			r.ID, r.Addr, r.Role, r.Epoch, r.Last, r.Commit, r.Applied, r.Lag, r.Inflight, r.Err)
+			r.ID, r.Addr, r.Role, r.Epoch, r.Last, r.Commit, r.Applied, r.Lag, r.Inflight, r.Problem)
 	}
 	return w.Flush()
 }

@@ -19,7 +19,7 @@ import (
 
 // chainClient returns the client of the chain the log commands go to:
 // the one chain, or the chain of a partitioned cluster that -chain names.
-func (s *console) chainClient(ctx context.Context) (*chain.Client, error) {
+func (s *call) chainClient(ctx context.Context) (*chain.Client, error) {
 	if s.part == nil {
 		return s.client, nil
 	}
@@ -45,7 +45,7 @@ func (s *console) kv() *kv.Client {
 
 // adminNode sends add-node or remove-node: to the chain -chain names in a
 // partitioned cluster.
-func (s *console) adminNode(ctx context.Context, req *wire.AdminRequest) error {
+func (s *call) adminNode(ctx context.Context, req *wire.AdminRequest) error {
 	if s.part != nil {
 		if _, err := s.chainClient(ctx); err != nil {
 			return err
@@ -157,7 +157,7 @@ func (s *console) clusterStatus(ctx context.Context) (clusterStatus, error) {
 }
 
 // partitionedStatus prints the status of a partitioned cluster.
-func (s *console) partitionedStatus(ctx context.Context) error {
+func (s *call) partitionedStatus(ctx context.Context) error {
 	st, err := s.clusterStatus(ctx)
 	if err != nil {
 		return err

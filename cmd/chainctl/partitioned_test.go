@@ -361,8 +361,8 @@ func TestCommandsOnAPartitionedCluster(t *testing.T) {
 	var buf bytes.Buffer
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	require.NoError(t, run(ctx, []string{"-master", master, "-chain", "c3"}, strings.NewReader("append a\nget k1\nlatest\n"), &buf))
-	require.Regexp(t, `chain> appended at offset \d+\n`, buf.String())
+	require.NoError(t, run(ctx, []string{"-master", master, "-chain", "c3"}, stdio{in: strings.NewReader("append a\nget k1\nlatest\n"), out: &buf, errOut: &buf}))
+	require.Regexp(t, `(?m)^appended at offset \d+\n`, buf.String())
 	require.Contains(t, buf.String(), "\"v1\"\n")
 	require.Contains(t, buf.String(), "commit point ")
 }
