@@ -66,6 +66,7 @@ func usage(out io.Writer) {
 	fs.SetOutput(out)
 	fmt.Fprintln(out, "usage: chainctl [flags] [command [args]]   (flags may also follow the command; -- ends them)")
 	fmt.Fprintln(out, commandHelp)
+	fmt.Fprintln(out, payloadHelp)
 	fmt.Fprintln(out, "flags:")
 	fs.PrintDefaults()
 }
@@ -249,7 +250,7 @@ func (p payloadReader) read(arg string, limit int) ([]byte, error) {
 
 func checkSize(what string, b []byte, limit int) ([]byte, error) {
 	if len(b) > limit {
-		return nil, fmt.Errorf("%s: %w: over %d bytes", what, chain.ErrTooLarge, limit)
+		return nil, fmt.Errorf("%w: %s of %d bytes, over %d", chain.ErrTooLarge, what, len(b), limit)
 	}
 	return b, nil
 }

@@ -83,6 +83,9 @@ func (s *console) execute(ctx context.Context, o commandOptions, args []string) 
 	if !ok {
 		return fmt.Errorf("unknown command %q (try help)", name)
 	}
+	if err := kvRefusal(name, args); err != nil {
+		return err
+	}
 	if len(args) < cmd.minArgs || len(args) > cmd.maxArgs {
 		return fmt.Errorf("%w: %s", errUsage, cmd.usage)
 	}
@@ -146,7 +149,7 @@ var commands = map[string]command{
 		return s.print(map[string]any{"commit": off}, fmt.Sprintf("commit point %d", off))
 	}},
 	"do": {"do NAME [DATA]", 1, 2, func(ctx context.Context, s *call, a []string) error {
-		data, err := s.handlerPayload("do", a)
+		data, err := s.handlerPayload(a)
 		if err != nil {
 			return err
 		}
@@ -162,7 +165,7 @@ var commands = map[string]command{
 			fmt.Sprintf("offset %d: %q", res.Offset, res.Data))
 	}},
 	"query": {"query NAME [DATA]", 1, 2, func(ctx context.Context, s *call, a []string) error {
-		data, err := s.handlerPayload("query", a)
+		data, err := s.handlerPayload(a)
 		if err != nil {
 			return err
 		}
@@ -239,20 +242,28 @@ var kvCommands = map[string]string{
 	kv.QueryGet: "get KEY", kv.QueryLen: "",
 }
 
-// handlerPayload returns the DATA of do or query (a[1], or none). A kv
-// command or query given a word is refused: it takes kv's binary
-// encoding, which put, get and delete write (or give the encoded bytes as
-// hex: or @PATH).
-func (s *call) handlerPayload(verb string, a []string) ([]byte, error) {
+// kvRefusal refuses do or query (verb) of a kv command or query given
+// words: they take kv's binary encoding, which put, get and delete write
+// (or the encoded bytes given as hex: or @PATH).
+func kvRefusal(verb string, args []string) error {
+	if (verb != "do" && verb != "query") || len(args) < 2 {
+		return nil
+	}
+	use, ok := kvCommands[args[0]]
+	if !ok || (len(args) == 2 && !literal(args[1])) {
+		return nil
+	}
+	if use != "" {
+		use = "use chainctl " + use + ", or "
+	}
+	return fmt.Errorf("%s %s: the payload is kv's binary encoding, not words: %sgive the encoded bytes as hex:HEX or @PATH",
+		verb, args[0], use)
+}
+
+// handlerPayload returns the DATA of do or query (a[1], or none).
+func (s *call) handlerPayload(a []string) ([]byte, error) {
 	if len(a) < 2 {
 		return nil, nil
-	}
-	if use, ok := kvCommands[a[0]]; ok && literal(a[1]) {
-		if use != "" {
-			use = "use chainctl " + use + ", or "
-		}
-		return nil, fmt.Errorf("%s %s: the payload is kv's binary encoding, not a word: %sgive the encoded bytes as hex:HEX or @PATH",
-			verb, a[0], use)
 	}
 	return s.payload.read(a[1], maxPayload)
 }

@@ -4,10 +4,13 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
+	"os"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/chzyer/readline"
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
 
@@ -135,4 +138,82 @@ func TestSplitLine(t *testing.T) {
 	require.Equal(t, []string{"append", ""}, words)
 	_, err = splitLine(`put "open`)
 	require.Error(t, err)
+}
+
+// TestPromptEditsLines drives the terminal prompt's line editor over a
+// pipe: Left, Left, Backspace edit the line (they used to be stored as
+// escape sequences), and Up recalls the previous line.
+func TestPromptEditsLines(t *testing.T) {
+	members := startChain(t)
+	keys := "append abc\x1b[D\x1b[D\x7f\r" + // "append bc"
+		"\x1b[A\r" + // the same line again
+		"bogus\r" +
+		"read 1\r"
+	var out bytes.Buffer
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	err := run(ctx, []string{"-members", members}, stdio{
+		in: strings.NewReader(""), out: &out, errOut: &out, terminal: true,
+		editor: func(c *readline.Config) {
+			c.Stdin = io.NopCloser(strings.NewReader(keys))
+			c.HistoryFile = ""
+			c.FuncIsTerminal = func() bool { return true }
+			c.FuncMakeRaw = func() error { return nil }
+			c.FuncExitRaw = func() error { return nil }
+			c.FuncGetWidth = func() int { return 200 }
+			c.FuncOnWidthChanged = func(func()) {}
+		},
+	})
+	require.NoError(t, err, "a failed command does not end the prompt or fail it: %s", out.String())
+	require.Contains(t, out.String(), `error: unknown command "bogus"`)
+	require.Contains(t, out.String(), `1 "bc"`)
+	require.Contains(t, out.String(), `2 "bc"`)
+	require.NotContains(t, out.String(), `\x1b`)
+}
+
+// TestKVThroughDoAndQuery: the kv commands take kv's binary encoding;
+// given words, do and query say to use put and get; given the encoding
+// (uvarint length, key, uvarint length, value) as hex: they work.
+func TestKVThroughDoAndQuery(t *testing.T) {
+	members := startChain(t)
+	for _, args := range [][]string{
+		{"do", "kv.put", "k", "v"}, {"do", "kv.put", "k"}, {"query", "kv.get", "k"}, {"do", "kv.delete", "k"},
+	} {
+		_, err := chainctl(t, members, "", args...)
+		require.ErrorContains(t, err, "the payload is kv's binary encoding, not words: use chainctl ", "%q", args)
+	}
+	_, err := chainctl(t, members, "", "do", "kv.put", "hex:016b0176") // "k" = "v"
+	require.NoError(t, err)
+	out, err := chainctl(t, members, "", "get", "k")
+	require.NoError(t, err)
+	require.Equal(t, "\"v\"\n", out)
+	out, err = chainctl(t, members, "", "query", "kv.get", "hex:016b")
+	require.NoError(t, err)
+	require.Equal(t, "\"\\x01\\x01v\"\n", out, "found, then the value")
+
+	// A value from a file, and from stdin.
+	path := t.TempDir() + "/value"
+	require.NoError(t, os.WriteFile(path, []byte("from a file"), 0o600))
+	_, err = chainctl(t, members, "", "put", "f", "@"+path)
+	require.NoError(t, err)
+	out, err = chainctl(t, members, "", "get", "f")
+	require.NoError(t, err)
+	require.Equal(t, "\"from a file\"\n", out)
+	_, err = chainctl(t, members, "from stdin", "append", "-")
+	require.NoError(t, err)
+	out, err = chainctl(t, members, "", "read", "3")
+	require.NoError(t, err)
+	require.Equal(t, "3 \"from stdin\"\n", out)
+}
+
+// TestStatusFailsWhenAMemberIsDown: a member that refuses connections is
+// reported in its row, and status fails naming it.
+func TestStatusFailsWhenAMemberIsDown(t *testing.T) {
+	members := startChain(t)
+	free, err := launch.FreeLocalMembers(1)
+	require.NoError(t, err)
+	out, err := chainctl(t, members+",n9="+free[0].Addr, "", "status")
+	require.EqualError(t, err, "the chain cannot serve: n9 unreachable: connection refused (nothing listens there; is chaind running?)")
+	require.Regexp(t, `(?m)^n9\s+`+free[0].Addr+`\s+unreachable\s.*connection refused`, out)
+	require.Regexp(t, `(?m)^n1\s+\S+\s+head\s`, out)
 }

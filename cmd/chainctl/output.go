@@ -157,10 +157,14 @@ func (s *console) masterStates(ctx context.Context) ([]masterState, string, chai
 				actx, cancel = context.WithTimeout(ctx, masterAskLimit)
 				defer cancel()
 			}
-			u, err := masterclient.FetchUpdate(actx, s.tr, addr)
+			var u *wire.ConfigUpdate
+			err := s.reaching(actx, "the master", []string{addr}, func(ctx context.Context) (err error) {
+				u, err = masterclient.FetchUpdate(ctx, s.tr, addr)
+				return err
+			})
 			states[i] = masterState{Addr: addr, State: "unreachable"}
 			if err != nil {
-				states[i].Err, errs[i] = err.Error(), err
+				states[i].Err, errs[i] = unreachableCause(err), err
 				return
 			}
 			updates[i] = u
@@ -292,12 +296,7 @@ func (s *call) nodeRows(ctx context.Context, cfg chain.Config) []nodeStatus {
 				return err
 			})
 			if err != nil {
-				var ue *unreachableError
-				if errors.As(err, &ue) {
-					rows[i].Problem = "unreachable: " + ue.causes[0]
-				} else {
-					rows[i].Problem = "unreachable: " + err.Error()
-				}
+				rows[i].Problem = "unreachable: " + unreachableCause(err)
 				return
 			}
 			rows[i] = nodeStatus{ID: m.ID, Addr: m.Addr, Role: st.Role.String(), Epoch: st.Epoch,
@@ -367,7 +366,7 @@ func writeMasters(out io.Writer, masters []masterState) error {
 	for _, m := range masters {
 		switch {
 		case m.State == "unreachable":
-			fmt.Fprintf(w, "  %s\t%s\t\n", m.Addr, m.State)
+			fmt.Fprintf(w, "  %s\t%s\t%s\n", m.Addr, m.State, m.Err)
 		default:
 			fmt.Fprintf(w, "  %s\t%s\tepoch %d\n", m.Addr, m.State, m.Epoch)
 		}

@@ -161,3 +161,13 @@ func refusal(err error) string {
 	}
 	return ""
 }
+
+// unreachableCause is the cause an error of reaching one address gives:
+// the refusal, or the error itself.
+func unreachableCause(err error) string {
+	var ue *unreachableError
+	if errors.As(err, &ue) && len(ue.causes) == 1 {
+		return ue.causes[0]
+	}
+	return err.Error()
+}
