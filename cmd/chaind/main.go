@@ -190,7 +190,10 @@ func splitMasterArg(args []string) []string {
 func parseFlags(args []string, out io.Writer) (flags, error) {
 	var f flags
 	fs := flag.NewFlagSet("chaind", flag.ContinueOnError)
-	fs.SetOutput(out)
+	// The flag set writes nothing: -h prints the flags below, and a bad
+	// flag is one line.
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
 	fs.StringVar(&f.id, "id", "", "run the one node with this id (needs -members, or -master ADDR and -addr); without it, run a local chain")
 	fs.IntVar(&f.chains, "chains", 0, "partitioned cluster: with -master alone, run the master of a cluster of this many chains\n"+
 		"(instead of -members); without -master, -id and -server, run a local cluster of them")
@@ -222,7 +225,13 @@ func parseFlags(args []string, out io.Writer) (flags, error) {
 	fs.StringVar(&f.tlsKey, "tls-key", "", "PEM private key for mutual TLS")
 	fs.StringVar(&f.tlsCA, "tls-ca", "", "PEM CA certificate that signs every node's and client's certificate")
 	if err := fs.Parse(splitMasterArg(args)); err != nil {
-		return f, err
+		if errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(out, "usage: chaind [flags]   (go doc github.com/chainrep/chain/cmd/chaind shows how to run each kind)")
+			fs.SetOutput(out)
+			fs.PrintDefaults()
+			return f, err
+		}
+		return f, fmt.Errorf("%w (chaind -h lists the flags)", err)
 	}
 	if fs.NArg() > 0 {
 		return f, fmt.Errorf("unexpected arguments %q", fs.Args())

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -18,7 +19,12 @@ import (
 	"github.com/chainrep/chain/transport/tcp"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+func TestMain(m *testing.M) {
+	if os.Getenv(holdLockEnv) != "" {
+		holdLock()
+	}
+	goleak.VerifyTestMain(m)
+}
 
 // TestNodesServeAndRestartFromTheirData runs three chaind nodes (as three run calls,
 // each with its own transport, as separate processes would), writes through

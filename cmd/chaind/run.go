@@ -21,11 +21,12 @@ import (
 
 // run starts the master or the nodes the flags ask for and serves until
 // ctx ends.
-func run(ctx context.Context, args []string, out io.Writer) error {
+func run(ctx context.Context, args []string, out io.Writer) (err error) {
 	f, err := parseFlags(args, out)
 	if err != nil {
 		return err
 	}
+	defer func() { err = explain(err, f.data) }()
 	logger, err := newLogger(f.logLevel, os.Stderr)
 	if err != nil {
 		return err
@@ -167,7 +168,7 @@ func runMaster(ctx context.Context, f flags, cfg chain.Config, tr chain.Transpor
 	}
 	m, err := master.Start(mc)
 	if err != nil {
-		return fmt.Errorf("start master: %w", err)
+		return err // master.Start's errors say "start master"
 	}
 	masters := f.listen
 	var addrs []string
