@@ -8,7 +8,9 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"strconv"
+	"time"
 
 	"github.com/chainrep/chain"
 )
@@ -26,11 +28,15 @@ import (
 // "expected_found" and "value" are required and "expected" defaults to "".
 // Since they are JSON strings, CAS suits values that are valid UTF-8 text.
 //
-// Each request gets a context bounded by the request timeout. Errors are
-// plain text (internal errors are logged, not described): 400 for bad input (bad key, malformed JSON), 413 for a value
-// over the size limit (or one the chain refuses as too large), 503 when the
-// chain is busy, closed or does not answer in time, 500 otherwise. Other
-// methods on these paths get 405.
+// Each request gets a context bounded by the request timeout, and its body
+// must arrive within that timeout too (a read deadline on the connection).
+// Errors are plain text (internal errors are logged, not described): 400
+// for bad input (bad key, malformed JSON), 408 for a body that does not
+// arrive in time (shorter than its Content-Length, say), 413 for a value
+// over the size limit (or one the chain refuses as too large), 503 when
+// the chain is busy, closed or does not answer in time, 500 otherwise.
+// Other methods on these paths get 405. A server should still set its own
+// ReadHeaderTimeout and ReadTimeout.
 func NewHTTPHandler(c *Client, opts ...HTTPOption) http.Handler {
 	h := &httpHandler{kv: c, cfg: newHTTPConfig(opts)}
 	mux := http.NewServeMux()
@@ -152,16 +158,38 @@ func parseCAS(raw []byte, maxValue int64) (casBody, error) {
 	return body, nil
 }
 
+// errBodyTimeout is wrapped by the error of a body that did not arrive
+// within the request timeout (answered 408).
+var errBodyTimeout = errors.New("request body not received in time")
+
 // readBody reads the request body, refusing more than limit bytes with an
-// error wrapping chain.ErrTooLarge.
+// error wrapping chain.ErrTooLarge. The read must end within the request
+// timeout: a body shorter than its Content-Length would otherwise hold
+// the handler (and its connection) until the client goes away. Where the
+// connection does not take a read deadline (http.ErrNotSupported, as
+// under some test servers), the server's own ReadTimeout bounds the read.
 func (h *httpHandler) readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, error) {
 	if r.ContentLength > limit {
 		return nil, fmt.Errorf("body: %w: %d bytes over %d", chain.ErrTooLarge, r.ContentLength, limit)
 	}
+	rc := http.NewResponseController(w)
+	deadline := rc.SetReadDeadline(time.Now().Add(h.cfg.timeout)) == nil
 	b, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
+	if err == nil && deadline {
+		// Lift the deadline: once the body is read, the server reads the
+		// connection in the background to notice a client that goes away,
+		// and a deadline passing there would cancel the request.
+		_ = rc.SetReadDeadline(time.Time{})
+	}
 	if err != nil {
+		// The rest of the body is not worth reading: close the connection
+		// after the answer rather than have the server drain it.
+		w.Header().Set("Connection", "close")
 		if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
 			return nil, fmt.Errorf("body: %w: over %d bytes", chain.ErrTooLarge, limit)
+		}
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			return nil, fmt.Errorf("read body: %w within %v (%d of %d bytes)", errBodyTimeout, h.cfg.timeout, len(b), r.ContentLength)
 		}
 		return nil, fmt.Errorf("read body: %w: %w", chain.ErrInvalidArgument, err)
 	}
@@ -183,6 +211,8 @@ func (h *httpHandler) fail(w http.ResponseWriter, r *http.Request, err error) {
 // statusFor maps an error to its HTTP status.
 func statusFor(err error) int {
 	switch {
+	case errors.Is(err, errBodyTimeout):
+		return http.StatusRequestTimeout
 	case errors.Is(err, chain.ErrInvalidArgument):
 		return http.StatusBadRequest
 	case errors.Is(err, chain.ErrTooLarge):

@@ -15,8 +15,9 @@
 //
 //	go run ./examples/kv -data /tmp/kv
 //
-// With -http it then serves the HTTP API of kv.NewHTTPHandler until
-// SIGINT or SIGTERM:
+// With -http it binds the address first (a port in use fails before the
+// demo), then serves the HTTP API of kv.NewHTTPHandler until SIGINT or
+// SIGTERM:
 //
 //	go run ./examples/kv -http 127.0.0.1:8080
 //	curl -X PUT --data-binary hello 127.0.0.1:8080/kv/greeting
@@ -32,6 +33,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"os"
 	"os/signal"
 	"syscall"
@@ -65,6 +67,15 @@ func main() {
 // run starts the chain, runs the demo, serves HTTP on httpAddr (if not
 // empty) until ctx ends, and closes everything. It writes progress to out.
 func run(ctx context.Context, out io.Writer, logger *slog.Logger, dataDir, httpAddr string) (err error) {
+	// Bind the HTTP port first: a port in use fails at once, before the
+	// demo writes anything.
+	var ln net.Listener
+	if httpAddr != "" {
+		if ln, err = net.Listen("tcp", httpAddr); err != nil {
+			return fmt.Errorf("serve http: %w", err)
+		}
+		defer ln.Close() // serve closes it too; a second close is harmless
+	}
 	startCtx, cancel := context.WithTimeout(ctx, startTimeout)
 	defer cancel()
 	cl, err := launch.StartChain(startCtx, launch.ChainConfig{
@@ -93,10 +104,10 @@ func run(ctx context.Context, out io.Writer, logger *slog.Logger, dataDir, httpA
 	if err := demo(demoCtx, out, cl); err != nil {
 		return fmt.Errorf("demo: %w", err)
 	}
-	if httpAddr == "" {
+	if ln == nil {
 		return nil
 	}
-	return serve(ctx, out, logger, httpAddr, cl.KV)
+	return serve(ctx, out, logger, ln, cl.KV)
 }
 
 // describe renders the chain order, head first.

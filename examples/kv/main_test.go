@@ -5,6 +5,7 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"regexp"
 	"strings"
@@ -69,11 +70,20 @@ func TestRunServesHTTPUntilCancelled(t *testing.T) {
 	require.Contains(t, out.String(), "shutting down")
 }
 
+// TestRunFailsOnBadAddress: an address that cannot be bound (malformed,
+// or in use) fails before the chain starts and the demo runs.
 func TestRunFailsOnBadAddress(t *testing.T) {
 	var out bytes.Buffer
 	err := run(t.Context(), &out, slog.New(slog.DiscardHandler), "", "not an address")
 	require.ErrorContains(t, err, "serve http")
-	require.Contains(t, out.String(), "closed the client, the nodes and the network")
+	require.Empty(t, out.String(), "the demo ran before the port was bound")
+
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer ln.Close()
+	err = run(t.Context(), &out, slog.New(slog.DiscardHandler), "", ln.Addr().String())
+	require.ErrorContains(t, err, "address already in use")
+	require.Empty(t, out.String(), "the demo ran before the port was bound")
 }
 
 // waitForAddr returns the address from run's "serving" line.
