@@ -211,3 +211,35 @@ func TestChainProblems(t *testing.T) {
 	}
 	require.EqualError(t, errCannotServe{"a", "b"}, "the chain cannot serve: a; b")
 }
+
+func TestClusterProblems(t *testing.T) {
+	leader := masterState{Addr: "m1", State: "leader"}
+	follower := masterState{Addr: "m2", State: "follower"}
+	down := masterState{Addr: "m3", State: "unreachable"}
+	chainOf := func(id string, members ...string) chainView {
+		v := chainView{ID: id}
+		for _, m := range members {
+			v.Members = append(v.Members, memberView{ID: m})
+		}
+		return v
+	}
+	tests := []struct {
+		name string
+		st   clusterStatus
+		want []string
+	}{
+		{"healthy", clusterStatus{Masters: []masterState{leader, follower},
+			Servers: []serverView{{ID: "s1", Alive: true, Replicas: 2}, {ID: "s2", Alive: false, Replicas: 0}},
+			Chains:  []chainView{chainOf("c0", "s1/c0")}}, nil},
+		{"no leader", clusterStatus{Masters: []masterState{follower, down, down}, Servers: []serverView{{ID: "s1", Replicas: 1}}},
+			[]string{"no master leads (1 of 3 reachable)"}},
+		{"a server down with replicas", clusterStatus{Masters: []masterState{leader},
+			Servers: []serverView{{ID: "s1", Addr: "h:1", Replicas: 3}}},
+			[]string{"server s1 (h:1) stopped reporting, with 3 replicas"}},
+		{"a chain without members", clusterStatus{Masters: []masterState{leader}, Chains: []chainView{chainOf("c1")}},
+			[]string{"chain c1 has no members"}},
+	}
+	for _, tc := range tests {
+		require.Equal(t, tc.want, clusterProblems(tc.st), tc.name)
+	}
+}

@@ -100,9 +100,13 @@ func (s *console) clusterStatus(ctx context.Context) (clusterStatus, error) {
 					defer cancel()
 				}
 				states[i] = masterState{Addr: addr, State: "unreachable"}
-				u, err := masterclient.FetchClusterUpdate(actx, s.tr, addr)
+				var u *wire.ClusterUpdate
+				err := s.reaching(actx, "the master", []string{addr}, func(ctx context.Context) (err error) {
+					u, err = masterclient.FetchClusterUpdate(ctx, s.tr, addr)
+					return err
+				})
 				if err != nil {
-					states[i].Err, errs[i] = err.Error(), err
+					states[i].Err, errs[i] = unreachableCause(err), err
 					return
 				}
 				updates[i] = u
@@ -163,9 +167,47 @@ func (s *call) partitionedStatus(ctx context.Context) error {
 		return err
 	}
 	if s.json {
-		return json.NewEncoder(s.out).Encode(st)
+		err = json.NewEncoder(s.out).Encode(st)
+	} else {
+		err = st.writeText(s.out)
 	}
-	return st.writeText(s.out)
+	if err != nil {
+		return err
+	}
+	if problems := clusterProblems(st); len(problems) > 0 {
+		return errCannotServe(problems)
+	}
+	return nil
+}
+
+// clusterProblems is the rule of a partitioned cluster's status: why some
+// of its chains cannot serve, or none. No master leading (no replica can
+// be replaced, and the replicas fence themselves), a chain without
+// members and a server that hosts replicas but stopped reporting each
+// are one.
+func clusterProblems(st clusterStatus) []string {
+	var out []string
+	leads, reachable := false, 0
+	for _, m := range st.Masters {
+		leads = leads || m.State == "leader"
+		if m.State != "unreachable" {
+			reachable++
+		}
+	}
+	if !leads {
+		out = append(out, fmt.Sprintf("no master leads (%d of %d reachable)", reachable, len(st.Masters)))
+	}
+	for _, sv := range st.Servers {
+		if !sv.Alive && sv.Replicas > 0 && leads {
+			out = append(out, fmt.Sprintf("server %s (%s) stopped reporting, with %d replicas", sv.ID, sv.Addr, sv.Replicas))
+		}
+	}
+	for _, ch := range st.Chains {
+		if len(ch.Members) == 0 {
+			out = append(out, "chain "+ch.ID+" has no members")
+		}
+	}
+	return out
 }
 
 // writeText prints the masters, the servers and the chains.
@@ -173,7 +215,11 @@ func (st clusterStatus) writeText(out io.Writer) error {
 	fmt.Fprintln(out, "masters:")
 	w := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
 	for _, m := range st.Masters {
-		fmt.Fprintf(w, "  %s\t%s\n", m.Addr, m.State)
+		if m.Err != "" {
+			fmt.Fprintf(w, "  %s\t%s\t%s\n", m.Addr, m.State, m.Err)
+		} else {
+			fmt.Fprintf(w, "  %s\t%s\n", m.Addr, m.State)
+		}
 	}
 	if err := w.Flush(); err != nil {
 		return err
