@@ -213,7 +213,12 @@ func TestStatusFailsWhenAMemberIsDown(t *testing.T) {
 	free, err := launch.FreeLocalMembers(1)
 	require.NoError(t, err)
 	out, err := chainctl(t, members+",n9="+free[0].Addr, "", "status")
-	require.EqualError(t, err, "the chain cannot serve: n9 unreachable: connection refused (nothing listens there; is chaind running?)")
+	require.EqualError(t, err, "the chain cannot serve: n9 unreachable: connection refused (is chaind running there?)")
 	require.Regexp(t, `(?m)^n9\s+`+free[0].Addr+`\s+unreachable\s.*connection refused`, out)
 	require.Regexp(t, `(?m)^n1\s+\S+\s+head\s`, out)
+
+	// A command that waits for the missing tail says which node refuses.
+	_, err = chainctl(t, members+",n9="+free[0].Addr, "", "-timeout", "300ms", "latest")
+	require.ErrorContains(t, err, "; cannot reach "+free[0].Addr+": connection refused (is chaind running there?)")
+	require.NotContains(t, err.Error(), "\n")
 }

@@ -35,7 +35,7 @@ func (s *console) contacts(command string) (string, []string) {
 	for i, m := range s.cfg.Members {
 		addrs[i] = m.Addr
 	}
-	return "the chain's nodes", addrs
+	return "", addrs
 }
 
 // reaching runs fn, which talks to who at addrs. The transport retries
@@ -77,8 +77,11 @@ func (s *console) reaching(ctx context.Context, who string, addrs []string, fn f
 		if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, masterclient.ErrNoMaster) {
 			dctx, dcancel := context.WithTimeout(context.WithoutCancel(ctx), dialTimeout)
 			defer dcancel()
-			if uerr := unreachable(dctx, who, addrs); uerr != nil {
-				return uerr
+			if ue := refusing(dctx, who, addrs); ue != nil {
+				if len(ue.addrs) == len(addrs) {
+					return ue
+				}
+				return fmt.Errorf("%w; %w", err, ue)
 			}
 		}
 	}
@@ -121,18 +124,31 @@ func (e *unreachableError) Error() string {
 // clearly (nothing listens, or the host does not resolve); nil when one
 // accepts, or one does not answer in time (it may be slow, not down).
 func unreachable(ctx context.Context, who string, addrs []string) error {
+	if ue := refusing(ctx, who, addrs); ue != nil && len(ue.addrs) == len(addrs) {
+		return ue
+	}
+	return nil
+}
+
+// refusing dials every address at once and returns those that refuse
+// clearly, with their causes, or nil when none does.
+func refusing(ctx context.Context, who string, addrs []string) *unreachableError {
 	causes := make([]string, len(addrs))
 	var wg sync.WaitGroup
 	for i, addr := range addrs {
 		wg.Go(func() { causes[i] = dialCause(ctx, addr) })
 	}
 	wg.Wait()
-	for _, c := range causes {
-		if c == "" {
-			return nil
+	var ue *unreachableError
+	for i, c := range causes {
+		if c != "" {
+			if ue == nil {
+				ue = &unreachableError{who: who}
+			}
+			ue.addrs, ue.causes = append(ue.addrs, addrs[i]), append(ue.causes, c)
 		}
 	}
-	return &unreachableError{who: who, addrs: addrs, causes: causes}
+	return ue
 }
 
 // dialCause dials addr and returns why it cannot be reached, or "" when
@@ -153,7 +169,7 @@ func refusal(err error) string {
 	var dnsErr *net.DNSError
 	switch {
 	case errors.Is(err, syscall.ECONNREFUSED):
-		return "connection refused (nothing listens there; is chaind running?)"
+		return "connection refused (is chaind running there?)"
 	case errors.As(err, &dnsErr) && dnsErr.IsNotFound:
 		return fmt.Sprintf("no such host %q", dnsErr.Name)
 	case errors.Is(err, syscall.ENETUNREACH), errors.Is(err, syscall.EHOSTUNREACH):
