@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/chainrep/chain"
+	"github.com/chainrep/chain/wire"
 )
 
 func TestParseCommandLine(t *testing.T) {
@@ -205,6 +206,7 @@ func TestChainProblems(t *testing.T) {
 			2, []masterState{follower, down, down},
 			[]string{"no master leads (1 of 3 reachable)", "n1 fenced: no contact with the master", "n2 fenced: no contact with the master"}},
 		{"no members", nil, 0, []masterState{leader}, []string{"the chain has no members"}},
+		{"no leader knows the members", nil, 0, []masterState{follower, down, down}, []string{"no master leads (1 of 3 reachable)"}},
 	}
 	for _, tc := range tests {
 		require.Equal(t, tc.want, chainProblems(tc.rows, tc.members, tc.masters), tc.name)
@@ -241,5 +243,24 @@ func TestClusterProblems(t *testing.T) {
 	}
 	for _, tc := range tests {
 		require.Equal(t, tc.want, clusterProblems(tc.st), tc.name)
+	}
+}
+
+// TestUnknownLayout: a follower that knows no leader and no chains (a
+// master group restarted without a leader yet) cannot tell one chain from
+// a partitioned cluster; chainctl took it for an empty partitioned one.
+func TestUnknownLayout(t *testing.T) {
+	one := wire.Cluster{Chains: []wire.ChainInfo{{}}}
+	tests := []struct {
+		u    wire.ClusterUpdate
+		want bool
+	}{
+		{wire.ClusterUpdate{Follower: true}, true},
+		{wire.ClusterUpdate{Follower: true, Leader: "m1"}, false},
+		{wire.ClusterUpdate{}, false}, // a leader with no chains yet: a partitioned cluster
+		{wire.ClusterUpdate{Follower: true, Cluster: one}, false},
+	}
+	for _, tc := range tests {
+		require.Equal(t, tc.want, unknownLayout(&tc.u), "%+v", tc.u)
 	}
 }

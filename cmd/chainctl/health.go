@@ -91,8 +91,9 @@ func probeProblem(r *wire.RemoteError) (problem string, serving bool) {
 // set (busy) is shown, not counted.
 func chainProblems(rows []nodeStatus, members int, masters []masterState) []string {
 	var out []string
+	leads := len(masters) == 0
 	if len(masters) > 0 {
-		leads, reachable := false, 0
+		reachable := 0
 		for _, m := range masters {
 			leads = leads || m.State == "leader"
 			if m.State != "unreachable" {
@@ -103,7 +104,7 @@ func chainProblems(rows []nodeStatus, members int, masters []masterState) []stri
 			out = append(out, fmt.Sprintf("no master leads (%d of %d reachable)", reachable, len(masters)))
 		}
 	}
-	if members == 0 {
+	if members == 0 && leads { // without a leader, no members is not knowing them
 		out = append(out, "the chain has no members")
 	}
 	for _, r := range rows[:members] {

@@ -112,6 +112,10 @@ func (v masterView) writeText(out io.Writer, added string) error {
 	case added != "":
 		joining = "none yet (" + added + " joins once it reaches the master)"
 	}
+	if v.Epoch == 0 && len(v.Members) == 0 {
+		_, err := fmt.Fprintf(out, "master %s: knows no configuration yet (no leader since it started)\n", v.Addr)
+		return err
+	}
 	fmt.Fprintf(out, "master %s: epoch %d, joining: %s\n", v.Addr, v.Epoch, joining)
 	w := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
 	rows := v.Members
