@@ -49,22 +49,24 @@ func (s *console) reaching(ctx context.Context, who string, addrs []string, fn f
 	}
 	fctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
-	done := make(chan struct{})
+	// The check stops when fn returns: a dial that hangs does not hold up
+	// fn's result.
+	pctx, stopCheck := context.WithCancel(fctx)
 	var wg sync.WaitGroup
 	wg.Go(func() {
 		t := time.NewTimer(reachGrace)
 		defer t.Stop()
 		select {
-		case <-done:
+		case <-pctx.Done():
 			return
 		case <-t.C:
 		}
-		if err := unreachable(fctx, who, addrs); err != nil {
+		if err := unreachable(pctx, who, addrs); err != nil && pctx.Err() == nil {
 			cancel(err)
 		}
 	})
 	err := fn(fctx)
-	close(done)
+	stopCheck()
 	wg.Wait()
 	if err == nil {
 		return nil
