@@ -226,6 +226,10 @@ func (c *Client) Config() Config {
 // do sends req and retries it until a final response, ctx ends or the
 // client closes. Writes go to the head, everything else to the tail.
 func (c *Client) do(ctx context.Context, req *wire.ClientRequest) (*wire.ClientResponse, error) {
+	if len(req.Data) > c.opts.maxEntrySize {
+		return nil, fmt.Errorf("%w: a %d-byte payload exceeds the max entry size, %d bytes (WithMaxEntrySize)",
+			ErrTooLarge, len(req.Data), c.opts.maxEntrySize)
+	}
 	return c.call(ctx, req, "")
 }
 

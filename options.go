@@ -151,6 +151,7 @@ func (o *options) sharedChecks() []check {
 		{o.maxBatchBytes > 0, "max batch bytes must be positive"},
 		{o.maxBatchBytes <= wire.MaxMessageSize/2, fmt.Sprintf("max batch bytes must be at most %d (half the message size limit)", wire.MaxMessageSize/2)},
 		{!slices.Contains(o.masters, ""), "master addresses must not be empty"},
+		{o.maxEntrySize > 0, "max entry size must be positive"},
 	}
 }
 
@@ -158,7 +159,6 @@ func (o *options) sharedChecks() []check {
 func (o *options) nodeChecks() []check {
 	return []check{
 		{o.logger != nil, "logger must not be nil"},
-		{o.maxEntrySize > 0, "max entry size must be positive"},
 		{o.maxBatchBytes >= o.maxEntrySize, "max batch bytes must be at least the max entry size"},
 		{o.maxInflightBytes >= o.maxBatchBytes, "max in-flight bytes must be at least the max batch bytes"},
 		{o.maxPendingWrites > 0, "max pending writes must be positive"},
@@ -198,8 +198,11 @@ func WithConfig(c Config) Option {
 func WithLogger(l *slog.Logger) NodeOption { return nodeOption(func(o *options) { o.logger = l }) }
 
 // WithMaxEntrySize bounds the payload of one entry, query or result, in
-// bytes, for NewNode. Larger writes are refused with ErrTooLarge.
-func WithMaxEntrySize(n int) NodeOption { return nodeOption(func(o *options) { o.maxEntrySize = n }) }
+// bytes, for NewNode and NewClient. A node refuses larger writes and
+// queries with ErrTooLarge; a client refuses them at once, before sending
+// anything, so give clients the bound their nodes have (the default is the
+// same on both, DefaultMaxEntrySize).
+func WithMaxEntrySize(n int) Option { return sharedOption(func(o *options) { o.maxEntrySize = n }) }
 
 // WithMaxBatchBytes, for NewNode and NewClient, bounds for a node the
 // bytes of entries the head appends in one storage write and a node sends
