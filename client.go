@@ -26,6 +26,9 @@ type Client struct {
 	wg    sync.WaitGroup
 	out   *outbox // requests of concurrent calls, sent together
 
+	// metrics times the calls, for Collector.
+	metrics *clientMetrics
+
 	// stopFlusher ends the flusher's context, in which it sends.
 	stopFlusher context.CancelFunc
 
@@ -84,6 +87,7 @@ func NewClient(opts ...ClientOption) (*Client, error) {
 		lowWater: 1,
 		out:      newOutbox(o.maxBatchBytes),
 		busy:     make(chan struct{}, 1),
+		metrics:  newClientMetrics(),
 	}
 	flushCtx, stopFlusher := context.WithCancel(context.Background())
 	c.stopFlusher = stopFlusher
@@ -230,7 +234,10 @@ func (c *Client) do(ctx context.Context, req *wire.ClientRequest) (*wire.ClientR
 		return nil, fmt.Errorf("%w: a %d-byte payload exceeds the max entry size, %d bytes (WithMaxEntrySize)",
 			ErrTooLarge, len(req.Data), c.opts.maxEntrySize)
 	}
-	return c.call(ctx, req, "")
+	start := time.Now()
+	resp, err := c.call(ctx, req, "")
+	c.metrics.observe(req.Op, err, start)
+	return resp, err
 }
 
 // call is do with an explicit destination; an empty target means the head

@@ -4,6 +4,11 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/chainrep/chain/internal/metrics"
 )
 
 // Log is a node's ordered log: the entries in its Storage plus the commit
@@ -22,6 +27,8 @@ type Log struct {
 	changed chan struct{} // closed and replaced whenever last or commit moves
 	closed  chan struct{} // closed when the node stops
 	recent  recentEntries // the entries appended last
+	// appendTime, if set, observes the duration of each Storage.Append.
+	appendTime prometheus.Observer
 }
 
 // newLog wraps st with no entry committed yet (see Node.restoreCommit).
@@ -131,7 +138,10 @@ func (l *Log) append(ents []Entry) error {
 	if len(ents) == 0 {
 		return nil
 	}
-	if err := l.st.Append(ents); err != nil {
+	start := time.Now()
+	err := l.st.Append(ents)
+	metrics.Since(l.appendTime, start)
+	if err != nil {
 		return fmt.Errorf("append %d entries at %d: %w", len(ents), ents[0].Offset, err)
 	}
 	l.mu.Lock()

@@ -65,6 +65,7 @@ type Node struct {
 	successorAcked successorAck // highest offset the successor acknowledged holding
 	inflightBytes  atomic.Int64 // flow.Bytes(), for Stats
 	counters       counters
+	metrics        nodeMetrics // histograms and refusals by reason, for Collector
 	lifecycle      lifecycle
 
 	startMu sync.Mutex // serialises Start and Close
@@ -166,6 +167,7 @@ func NewNode(id string, opts ...NodeOption) (*Node, error) {
 		pullResps: make(chan *wire.PullResponse, 2*replica.StreamWindow),
 	}
 	n.cfg.Store(newNodeConfig(cfg, id))
+	n.metrics = newNodeMetrics(n.metricLabels())
 	n.applied.init()
 	n.ordered.init()
 	n.master.init(o.heartbeatEvery)
@@ -273,6 +275,7 @@ func (n *Node) Start(ctx context.Context) error {
 		return fmt.Errorf("start node %q: %w", n.id, err)
 	}
 	n.log = newLog(n.opts.storage)
+	n.log.appendTime = n.metrics.storageAppend
 	first := n.log.FirstOffset()
 	n.applied.set(first - 1)
 

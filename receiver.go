@@ -2,6 +2,7 @@ package chain
 
 import (
 	"sync"
+	"time"
 
 	"github.com/chainrep/chain/internal/replica"
 
@@ -88,6 +89,7 @@ func (n *Node) admit(req *wire.ClientRequest) *RemoteError {
 // refuse answers a client request with an error.
 func (n *Node) refuse(to string, id uint64, err *RemoteError) {
 	n.counters.refused.Add(1)
+	n.metrics.refused(err.Code)
 	n.send(to, &wire.ClientResponse{ID: id, Err: err})
 }
 
@@ -114,6 +116,9 @@ func (n *Node) onPullRequest(from string, p *wire.PullRequest) {
 	}
 	n.commitReported(replica.Report{Commit: p.Commit})
 	n.successorAcked.note(from, p.Next-1)
+	if p.Next > 0 {
+		n.metrics.hop.acked(p.Next-1, time.Now())
+	}
 	for {
 		select {
 		case n.pulls <- p:

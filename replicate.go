@@ -161,6 +161,9 @@ func (n *Node) sendEntries(stream *replica.Stream, last, commit uint64) error {
 		return fmt.Errorf("serve pull: %w", err)
 	}
 	n.counters.pullsSent.Add(uint64(len(ents)))
+	if len(ents) > 0 {
+		n.metrics.hop.sent(ents[len(ents)-1].Offset, time.Now())
+	}
 	n.sendPullResponse(&wire.PullResponse{From: stream.Next(), Commit: commit, Last: last, Entries: ents})
 	stream.Sent(stream.Next() + uint64(len(ents)))
 	return nil
