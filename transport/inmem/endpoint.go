@@ -103,6 +103,7 @@ func kindOf(msg chain.Message) wire.MessageKind {
 // dispatch routes the encoded message, of the given kind, from e to
 // the endpoint at to and delivers its copies.
 func (e *endpoint) dispatch(to string, kind wire.MessageKind, encoded []byte) error {
+	e.net.stats.bytesSent.Add(uint64(len(encoded)))
 	dst, copies := e.net.route(e.addr, to, kind)
 	for i, c := range copies {
 		// Decode once per copy so that duplicates share no memory either.

@@ -24,11 +24,14 @@ type Stats struct {
 	// Delayed counts copies held back by the Delay or Reorder fault; each
 	// is also counted later in Delivered, Dropped or Overflow.
 	Delayed uint64
+	// BytesSent counts the encoded bytes of the messages accepted by Send.
+	BytesSent uint64
 }
 
 // counters are the live counters behind Stats.
 type counters struct {
 	sent, delivered, dropped, overflow, duplicated, delayed atomic.Uint64
+	bytesSent                                               atomic.Uint64
 }
 
 // Stats returns the network's counters. Each counter is read atomically,
@@ -42,5 +45,6 @@ func (n *Network) Stats() Stats {
 		Overflow:   n.stats.overflow.Load(),
 		Duplicated: n.stats.duplicated.Load(),
 		Delayed:    n.stats.delayed.Load(),
+		BytesSent:  n.stats.bytesSent.Load(),
 	}
 }

@@ -181,6 +181,7 @@ func (e *endpoint) track(c *conn) bool {
 		return false
 	}
 	e.conns[c] = struct{}{}
+	e.stats.conns.Add(1)
 	return true
 }
 
@@ -188,5 +189,8 @@ func (e *endpoint) track(c *conn) bool {
 func (e *endpoint) untrack(c *conn) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	delete(e.conns, c)
+	if _, ok := e.conns[c]; ok {
+		delete(e.conns, c)
+		e.stats.conns.Add(-1)
+	}
 }

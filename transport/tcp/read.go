@@ -18,6 +18,7 @@ func (e *endpoint) readLoop(c *conn, fr *frameReader, from string) error {
 		if err != nil {
 			return err
 		}
+		e.stats.bytesReceived.Add(uint64(headerSize + len(p)))
 		msg, err := decodeFrame(p)
 		if err != nil {
 			if !errors.Is(err, errBadFrame) {
@@ -28,6 +29,7 @@ func (e *endpoint) readLoop(c *conn, fr *frameReader, from string) error {
 		if msg == nil {
 			continue // keepalive
 		}
+		e.stats.received.Add(1)
 		select {
 		case e.inbox <- chain.Inbound{From: from, Msg: msg}:
 		case <-c.dead:

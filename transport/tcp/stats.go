@@ -19,20 +19,34 @@ type Stats struct {
 	// read: failed TLS handshakes, malformed hellos and peers refused by
 	// VerifyPeer.
 	Rejected uint64
+	// Received counts messages read from connections.
+	Received uint64
+	// BytesSent and BytesReceived count the bytes of the frames written
+	// and read after the hello (messages and keepalives, frame headers
+	// included; TLS records not).
+	BytesSent, BytesReceived uint64
+	// Conns is the number of connections open now, dialed and accepted.
+	Conns int64
 }
 
 // counters are the live counters behind Stats.
 type counters struct {
 	sent, dropped, dials, dialFailures, rejected atomic.Uint64
+	received, bytesSent, bytesReceived           atomic.Uint64
+	conns                                        atomic.Int64
 }
 
 // Stats returns the transport's counters, each read atomically.
 func (t *Transport) Stats() Stats {
 	return Stats{
-		Sent:         t.stats.sent.Load(),
-		Dropped:      t.stats.dropped.Load(),
-		Dials:        t.stats.dials.Load(),
-		DialFailures: t.stats.dialFailures.Load(),
-		Rejected:     t.stats.rejected.Load(),
+		Sent:          t.stats.sent.Load(),
+		Dropped:       t.stats.dropped.Load(),
+		Dials:         t.stats.dials.Load(),
+		DialFailures:  t.stats.dialFailures.Load(),
+		Rejected:      t.stats.rejected.Load(),
+		Received:      t.stats.received.Load(),
+		BytesSent:     t.stats.bytesSent.Load(),
+		BytesReceived: t.stats.bytesReceived.Load(),
+		Conns:         t.stats.conns.Load(),
 	}
 }

@@ -40,6 +40,7 @@ func (e *endpoint) writeLoop(c *conn, bw *bufio.Writer, queue <-chan chain.Messa
 					if _, err := bw.Write(buf); err != nil {
 						return err
 					}
+					e.stats.bytesSent.Add(uint64(len(buf)))
 				}
 				wrote = false
 				continue
@@ -57,6 +58,7 @@ func (e *endpoint) writeLoop(c *conn, bw *bufio.Writer, queue <-chan chain.Messa
 			return err
 		}
 		e.stats.sent.Add(1)
+		e.stats.bytesSent.Add(uint64(len(buf)))
 		wrote = true
 		if cap(buf) > keepBufSize {
 			buf = nil
