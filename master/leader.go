@@ -144,6 +144,7 @@ func (m *Master) commitWorking(fn func(*cluster) error) (durable, error) {
 		}
 	}
 	next, base := m.cl.durable(), m.base
+	reasons := m.reconfigsLocked(next, time.Now())
 	m.mu.Unlock()
 	cur, ver := m.fsm.current()
 	if ver == base && next.equal(cur) {
@@ -159,6 +160,7 @@ func (m *Master) commitWorking(fn func(*cluster) error) (durable, error) {
 	}
 	m.base = after
 	m.mu.Unlock()
+	m.metrics.committed(reasons)
 	for _, c := range next.Chains {
 		if old, ok := cur.chain(c.ID); !ok || old.Config.Epoch != c.Config.Epoch {
 			m.announce(c.ID, c.Config)

@@ -160,6 +160,8 @@ type Master struct {
 	wg     sync.WaitGroup
 	// adminSlot lets one admin request run at a time.
 	adminSlot chan struct{}
+	// metrics counts reconfigurations, for Collector.
+	metrics masterMetrics
 }
 
 // Start validates opts and starts a master. A lone master (a group of
