@@ -30,8 +30,10 @@ func newNodeMetrics(labels prometheus.Labels) nodeMetrics {
 	}
 }
 
-// refusalReasons name the codes of refused client requests, as the reason
-// label of chain_node_refusals_total; the last is for any other code.
+// refusalReasons name the codes a node refuses client requests with, as
+// the reason label of chain_node_refusals_total; the last is for any
+// other code. The codes of outcomes (a failed handler, an expired result)
+// are not refusals.
 var refusalReasons = [...]string{
 	wire.CodeClosed:          "closed",
 	wire.CodeNotHead:         "not_head",
@@ -41,8 +43,6 @@ var refusalReasons = [...]string{
 	wire.CodeUnknownQuery:    "unknown_query",
 	wire.CodeTooLarge:        "too_large",
 	wire.CodeBusy:            "busy",
-	wire.CodeCommandFailed:   "command_failed",
-	wire.CodeResultExpired:   "result_expired",
 	wire.CodeInvalidArgument: "invalid_argument",
 	wire.CodeOutOfRange:      "out_of_range",
 	wire.CodeInternal:        "internal",
@@ -54,7 +54,7 @@ const numRefusalReasons = len(refusalReasons)
 // refused counts a refusal with code c.
 func (m *nodeMetrics) refused(c wire.Code) {
 	i := int(c)
-	if i == 0 || i >= numRefusalReasons {
+	if i >= numRefusalReasons || refusalReasons[i] == "" {
 		i = numRefusalReasons - 1
 	}
 	m.refusals[i].Add(1)

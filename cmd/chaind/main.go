@@ -88,6 +88,12 @@
 // -epoch, so give it an -epoch above any the chain has reached (its log
 // says which), and the current members. With -data DIR the master keeps
 // its raft log and snapshots in DIR, and its state survives restarts.
+//
+// With -metrics ADDR (in every mode) chaind serves the Prometheus metrics
+// of what it runs (nodes, their Pebble storage, masters, servers'
+// replicas, the TCP transport, the Go runtime) on http://ADDR/metrics and
+// Go's profiles on http://ADDR/debug/pprof/; deploy/grafana/chain.json is
+// a dashboard of them.
 package main
 
 import (
@@ -129,6 +135,7 @@ type flags struct {
 	servers                int
 	noSync                 bool
 	logLevel               string
+	metrics                string
 	tlsCert, tlsKey, tlsCA string
 	// set holds the flags given on the command line.
 	set map[string]bool
@@ -221,6 +228,7 @@ func parseFlags(args []string, out io.Writer) (flags, error) {
 	fs.IntVar(&f.port, "port", 7001, "local chain or cluster: first port; node (or server) i listens on port+i-1")
 	fs.BoolVar(&f.noSync, "nosync", false, "do not fsync Pebble writes (acknowledged writes may be lost on a machine crash; benchmarks only)")
 	fs.StringVar(&f.logLevel, "log-level", "info", "log level: debug, info, warn, error")
+	fs.StringVar(&f.metrics, "metrics", "", "serve Prometheus metrics on http://ADDR/metrics and profiles on /debug/pprof/ (say 127.0.0.1:9100)")
 	fs.StringVar(&f.tlsCert, "tls-cert", "", "PEM certificate for mutual TLS")
 	fs.StringVar(&f.tlsKey, "tls-key", "", "PEM private key for mutual TLS")
 	fs.StringVar(&f.tlsCA, "tls-ca", "", "PEM CA certificate that signs every node's and client's certificate")
@@ -282,7 +290,7 @@ func (f *flags) check() error {
 }
 
 // serverFlags are the flags a server takes besides -server.
-var serverFlags = []string{"listen", "master", "data", "nosync", "log-level", "tls-cert", "tls-key", "tls-ca"}
+var serverFlags = []string{"listen", "master", "data", "nosync", "log-level", "metrics", "tls-cert", "tls-key", "tls-ca"}
 
 // checkPartitioned rejects combinations of the partitioned cluster's
 // flags (-chains, -replicas, -server, -servers) that make no sense.
@@ -306,7 +314,7 @@ func (f *flags) checkPartitioned() error {
 	case f.server != "":
 		for _, name := range slices.Sorted(maps.Keys(f.set)) {
 			if name != "server" && !slices.Contains(serverFlags, name) {
-				return fmt.Errorf("-server takes no -%s (only -listen, -master ADDR, -data, -nosync, -log-level and -tls-*)", name)
+				return fmt.Errorf("-server takes no -%s (only -listen, -master ADDR, -data, -nosync, -log-level, -metrics and -tls-*)", name)
 			}
 		}
 		if f.listen == "" || f.master.addr == "" {

@@ -35,13 +35,19 @@ func run(ctx context.Context, args []string, out io.Writer) (err error) {
 	if err != nil {
 		return err
 	}
+	ms, err := startMetrics(f.metrics, logger, out)
+	if err != nil {
+		return err
+	}
+	defer ms.Close()
 	if f.server != "" || (f.chains > 0 && !f.master.run) {
 		tr := tcp.New(tcp.Options{TLS: tlsConfig, Logger: logger})
 		defer tr.Close()
+		ms.add(nil, tr.Collector())
 		if f.server != "" {
-			return runServer(ctx, f, tr, logger, out)
+			return runServer(ctx, f, tr, logger, out, ms)
 		}
-		return runLocalCluster(ctx, f, tr, logger, out)
+		return runLocalCluster(ctx, f, tr, logger, out, ms)
 	}
 	cfg, ids, err := chainConfig(f)
 	if err != nil {
@@ -50,8 +56,9 @@ func run(ctx context.Context, args []string, out io.Writer) (err error) {
 
 	tr := tcp.New(tcp.Options{TLS: tlsConfig, Logger: logger})
 	defer tr.Close()
+	ms.add(nil, tr.Collector())
 	if f.master.run {
-		return runMaster(ctx, f, cfg, tr, logger, out)
+		return runMaster(ctx, f, cfg, tr, logger, out, ms)
 	}
 	var nodes []*launch.Node
 	masterAddr := f.master.addr
@@ -74,6 +81,7 @@ func run(ctx context.Context, args []string, out io.Writer) (err error) {
 		}()
 		fmt.Fprintf(out, "master listening on %s (failure timeout %v)\n", masterAddr, f.failureTimeout)
 		nodes = lc.Nodes
+		ms.add(nil, lc.Master.Collector(), lc.Client.Collector())
 	} else {
 		n, err := launch.StartNode(ctx, launch.NodeConfig{
 			ID: f.id, Config: cfg, Masters: flagvalue.SplitAddrs(masterAddr), Addr: f.addr, Transport: tr,
@@ -89,6 +97,7 @@ func run(ctx context.Context, args []string, out io.Writer) (err error) {
 		}()
 		nodes = []*launch.Node{n}
 	}
+	ms.addNodes(nodes...)
 	printReady(out, cfg, ids, masterAddr, f)
 
 	select {
@@ -142,7 +151,7 @@ func chainConfig(f flags) (chain.Config, []string, error) {
 
 // runMaster runs the configuration master, alone or in a group, until ctx
 // ends.
-func runMaster(ctx context.Context, f flags, cfg chain.Config, tr chain.Transport, logger *slog.Logger, out io.Writer) error {
+func runMaster(ctx context.Context, f flags, cfg chain.Config, tr chain.Transport, logger *slog.Logger, out io.Writer, ms *metricsServer) error {
 	mc := master.Options{
 		Addr: f.listen, Config: cfg, Transport: tr, FailureTimeout: f.failureTimeout, Logger: logger,
 		RaftAddr: f.raft, Join: f.join, Dir: f.data,
@@ -170,6 +179,7 @@ func runMaster(ctx context.Context, f flags, cfg chain.Config, tr chain.Transpor
 	if err != nil {
 		return err // master.Start's errors say "start master"
 	}
+	ms.add(nil, m.Collector())
 	masters := f.listen
 	var addrs []string
 	for _, p := range mc.Peers {
@@ -256,7 +266,7 @@ func describePlan(chains, replicas int) string {
 }
 
 // runServer runs one server of a partitioned cluster until ctx ends.
-func runServer(ctx context.Context, f flags, tr chain.Transport, logger *slog.Logger, out io.Writer) error {
+func runServer(ctx context.Context, f flags, tr chain.Transport, logger *slog.Logger, out io.Writer, ms *metricsServer) error {
 	masters := flagvalue.SplitAddrs(f.master.addr)
 	if len(masters) == 0 {
 		return errors.New("-master: no address")
@@ -268,6 +278,7 @@ func runServer(ctx context.Context, f flags, tr chain.Transport, logger *slog.Lo
 	if err != nil {
 		return fmt.Errorf("start server: %w", err)
 	}
+	ms.addServers(s)
 	list := strings.Join(masters, ",")
 	fmt.Fprintf(out, "server %s listening on %s, %s, following the master at %s\n", f.server, f.listen, where(f.data), list)
 	fmt.Fprintf(out, "reach the cluster with:\n  chainctl -master %s status\n", list)
@@ -278,7 +289,7 @@ func runServer(ctx context.Context, f flags, tr chain.Transport, logger *slog.Lo
 
 // runLocalCluster runs a partitioned cluster in one process: a master
 // and -servers servers on loopback TCP, until ctx ends.
-func runLocalCluster(ctx context.Context, f flags, tr chain.Transport, logger *slog.Logger, out io.Writer) error {
+func runLocalCluster(ctx context.Context, f flags, tr chain.Transport, logger *slog.Logger, out io.Writer, ms *metricsServer) error {
 	masterAddr := f.listen
 	if masterAddr == "" {
 		masterAddr = "127.0.0.1:" + strconv.Itoa(f.port-1)
@@ -306,6 +317,8 @@ func runLocalCluster(ctx context.Context, f flags, tr chain.Transport, logger *s
 			logger.Error("close local cluster", "err", err)
 		}
 	}()
+	ms.add(nil, p.Master.Collector())
+	ms.addServers(p.Servers...)
 	fmt.Fprintf(out, "master listening on %s (failure timeout %v), %s\n", masterAddr, f.failureTimeout, describePlan(f.chains, replicas))
 	for i, s := range p.Servers {
 		dir := ""

@@ -2,11 +2,15 @@ package metrics
 
 import (
 	"fmt"
+	"io"
 	"maps"
 	"slices"
 	"strings"
 
 	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
 )
 
 // Sample is one gathered series: its metric name, labels and value (for
@@ -24,6 +28,25 @@ func Gather(g prometheus.Gatherer) ([]Sample, error) {
 	if err != nil {
 		return nil, fmt.Errorf("gather metrics: %w", err)
 	}
+	return samples(mfs), nil
+}
+
+// ParseText parses metrics in the Prometheus text format, as a /metrics
+// endpoint serves them, and returns their series.
+func ParseText(r io.Reader) ([]Sample, error) {
+	p := expfmt.NewTextParser(model.UTF8Validation)
+	byName, err := p.TextToMetricFamilies(r)
+	if err != nil {
+		return nil, fmt.Errorf("parse metrics: %w", err)
+	}
+	mfs := make([]*dto.MetricFamily, 0, len(byName))
+	for _, name := range slices.Sorted(maps.Keys(byName)) {
+		mfs = append(mfs, byName[name])
+	}
+	return samples(mfs), nil
+}
+
+func samples(mfs []*dto.MetricFamily) []Sample {
 	var out []Sample
 	for _, mf := range mfs {
 		for _, m := range mf.GetMetric() {
@@ -44,7 +67,7 @@ func Gather(g prometheus.Gatherer) ([]Sample, error) {
 			out = append(out, s)
 		}
 	}
-	return out, nil
+	return out
 }
 
 // Find returns the value of the series called name whose labels include

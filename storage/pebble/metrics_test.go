@@ -71,4 +71,4 @@ type constCollector struct {
 }
 
 func (c constCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.d }
-func (c constCollector) Collect(ch chan<- prometheus.Metric)  { ch <- c.m }
+func (c constCollector) Collect(ch chan<- prometheus.Metric) { ch <- c.m }

@@ -7,6 +7,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 	"github.com/stretchr/testify/require"
+
+	"github.com/chainrep/chain/wire"
 )
 
 // hopSamples returns the count and sum (in seconds) the histogram holds.
@@ -81,4 +83,16 @@ func TestHopClockDoesNotAllocate(t *testing.T) {
 		h.acked(off, now)
 	})
 	require.Zero(t, allocs)
+}
+
+// TestRefusalReasons: a code without a reason of its own counts as other.
+func TestRefusalReasons(t *testing.T) {
+	var m nodeMetrics
+	m.refused(wire.CodeBusy)
+	m.refused(wire.CodeCommandFailed) // not a refusal code
+	m.refused(wire.Code(200))         // unknown to this release
+	m.refused(wire.CodeOK)
+	require.Equal(t, uint64(1), m.refusals[wire.CodeBusy].Load())
+	require.Equal(t, uint64(3), m.refusals[numRefusalReasons-1].Load())
+	require.Equal(t, "other", refusalReasons[numRefusalReasons-1])
 }
