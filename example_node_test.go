@@ -44,6 +44,15 @@ func startExampleChain(net *inmem.Network, setup func(*chain.Node) error, ids ..
 	return cfg, nodes, closeAll
 }
 
+// exampleClient returns a client of the chain cfg on net.
+func exampleClient(net *inmem.Network, cfg chain.Config) *chain.Client {
+	client, err := chain.NewClient(chain.WithTransport(net), chain.WithConfig(cfg))
+	if err != nil {
+		panic(err)
+	}
+	return client
+}
+
 // ExampleNode registers a command and a query on a chain of one node: the
 // command keeps a counter, the query reads it. Commands run in log order
 // on every node; queries run on the tail.
@@ -65,10 +74,7 @@ func ExampleNode() {
 	cfg, nodes, closeNodes := startExampleChain(net, setup, "n1")
 	defer closeNodes()
 
-	client, err := chain.NewClient(chain.WithTransport(net), chain.WithConfig(cfg))
-	if err != nil {
-		panic(err)
-	}
+	client := exampleClient(net, cfg)
 	defer client.Close()
 	ctx := context.Background()
 	for range 3 {
@@ -96,10 +102,7 @@ func ExampleClient() {
 	cfg, _, closeNodes := startExampleChain(net, nil, "n1", "n2", "n3")
 	defer closeNodes()
 
-	client, err := chain.NewClient(chain.WithTransport(net), chain.WithConfig(cfg))
-	if err != nil {
-		panic(err)
-	}
+	client := exampleClient(net, cfg)
 	defer client.Close()
 	ctx := context.Background()
 	for _, s := range []string{"alpha", "beta", "gamma"} {
@@ -137,10 +140,7 @@ func ExampleLog() {
 	defer net.Close()
 	cfg, nodes, closeNodes := startExampleChain(net, nil, "n1", "n2")
 	defer closeNodes()
-	client, err := chain.NewClient(chain.WithTransport(net), chain.WithConfig(cfg))
-	if err != nil {
-		panic(err)
-	}
+	client := exampleClient(net, cfg)
 	defer client.Close()
 	ctx := context.Background()
 	for _, s := range []string{"one", "two"} {
@@ -179,10 +179,7 @@ func ExampleNode_Collector() {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(nodes[0].Collector())
 
-	client, err := chain.NewClient(chain.WithTransport(net), chain.WithConfig(cfg))
-	if err != nil {
-		panic(err)
-	}
+	client := exampleClient(net, cfg)
 	defer client.Close()
 	for range 2 {
 		if _, err := client.Append(context.Background(), []byte("x")); err != nil {

@@ -77,53 +77,19 @@ var roles = []Role{wire.RoleHead, wire.RoleMiddle, wire.RoleTail, wire.RoleHeadT
 // It may be created and registered before Start and after Close.
 func (n *Node) Collector() prometheus.Collector {
 	b := metrics.NewBuilder("node", n.metricLabels())
-	var (
-		role       = b.Desc("role", "1 for the node's current role, 0 for the others.", "role")
-		epoch      = b.Desc("epoch", "Epoch of the configuration the node runs under.")
-		serving    = b.Desc("serving", "1 while the node serves, 0 once it stopped (closed, or failed: see its log).")
-		fenced     = b.Desc("fenced", "1 while the node has lost contact with its master for too long and refuses requests.")
-		first      = b.Desc("first_offset", "Lowest offset the node's log holds.")
-		last       = b.Desc("last_offset", "Highest offset the node's log holds, committed or not.")
-		commit     = b.Desc("commit_point", "Highest offset the node knows committed; its rate is the chain's throughput in entries/s.")
-		applied    = b.Desc("applied_offset", "Offset through which committed entries are applied to the handlers.")
-		lag        = b.Desc("successor_lag_entries", "Entries the node holds that its successor has not acknowledged.", "successor")
-		uncommit   = b.Desc("uncommitted_entries", "Entries the node holds above its commit point (in flight down the chain).")
-		inflight   = b.Desc("inflight_bytes", "Head: bytes of entries ordered but not yet known committed.")
-		pending    = b.Desc("pending_writes", "Head: client writes queued, not yet ordered.")
-		sessions   = b.Desc("sessions", "Client sessions with de-duplication records.")
-		ordered    = b.Desc("entries_ordered_total", "Entries the node ordered as head.")
-		received   = b.Desc("entries_received_total", "Entries received from the predecessor.")
-		sent       = b.Desc("entries_sent_total", "Entries sent to the successor (resends included).")
-		appliedTot = b.Desc("entries_applied_total", "Entries applied to the handlers.")
-		replies    = b.Desc("replies_total", "Replies the node sent to clients as tail.")
-		queries    = b.Desc("queries_total", "Queries and reads the node answered as tail.")
-		refusals   = b.Desc("refusals_total", "Client requests the node refused, by reason (the error code).", "reason")
-	)
+	role := b.Desc("role", "1 for the node's current role, 0 for the others.", "role")
+	lag := b.Desc("successor_lag_entries", "Entries the node holds that its successor has not acknowledged.", "successor")
+	refusals := b.Desc("refusals_total", "Client requests the node refused, by reason (the error code).", "reason")
+	fields := metrics.Fields(b, nodeFields)
 	return b.Collector(func(ch chan<- prometheus.Metric) {
-		s := n.Stats()
+		s := nodeSnapshot{Stats: n.Stats(), fenced: n.fenced(), started: n.lifecycle.started.Load(), applied: n.counters.applied.Load()}
+		fields(ch, s)
 		for _, r := range roles {
 			metrics.Gauge(ch, role, metrics.Bool(s.Role == r), r.String())
 		}
-		metrics.Gauge(ch, epoch, float64(s.Epoch))
-		metrics.Gauge(ch, serving, metrics.Bool(s.Err == nil && n.lifecycle.started.Load()))
-		metrics.Gauge(ch, fenced, metrics.Bool(n.fenced()))
-		metrics.Gauge(ch, first, float64(s.FirstOffset))
-		metrics.Gauge(ch, last, float64(s.LastOffset))
-		metrics.Gauge(ch, commit, float64(s.CommitPoint))
-		metrics.Gauge(ch, applied, float64(s.Applied))
 		if succ, ok := n.successor(); ok {
 			metrics.Gauge(ch, lag, float64(s.LastOffset-min(s.SuccessorAcked, s.LastOffset)), succ)
 		}
-		metrics.Gauge(ch, uncommit, float64(s.LastOffset-min(s.CommitPoint, s.LastOffset)))
-		metrics.Gauge(ch, inflight, float64(s.InflightBytes))
-		metrics.Gauge(ch, pending, float64(s.PendingWrites))
-		metrics.Gauge(ch, sessions, float64(s.Sessions))
-		metrics.Counter(ch, ordered, s.Ordered)
-		metrics.Counter(ch, received, s.Received)
-		metrics.Counter(ch, sent, s.Sent)
-		metrics.Counter(ch, appliedTot, n.counters.applied.Load())
-		metrics.Counter(ch, replies, s.Replies)
-		metrics.Counter(ch, queries, s.Queries)
 		for i, reason := range refusalReasons {
 			if reason == "" { // CodeOK refuses nothing
 				continue
@@ -131,6 +97,46 @@ func (n *Node) Collector() prometheus.Collector {
 			metrics.Counter(ch, refusals, n.metrics.refusals[i].Load(), reason)
 		}
 	}, n.metrics.storageAppend, n.metrics.hop.hist)
+}
+
+// nodeSnapshot is what a scrape reads of a node: its Stats and a little
+// more.
+type nodeSnapshot struct {
+	Stats
+	fenced, started bool
+	applied         uint64 // entries applied
+}
+
+// nodeFields are the node's metrics that are a value of its snapshot.
+var nodeFields = []metrics.Field[nodeSnapshot]{
+	metrics.Level("epoch", "Epoch of the configuration the node runs under.",
+		func(s nodeSnapshot) float64 { return float64(s.Epoch) }),
+	metrics.Level("serving", "1 while the node serves, 0 once it stopped (closed, or failed: see its log).",
+		func(s nodeSnapshot) float64 { return metrics.Bool(s.started && s.Err == nil) }),
+	metrics.Level("fenced", "1 while the node has lost contact with its master for too long and refuses requests.",
+		func(s nodeSnapshot) float64 { return metrics.Bool(s.fenced) }),
+	metrics.Level("first_offset", "Lowest offset the node's log holds.",
+		func(s nodeSnapshot) float64 { return float64(s.FirstOffset) }),
+	metrics.Level("last_offset", "Highest offset the node's log holds, committed or not.",
+		func(s nodeSnapshot) float64 { return float64(s.LastOffset) }),
+	metrics.Level("commit_point", "Highest offset the node knows committed; its rate is the chain's throughput in entries/s.",
+		func(s nodeSnapshot) float64 { return float64(s.CommitPoint) }),
+	metrics.Level("applied_offset", "Offset through which committed entries are applied to the handlers.",
+		func(s nodeSnapshot) float64 { return float64(s.Applied) }),
+	metrics.Level("uncommitted_entries", "Entries the node holds above its commit point (in flight down the chain).",
+		func(s nodeSnapshot) float64 { return float64(s.LastOffset - min(s.CommitPoint, s.LastOffset)) }),
+	metrics.Level("inflight_bytes", "Head: bytes of entries ordered but not yet known committed.",
+		func(s nodeSnapshot) float64 { return float64(s.InflightBytes) }),
+	metrics.Level("pending_writes", "Head: client writes queued, not yet ordered.",
+		func(s nodeSnapshot) float64 { return float64(s.PendingWrites) }),
+	metrics.Level("sessions", "Client sessions with de-duplication records.",
+		func(s nodeSnapshot) float64 { return float64(s.Sessions) }),
+	metrics.Count("entries_ordered_total", "Entries the node ordered as head.", func(s nodeSnapshot) uint64 { return s.Ordered }),
+	metrics.Count("entries_received_total", "Entries received from the predecessor.", func(s nodeSnapshot) uint64 { return s.Received }),
+	metrics.Count("entries_sent_total", "Entries sent to the successor (resends included).", func(s nodeSnapshot) uint64 { return s.Sent }),
+	metrics.Count("entries_applied_total", "Entries applied to the handlers.", func(s nodeSnapshot) uint64 { return s.applied }),
+	metrics.Count("replies_total", "Replies the node sent to clients as tail.", func(s nodeSnapshot) uint64 { return s.Replies }),
+	metrics.Count("queries_total", "Queries and reads the node answered as tail.", func(s nodeSnapshot) uint64 { return s.Queries }),
 }
 
 // metricLabels are the constant labels of the node's metrics.

@@ -85,6 +85,42 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	}
 }
 
+// Field is one metric of a component read from a snapshot of type S of
+// its stats; make it with Count or Level.
+type Field[S any] struct {
+	name, help string
+	gauge      bool
+	value      func(S) float64
+}
+
+// Count is the counter name, read from a snapshot with value.
+func Count[S any](name, help string, value func(S) uint64) Field[S] {
+	return Field[S]{name: name, help: help, value: func(s S) float64 { return float64(value(s)) }}
+}
+
+// Level is the gauge name, read from a snapshot with value.
+func Level[S any](name, help string, value func(S) float64) Field[S] {
+	return Field[S]{name: name, help: help, gauge: true, value: value}
+}
+
+// Fields makes the descriptors of fields on b and returns the function
+// that sends every field's value in the snapshot s.
+func Fields[S any](b *Builder, fields []Field[S]) func(ch chan<- prometheus.Metric, s S) {
+	descs := make([]*prometheus.Desc, len(fields))
+	for i, f := range fields {
+		descs[i] = b.Desc(f.name, f.help)
+	}
+	return func(ch chan<- prometheus.Metric, s S) {
+		for i, f := range fields {
+			t := prometheus.CounterValue
+			if f.gauge {
+				t = prometheus.GaugeValue
+			}
+			send(ch, descs[i], t, f.value(s), nil)
+		}
+	}
+}
+
 // Counter sends the counter d with value v and the given label values.
 func Counter(ch chan<- prometheus.Metric, d *prometheus.Desc, v uint64, labels ...string) {
 	send(ch, d, prometheus.CounterValue, float64(v), labels)

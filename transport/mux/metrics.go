@@ -12,11 +12,9 @@ import (
 // no constant labels.
 func (t *Transport) Collector() prometheus.Collector {
 	b := metrics.NewBuilder("mux", nil)
-	delivered := b.Desc("messages_delivered_total", "Messages delivered to a sub-endpoint.")
-	dropped := b.Desc("messages_dropped_total", "Messages dropped: for a sub-address nobody listens on, or not in an envelope.")
-	return b.Collector(func(ch chan<- prometheus.Metric) {
-		s := t.Stats()
-		metrics.Counter(ch, delivered, s.Delivered)
-		metrics.Counter(ch, dropped, s.Dropped)
+	fields := metrics.Fields(b, []metrics.Field[Stats]{
+		metrics.Count("messages_delivered_total", "Messages delivered to a sub-endpoint.", func(s Stats) uint64 { return s.Delivered }),
+		metrics.Count("messages_dropped_total", "Messages dropped: for a sub-address nobody listens on, or not in an envelope.", func(s Stats) uint64 { return s.Dropped }),
 	})
+	return b.Collector(func(ch chan<- prometheus.Metric) { fields(ch, t.Stats()) })
 }
