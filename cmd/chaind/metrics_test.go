@@ -122,6 +122,46 @@ func TestMetricsEndpoint(t *testing.T) {
 	require.Contains(t, string(body), "goroutine")
 }
 
+// TestMetricsOfALocalCluster: a local partitioned cluster serves the
+// node metrics of every replica its servers run, by chain, and the
+// servers' mux transports.
+func TestMetricsOfALocalCluster(t *testing.T) {
+	base, err := launch.FreePortRange(2)
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	out := &testutil.SyncBuffer{}
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		args := []string{"-chains", "2", "-servers", "1", "-port", strconv.Itoa(base + 1), "-metrics", "127.0.0.1:0", "-log-level", "error"}
+		if err := run(ctx, args, out); err != nil {
+			t.Errorf("chaind: %v", err)
+		}
+	})
+	defer wg.Wait()
+	defer cancel()
+	require.Eventually(t, func() bool { return regexp.MustCompile("chains created").MatchString(out.String()) }, 20*time.Second, 5*time.Millisecond)
+	addr := metricsAddr.FindStringSubmatch(out.String())[1]
+
+	var s []metrics.Sample
+	require.Eventually(t, func() bool {
+		resp, err := http.Get("http://" + addr + "/metrics")
+		if err != nil {
+			return false
+		}
+		defer resp.Body.Close()
+		s, err = metrics.ParseText(resp.Body)
+		require.NoError(t, err)
+		_, c1 := metrics.Find(s, "chain_node_role", map[string]string{"chain": "c1", "node": "s1/c1", "role": "head+tail"})
+		_, c0 := metrics.Find(s, "chain_node_role", map[string]string{"chain": "c0", "node": "s1/c0", "role": "head+tail"})
+		return c0 && c1
+	}, 10*time.Second, 10*time.Millisecond, "the replicas' metrics are not served")
+	_, ok := metrics.Find(s, "chain_mux_messages_delivered_total", map[string]string{"server": "s1"})
+	require.True(t, ok, "the server's mux transport is not served")
+	v, ok := metrics.Find(s, "chain_master_epoch", map[string]string{"chain": "c1"})
+	require.True(t, ok)
+	require.GreaterOrEqual(t, v, 1.0)
+}
+
 func TestMetricsFlagRejectsBadAddress(t *testing.T) {
 	err := run(context.Background(), []string{"-metrics", "127.0.0.1:99999"}, io.Discard)
 	require.ErrorContains(t, err, "-metrics")
