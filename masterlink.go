@@ -33,8 +33,9 @@ type masterLink struct {
 // monotonic clock; 0 when it answers none) when the master group's leader
 // vouched for the node with it (only the leader's replies renew contact).
 type pendingConfig struct {
-	cfg  Config
-	echo time.Duration
+	cfg   Config
+	echo  time.Duration
+	place bool // the master confirmed the node's place in cfg (see place.go)
 }
 
 // supersedes reports whether p is to be adopted rather than q, both of one
@@ -109,8 +110,13 @@ func (n *Node) runHeartbeats() {
 		cfg := n.cfg.Load()
 		_, last, commit, _ := n.log.state()
 		to := masters[n.master.current.Load()]
-		n.send(to, &wire.Heartbeat{Chain: n.opts.chainID, ID: n.id, Addr: n.addr, Epoch: cfg.Epoch, Last: last, Commit: commit,
-			Complete: cfg.Epoch > 0 && n.completeAt.Load() == cfg.Epoch, Sent: n.master.stamp()})
+		hb := &wire.Heartbeat{Chain: n.opts.chainID, ID: n.id, Addr: n.addr, Epoch: cfg.Epoch, Last: last, Commit: commit,
+			Complete: cfg.Epoch > 0 && n.completeAt.Load() == cfg.Epoch, Sent: n.master.stamp(), Incarnation: n.incarnation}
+		if n.placed.Load() && cfg.Epoch > 0 {
+			c := cfg.Clone()
+			hb.Config = &c
+		}
+		n.send(to, hb)
 		timer.Reset(time.Duration(n.master.heartbeatEvery.Load()))
 	}
 }
@@ -157,10 +163,14 @@ func (n *Node) onConfigUpdate(from string, u *wire.ConfigUpdate) {
 	if u.HeartbeatEvery > 0 {
 		n.master.heartbeatEvery.Store(int64(u.HeartbeatEvery))
 	}
+	if n.onReplyUnplaced(u, leader, echo) {
+		return
+	}
 	cur := n.cfg.Load().Epoch
 	switch {
 	case u.Config.Epoch == cur:
 		if leader {
+			n.setFenceCause("")
 			n.master.renewBy(echo)
 			// The master confirms the configuration the node runs: a
 			// tail of it (a sole member restarted) commits what it holds.
@@ -168,19 +178,24 @@ func (n *Node) onConfigUpdate(from string, u *wire.ConfigUpdate) {
 		}
 		return
 	case u.Config.Epoch < cur:
-		n.logger.Warn("master is behind the chain; ignoring it", "master epoch", u.Config.Epoch, "epoch", cur)
+		n.masterBehind(u.Config.Epoch, cur)
 		return
 	}
 	n.master.supersededBy(u.Config.Epoch)
-	p := pendingConfig{cfg: u.Config, echo: echo}
+	n.master.offer(pendingConfig{cfg: u.Config, echo: echo})
+}
+
+// offer queues p for the reconfigurer, in place of a queued configuration
+// that supersedes it.
+func (m *masterLink) offer(p pendingConfig) {
 	for {
 		select {
-		case n.master.updates <- p:
+		case m.updates <- p:
 			return
 		default:
 		}
 		select {
-		case old := <-n.master.updates:
+		case old := <-m.updates:
 			if old.supersedes(p) {
 				p = old
 			}
@@ -213,7 +228,7 @@ func (n *Node) runReconfigurer() {
 	for {
 		select {
 		case p := <-n.master.updates:
-			if err := n.Reconfigure(p.cfg); err != nil {
+			if err := n.reconfigure(p.cfg, p.place); err != nil {
 				n.logger.Warn("could not adopt configuration", "epoch", p.cfg.Epoch, "err", err)
 				continue
 			}

@@ -3,6 +3,7 @@ package chain
 import (
 	"encoding/binary"
 	"fmt"
+	"math/rand/v2"
 )
 
 // metaCommit is the storage metadata key of the last saved commit point.
@@ -32,4 +33,36 @@ func (n *Node) saveCommit() error {
 		return fmt.Errorf("save commit point: %w", err)
 	}
 	return nil
+}
+
+// metaIncarnation is the storage metadata key of the storage's identity.
+const metaIncarnation = "incarnation"
+
+// loadIncarnation returns the identity of the node's storage: the number
+// drawn and saved when the node first started on it. A storage without
+// one is new, or was wiped (or is in memory): loadIncarnation draws a new
+// nonzero number, saves it durably, and reports fresh. Under a master the
+// node reports it in its heartbeats, and the master removes a member whose
+// storage is not the one it knew (see master: it lost what it had
+// acknowledged).
+func loadIncarnation(st Storage) (inc uint64, fresh bool, err error) {
+	v, ok, err := st.Meta(metaIncarnation)
+	if err != nil {
+		return 0, false, fmt.Errorf("load storage incarnation: %w", err)
+	}
+	if ok {
+		if len(v) != 8 || binary.BigEndian.Uint64(v) == 0 {
+			return 0, false, fmt.Errorf("load storage incarnation: malformed value %x", v)
+		}
+		return binary.BigEndian.Uint64(v), false, nil
+	}
+	for inc == 0 {
+		inc = rand.Uint64()
+	}
+	var b [8]byte
+	binary.BigEndian.PutUint64(b[:], inc)
+	if err := st.SetMeta(metaIncarnation, b[:]); err != nil {
+		return 0, false, fmt.Errorf("save storage incarnation: %w", err)
+	}
+	return inc, true, nil
 }

@@ -83,6 +83,17 @@ type Node struct {
 	// heartbeat reports Complete when it is the node's current epoch.
 	completeAt atomic.Uint64
 	master     masterLink
+	// incarnation identifies the node's storage (see loadIncarnation).
+	incarnation uint64
+	// placed is set once the node runs a role of the configuration it
+	// holds: at once for a static chain; under a master, once the master
+	// has confirmed its place after it started (see place.go).
+	placed atomic.Bool
+	// fenceCause says why the node is fenced, when it knows more than
+	// that the master has not answered (nil or "": nothing more).
+	fenceCause atomic.Pointer[string]
+	// behindWarned is the master epoch last warned of as behind the node.
+	behindWarned atomic.Uint64
 
 	ep        Endpoint
 	writes    chan pendingWrite       // head: writes waiting to be ordered
@@ -274,17 +285,27 @@ func (n *Node) Start(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("start node %q: %w", n.id, err)
 	}
+	inc, fresh, err := loadIncarnation(n.opts.storage)
+	if err != nil {
+		return fmt.Errorf("start node %q: %w", n.id, err)
+	}
+	n.incarnation = inc
 	n.log = newLog(n.opts.storage)
 	n.log.appendTime = n.metrics.storageAppend
 	first := n.log.FirstOffset()
 	n.applied.set(first - 1)
 
 	nc := n.cfg.Load()
-	// Under a master, a node restarting as a tail behind a predecessor
-	// catches up with it before it serves; a static chain's tail serves
-	// what it holds (see replica.Transition).
+	// Under a master, a node takes no place in the configuration it
+	// starts with until the master confirms it; a static chain's tail
+	// serves what it holds (see replica.Transition).
 	plan := replica.Transition(replica.Change{Old: RoleNone, New: nc.role, Starting: true,
 		UnderMaster: len(n.opts.masters) > 0, HasSuccessor: nc.succ != ""})
+	if plan.Unplaced {
+		nc = unplaced(nc.Config)
+		n.cfg.Store(nc)
+	}
+	n.placed.Store(!plan.Unplaced)
 	n.handoffPending.Store(plan.CatchingUp)
 	if plan.Complete {
 		n.completeAt.Store(nc.Epoch)
@@ -308,7 +329,8 @@ func (n *Node) Start(ctx context.Context) error {
 	}
 	n.ep = ep
 	n.logger.Info("node started", "role", n.Role().String(), "epoch", n.cfg.Load().Epoch,
-		"first", first, "last", n.log.LastOffset(), "commit", n.log.CommitPoint(), "saved commit", saved)
+		"first", first, "last", n.log.LastOffset(), "commit", n.log.CommitPoint(), "saved commit", saved,
+		"incarnation", inc, "new storage", fresh, "awaiting the master", plan.Unplaced)
 
 	n.lifecycle.spawn(n.runReceiver)
 	n.lifecycle.spawn(n.runApplier)

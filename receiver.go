@@ -83,6 +83,9 @@ func (n *Node) admit(req *wire.ClientRequest) *RemoteError {
 	if err := n.lifecycle.err(); err != nil {
 		v.Halted = err.Error()
 	}
+	if c := n.fenceCause.Load(); v.Fenced && c != nil {
+		v.FenceCause = *c
+	}
 	return replica.Admit(v, req)
 }
 

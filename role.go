@@ -85,7 +85,13 @@ func (n *Node) stopRole() {
 // its uncommitted suffix first: it rejoins as a new node. A configuration
 // with an epoch at or below the node's is ignored. The master calls this
 // through its messages; tests may call it directly.
-func (n *Node) Reconfigure(cfg Config) error {
+func (n *Node) Reconfigure(cfg Config) error { return n.reconfigure(cfg, false) }
+
+// reconfigure is Reconfigure; with place, cfg is a configuration in which
+// the master confirmed the node's place, and a node not yet placed (see
+// place.go) takes it even at the epoch it holds, moving there from no
+// role.
+func (n *Node) reconfigure(cfg Config, place bool) error {
 	if err := cfg.Validate(); err != nil {
 		return fmt.Errorf("reconfigure node %q: %w", n.id, err)
 	}
@@ -98,7 +104,8 @@ func (n *Node) Reconfigure(cfg Config) error {
 		return fmt.Errorf("reconfigure node %q: %w", n.id, err)
 	}
 	old := n.cfg.Load()
-	if cfg.Epoch <= old.Epoch {
+	placing := place && !n.placed.Load()
+	if cfg.Epoch < old.Epoch || (cfg.Epoch == old.Epoch && !placing) {
 		return nil
 	}
 	nc := newNodeConfig(cfg.Clone(), n.id)
@@ -131,6 +138,11 @@ func (n *Node) Reconfigure(cfg Config) error {
 	// The successor, even at the same address, starts afresh in the new
 	// configuration (a rejoining node drops its uncommitted entries).
 	n.successorAcked.reset()
+	if placing {
+		n.placed.Store(true)
+		n.logger.Info("the master confirmed the node's place", "epoch", cfg.Epoch, "role", nc.role.String(),
+			"catching up", plan.CatchingUp)
+	}
 	n.logger.Info("reconfigured", "epoch", cfg.Epoch, "role", nc.role.String(), "was", old.role.String())
 	n.startRole(plan.Loops)
 	return nil

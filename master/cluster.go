@@ -151,10 +151,39 @@ func (cl *cluster) blind() bool {
 	return true
 }
 
+// dropLost removes, in every chain, the members that lost entries they
+// had acknowledged (see state.dropLost); it reports whether any chain
+// changed.
+func (cl *cluster) dropLost() bool {
+	changed := false
+	for _, s := range cl.chains {
+		if s.dropLost() {
+			changed = true
+		}
+	}
+	return changed
+}
+
+// adopting reports whether a chain's configuration was adopted from the
+// nodes and is not yet committed (see state.adopt).
+func (cl *cluster) adopting() bool {
+	return slices.ContainsFunc(cl.chains, func(s *state) bool { return s.adopted })
+}
+
+// adopted records that d, the working state as it was committed, is
+// applied: the configurations adopted in it are committed.
+func (cl *cluster) adopted(d durable) {
+	for _, s := range cl.chains {
+		if c, ok := d.chain(s.id); ok && c.Config.Epoch == s.cfg.Epoch {
+			s.adopted = false
+		}
+	}
+}
+
 // serverBeat records that server sb.ID is alive at sb.Addr. A volatile
 // server in a new incarnation has lost its replicas' logs: its replicas
-// that are members leave their chains at once (see state.removeLost) and
-// rejoin as new nodes. It reports whether the replicated state changed
+// that are members are marked lost and leave their chains at the next
+// tick (see state.dropLost), and rejoin as new nodes. It reports whether the replicated state changed
 // (a server not heard of before, at a new address or in a new
 // incarnation).
 func (cl *cluster) serverBeat(sb *wire.ServerBeat, now time.Time) bool {
@@ -175,7 +204,7 @@ func (cl *cluster) serverBeat(sb *wire.ServerBeat, now time.Time) bool {
 		for _, s := range cl.chains {
 			for _, m := range slices.Clone(s.cfg.Members) {
 				if serverOf(m.ID) == sb.ID {
-					s.removeLost(m.ID)
+					s.markLost(m.ID)
 				}
 			}
 		}

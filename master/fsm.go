@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -45,6 +46,9 @@ type chainDurable struct {
 	// Handoff is the new tail that has not yet reported holding every
 	// committed entry; empty when none.
 	Handoff handoff `json:"handoff,omitzero"`
+	// Incarnations are the storage incarnations recorded for the
+	// configured nodes (see state.incarnations).
+	Incarnations map[string]uint64 `json:"incarnations,omitempty"`
 }
 
 // handoff names a node promoted from joining to tail at Epoch, which must
@@ -88,6 +92,9 @@ func (d durable) equal(o durable) bool { return bytes.Equal(d.encode(), o.encode
 type command struct {
 	Base  uint64  `json:"base"`
 	State durable `json:"state"`
+	// Adopt lets a chain's epoch rise by more than one: the leader
+	// adopted a configuration the nodes reported (see state.adopt).
+	Adopt bool `json:"adopt,omitempty"`
 }
 
 // errConflict is the FSM's refusal of a command that was not decided on
@@ -126,6 +133,7 @@ func (d durable) clone() durable {
 	for i := range d.Chains {
 		d.Chains[i].Config = d.Chains[i].Config.Clone()
 		d.Chains[i].Standby = slices.Clone(d.Chains[i].Standby)
+		d.Chains[i].Incarnations = maps.Clone(d.Chains[i].Incarnations)
 	}
 	d.Servers = slices.Clone(d.Servers)
 	d.Moves = slices.Clone(d.Moves)
@@ -134,8 +142,8 @@ func (d durable) clone() durable {
 
 // check reports whether next may follow cur: the same chains (any set of
 // chains may follow none), each with a valid configuration that is the
-// current one or has exactly the next epoch.
-func check(cur, next durable) error {
+// current one or has exactly the next epoch (with adopt, any higher one).
+func check(cur, next durable, adopt bool) error {
 	if len(cur.Chains) > 0 && len(next.Chains) != len(cur.Chains) {
 		return fmt.Errorf("%w: %d chains after %d", errConflict, len(next.Chains), len(cur.Chains))
 	}
@@ -150,7 +158,7 @@ func check(cur, next durable) error {
 		switch {
 		case nc.ID != cc.ID:
 			return fmt.Errorf("%w: chain %q in place of %q", errConflict, nc.ID, cc.ID)
-		case nc.Config.Epoch == cc.Config.Epoch+1:
+		case nc.Config.Epoch == cc.Config.Epoch+1, adopt && nc.Config.Epoch > cc.Config.Epoch:
 		case nc.Config.Epoch == cc.Config.Epoch && (durable{Chains: []chainDurable{{Config: nc.Config}}}).equal(durable{Chains: []chainDurable{{Config: cc.Config}}}):
 			// standby nodes, target length or handoff only
 		default:
@@ -171,7 +179,7 @@ func (f *fsm) Apply(l *raft.Log) any {
 	if c.Base != f.ver {
 		return applied{ver: f.ver, err: fmt.Errorf("%w: decided at version %d, now %d", errConflict, c.Base, f.ver)}
 	}
-	if err := check(f.st, c.State); err != nil {
+	if err := check(f.st, c.State, c.Adopt); err != nil {
 		return applied{ver: f.ver, err: err}
 	}
 	f.ver++
@@ -228,6 +236,14 @@ func (s *state) durable() chainDurable {
 		d.Standby = append(d.Standby, m)
 	}
 	slices.SortFunc(d.Standby, func(a, b chain.Member) int { return strings.Compare(a.ID, b.ID) })
+	for _, id := range s.configured() {
+		if inc := s.incarnations[id]; inc != 0 {
+			if d.Incarnations == nil {
+				d.Incarnations = make(map[string]uint64)
+			}
+			d.Incarnations[id] = inc
+		}
+	}
 	return d
 }
 
@@ -242,6 +258,11 @@ func (s *state) load(d chainDurable, now time.Time) {
 	for _, m := range d.Standby {
 		s.standby[m.ID] = m
 	}
+	s.incarnations = maps.Clone(d.Incarnations)
+	if s.incarnations == nil {
+		s.incarnations = make(map[string]uint64)
+	}
+	s.adopted = false
 	for _, id := range s.configured() {
 		if s.nodes[id] == nil {
 			s.nodes[id] = &nodeState{lastSeen: now}

@@ -17,7 +17,9 @@ func (m *Master) detect() {
 		select {
 		case <-tick.C:
 		case <-m.kick:
-			fn = nil // commit what a heartbeat changed, without a tick
+			// Commit what a heartbeat changed, without a tick, and remove
+			// the members it found to have lost entries.
+			fn = func(cl *cluster) error { cl.dropLost(); return nil }
 		case <-m.ctx.Done():
 			return
 		}
@@ -92,7 +94,7 @@ func (m *Master) lead() {
 			m.log.Error("the master group has no configuration and this master was given none", "err", err)
 			return
 		}
-		if _, err := m.commit(ver, init); err != nil {
+		if _, err := m.commit(ver, init, false); err != nil {
 			m.log.Warn("initial configuration not committed", "err", err)
 			return
 		}
@@ -107,58 +109,71 @@ func (m *Master) lead() {
 }
 
 // change runs fn on the leader's working state and commits the result
-// through raft. A change a heartbeat made to the working state (a member
-// that lost its log) is committed first, on its own. Changes are
-// serialized, and every one is decided on the latest applied state: the
-// FSM refuses a change decided on an older one. When a commit fails the
-// working state goes back to the applied state at the next change. It
-// returns the applied state after the change (or the applied one, on an
-// error).
+// through raft. A change a heartbeat made to the working state (a storage
+// incarnation recorded, a configuration adopted) is committed first, on
+// its own: fn runs only on a working state equal to the applied one, so
+// every change is decided on the latest applied state (the FSM refuses a
+// change decided on an older one, or two epochs above it). Changes are
+// serialized. When a commit fails the working state goes back to the
+// applied state at the next change (what heartbeats marked, such as a
+// member that lost entries, stays and is decided again). It returns the
+// applied state after the change (or the applied one, on an error).
 func (m *Master) change(fn func(*cluster) error) (durable, error) {
 	m.propose.Lock()
 	defer m.propose.Unlock()
-	if fn != nil {
-		if d, err := m.commitWorking(nil); err != nil {
+	// A heartbeat may change the working state again while a commit
+	// waits; fn waits for a few such commits at most.
+	for range 4 {
+		d, ran, err := m.commitWorking(fn)
+		if err != nil || ran || fn == nil {
 			return d, err
 		}
 	}
-	return m.commitWorking(fn)
+	d, _, err := m.commitWorking(fn)
+	return d, err
 }
 
-// commitWorking applies fn (if any) to the working state and commits the
-// working state if it differs from the applied one, then announces every
-// chain's new configuration. m.propose must be held.
-func (m *Master) commitWorking(fn func(*cluster) error) (durable, error) {
+// commitWorking applies fn (if any) to the working state, unless the
+// working state holds changes not yet committed, and commits the working
+// state if it differs from the applied one, then announces every chain's
+// new configuration. It reports whether fn ran. m.propose must be held.
+func (m *Master) commitWorking(fn func(*cluster) error) (_ durable, ran bool, _ error) {
 	m.mu.Lock()
 	if m.cl == nil {
 		m.mu.Unlock()
 		d, _ := m.fsm.current()
-		return d, ErrNotLeader
+		return d, false, ErrNotLeader
 	}
 	m.syncLocked(time.Now())
 	if fn != nil {
-		if err := fn(m.cl); err != nil {
-			m.mu.Unlock()
-			d, _ := m.fsm.current()
-			return d, err
+		if cur, ver := m.fsm.current(); ver == m.base && m.cl.durable().equal(cur) {
+			if err := fn(m.cl); err != nil {
+				m.mu.Unlock()
+				d, _ := m.fsm.current()
+				return d, true, err
+			}
+			ran = true
 		}
 	}
-	next, base := m.cl.durable(), m.base
+	next, base, adopt := m.cl.durable(), m.base, m.cl.adopting()
 	reasons := m.reconfigsLocked(next, time.Now())
 	m.mu.Unlock()
 	cur, ver := m.fsm.current()
 	if ver == base && next.equal(cur) {
-		return cur, nil
+		return cur, ran, nil
 	}
-	after, err := m.commit(base, next)
+	after, err := m.commit(base, next, adopt)
 	m.mu.Lock()
 	if err != nil {
 		m.base = ^uint64(0) // reload the applied state at the next sync
 		m.mu.Unlock()
 		m.log.Warn("configuration change not committed", "err", err)
-		return cur, err
+		return cur, ran, err
 	}
 	m.base = after
+	if adopt {
+		m.cl.adopted(next)
+	}
 	m.mu.Unlock()
 	m.metrics.committed(reasons)
 	for _, c := range next.Chains {
@@ -166,7 +181,7 @@ func (m *Master) commitWorking(fn func(*cluster) error) (durable, error) {
 			m.announce(c.ID, c.Config)
 		}
 	}
-	return next, nil
+	return next, ran, nil
 }
 
 // syncLocked reloads the replicated part of the working state when the

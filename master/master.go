@@ -442,10 +442,13 @@ func (m *Master) serve() {
 	for in := range m.ep.Receive() {
 		switch msg := in.Msg.(type) {
 		case *wire.Heartbeat:
-			vouch := m.heartbeat(msg)
+			vouch, confirmed := m.heartbeat(msg)
 			u := m.update(msg.Chain, 0)
 			if vouch && !u.Follower {
 				u.HeartbeatSent = msg.Sent
+			}
+			if confirmed && !u.Follower {
+				u.Confirmed = msg.Incarnation
 			}
 			m.send(in.From, u)
 		case *wire.ConfigRequest:
@@ -465,34 +468,47 @@ func (m *Master) serve() {
 // the reply may vouch for the node (echo the heartbeat's send instant, so
 // that the node's lease runs from it): only a leader with a working state
 // vouches, and only for a node it has not decided to remove (see
-// state.vouches for why the master waits out every lease it gave).
-func (m *Master) heartbeat(hb *wire.Heartbeat) bool {
+// state.vouches for why the master waits out every lease it gave); and
+// whether it confirms the node's place in the applied configuration (see
+// state.confirms).
+func (m *Master) heartbeat(hb *wire.Heartbeat) (vouch, confirmed bool) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.cl == nil {
-		return false
+		return false, false
 	}
 	m.syncLocked(time.Now())
 	s := m.cl.chain(hb.Chain)
 	if s == nil {
-		return false
+		return false, false
 	}
-	wasBehind := s.behind
+	wasBehind, was := s.behind, s.cfg.Epoch
 	switch s.heartbeat(hb, time.Now()) {
 	case heartbeatNoChange:
 	case heartbeatLostLog:
-		m.log.Warn("member lost committed entries: removed, it rejoins as a new node", "chain", hb.Chain, "id", hb.ID, "last", hb.Last)
+		m.log.Warn("node lost entries it had acknowledged (its storage is new, wiped or behind what it reported): "+
+			"removed, it rejoins as a new node",
+			"chain", hb.Chain, "id", hb.ID, "last", hb.Last, "incarnation", hb.Incarnation)
 		m.kickDetector()
 	case heartbeatCaughtUp:
 		m.log.Info("new tail caught up with its predecessor", "chain", hb.Chain, "id", hb.ID, "epoch", hb.Epoch)
 		m.kickDetector()
+	case heartbeatRecorded:
+		m.kickDetector()
+	case heartbeatAdopted:
+		m.log.Warn("a node runs a later configuration than the master's: the master lost its state (or was given an old one) "+
+			"and adopts the chain's configuration",
+			"chain", hb.Chain, "node", hb.ID, "epoch", hb.Epoch, "master_epoch", was, "members", hb.Config.Members)
+		m.kickDetector()
 	}
 	if s.behind > wasBehind {
-		m.log.Error("a node is at a later epoch than the master: the master was restarted with an old configuration; "+
-			"it makes no change until restarted with the current members and a higher epoch",
+		m.log.Error("a node is at a later epoch than the master: the master lost its state or was restarted with an old "+
+			"configuration; it makes no change until a member reports the chain's configuration",
 			"chain", hb.Chain, "node", hb.ID, "node_epoch", hb.Epoch, "master_epoch", s.cfg.Epoch)
 	}
-	return s.vouches(hb.ID)
+	d, ver := m.fsm.current()
+	c, ok := d.chain(hb.Chain)
+	return s.vouches(hb.ID), ok && ver == m.base && s.confirms(c, hb.ID, hb.Incarnation)
 }
 
 // serverBeat records a server's beat on the leader.

@@ -236,9 +236,10 @@ func raftErr(err error) error {
 }
 
 // commit proposes next, decided on the state at version base, and waits
-// until it is applied; it returns the version after it.
-func (m *Master) commit(base uint64, next durable) (uint64, error) {
-	b, err := json.Marshal(command{Base: base, State: next})
+// until it is applied; it returns the version after it. adopt lets an
+// epoch rise by more than one (see state.adopt).
+func (m *Master) commit(base uint64, next durable, adopt bool) (uint64, error) {
+	b, err := json.Marshal(command{Base: base, State: next, Adopt: adopt})
 	if err != nil {
 		return 0, err
 	}

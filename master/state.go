@@ -16,6 +16,15 @@ type nodeState struct {
 	epoch    uint64
 	last     uint64
 	commit   uint64
+	// incarnation is the storage incarnation of its last heartbeat.
+	incarnation uint64
+	// lost is set when the node, a member or the joining node, lost
+	// entries it had acknowledged: its log ends below a commit point it
+	// reported, or its storage is not the one the master recorded. It is
+	// removed (dropLost) and counts as holding nothing until then; the
+	// flag outlives a failed commit of its removal, so the removal is
+	// decided again.
+	lost bool
 }
 
 // state is the master's decision-making core: the chain's configuration,
@@ -37,6 +46,14 @@ type state struct {
 	// nothing (its changes would reuse the chain's epochs with stale
 	// members) until it is restarted with the current one. 0 when not.
 	behind uint64
+	// incarnations are the storage incarnations of the configured nodes
+	// (wire.Heartbeat.Incarnation), recorded when first heard from while
+	// configured (or when a node joins): replicated, so a new leader knows
+	// which storage each member must report.
+	incarnations map[string]uint64
+	// adopted is set when cfg was adopted from a node's heartbeat at an
+	// epoch above the next one (see adopt), until it is committed.
+	adopted bool
 }
 
 func newState(cfg chain.Config, timeout time.Duration, now time.Time) *state {
@@ -46,6 +63,8 @@ func newState(cfg chain.Config, timeout time.Duration, now time.Time) *state {
 		nodes:   make(map[string]*nodeState),
 		standby: make(map[string]chain.Member),
 		target:  len(cfg.Members),
+
+		incarnations: make(map[string]uint64),
 	}
 	// Members get one failure timeout from the master's start to report.
 	for _, m := range cfg.Members {
@@ -59,28 +78,44 @@ type heartbeatResult int
 
 const (
 	heartbeatNoChange heartbeatResult = iota
-	// heartbeatLostLog: a member that lost committed entries was removed.
+	// heartbeatLostLog: a member or the joining node lost entries it had
+	// acknowledged; dropLost removes it.
 	heartbeatLostLog
 	// heartbeatCaughtUp: the new tail finished its handoff.
 	heartbeatCaughtUp
+	// heartbeatRecorded: the storage incarnation of a configured node was
+	// recorded.
+	heartbeatRecorded
+	// heartbeatAdopted: the master, behind the chain, adopted the
+	// configuration the node reported (see adopt).
+	heartbeatAdopted
 )
 
 // heartbeat records that node hb.ID is alive. A node the master does not
 // know, or knows as removed, becomes a standby node if it was added with
 // addNode; others are ignored. A new tail that reports itself complete at
-// the epoch that promoted it, or later, ends the handoff.
+// the epoch that promoted it, or later, ends the handoff. A heartbeat at
+// an epoch above the master's makes the master adopt the configuration
+// it reports, or, without one, puts the master behind the chain.
 //
-// A member whose log ends below the commit point it reported before has
-// lost committed entries: it restarted on an empty or damaged storage
-// (say, in memory) before the master noticed it was gone. It must not
-// serve as a member, as head it would reuse offsets and as tail answer
-// from a state that lacks acknowledged writes, so it is removed at once,
-// and it rejoins as a new node. heartbeat reports whether the
-// configuration changed. (Heartbeats from one node arrive in order on
-// the transports, which is what makes a shorter log a sign of a
-// restart.)
+// A member has lost entries it had acknowledged when its log ends below
+// the commit point it reported before, or when it reports a storage
+// incarnation other than the one recorded for it: it
+// restarted on an empty, wiped or damaged storage (say, in memory) before
+// the master noticed it was gone. It must not serve as a member: as head
+// it would reuse offsets and as tail answer from a state that lacks
+// acknowledged writes. It is marked lost (the master confirms nothing for
+// it and counts it as holding nothing) and dropLost removes it; it
+// rejoins as a new node. The incarnation of a member the master has none
+// for is recorded, and so is the joining node's latest (it holds nothing
+// that counts: restarted empty, it is only further behind). (Heartbeats from one node arrive in order on
+// the transports, which is what makes a shorter log a sign of a restart.)
 func (s *state) heartbeat(hb *wire.Heartbeat, now time.Time) heartbeatResult {
 	if hb.Epoch > s.cfg.Epoch {
+		if s.adopt(hb, now) {
+			s.nodes[hb.ID].incarnation = hb.Incarnation
+			return heartbeatAdopted
+		}
 		s.behind = max(s.behind, hb.Epoch)
 	}
 	ns, ok := s.nodes[hb.ID]
@@ -91,48 +126,178 @@ func (s *state) heartbeat(hb *wire.Heartbeat, now time.Time) heartbeatResult {
 		ns = &nodeState{}
 		s.nodes[hb.ID] = ns
 	}
-	lost := hb.Last < ns.commit
+	role := s.cfg.Role(hb.ID)
+	rec := s.incarnations[hb.ID]
+	lost := role.IsMember() && (hb.Last < ns.commit || (rec != 0 && hb.Incarnation != 0 && hb.Incarnation != rec))
 	ns.addr, ns.lastSeen = hb.Addr, now
 	ns.epoch, ns.last, ns.commit = hb.Epoch, hb.Last, hb.Commit
+	ns.incarnation = hb.Incarnation
 	if s.behind > 0 {
 		return heartbeatNoChange
 	}
-	if lost && s.removeLost(hb.ID) {
+	switch {
+	case lost && !ns.lost:
+		ns.lost = true
 		return heartbeatLostLog
+	case lost || ns.lost:
+		return heartbeatNoChange
+	}
+	res := heartbeatNoChange
+	if hb.Incarnation != 0 && hb.Incarnation != rec && (rec == 0 || role == chain.RoleJoining) && role != chain.RoleNone {
+		s.incarnations[hb.ID] = hb.Incarnation
+		res = heartbeatRecorded
 	}
 	if hb.ID == s.handoff.ID && hb.Epoch >= s.handoff.Epoch && hb.Complete {
 		s.handoff = handoff{}
 		return heartbeatCaughtUp
 	}
-	return heartbeatNoChange
+	return res
 }
 
-// removeLost removes the member id, which has lost committed entries,
-// from the chain at once: it becomes a standby node and rejoins as a new
-// one. The last member stays. It reports whether the configuration
-// changed.
-func (s *state) removeLost(id string) bool {
-	i := slices.IndexFunc(s.cfg.Members, func(m chain.Member) bool { return m.ID == id })
-	if i < 0 || len(s.cfg.Members) == 1 || s.behind > 0 {
+// markLost marks the member id as having lost what it had acknowledged
+// (its server restarted on volatile storage); dropLost removes it.
+func (s *state) markLost(id string) {
+	ns := s.nodes[id]
+	if ns == nil {
+		ns = &nodeState{}
+		s.nodes[id] = ns
+	}
+	ns.lost = true
+}
+
+// isLost reports whether id is marked as having lost acknowledged entries.
+func (s *state) isLost(id string) bool {
+	ns := s.nodes[id]
+	return ns != nil && ns.lost
+}
+
+// dropLost removes the members and the joining node marked lost from the
+// chain at once: they become standby nodes and rejoin as new ones. When
+// every member is lost the chain has lost what they held: the one that
+// holds the most stays, as it is, and is no longer counted as lost (the
+// last member is never removed). It reports whether the configuration
+// changed. It changes nothing while the master is behind the chain.
+func (s *state) dropLost() bool {
+	if s.behind > 0 {
 		return false
 	}
 	next := s.cfg.Clone()
-	s.standby[id] = next.Members[i]
-	next.Members = slices.Delete(next.Members, i, i+1)
+	var removed []chain.Member
+	if j := next.Joining; j != nil && s.isLost(j.ID) {
+		removed = append(removed, *j)
+		next.Joining = nil
+	}
+	var kept []chain.Member
+	for _, m := range next.Members {
+		if s.isLost(m.ID) {
+			removed = append(removed, m)
+		} else {
+			kept = append(kept, m)
+		}
+	}
+	if len(kept) == 0 {
+		best := next.Members[0]
+		for _, m := range next.Members[1:] {
+			if s.nodes[m.ID].last > s.nodes[best.ID].last {
+				best = m
+			}
+		}
+		kept = []chain.Member{best}
+		removed = slices.DeleteFunc(removed, func(m chain.Member) bool { return m.ID == best.ID })
+		s.nodes[best.ID].lost = false
+		s.incarnations[best.ID] = s.nodes[best.ID].incarnation
+	}
+	if len(removed) == 0 {
+		return false
+	}
+	next.Members = kept
 	next.Epoch++
-	s.cfg = next
-	if s.handoff.ID == id || !s.hasComplete(next.Members) {
+	for _, m := range removed {
+		s.standby[m.ID] = m
+		delete(s.incarnations, m.ID)
+		s.nodes[m.ID].lost = false // a standby node: it rejoins as a new one
+		if m.ID == s.handoff.ID {
+			s.handoff = handoff{}
+		}
+	}
+	if !s.hasComplete(next.Members) {
 		// No member left holds what the new tail still lacks: the chain
 		// has lost those entries, and the new tail serves what it has.
 		s.handoff = handoff{}
 	}
+	s.cfg = next
 	return true
 }
 
+// adopt makes the configuration node hb.ID reports (wire.Heartbeat.Config)
+// the master's own when its epoch is above the master's: a master
+// restarted without its state starts again from its initial
+// configuration, below the chain's, and a configuration a node runs was
+// committed, at its epoch, by the master that decided it. The members of
+// the master's configuration that the adopted one lacks are not standby
+// nodes (they may have been removed for good: the operator adds them
+// again); the target length is the adopted chain's; the tail is taken as a new tail still catching up until it reports itself
+// complete (the master does not know whether it is); no storage
+// incarnation is recorded yet. It reports whether it adopted.
+func (s *state) adopt(hb *wire.Heartbeat, now time.Time) bool {
+	c := hb.Config
+	if c == nil || c.Epoch != hb.Epoch || c.Epoch <= s.cfg.Epoch || c.Validate() != nil || c.Role(hb.ID) == chain.RoleNone {
+		return false
+	}
+	next := c.Clone()
+	s.cfg = next
+	clear(s.incarnations)
+	for _, id := range s.configured() {
+		delete(s.standby, id)
+		m := memberOf(next, id)
+		if ns := s.nodes[id]; ns != nil {
+			ns.lastSeen, ns.lost = now, false
+		} else {
+			s.nodes[id] = &nodeState{addr: m.Addr, lastSeen: now}
+		}
+	}
+	s.target = len(s.configured())
+	s.handoff = handoff{}
+	if len(next.Members) > 1 {
+		s.handoff = handoff{ID: next.Tail().ID, Epoch: next.Epoch}
+	}
+	if s.behind <= next.Epoch {
+		s.behind = 0
+	}
+	s.adopted = true
+	return true
+}
+
+// memberOf returns the member or joining node id of cfg, or nil.
+func memberOf(cfg chain.Config, id string) *chain.Member {
+	if i := cfg.IndexOf(id); i >= 0 {
+		return &cfg.Members[i]
+	}
+	if cfg.Joining != nil && cfg.Joining.ID == id {
+		return cfg.Joining
+	}
+	return nil
+}
+
+// confirms reports whether the master vouches that node id, on the
+// storage of incarnation inc, holds its place in the applied state c of
+// the chain: it is a member or the joining node of c's configuration, c
+// records inc as its storage, and it has lost nothing it acknowledged. A
+// node restarted under a master takes its place only once confirmed
+// (wire.ConfigUpdate.Confirmed).
+func (s *state) confirms(c chainDurable, id string, inc uint64) bool {
+	if inc == 0 || s.behind > 0 || c.Config.Role(id) == chain.RoleNone || c.Incarnations[id] != inc {
+		return false
+	}
+	ns := s.nodes[id]
+	return ns != nil && !ns.lost && ns.incarnation == inc
+}
+
 // hasComplete reports whether members include one that holds every
-// committed entry: any member but the new tail of an unfinished handoff.
+// committed entry: any member but the new tail of an unfinished handoff
+// and those that lost entries.
 func (s *state) hasComplete(members []chain.Member) bool {
-	return slices.ContainsFunc(members, func(m chain.Member) bool { return m.ID != s.handoff.ID })
+	return slices.ContainsFunc(members, func(m chain.Member) bool { return m.ID != s.handoff.ID && !s.isLost(m.ID) })
 }
 
 // alive reports whether id has sent a heartbeat within the failure timeout.
@@ -174,6 +339,9 @@ func (s *state) tick(now time.Time) bool {
 		}
 		return false
 	}
+	if s.dropLost() {
+		return true
+	}
 	next := s.cfg.Clone()
 	next.Members = s.survivors(now)
 	changed := len(next.Members) != len(s.cfg.Members)
@@ -198,6 +366,13 @@ func (s *state) tick(now time.Time) bool {
 			if m, ok := s.liveStandby(now, next); ok {
 				delete(s.standby, m.ID)
 				next.Joining, changed = &m, true
+				// It joins on the storage it heartbeats from.
+				ns := s.nodes[m.ID]
+				ns.lost = false
+				delete(s.incarnations, m.ID)
+				if ns.incarnation != 0 {
+					s.incarnations[m.ID] = ns.incarnation
+				}
 			}
 		}
 	}
@@ -268,7 +443,7 @@ func (s *state) connected(now time.Time) bool {
 // the switch, before it serves (the tail handoff).
 func (s *state) caughtUp(joining, tail string) bool {
 	j, t := s.nodes[joining], s.nodes[tail]
-	return j != nil && t != nil && j.epoch == s.cfg.Epoch && j.last >= t.commit
+	return j != nil && t != nil && !j.lost && j.epoch == s.cfg.Epoch && j.last >= t.commit
 }
 
 // liveStandby returns the standby node, of those alive at now, with the

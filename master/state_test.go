@@ -449,9 +449,11 @@ func TestMemberThatLostItsLogIsRemovedAtOnce(t *testing.T) {
 	// n2 restarted on a durable storage that kept its log but not its
 	// latest commit point: nothing was lost.
 	require.Equal(t, heartbeatNoChange, s.heartbeat(&wire.Heartbeat{ID: "n2", Addr: "n2:addr", Epoch: 1, Last: 10, Commit: 3}, at(ms(550))))
-	// n1 restarted on an empty storage: its first heartbeat removes it,
-	// before the master answers it, so it never serves as head.
+	// n1 restarted on an empty storage: its first heartbeat marks it
+	// lost (the master confirms nothing for it, so it never serves as
+	// head), and the detector removes it at once.
 	require.Equal(t, heartbeatLostLog, s.heartbeat(&wire.Heartbeat{ID: "n1", Addr: "n1:addr", Epoch: 1}, at(ms(560))))
+	require.True(t, s.dropLost())
 	require.Equal(t, []string{"n2", "n3"}, ids(s.cfg.Members))
 	require.Equal(t, uint64(2), s.cfg.Epoch)
 	require.Contains(t, s.standby, "n1")
@@ -463,11 +465,15 @@ func TestMemberThatLostItsLogIsRemovedAtOnce(t *testing.T) {
 	require.Equal(t, heartbeatNoChange, s.heartbeat(&wire.Heartbeat{ID: "n1", Addr: "n1:addr", Epoch: 3}, at(ms(650))))
 	require.Equal(t, uint64(3), s.cfg.Epoch)
 
-	// The last member is never removed, even with its log lost.
+	// The last member is never removed, even with its log lost: the
+	// chain has lost what it held, and the member serves what it has.
 	s = newTestState("n1")
 	require.Empty(t, run(s, ms(100), ms(500), "n1"))
-	require.Equal(t, heartbeatNoChange, s.heartbeat(&wire.Heartbeat{ID: "n1", Addr: "n1:addr", Epoch: 1}, at(ms(550))))
+	require.Equal(t, heartbeatLostLog, s.heartbeat(&wire.Heartbeat{ID: "n1", Addr: "n1:addr", Epoch: 1, Incarnation: 7}, at(ms(550))))
+	require.False(t, s.dropLost())
 	require.Equal(t, []string{"n1"}, ids(s.cfg.Members))
+	require.False(t, s.isLost("n1"))
+	require.Equal(t, uint64(7), s.incarnations["n1"])
 }
 
 func TestMasterBehindTheChainChangesNothing(t *testing.T) {

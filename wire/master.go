@@ -26,6 +26,17 @@ type Heartbeat struct {
 	// its reply (ConfigUpdate.HeartbeatSent), and the node's lease runs
 	// from it.
 	Sent time.Duration `codec:"at,omitempty"`
+	// Incarnation identifies the node's storage: a number the node draws
+	// when it first starts on an empty storage and keeps in it, so a node
+	// restarted on a wiped (or new, or in-memory) storage reports another
+	// one. 0 from a node that does not report it. The master removes a
+	// member whose incarnation changed: it lost what it had acknowledged.
+	Incarnation uint64 `codec:"inc,omitempty"`
+	// Config is the configuration the node runs, once the master has
+	// confirmed its place in it (nil before, and from nodes that do not
+	// report it): a master restarted without its state adopts the newest
+	// configuration the nodes report (see package master).
+	Config *Config `codec:"cfg,omitempty"`
 }
 
 // Kind implements Message.
@@ -69,6 +80,14 @@ type ConfigUpdate struct {
 	// leader is about to remove, or from a master that predates the field
 	// (a node renews nothing on such a reply).
 	HeartbeatSent time.Duration `codec:"hbat,omitempty"`
+	// Confirmed, in the leader's reply to a heartbeat, echoes the
+	// heartbeat's Incarnation when the master confirms that the node, on
+	// that storage, holds its place in Config (a member or the joining
+	// node that has lost nothing it acknowledged). 0 vouches for nothing.
+	// A node restarted under a master takes no place in a configuration
+	// (serves nothing, commits nothing on its own) until a reply confirms
+	// it.
+	Confirmed uint64 `codec:"conf,omitempty"`
 }
 
 // Kind implements Message.

@@ -13,7 +13,10 @@ type NodeView struct {
 	Halted string
 	// Fenced is set when the node's lease (Lease.MayServe) has run out.
 	Fenced bool
-	Epoch  uint64
+	// FenceCause says why, when the node knows more than that the master
+	// has not answered ("" otherwise).
+	FenceCause string
+	Epoch      uint64
 	// Superseding is the highest epoch of a configuration the node has
 	// received from the master (0 when none): above Epoch, the node has
 	// been told its configuration is over and has not adopted the new one
@@ -49,6 +52,8 @@ func Admit(v NodeView, req *wire.ClientRequest) *wire.RemoteError {
 	switch {
 	case v.Halted != "":
 		return &wire.RemoteError{Code: wire.CodeClosed, Message: "node stopped: " + v.Halted}
+	case v.Fenced && v.FenceCause != "":
+		return &wire.RemoteError{Code: wire.CodeClosed, Message: "fenced: " + v.FenceCause, Epoch: v.Epoch}
 	case v.Fenced:
 		return &wire.RemoteError{Code: wire.CodeClosed, Message: "fenced: no contact with the master", Epoch: v.Epoch}
 	case v.Superseding > v.Epoch:

@@ -37,6 +37,12 @@ type Plan struct {
 	// and not yet applied are in flight, so their retries are not ordered
 	// again.
 	RecoverInFlight bool
+	// Unplaced: the node starts under a master and takes no place in the
+	// configuration it starts with (it runs no role, serves nothing and
+	// commits nothing on its own) until the master confirms its place in
+	// the current configuration (wire.ConfigUpdate.Confirmed); it then
+	// moves there from no role.
+	Unplaced bool
 	// Loops are the goroutines of the new role.
 	Loops Loops
 }
@@ -53,18 +59,26 @@ type Loops struct {
 
 // Transition is the configuration transition rule.
 //
+//   - A node that starts under a master is unplaced: the configuration it
+//     starts with may be out of date (a member list it was removed from),
+//     and its storage may have lost what it had acknowledged; the master
+//     confirms its place, and it moves there as from no role.
 //   - A node that becomes the joining node from another role drops its
 //     uncommitted suffix: it rejoins as a new node.
 //   - A tail with a predecessor must catch up with it first (Plan.CatchingUp)
 //     when it was the joining node, when a handoff was pending and it stays
-//     tail, and when it starts under a master or comes from no role while
-//     running: it may be a new tail that had not caught up when it stopped.
-//     A static chain's tail restarting holds what it held and catches up
-//     with no one; a head has no predecessor.
+//     tail, and when it comes from no role (placed by the master after a
+//     restart, or given its first configuration): it may be a new tail
+//     that had not caught up when it stopped. A static chain's tail
+//     restarting holds what it held and catches up with no one; a head has
+//     no predecessor.
 //   - A member not catching up holds every committed entry (Complete).
 //   - A node that becomes the head, or starts as the head, recovers the
 //     commands in flight.
 func Transition(c Change) Plan {
+	if c.Starting && c.UnderMaster {
+		return Plan{Unplaced: true}
+	}
 	p := Plan{
 		DropUncommitted: c.New == wire.RoleJoining && c.Old != wire.RoleJoining && !c.Starting,
 		CatchingUp:      catchingUp(c),
@@ -81,7 +95,7 @@ func catchingUp(c Change) bool {
 	}
 	switch {
 	case c.Starting:
-		return c.UnderMaster
+		return false
 	case c.Old == wire.RoleJoining, c.Old == wire.RoleNone:
 		return true
 	}
