@@ -2,6 +2,7 @@ package chain
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 )
@@ -38,13 +39,17 @@ func (n *Node) saveCommit() error {
 // metaIncarnation is the storage metadata key of the storage's identity.
 const metaIncarnation = "incarnation"
 
+// errSaveIncarnation is loadIncarnation's failure to save a new identity.
+var errSaveIncarnation = errors.New("save storage incarnation")
+
 // loadIncarnation returns the identity of the node's storage: the number
 // drawn and saved when the node first started on it. A storage without
 // one is new, or was wiped (or is in memory): loadIncarnation draws a new
 // nonzero number, saves it durably, and reports fresh. Under a master the
 // node reports it in its heartbeats, and the master removes a member whose
 // storage is not the one it knew (see master: it lost what it had
-// acknowledged).
+// acknowledged). A failure to save the new one is errSaveIncarnation
+// (with the number drawn): the node fails stop, as on any failed write.
 func loadIncarnation(st Storage) (inc uint64, fresh bool, err error) {
 	v, ok, err := st.Meta(metaIncarnation)
 	if err != nil {
@@ -62,7 +67,7 @@ func loadIncarnation(st Storage) (inc uint64, fresh bool, err error) {
 	var b [8]byte
 	binary.BigEndian.PutUint64(b[:], inc)
 	if err := st.SetMeta(metaIncarnation, b[:]); err != nil {
-		return 0, false, fmt.Errorf("save storage incarnation: %w", err)
+		return inc, true, fmt.Errorf("%w: %w", errSaveIncarnation, err)
 	}
 	return inc, true, nil
 }

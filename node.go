@@ -285,9 +285,9 @@ func (n *Node) Start(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("start node %q: %w", n.id, err)
 	}
-	inc, fresh, err := loadIncarnation(n.opts.storage)
-	if err != nil {
-		return fmt.Errorf("start node %q: %w", n.id, err)
+	inc, fresh, incErr := loadIncarnation(n.opts.storage)
+	if incErr != nil && !errors.Is(incErr, errSaveIncarnation) {
+		return fmt.Errorf("start node %q: %w", n.id, incErr)
 	}
 	n.incarnation = inc
 	n.log = newLog(n.opts.storage)
@@ -302,7 +302,7 @@ func (n *Node) Start(ctx context.Context) error {
 	plan := replica.Transition(replica.Change{Old: RoleNone, New: nc.role, Starting: true,
 		UnderMaster: len(n.opts.masters) > 0, HasSuccessor: nc.succ != ""})
 	if plan.Unplaced {
-		nc = unplaced(nc.Config)
+		nc = unplaced()
 		n.cfg.Store(nc)
 	}
 	n.placed.Store(!plan.Unplaced)
@@ -332,6 +332,11 @@ func (n *Node) Start(ctx context.Context) error {
 		"first", first, "last", n.log.LastOffset(), "commit", n.log.CommitPoint(), "saved commit", saved,
 		"incarnation", inc, "new storage", fresh, "awaiting the master", plan.Unplaced)
 
+	if incErr != nil {
+		// A failed write: the node stops serving (fail-stop), as it
+		// would at its first append, and says why to whoever asks.
+		n.fail(incErr)
+	}
 	n.lifecycle.spawn(n.runReceiver)
 	n.lifecycle.spawn(n.runApplier)
 	n.startRole(plan.Loops)

@@ -20,9 +20,10 @@ import (
 // suffix). A master removes a member whose storage lost entries and
 // confirms nothing for it; it rejoins as a new node.
 
-// unplaced returns cfg with no place in it for the node: what an
-// unplaced node holds, so its heartbeats report cfg's epoch.
-func unplaced(cfg Config) *nodeConfig { return &nodeConfig{Config: cfg} }
+// unplaced is what an unplaced node runs: no configuration (epoch 0, as
+// its heartbeats report: the one it was started with may be out of date,
+// and the master learns nothing from it).
+func unplaced() *nodeConfig { return &nodeConfig{} }
 
 // onReplyUnplaced takes the master's reply u while the node is not placed
 // and reports whether it did (false once placed). A reply that confirms
