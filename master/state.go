@@ -234,9 +234,11 @@ func (s *state) dropLost() bool {
 // restarted without its state starts again from its initial
 // configuration, below the chain's, and a configuration a node runs was
 // committed, at its epoch, by the master that decided it. The members of
-// the master's configuration that the adopted one lacks are not standby
-// nodes (they may have been removed for good: the operator adds them
-// again); the target length is the adopted chain's; the tail is taken as a new tail still catching up until it reports itself
+// the master's configuration (its initial one, after a restart without
+// state) that the adopted one lacks become standby nodes, which rejoin
+// when they report (the master no longer knows which were removed for
+// good); the target length grows to count them and the adopted chain's
+// nodes; the tail is taken as a new tail still catching up until it reports itself
 // complete (the master does not know whether it is); no storage
 // incarnation is recorded yet. It reports whether it adopted.
 func (s *state) adopt(hb *wire.Heartbeat, now time.Time) bool {
@@ -245,6 +247,11 @@ func (s *state) adopt(hb *wire.Heartbeat, now time.Time) bool {
 		return false
 	}
 	next := c.Clone()
+	for _, id := range s.configured() {
+		if next.Role(id) == chain.RoleNone {
+			s.standby[id] = *memberOf(s.cfg, id)
+		}
+	}
 	s.cfg = next
 	clear(s.incarnations)
 	for _, id := range s.configured() {
@@ -256,7 +263,7 @@ func (s *state) adopt(hb *wire.Heartbeat, now time.Time) bool {
 			s.nodes[id] = &nodeState{addr: m.Addr, lastSeen: now}
 		}
 	}
-	s.target = len(s.configured())
+	s.target = max(s.target, len(s.configured())+len(s.standby))
 	s.handoff = handoff{}
 	if len(next.Members) > 1 {
 		s.handoff = handoff{ID: next.Tail().ID, Epoch: next.Epoch}
