@@ -214,8 +214,9 @@ func (s *state) dropLost() bool {
 	next.Epoch++
 	for _, m := range removed {
 		s.standby[m.ID] = m
+		// It stays marked lost until it joins again as a new node: if
+		// this change is not committed, the next tick decides it again.
 		delete(s.incarnations, m.ID)
-		s.nodes[m.ID].lost = false // a standby node: it rejoins as a new one
 		if m.ID == s.handoff.ID {
 			s.handoff = handoff{}
 		}

@@ -1,0 +1,158 @@
+package master
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/chainrep/chain"
+	"github.com/chainrep/chain/wire"
+)
+
+// beatInc is a heartbeat from id on the storage of incarnation inc, at
+// the state's epoch, with a log and commit point through last.
+func beatInc(id string, epoch, last, inc uint64) *wire.Heartbeat {
+	return &wire.Heartbeat{ID: id, Addr: id + ":addr", Epoch: epoch, Last: last, Commit: last, Incarnation: inc}
+}
+
+// TestMembersStorageIncarnationsAreRecordedAndChecked: the master records
+// the storage incarnation each member first reports, confirms a member
+// only on the recorded storage, and marks a member that reports another
+// one lost even when its log looks complete (a master that took over
+// knows no commit point it reported): it is removed and rejoins.
+func TestMembersStorageIncarnationsAreRecordedAndChecked(t *testing.T) {
+	s := newTestState("n1", "n2", "n3")
+	for i, id := range []string{"n1", "n2", "n3"} {
+		require.Equal(t, heartbeatRecorded, s.heartbeat(beatInc(id, 1, 10, uint64(i+1)), at(ms(100))))
+	}
+	require.Equal(t, map[string]uint64{"n1": 1, "n2": 2, "n3": 3}, s.incarnations)
+	applied := s.durable()
+	require.Equal(t, s.incarnations, applied.Incarnations)
+
+	tests := []struct {
+		name string
+		id   string
+		inc  uint64
+		c    chainDurable
+		want bool
+	}{
+		{"a member on its recorded storage", "n1", 1, applied, true},
+		{"a member on another storage", "n1", 9, applied, false},
+		{"a node that reports no incarnation", "n1", 0, applied, false},
+		{"a member whose storage is not yet recorded in the applied state", "n1", 1, chainDurable{Config: applied.Config}, false},
+		{"a node that is not configured", "n4", 4, applied, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			require.Equal(t, tt.want, s.confirms(tt.c, tt.id, tt.inc))
+		})
+	}
+
+	// n1 restarted on a wiped storage that a sync of the chain refilled
+	// to the same length: the incarnation alone shows the loss.
+	require.Equal(t, heartbeatLostLog, s.heartbeat(beatInc("n1", 1, 10, 9), at(ms(200))))
+	require.False(t, s.confirms(applied, "n1", 9))
+	require.False(t, s.confirms(applied, "n1", 1), "the old storage's incarnation confirms nothing once the node reported another")
+	require.True(t, s.tick(at(ms(200))))
+	require.Equal(t, []string{"n2", "n3"}, ids(s.cfg.Members))
+	require.Contains(t, s.standby, "n1")
+	require.NotContains(t, s.durable().Incarnations, "n1")
+
+	// It rejoins on its new storage, which is recorded as it joins.
+	require.True(t, s.tick(at(ms(300))))
+	require.Equal(t, "n1", s.cfg.Joining.ID)
+	require.Equal(t, uint64(9), s.durable().Incarnations["n1"])
+}
+
+// TestLostMemberIsRemovedAfterAFailedCommit is the master's half of defect
+// 1 of issue 12: the working state removed the member that lost its log
+// while another change waited between two commits, the commit failed
+// ("configuration change not committed"), the working state went back to
+// the applied one, and the loss, its low commit point recorded, was never
+// seen again. The mark outlives the reload, and the next tick removes it.
+func TestLostMemberIsRemovedAfterAFailedCommit(t *testing.T) {
+	s := newTestState("n1", "n2", "n3")
+	for i, id := range []string{"n1", "n2", "n3"} {
+		s.heartbeat(beatInc(id, 1, 10, uint64(i+1)), at(ms(100)))
+	}
+	applied := s.durable()
+	require.Equal(t, heartbeatLostLog, s.heartbeat(beatInc("n1", 1, 0, 1), at(ms(150))))
+	require.True(t, s.dropLost())
+	// The commit fails: the working state is the applied one again.
+	s.load(applied, at(ms(160)))
+	require.Equal(t, []string{"n1", "n2", "n3"}, ids(s.cfg.Members))
+	// n1's next heartbeat shows nothing new (its commit point is as low
+	// as the last one), yet it is still lost, and removed.
+	require.Equal(t, heartbeatNoChange, s.heartbeat(beatInc("n1", 1, 0, 1), at(ms(200))))
+	require.False(t, s.confirms(applied, "n1", 1))
+	require.True(t, s.tick(at(ms(200))))
+	require.Equal(t, []string{"n2", "n3"}, ids(s.cfg.Members))
+	require.Equal(t, uint64(2), s.cfg.Epoch)
+}
+
+// TestLostMemberCountsAsHoldingNothing: with the new tail catching up, the
+// only complete member losing its log leaves no member that holds every
+// committed entry: the handoff ends (the chain lost them), and no lost
+// member counts as complete meanwhile.
+func TestLostMemberCountsAsHoldingNothing(t *testing.T) {
+	s := newTestState("n1", "n2")
+	s.handoff = handoff{ID: "n2", Epoch: 1}
+	s.heartbeat(beatInc("n1", 1, 10, 1), at(ms(100)))
+	require.True(t, s.hasComplete(s.cfg.Members))
+	s.heartbeat(beatInc("n1", 1, 0, 7), at(ms(150)))
+	require.False(t, s.hasComplete(s.cfg.Members))
+	require.True(t, s.dropLost())
+	require.Equal(t, []string{"n2"}, ids(s.cfg.Members))
+	require.Equal(t, handoff{}, s.handoff)
+}
+
+// TestMasterAdoptsTheConfigurationNodesReport is the rule of defect 10 of
+// issue 12: a master restarted without its state hears a node at a later
+// epoch that reports its configuration, and adopts it.
+func TestMasterAdoptsTheConfigurationNodesReport(t *testing.T) {
+	chainCfg := chain.Config{Epoch: 6, Members: members("n3", "n2", "n4")}
+	tests := []struct {
+		name  string
+		hb    *wire.Heartbeat
+		adopt bool
+	}{
+		{"a member's configuration at its epoch", &wire.Heartbeat{ID: "n2", Epoch: 6, Config: &chainCfg}, true},
+		{"no configuration (an unconfirmed node, or an older one)", &wire.Heartbeat{ID: "n2", Epoch: 6}, false},
+		{"a configuration at another epoch than the node's", &wire.Heartbeat{ID: "n2", Epoch: 7, Config: &chainCfg}, false},
+		{"a configuration without the node", &wire.Heartbeat{ID: "n1", Epoch: 6, Config: &chainCfg}, false},
+		{"an invalid configuration", &wire.Heartbeat{ID: "n2", Epoch: 6, Config: &chain.Config{Epoch: 6}}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := newTestState("n1", "n2", "n3")
+			s.heartbeat(tt.hb, at(ms(100)))
+			if !tt.adopt {
+				require.Equal(t, uint64(1), s.cfg.Epoch)
+				require.False(t, s.adopted)
+				return
+			}
+			require.Equal(t, chainCfg, s.cfg)
+			require.Zero(t, s.behind)
+			require.True(t, s.adopted)
+			require.Contains(t, s.standby, "n1", "the initial member the chain lacks rejoins")
+			require.Equal(t, 4, s.target)
+			require.Equal(t, handoff{ID: "n4", Epoch: 6}, s.handoff, "the tail counts as catching up until it reports itself complete")
+			require.Equal(t, heartbeatCaughtUp, s.heartbeat(&wire.Heartbeat{ID: "n4", Epoch: 6, Complete: true}, at(ms(150))))
+		})
+	}
+	// A node at a later epoch still puts the adopting master behind.
+	s := newTestState("n1", "n2", "n3")
+	s.heartbeat(&wire.Heartbeat{ID: "n3", Epoch: 9}, at(ms(100)))
+	s.heartbeat(&wire.Heartbeat{ID: "n2", Epoch: 6, Config: &chainCfg}, at(ms(100)))
+	require.Equal(t, uint64(9), s.behind)
+}
+
+// TestFSMTakesAnAdoptedEpochOnlyWhenTold: the FSM refuses a configuration
+// two epochs above the applied one, unless the command adopts it.
+func TestFSMTakesAnAdoptedEpochOnlyWhenTold(t *testing.T) {
+	cur := single(chainDurable{Config: chain.Config{Epoch: 1, Members: members("n1")}, Target: 1})
+	next := single(chainDurable{Config: chain.Config{Epoch: 6, Members: members("n2")}, Target: 1})
+	require.ErrorIs(t, check(cur, next, false), errConflict)
+	require.NoError(t, check(cur, next, true))
+	require.ErrorIs(t, check(next, cur, true), errConflict, "adopting never lowers an epoch")
+}
