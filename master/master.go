@@ -18,8 +18,12 @@
 // joins at a time, while the chain is shorter than its target length (its
 // initial length, plus the nodes added, minus the nodes removed with
 // RemoveNode). A member whose heartbeat shows a log shorter than the
-// commit point it reported before (it restarted on a lost storage) is
-// removed at once and rejoins the same way.
+// commit point it reported before, or a storage incarnation other than
+// the one the master recorded for it (it restarted on a lost, wiped or
+// new storage), is removed at once and rejoins the same way; the master
+// counts it as holding nothing meanwhile. A node restarted under a master
+// takes its place only once the leader confirms it
+// (wire.ConfigUpdate.Confirmed), which it never does for such a member.
 //
 // The master's durable state (configuration, standby nodes, target
 // length) is a replicated state machine on hashicorp/raft, across one
@@ -50,10 +54,13 @@
 // their chain; ClusterRequest returns the layout.
 //
 // Without Options.Dir the raft log is in memory: a restarted master (or
-// a whole group restarted at once) starts again from Options.Config;
-// nodes ignore configurations with an epoch below theirs, so it must be
-// given the current members and an epoch above any the chain has reached.
-// With Options.Dir the state survives restarts.
+// a whole group restarted at once) starts again from Options.Config,
+// below the chain's epoch. Nodes ignore configurations with an epoch below
+// theirs, and report the configuration they run in their heartbeats: the
+// master adopts the newest one it hears (see state.adopt) and runs the
+// chain from there; the members of Options.Config the chain lacks rejoin.
+// Until a node reports one, it changes nothing. With Options.Dir the
+// state survives restarts.
 package master
 
 import (

@@ -41,10 +41,12 @@ type state struct {
 	target         int                     // the chain length to restore
 	handoff        handoff                 // the new tail still catching up, if any
 	blind          bool                    // the master heard from no member lately
-	// behind is the highest epoch a node reported above the master's own:
-	// the master was restarted with an old configuration and must change
-	// nothing (its changes would reuse the chain's epochs with stale
-	// members) until it is restarted with the current one. 0 when not.
+	// behind is the highest epoch a node reported above the master's own
+	// without the configuration (see adopt): the master lost its state or
+	// was restarted with an old configuration and must change nothing (its
+	// changes would reuse the chain's epochs with stale members) until a
+	// member reports a configuration at that epoch, or it is restarted
+	// with the current one. 0 when not.
 	behind uint64
 	// incarnations are the storage incarnations of the configured nodes
 	// (wire.Heartbeat.Incarnation), recorded when first heard from while
@@ -108,8 +110,9 @@ const (
 // it and counts it as holding nothing) and dropLost removes it; it
 // rejoins as a new node. The incarnation of a member the master has none
 // for is recorded, and so is the joining node's latest (it holds nothing
-// that counts: restarted empty, it is only further behind). (Heartbeats from one node arrive in order on
-// the transports, which is what makes a shorter log a sign of a restart.)
+// that counts: restarted empty, it is only further behind). (Heartbeats
+// from one node arrive in order on the transports, which is what makes a
+// shorter log a sign of a restart.)
 func (s *state) heartbeat(hb *wire.Heartbeat, now time.Time) heartbeatResult {
 	if hb.Epoch > s.cfg.Epoch {
 		if s.adopt(hb, now) {
@@ -578,7 +581,8 @@ func (s *state) checkBehind() error {
 		return nil
 	}
 	return refused(chain.ErrInvalidConfig, fmt.Sprintf(
-		"the master is at epoch %d but the chain at %d: it was restarted with an old configuration "+
-			"and changes nothing until restarted with the current members and an epoch above %d",
+		"the master is at epoch %d but the chain at %d: it lost its state or was restarted with an old "+
+			"configuration, and changes nothing until a member reports the chain's configuration "+
+			"(or it is restarted with the current members and an epoch above %d)",
 		s.cfg.Epoch, s.behind, s.behind))
 }
