@@ -62,6 +62,8 @@ func codecSamples() []wire.Message {
 		// The fields added since the samples above were recorded.
 		&wire.Heartbeat{ID: "n1", Addr: "a", Epoch: 3, Last: 9, Commit: 8, Sent: 1500 * time.Millisecond},
 		&wire.ConfigUpdate{Chain: "c2", Config: cfg, FenceAfter: 100, HeartbeatEvery: 20, Leader: "m1", HeartbeatSent: 1500 * time.Millisecond},
+		&wire.Heartbeat{ID: "n1", Addr: "a", Epoch: 3, Last: 9, Commit: 8, Sent: 1500 * time.Millisecond, Incarnation: 77, Config: &cfg},
+		&wire.ConfigUpdate{Chain: "c2", Config: cfg, FenceAfter: 100, HeartbeatEvery: 20, Leader: "m1", HeartbeatSent: 1500 * time.Millisecond, Confirmed: 77},
 	}
 }
 

@@ -48,6 +48,6 @@ func TestEncodingsMatchGolden(t *testing.T) {
 // of it were recorded to the number of lines recorded before: its samples
 // above that index are pinned by decoding alone.
 var grownSince = map[string]int{
-	"*wire.Heartbeat":    24, // Sent, the heartbeat's send instant
-	"*wire.ConfigUpdate": 24, // HeartbeatSent, its echo
+	"*wire.Heartbeat":    26, // Sent, the heartbeat's send instant (from 24); Incarnation and Config, the node's storage and configuration
+	"*wire.ConfigUpdate": 26, // HeartbeatSent, its echo (from 24); Confirmed, the incarnation whose place the master confirms
 }
