@@ -76,6 +76,22 @@ func probe(t *testing.T, ep chain.Endpoint, to string, req *wire.ClientRequest) 
 	}
 }
 
+// restartUnderMaster starts node id on st under the master at "master",
+// with the original member list (threeMembers), as a deployment restarts
+// a node, and returns it with an endpoint to probe it from.
+func restartUnderMaster(t *testing.T, net *inmem.Network, id string, st chain.Storage) (*chain.Node, chain.Endpoint) {
+	t.Helper()
+	n, err := chain.NewNode(id, chain.WithTransport(net), chain.WithStorage(st), chain.WithMaster("master"),
+		chain.WithConfig(threeMembers()))
+	require.NoError(t, err)
+	require.NoError(t, n.Start(context.Background()))
+	t.Cleanup(func() { _ = n.Close() })
+	ep, err := net.Listen("client")
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = ep.Close() })
+	return n, ep
+}
+
 func threeMembers() chain.Config {
 	return chain.Config{Epoch: 1, Members: []chain.Member{{ID: "n1", Addr: "n1"}, {ID: "n2", Addr: "n2"}, {ID: "n3", Addr: "n3"}}}
 }
@@ -95,14 +111,7 @@ func TestRestartedNodeNamedTailServesNothingBeforeCatchingUp(t *testing.T) {
 		require.NoError(t, st.Append([]chain.Entry{{Offset: 1, Epoch: 1}, {Offset: 2, Epoch: 1}, {Offset: 3, Epoch: 1}}))
 		current := chain.Config{Epoch: 5, Members: []chain.Member{{ID: "n1", Addr: "n1"}, {ID: "n2", Addr: "n2"}}}
 		m := startScriptedMaster(t, net, current)
-		n, err := chain.NewNode("n2", chain.WithTransport(net), chain.WithStorage(st), chain.WithMaster("master"),
-			chain.WithConfig(threeMembers()))
-		require.NoError(t, err)
-		require.NoError(t, n.Start(context.Background()))
-		defer n.Close()
-		ep, err := net.Listen("client")
-		require.NoError(t, err)
-		defer ep.Close()
+		n, ep := restartUnderMaster(t, net, "n2", st)
 
 		latest := func(id uint64) *wire.ClientResponse {
 			return probe(t, ep, "n2", &wire.ClientRequest{ID: id, Op: wire.OpLatest})
@@ -139,14 +148,7 @@ func TestRestartedEmptyHeadOrdersNothing(t *testing.T) {
 		cfg := threeMembers()
 		cfg.Epoch = 4
 		m := startScriptedMaster(t, net, cfg)
-		n, err := chain.NewNode("n1", chain.WithTransport(net), chain.WithStorage(memory.New()), chain.WithMaster("master"),
-			chain.WithConfig(threeMembers()))
-		require.NoError(t, err)
-		require.NoError(t, n.Start(context.Background()))
-		defer n.Close()
-		ep, err := net.Listen("client")
-		require.NoError(t, err)
-		defer ep.Close()
+		n, ep := restartUnderMaster(t, net, "n1", memory.New())
 
 		time.Sleep(time.Second)
 		require.NotEqual(t, chain.RoleHead, n.Role(), "an unconfirmed node runs as head")
