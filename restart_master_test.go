@@ -40,7 +40,7 @@ func startScriptedMaster(t *testing.T, net *inmem.Network, cfg chain.Config) *sc
 			m.mu.Lock()
 			m.beats = append(m.beats, hb)
 			u := &wire.ConfigUpdate{Config: m.cfg.Clone(), FenceAfter: 500 * time.Millisecond,
-				HeartbeatEvery: 100 * time.Millisecond, Leader: "master"}
+				HeartbeatEvery: 100 * time.Millisecond, Leader: "master", HeartbeatSent: hb.Sent}
 			if m.confirm {
 				u.Confirmed = hb.Incarnation
 			}
@@ -132,6 +132,7 @@ func TestRestartedNodeNamedTailServesNothingBeforeCatchingUp(t *testing.T) {
 		r = latest(2)
 		require.NotNil(t, r)
 		require.NotNil(t, r.Err, "a new tail served before catching up: %+v", r)
+		require.Contains(t, r.Err.Message, "catching up")
 		require.Equal(t, uint64(0), n.Stats().CommitPoint, "a new tail committed what it held before catching up")
 	})
 }
