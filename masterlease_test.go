@@ -81,10 +81,12 @@ func (h *handMaster) latestHeartbeat() *wire.Heartbeat {
 	}
 }
 
-// answer replies to hb as the leader of the master group would, with cfg.
+// answer replies to hb as the leader of the master group would, with cfg,
+// confirming the node on the storage it reports (see place.go).
 func (h *handMaster) answer(hb *wire.Heartbeat, cfg chain.Config) {
 	require.NoError(h.t, h.ep.Send(context.Background(), "n1", &wire.ConfigUpdate{Config: cfg,
-		FenceAfter: handFenceAfter, HeartbeatEvery: 100 * time.Millisecond, Leader: "m", HeartbeatSent: hb.Sent}))
+		FenceAfter: handFenceAfter, HeartbeatEvery: 100 * time.Millisecond, Leader: "m", HeartbeatSent: hb.Sent,
+		Confirmed: hb.Incarnation}))
 }
 
 // ask sends req to the node and returns its answer.
