@@ -38,6 +38,10 @@ type ClientRequest struct {
 	Data  []byte `codec:"d,omitempty"`
 	From  uint64 `codec:"f,omitempty"`
 	Max   int    `codec:"mx,omitempty"`
+	// Since is, for a write, the commit point the client learned before
+	// its session's first write, the same in all of the session's writes
+	// (see Entry.Since).
+	Since uint64 `codec:"si,omitempty"`
 }
 
 // Kind implements Message.

@@ -26,6 +26,16 @@ type Entry struct {
 	Command string `codec:"k,omitempty"`
 	// Data is the command's payload or the raw appended bytes.
 	Data []byte `codec:"d,omitempty"`
+	// Since is the commit point the client learned before the first write
+	// of its session, the same in each of the session's entries: a session
+	// the chain forgot is never created again, since its Since is below
+	// the table's horizon (see package chain's session table). 0 in entries
+	// of writers that name none.
+	Since uint64 `codec:"si,omitempty"`
+	// Time is the clock of the head that ordered the entry (nanoseconds
+	// since the Unix epoch), in client entries: the table of sessions
+	// counts idle time by it. 0 in entries written before it existed.
+	Time int64 `codec:"t,omitempty"`
 }
 
 // Size is the number of bytes the entry counts for in batch and flow-control

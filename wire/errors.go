@@ -25,6 +25,8 @@ const (
 	CodeInvalidArgument
 	CodeOutOfRange
 	CodeInternal
+	CodeSessionExpired
+	CodeTooManySessions
 )
 
 // sentinelText returns the text of the error a code stands for, and false
@@ -56,6 +58,10 @@ func (c Code) sentinelText() (string, bool) {
 		return "chain: invalid argument", true
 	case CodeOutOfRange:
 		return "chain: offset out of range", true
+	case CodeSessionExpired:
+		return "chain: session expired", true
+	case CodeTooManySessions:
+		return "chain: too many sessions", true
 	default:
 		return "", false
 	}

@@ -50,4 +50,11 @@ func TestEncodingsMatchGolden(t *testing.T) {
 var grownSince = map[string]int{
 	"*wire.Heartbeat":    26, // Sent, the heartbeat's send instant (from 24); Incarnation and Config, the node's storage and configuration
 	"*wire.ConfigUpdate": 26, // HeartbeatSent, its echo (from 24); Confirmed, the incarnation whose place the master confirms
+	// Since (ClientRequest) and Since and Time (Entry, in PullResponse,
+	// ClientResponse, RequestBatch and Envelope).
+	"*wire.ClientRequest":  28,
+	"*wire.PullResponse":   28,
+	"*wire.ClientResponse": 28,
+	"*wire.RequestBatch":   28,
+	"*wire.Envelope":       28,
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"hash/crc32"
+	"slices"
 
 	"github.com/chainrep/chain"
 )
@@ -20,7 +21,11 @@ import (
 //	uvarint len(Client), Client, uvarint len(Command), Command,
 //	Data (the rest of the value)
 //
-// so a 100-byte entry with short names costs about 120 bytes. The offset
+// so a 100-byte entry with short names costs about 120 bytes. An entry
+// with a session stamp (Since or Time not zero) is a record of version
+// stampedEntryVersion, whose body has uvarint Since and uvarint Time (as
+// an unsigned number) after Acked; entries without one keep version 1, so
+// records written before stamps existed read the same. The offset
 // is stored although the key holds it too, so that a value found under
 // the wrong key is caught. A metadata value's body is the value itself;
 // the first-offset record's body is one uvarint.
@@ -31,7 +36,10 @@ import (
 const (
 	crcLen        = 4
 	formatVersion = 1
-	headerLen     = crcLen + 1
+	// stampedEntryVersion is the version of an entry record with Since and
+	// Time.
+	stampedEntryVersion = 2
+	headerLen           = crcLen + 1
 )
 
 // checksum returns the CRC-32C (Castagnoli) of b. MakeTable returns the
@@ -56,33 +64,49 @@ func seal(rec []byte) []byte {
 // openRecord verifies rec's checksum and version and returns its body,
 // which aliases rec.
 func openRecord(rec []byte) ([]byte, error) {
+	body, _, err := openVersioned(rec, formatVersion)
+	return body, err
+}
+
+// openVersioned is openRecord for a record of any of the versions given;
+// it also returns the record's version.
+func openVersioned(rec []byte, versions ...byte) ([]byte, byte, error) {
 	if len(rec) < headerLen {
-		return nil, fmt.Errorf("%w: %d-byte record is shorter than its %d-byte header", ErrCorrupt, len(rec), headerLen)
+		return nil, 0, fmt.Errorf("%w: %d-byte record is shorter than its %d-byte header", ErrCorrupt, len(rec), headerLen)
 	}
 	want := binary.LittleEndian.Uint32(rec[:crcLen])
 	if got := checksum(rec[crcLen:]); got != want {
-		return nil, fmt.Errorf("%w: checksum %08x, want %08x", ErrCorrupt, got, want)
+		return nil, 0, fmt.Errorf("%w: checksum %08x, want %08x", ErrCorrupt, got, want)
 	}
-	if v := rec[crcLen]; v != formatVersion {
-		return nil, fmt.Errorf("%w: unknown format version %d", ErrCorrupt, v)
+	v := rec[crcLen]
+	if !slices.Contains(versions, v) {
+		return nil, 0, fmt.Errorf("%w: unknown format version %d", ErrCorrupt, v)
 	}
-	return rec[headerLen:], nil
+	return rec[headerLen:], v, nil
 }
 
 // encodedEntrySize returns an upper bound of the length of e's record.
 func encodedEntrySize(e *chain.Entry) int {
-	return headerLen + 6*binary.MaxVarintLen64 + len(e.Client) + len(e.Command) + len(e.Data)
+	return headerLen + 8*binary.MaxVarintLen64 + len(e.Client) + len(e.Command) + len(e.Data)
 }
 
 // appendEntry appends the record of e to dst.
 func appendEntry(dst []byte, e *chain.Entry) []byte {
 	start := len(dst)
 	dst = beginRecord(dst)
+	stamped := e.Since != 0 || e.Time != 0
+	if stamped {
+		dst[len(dst)-1] = stampedEntryVersion
+	}
 	dst = binary.AppendUvarint(dst, e.Offset)
 	dst = binary.AppendUvarint(dst, e.Epoch)
 	dst = binary.AppendUvarint(dst, e.Session)
 	dst = binary.AppendUvarint(dst, e.Seq)
 	dst = binary.AppendUvarint(dst, e.Acked)
+	if stamped {
+		dst = binary.AppendUvarint(dst, e.Since)
+		dst = binary.AppendUvarint(dst, uint64(e.Time))
+	}
 	dst = binary.AppendUvarint(dst, uint64(len(e.Client)))
 	dst = append(dst, e.Client...)
 	dst = binary.AppendUvarint(dst, uint64(len(e.Command)))
@@ -96,7 +120,7 @@ func appendEntry(dst []byte, e *chain.Entry) []byte {
 // nil alloc allocates it alone), so the entry shares no memory with rec.
 // Errors wrap ErrCorrupt.
 func decodeEntry(rec []byte, alloc *slab) (chain.Entry, error) {
-	body, err := openRecord(rec)
+	body, version, err := openVersioned(rec, formatVersion, stampedEntryVersion)
 	if err != nil {
 		return chain.Entry{}, err
 	}
@@ -107,6 +131,10 @@ func decodeEntry(rec []byte, alloc *slab) (chain.Entry, error) {
 		Session: d.uvarint("session"),
 		Seq:     d.uvarint("seq"),
 		Acked:   d.uvarint("acked"),
+	}
+	if version == stampedEntryVersion {
+		e.Since = d.uvarint("since")
+		e.Time = int64(d.uvarint("time"))
 	}
 	e.Client = alloc.string(d.bytes("client"), 0)
 	e.Command = alloc.string(d.bytes("command"), 1)

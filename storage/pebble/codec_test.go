@@ -18,6 +18,9 @@ func codecCases() []chain.Entry {
 		{Offset: math.MaxUint64, Epoch: math.MaxUint64, Seq: math.MaxUint64, Acked: math.MaxUint64},
 		{Offset: 5, Client: "klient-✓", Command: "cmd\x00odd", Data: []byte{0}},
 		{Offset: 6, Data: bytes.Repeat([]byte("0123456789abcdef"), 1<<12)},
+		{Offset: 7, Client: "c", Session: 5, Seq: 2, Acked: 1, Since: 6, Time: 1_700_000_000_123_456_789, Data: []byte("stamped")},
+		{Offset: 8, Since: math.MaxUint64, Time: math.MinInt64},
+		{Offset: 9, Time: -1},
 	}
 }
 
@@ -43,7 +46,16 @@ func TestEntryEncodingIsCompact(t *testing.T) {
 }
 
 func TestDecodeEntryRejectsEveryBitFlip(t *testing.T) {
-	e := chain.Entry{Offset: 7, Epoch: 2, Client: "c", Seq: 3, Acked: 2, Command: "put", Data: []byte("data")}
+	for _, e := range []chain.Entry{
+		{Offset: 7, Epoch: 2, Client: "c", Seq: 3, Acked: 2, Command: "put", Data: []byte("data")},
+		{Offset: 7, Epoch: 2, Client: "c", Seq: 3, Acked: 2, Since: 4, Time: 5, Command: "put", Data: []byte("data")},
+	} {
+		requireEveryBitFlipRejected(t, e)
+	}
+}
+
+func requireEveryBitFlipRejected(t *testing.T, e chain.Entry) {
+	t.Helper()
 	rec := appendEntry(nil, &e)
 	for i := range rec {
 		for bit := range 8 {

@@ -71,7 +71,7 @@ func TestCorruptEntryIsReportedWithItsOffset(t *testing.T) {
 		},
 		"unknown version with a valid checksum": func(t *testing.T, db *pebbledb.DB) {
 			v := rawGet(t, db, entryKey(5))
-			v[crcLen] = formatVersion + 1
+			v[crcLen] = stampedEntryVersion + 1
 			require.NoError(t, db.Set(entryKey(5), seal(v), pebbledb.Sync))
 		},
 		"missing": func(t *testing.T, db *pebbledb.DB) {

@@ -208,10 +208,10 @@ func fieldCases() []chain.Entry {
 		all[i] = byte(i)
 	}
 	return []chain.Entry{
-		{Offset: 1, Epoch: 3, Client: "client-1", Session: 77, Seq: 9, Acked: 8, Command: "put", Data: []byte("payload")},
+		{Offset: 1, Epoch: 3, Client: "client-1", Session: 77, Seq: 9, Acked: 8, Since: 6, Time: 1_700_000_000_000_000_001, Command: "put", Data: []byte("payload")},
 		{Offset: 2}, // every other field zero, nil Data
 		{Offset: 3, Epoch: 1, Data: []byte{}},
-		{Offset: 4, Epoch: math.MaxUint64, Session: math.MaxUint64, Seq: math.MaxUint64, Acked: math.MaxUint64, Data: all},
+		{Offset: 4, Epoch: math.MaxUint64, Session: math.MaxUint64, Seq: math.MaxUint64, Acked: math.MaxUint64, Since: math.MaxUint64, Time: math.MaxInt64, Data: all},
 		{Offset: 5, Client: "klient-✓ with spaces", Command: "cmd/with\x00odd bytes", Data: []byte{0}},
 		{Offset: 6, Epoch: 2, Command: "big", Data: bytes.Repeat([]byte("0123456789abcdef"), 1<<14)},
 		{Offset: 7, Epoch: 2, Client: "client-2", Seq: 1},
