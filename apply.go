@@ -118,7 +118,7 @@ func (n *Node) sendReplies(replies []reply) {
 // earlier application if it is a retried command. n.stateMu must be held.
 func (n *Node) applyEntry(e *Entry) outcome {
 	if e.Client != "" {
-		out, v := n.sessions.Apply(entryCommand(e), e.Acked)
+		out, v := n.sessions.Apply(entryCommand(e), entryWrite(e))
 		if out, dup := knownOutcome(out, v, e.Offset); dup {
 			return out
 		}

@@ -32,7 +32,7 @@ type Client struct {
 	// stopFlusher ends the flusher's context, in which it sends.
 	stopFlusher context.CancelFunc
 
-	session uint64 // random identity, with the address, for de-duplication
+	sess clientSession // the de-duplication session of its writes
 
 	// busy (capacity 1) wakes the retry scanner when calls are waiting.
 	busy chan struct{}
@@ -79,7 +79,6 @@ func NewClient(opts ...ClientOption) (*Client, error) {
 		slots:    make(chan struct{}, o.maxInflight),
 		done:     make(chan struct{}),
 		cfg:      cfg,
-		session:  newSession(),
 		head:     headAddr(cfg),
 		tail:     tailAddr(cfg),
 		calls:    make(map[uint64]*call),
@@ -246,6 +245,13 @@ func (c *Client) do(ctx context.Context, req *wire.ClientRequest) (*wire.ClientR
 // (doubling up to the maximum), when a redirect names a new node, or, after
 // a refusal that may pass, at the next retry time.
 func (c *Client) call(ctx context.Context, req *wire.ClientRequest, target string) (*wire.ClientResponse, error) {
+	if isWrite(req.Op) && req.Session == 0 {
+		s, err := c.sessionFor(ctx)
+		if err != nil {
+			return nil, err
+		}
+		req.Session, req.Since = s.id, s.since
+	}
 	select {
 	case c.slots <- struct{}{}:
 		defer func() { <-c.slots }()
@@ -254,7 +260,7 @@ func (c *Client) call(ctx context.Context, req *wire.ClientRequest, target strin
 	case <-c.done:
 		return nil, ErrClosed
 	}
-	write := req.Op == wire.OpAppend || req.Op == wire.OpCommand
+	write := isWrite(req.Op)
 	cl, err := c.register(write)
 	if err != nil {
 		return nil, err
@@ -286,6 +292,9 @@ func (c *Client) call(ctx context.Context, req *wire.ClientRequest, target strin
 				return resp, nil
 			}
 			if !retryable(resp.Err) {
+				if resp.Err.Code == wire.CodeSessionExpired || resp.Err.Code == wire.CodeTooManySessions {
+					c.sessionGone(req.Session)
+				}
 				return nil, resp.Err
 			}
 			lastErr = resp.Err
@@ -363,7 +372,6 @@ func (c *Client) send(ctx context.Context, req *wire.ClientRequest, cl *call, ta
 	if write {
 		to = c.head
 		req.Acked = c.ackedLocked()
-		req.Session = c.session
 	}
 	if target != "" {
 		to = target

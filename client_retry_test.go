@@ -37,8 +37,12 @@ func TestClientRetriesOnScheduleWithTheSameID(t *testing.T) {
 			req, ok := in.Msg.(*wire.ClientRequest)
 			require.True(t, ok, "got %T", in.Msg)
 			if req.Op == wire.OpStatus {
-				continue // the client's probe for the configuration
+				// The client's probe for the configuration, or its
+				// session's start stamp: a commit point.
+				require.NoError(t, head.Send(context.Background(), in.From, &wire.ClientResponse{ID: req.ID, Status: &wire.NodeStatus{CommitPoint: 5}}))
+				continue
 			}
+			require.Equal(t, uint64(5), req.Since, "the append carries its session's start stamp")
 			arrivals = append(arrivals, time.Since(start))
 			ids = append(ids, req.ID)
 			if len(arrivals) == 4 {

@@ -34,10 +34,20 @@ var (
 	// ErrCommandFailed: a command or query handler returned an error; the
 	// *RemoteError carries its message.
 	ErrCommandFailed error = wire.CodeCommandFailed
-	// ErrResultExpired: a command was retried after the client had already
-	// acknowledged it, so the node no longer holds its result. The command was
-	// not applied again.
+	// ErrResultExpired: a command arrived below its client's acknowledged
+	// mark: the client had said it received the command's result (or gave
+	// up on it), so the node no longer holds it. The command was not applied
+	// by this request.
 	ErrResultExpired error = wire.CodeResultExpired
+	// ErrSessionExpired: the command's de-duplication session is gone (it
+	// was idle past the expiry while the table was full, or closed), so the
+	// chain cannot tell a retry from a new command; the command was not
+	// applied by this request, but an earlier copy may have been. The
+	// client registers a new session for its next write.
+	ErrSessionExpired error = wire.CodeSessionExpired
+	// ErrTooManySessions: a client could not register a de-duplication
+	// session: the table is full of sessions in use (WithMaxSessions).
+	ErrTooManySessions error = wire.CodeTooManySessions
 	// ErrInvalidConfig: a configuration or option is unusable.
 	ErrInvalidConfig = wire.ErrInvalidConfig
 	// ErrInvalidArgument: a call received bad input.

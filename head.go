@@ -3,6 +3,7 @@ package chain
 import (
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/chainrep/chain/internal/replica"
 
@@ -90,8 +91,9 @@ func (n *Node) runSequencer(done <-chan struct{}) {
 		writes, carry = n.collectWrites(writes[:0], carry)
 		_, last, _, _ := n.log.state()
 		batch = batch[:0]
+		now := time.Now().UnixNano()
 		for _, w := range n.dropRetries(writes, &scratch) {
-			batch = append(batch, n.entryFor(w, last+uint64(len(batch))+1))
+			batch = append(batch, n.entryFor(w, last+uint64(len(batch))+1, now))
 		}
 		clear(writes) // drop references to payloads
 		if len(batch) == 0 {
@@ -191,8 +193,9 @@ type orderScratch struct {
 	steps []replica.OrderDecision[outcome]
 }
 
-// entryFor builds the log entry of a queued write at offset off.
-func (n *Node) entryFor(w pendingWrite, off uint64) Entry {
+// entryFor builds the log entry of a queued write at offset off, stamped
+// with the head's clock reading now (nanoseconds since the Unix epoch).
+func (n *Node) entryFor(w pendingWrite, off uint64, now int64) Entry {
 	e := Entry{
 		Offset:  off,
 		Epoch:   n.cfg.Load().Epoch,
@@ -200,6 +203,8 @@ func (n *Node) entryFor(w pendingWrite, off uint64) Entry {
 		Session: w.req.Session,
 		Seq:     w.req.ID,
 		Acked:   w.req.Acked,
+		Since:   w.req.Since,
+		Time:    now,
 		Data:    w.req.Data,
 	}
 	if w.req.Op == wire.OpCommand {

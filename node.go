@@ -171,7 +171,7 @@ func NewNode(id string, opts ...NodeOption) (*Node, error) {
 		logger:    o.logger.With("node", id),
 		commands:  make(map[string]CommandHandler),
 		queries:   make(map[string]QueryHandler),
-		sessions:  newSessionTable(o.maxSessions),
+		sessions:  newSessionTable(&o),
 		writes:    make(chan pendingWrite, o.maxPendingWrites),
 		reads:     make(chan pendingRead, o.maxPendingWrites),
 		pulls:     make(chan *wire.PullRequest, 1),

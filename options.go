@@ -56,6 +56,7 @@ type options struct {
 	pollInterval     time.Duration
 	queryWorkers     int
 	maxSessions      int
+	sessionExpiry    time.Duration
 	applyObserver    func(Entry)
 	masters          []string // the masters' addresses; none for a static configuration
 	addr             string   // where the node listens when it is not in the configuration
@@ -77,6 +78,7 @@ const (
 	DefaultPollInterval     = 100 * time.Millisecond
 	DefaultQueryWorkers     = 4
 	DefaultMaxSessions      = 100_000
+	DefaultSessionExpiry    = 10 * time.Minute
 	DefaultRetryInterval    = 50 * time.Millisecond
 	DefaultMaxRetryInterval = time.Second
 	DefaultMaxInflight      = 1024
@@ -95,6 +97,7 @@ func defaultOptions() options {
 		pollInterval:     DefaultPollInterval,
 		queryWorkers:     DefaultQueryWorkers,
 		maxSessions:      DefaultMaxSessions,
+		sessionExpiry:    DefaultSessionExpiry,
 		retryInterval:    DefaultRetryInterval,
 		maxRetryInterval: DefaultMaxRetryInterval,
 		maxInflight:      DefaultMaxInflight,
@@ -165,6 +168,7 @@ func (o *options) nodeChecks() []check {
 		{o.pollInterval > 0, "poll interval must be positive"},
 		{o.queryWorkers > 0, "query workers must be positive"},
 		{o.maxSessions > 0, "max sessions must be positive"},
+		{o.sessionExpiry > 0, "session expiry must be positive"},
 	}
 }
 
@@ -235,10 +239,23 @@ func WithPollInterval(d time.Duration) NodeOption {
 // for NewNode.
 func WithQueryWorkers(n int) NodeOption { return nodeOption(func(o *options) { o.queryWorkers = n }) }
 
-// WithMaxSessions bounds how many clients' de-duplication records a node
-// keeps, for NewNode. When exceeded, the client idle longest (in log order)
-// is forgotten.
+// WithMaxSessions bounds how many de-duplication sessions (one per client
+// run) the chain keeps, for NewNode. A client's first write starts its
+// session; when the table is full, the session idle longest is forgotten
+// if it has been idle for over the session expiry, and otherwise the write
+// fails with ErrTooManySessions: a session in use is never forgotten. A
+// command of a forgotten session fails with ErrSessionExpired, never
+// applied twice. Every node of a chain must have the same setting.
 func WithMaxSessions(n int) NodeOption { return nodeOption(func(o *options) { o.maxSessions = n }) }
+
+// WithSessionExpiry sets how long a de-duplication session must have been
+// idle, by the clocks of the heads that ordered the chain's entries,
+// before a new session may take its place in a full table (see
+// WithMaxSessions), for NewNode. Every node of a chain must have the same
+// setting.
+func WithSessionExpiry(d time.Duration) NodeOption {
+	return nodeOption(func(o *options) { o.sessionExpiry = d })
+}
 
 // WithMaster makes a node or client follow the configuration master at one
 // of addrs, for NewNode and NewClient: a node heartbeats to it, adopts the

@@ -11,8 +11,9 @@ const (
 	// ordered earlier in the same batch); it is dropped, and the tail's
 	// reply to the original answers it.
 	InFlight
-	// Answer: a retry of a command already applied (or expired); it is
-	// answered now with what the de-duplication table holds.
+	// Answer: a retry of a command already applied (or below the client's
+	// acknowledged mark); it is answered now with what the de-duplication
+	// table holds.
 	Answer
 )
 
@@ -35,8 +36,12 @@ type InFlightSet interface {
 // (ids, in queue order), whether it is a new command to order, a retry of a
 // command in flight to drop, or a retry of an applied command to answer
 // now. Each command appears in the log once: a command is ordered only when
-// it is neither in flight (nor ordered earlier in the same batch) nor known
-// to the de-duplication table. The commands it orders are left claimed in
+// it is neither in flight (nor ordered earlier in the same batch) nor
+// applied or expired in the de-duplication table. The table's other
+// verdicts are left to the applier, which decides them on the entry: a
+// session not yet in the head's table may be registered by an entry the
+// head has not applied, and the entry's acknowledged mark may take a
+// command within its session's window. The commands it orders are left claimed in
 // inFlight; the applier releases them once applied.
 //
 // The caller must keep the table from changing during the step (the
@@ -49,7 +54,7 @@ func DecideOrder[O any](dst []OrderDecision[O], ids []CommandID, inFlight InFlig
 			dst = append(dst, OrderDecision[O]{Action: InFlight})
 			continue
 		}
-		if o, v := table.Peek(id); v != Unknown {
+		if o, v := table.Peek(id); v == Duplicate || v == Expired {
 			inFlight.Release(id)
 			dst = append(dst, OrderDecision[O]{Action: Answer, Outcome: o, Verdict: v})
 			continue

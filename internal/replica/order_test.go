@@ -30,6 +30,8 @@ func TestDecideOrder(t *testing.T) {
 		want     []WriteAction
 		answers  []string // outcomes of the Answer decisions, in order
 		claimed  []uint64 // the in-flight set afterwards
+		// unknownSession sends the batch under a session the table lacks.
+		unknownSession bool
 	}{
 		{name: "new commands are ordered", batch: []uint64{1, 2, 3},
 			want: []WriteAction{Order, Order, Order}, claimed: []uint64{1, 2, 3}},
@@ -43,12 +45,17 @@ func TestDecideOrder(t *testing.T) {
 		{name: "a retry below the acknowledged mark is answered (expired)", applied: map[uint64]string{5: "five"},
 			acked: 5, batch: []uint64{3},
 			want: []WriteAction{Answer}, answers: []string{""}, claimed: nil},
+		{name: "a command of a session the head does not know is left to the applier",
+			batch: []uint64{1}, unknownSession: true, want: []WriteAction{Order}, claimed: []uint64{1}},
+		{name: "a command beyond the window by the table's mark is left to the applier (its own mark may admit it)",
+			applied: map[uint64]string{1: "one"}, acked: 1, batch: []uint64{11},
+			want: []WriteAction{Order}, claimed: []uint64{11}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			table := NewSessions[string](10, 10)
+			table := NewSessions[string](Limits{Window: 10, MaxSessions: 10, Expiry: 10})
 			for seq, out := range tt.applied {
-				table.Apply(id(seq), tt.acked)
+				table.Apply(id(seq), Write{Acked: tt.acked})
 				table.Record(id(seq), out)
 			}
 			set := setOf{}
@@ -57,7 +64,11 @@ func TestDecideOrder(t *testing.T) {
 			}
 			var ids []CommandID
 			for _, seq := range tt.batch {
-				ids = append(ids, id(seq))
+				cid := id(seq)
+				if tt.unknownSession {
+					cid.Client.Session = 10
+				}
+				ids = append(ids, cid)
 			}
 			got := DecideOrder(nil, ids, set, table)
 			var actions []WriteAction
@@ -73,6 +84,9 @@ func TestDecideOrder(t *testing.T) {
 			}
 			var claimed []uint64
 			for cid := range set {
+				if tt.unknownSession && cid.Client.Session != 10 {
+					t.Fatalf("claimed %v", cid)
+				}
 				claimed = append(claimed, cid.Seq)
 			}
 			slices.Sort(claimed)

@@ -2,8 +2,8 @@ package replica
 
 import "container/list"
 
-// ClientID identifies a client for de-duplication: its address and the
-// random session number it drew.
+// ClientID identifies a session for de-duplication: the client's address
+// and the random number the client drew for the session.
 type ClientID struct {
 	Addr    string
 	Session uint64
@@ -25,102 +25,210 @@ const (
 	Unknown Verdict = iota
 	// Duplicate: the command was applied; its outcome is returned.
 	Duplicate
-	// Expired: the command is below the client's acknowledged mark: it was
-	// answered before and its outcome is no longer kept; it is not applied
-	// again.
+	// Expired: the command is below the client's acknowledged mark: the
+	// client said it has its outcome (or gave up on it), which is no
+	// longer kept. It is not applied.
 	Expired
+	// NoSession: the command's session was forgotten (it was idle past
+	// the expiry when a new session needed its place), so the table can no
+	// longer tell a retry from a new command. It is not applied, and the
+	// session is never created again.
+	NoSession
+	// Beyond: the command is too far above the client's acknowledged mark
+	// (the window or more): the table would have to keep more outcomes for
+	// the session than it may. It is not applied; a retry, once the
+	// client's mark has advanced, may be.
+	Beyond
+	// Full: the command would start a session, and the table is full of
+	// sessions in use. It is not applied and no session is created.
+	Full
 )
 
-// Sessions is the replicated de-duplication table: for each recent client,
-// the outcome of each command it has not yet acknowledged. It changes only
-// as committed entries are applied, in offset order, so it is the same on
-// every node. O is the outcome of applying a command. Sessions is not safe
-// for concurrent use.
-type Sessions[O any] struct {
-	maxClients int
-	maxResults int
-	byClient   map[ClientID]*session[O]
-	byUse      *list.List // of *session[O], most recently used at the front
+// Write is what the table's step needs of a committed command beyond its
+// identity, all of it from the entry, so that every node decides alike.
+type Write struct {
+	// Acked is the client's acknowledged mark: it has the outcomes of its
+	// commands below it (or gave up on them).
+	Acked uint64
+	// Since is the session's start stamp: a commit point the client
+	// learned before the session's first write, the same in all of its
+	// writes.
+	Since uint64
+	// Time is the clock of the head that ordered the entry.
+	Time int64
 }
 
-// session is one client's record.
+// Limits are the table's bounds. They must be the same on every node of a
+// chain.
+type Limits struct {
+	// Window bounds how far above the client's acknowledged mark a command
+	// may be, and so the outcomes kept per session.
+	Window uint64
+	// MaxSessions bounds the number of sessions.
+	MaxSessions int
+	// Expiry is how long (by the entries' Time) a session must have been
+	// idle before a new session may take its place.
+	Expiry int64
+}
+
+// Sessions is the replicated de-duplication table: for each session, the
+// outcome of each command its client has not yet acknowledged. It changes
+// only as committed entries are applied, in offset order, and decides from
+// their fields only, so it is the same function of the log on every node.
+// O is the outcome of applying a command. Sessions is not safe for
+// concurrent use.
+//
+// A session starts with its first applied command. The table keeps, per
+// session, the outcome of every command from the client's acknowledged
+// mark on, and refuses a command at the mark plus the window or beyond
+// (Beyond) rather than forget one. When a command would start a session
+// and the table holds MaxSessions, the session idle longest is forgotten
+// if it has been idle for over the expiry; otherwise the command is refused
+// (Full): a session in use is never forgotten.
+//
+// A forgotten session must never start again, or a retry of one of its
+// applied commands would be applied twice. Each session carries its start
+// stamp Since, a commit point its client learned before the session's
+// first write; forgetting a session raises the table's horizon past its
+// stamp, and a command below the horizon starts no session (NoSession).
+// A new client's stamp is a commit point learned at its start, above the
+// stamps of sessions idle long enough to be forgotten.
+//
+// Time. The table's clock is the largest Time of the commands applied. A
+// session's idle time runs from the first command of any session applied
+// after its last one (its clock reading then), which the head stamped no
+// earlier than that last one, so the table never finds a session idle for
+// longer than it was, heads' clocks apart. Clocks decide only which idle
+// session may be forgotten, never whether a command is applied twice.
+type Sessions[O any] struct {
+	limits   Limits
+	now      int64
+	horizon  uint64
+	byClient map[ClientID]*session[O]
+	idle     *list.List    // of *session[O] unused since the clock last moved, by the clock at their last use
+	dirty    []*session[O] // used since the clock last moved
+}
+
+// session is one client session's record.
 type session[O any] struct {
 	client  ClientID
-	acked   uint64       // outcomes of commands below this were forgotten
-	results map[uint64]O // by command sequence number
-	elem    *list.Element
+	since   uint64
+	acked   uint64 // outcomes of commands below this were forgotten
+	results map[uint64]O
+	used    int64         // the clock at the first stamp after the last use
+	elem    *list.Element // in idle, unless dirty
+	dirty   bool
 }
 
-// NewSessions returns a table that keeps up to maxClients clients (the
-// least recently used is forgotten beyond) and up to maxResults outcomes
-// per client (its lowest is forgotten beyond).
-func NewSessions[O any](maxClients, maxResults int) *Sessions[O] {
-	return &Sessions[O]{maxClients: maxClients, maxResults: maxResults,
-		byClient: make(map[ClientID]*session[O]), byUse: list.New()}
+// NewSessions returns an empty table with the given bounds.
+func NewSessions[O any](limits Limits) *Sessions[O] {
+	return &Sessions[O]{limits: limits, byClient: make(map[ClientID]*session[O]), idle: list.New()}
 }
 
 // Apply is the table's step for a committed command about to be applied:
-// it forgets the client's outcomes below acked (what the client says it
-// has received) and returns what it knows of the command. On Unknown the
-// caller applies the command and then calls Record.
-func (s *Sessions[O]) Apply(id CommandID, acked uint64) (O, Verdict) {
-	sess := s.touch(id.Client)
-	sess.forgetBelow(acked)
-	return sess.verdict(id.Seq)
+// it starts the command's session if need be, forgets the session's
+// outcomes below w.Acked, marks it used and returns what it knows of the
+// command. On Unknown the caller applies the command and then calls
+// Record; on any other verdict it does not apply it.
+func (s *Sessions[O]) Apply(id CommandID, w Write) (O, Verdict) {
+	s.advance(w.Time)
+	var zero O
+	sess, ok := s.byClient[id.Client]
+	if !ok {
+		switch {
+		case w.Since < s.horizon:
+			return zero, NoSession
+		case len(s.byClient) >= s.limits.MaxSessions && !s.forgetIdle():
+			return zero, Full
+		}
+		sess = &session[O]{client: id.Client, since: w.Since, results: make(map[uint64]O)}
+		s.byClient[id.Client] = sess
+		sess.dirty = true
+		s.dirty = append(s.dirty, sess)
+	}
+	s.touch(sess)
+	sess.forgetBelow(w.Acked)
+	return s.verdict(sess, id.Seq)
 }
 
 // Peek returns what the table knows of the command without changing it:
-// what Apply would answer for a retry, as far as the table knows now.
+// what the command's retry would meet, as far as the table knows now
+// (Unknown for a session it does not hold, which the applier decides on).
 func (s *Sessions[O]) Peek(id CommandID) (O, Verdict) {
 	sess, ok := s.byClient[id.Client]
 	if !ok {
 		var zero O
 		return zero, Unknown
 	}
-	return sess.verdict(id.Seq)
+	return s.verdict(sess, id.Seq)
 }
 
 // Record keeps the outcome of the command for its retries. Apply must have
-// been called for it first.
+// returned Unknown for it just before.
 func (s *Sessions[O]) Record(id CommandID, out O) {
-	sess := s.touch(id.Client)
-	if len(sess.results) >= s.maxResults {
-		sess.forgetLowest()
+	if sess, ok := s.byClient[id.Client]; ok {
+		sess.results[id.Seq] = out
 	}
-	sess.results[id.Seq] = out
 }
 
-// Len returns the number of clients kept.
+// Len returns the number of sessions kept.
 func (s *Sessions[O]) Len() int { return len(s.byClient) }
 
-// touch returns the client's session, creating it if needed and marking it
-// most recently used; it forgets the least recently used session when the
-// table is full.
-func (s *Sessions[O]) touch(client ClientID) *session[O] {
-	if sess, ok := s.byClient[client]; ok {
-		s.byUse.MoveToFront(sess.elem)
-		return sess
-	}
-	if len(s.byClient) >= s.maxClients {
-		oldest := s.byUse.Back()
-		s.byUse.Remove(oldest)
-		delete(s.byClient, oldest.Value.(*session[O]).client)
-	}
-	sess := &session[O]{client: client, results: make(map[uint64]O)}
-	sess.elem = s.byUse.PushFront(sess)
-	s.byClient[client] = sess
-	return sess
-}
-
-func (sess *session[O]) verdict(seq uint64) (O, Verdict) {
+func (s *Sessions[O]) verdict(sess *session[O], seq uint64) (O, Verdict) {
 	if out, ok := sess.results[seq]; ok {
 		return out, Duplicate
 	}
 	var zero O
-	if seq < sess.acked {
+	switch {
+	case seq < sess.acked:
 		return zero, Expired
+	case seq-sess.acked >= s.limits.Window:
+		return zero, Beyond
 	}
 	return zero, Unknown
+}
+
+// advance moves the table's clock to now, if that is later, and counts
+// the sessions used since it last moved as used at its new reading.
+func (s *Sessions[O]) advance(now int64) {
+	if now <= s.now {
+		return
+	}
+	s.now = now
+	for _, sess := range s.dirty {
+		sess.dirty, sess.used = false, now
+		sess.elem = s.idle.PushBack(sess)
+	}
+	clear(s.dirty)
+	s.dirty = s.dirty[:0]
+}
+
+// touch marks sess used since the clock last moved.
+func (s *Sessions[O]) touch(sess *session[O]) {
+	if sess.dirty {
+		return
+	}
+	s.idle.Remove(sess.elem)
+	sess.elem, sess.dirty = nil, true
+	s.dirty = append(s.dirty, sess)
+}
+
+// forgetIdle forgets the session idle longest if it has been idle for over
+// the expiry, raising the horizon past its start stamp, and reports
+// whether it did.
+func (s *Sessions[O]) forgetIdle() bool {
+	front := s.idle.Front()
+	if front == nil {
+		return false
+	}
+	sess := front.Value.(*session[O])
+	if s.now-sess.used <= s.limits.Expiry {
+		return false
+	}
+	s.idle.Remove(front)
+	delete(s.byClient, sess.client)
+	s.horizon = max(s.horizon, sess.since+1)
+	return true
 }
 
 // forgetBelow drops the outcomes of commands below acked.
@@ -141,18 +249,4 @@ func (sess *session[O]) forgetBelow(acked uint64) {
 		}
 	}
 	sess.acked = acked
-}
-
-// forgetLowest drops the outcome with the lowest sequence number and
-// raises the acknowledged mark past it, so the choice is the same on every
-// node.
-func (sess *session[O]) forgetLowest() {
-	lowest := uint64(0)
-	for seq := range sess.results {
-		if lowest == 0 || seq < lowest {
-			lowest = seq
-		}
-	}
-	delete(sess.results, lowest)
-	sess.acked = max(sess.acked, lowest+1)
 }
