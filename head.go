@@ -23,13 +23,18 @@ func (w *pendingWrite) id() replica.CommandID {
 // orderedSet holds the commands the head has put in its log but not yet
 // applied. With the session table (which covers applied commands) it lets
 // the head recognise a retry and keep it out of the log, so each command
-// appears in the log once.
+// appears in the log once. It also counts the sessions its commands start,
+// toward the table's bound.
 type orderedSet struct {
-	mu  sync.Mutex
-	ids map[replica.CommandID]struct{}
+	mu       sync.Mutex
+	ids      map[replica.CommandID]bool // true: the command starts its session
+	starting map[replica.ClientID]int   // commands in the set that start each session
 }
 
-func (o *orderedSet) init() { o.ids = make(map[replica.CommandID]struct{}) }
+func (o *orderedSet) init() {
+	o.ids = make(map[replica.CommandID]bool)
+	o.starting = make(map[replica.ClientID]int)
+}
 
 // Claim records id and reports whether it was new.
 func (o *orderedSet) Claim(id replica.CommandID) bool {
@@ -38,8 +43,26 @@ func (o *orderedSet) Claim(id replica.CommandID) bool {
 	if _, ok := o.ids[id]; ok {
 		return false
 	}
-	o.ids[id] = struct{}{}
+	o.ids[id] = false
 	return true
+}
+
+// Start marks the claimed id as the start of its session.
+func (o *orderedSet) Start(id replica.CommandID) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if starts, ok := o.ids[id]; ok && !starts {
+		o.ids[id] = true
+		o.starting[id.Client]++
+	}
+}
+
+// Starting reports whether a command in the set starts client's session,
+// and how many sessions the set's commands start.
+func (o *orderedSet) Starting(client replica.ClientID) (bool, int) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.starting[client] > 0, len(o.starting)
 }
 
 // removeApplied forgets the commands of applied entries.
@@ -48,7 +71,7 @@ func (o *orderedSet) removeApplied(ents []Entry) {
 	defer o.mu.Unlock()
 	for i := range ents {
 		if ents[i].Client != "" {
-			delete(o.ids, entryCommand(&ents[i]))
+			o.removeLocked(entryCommand(&ents[i]))
 		}
 	}
 }
@@ -57,7 +80,20 @@ func (o *orderedSet) removeApplied(ents []Entry) {
 func (o *orderedSet) Release(id replica.CommandID) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
+	o.removeLocked(id)
+}
+
+func (o *orderedSet) removeLocked(id replica.CommandID) {
+	starts, ok := o.ids[id]
+	if !ok {
+		return
+	}
 	delete(o.ids, id)
+	if starts {
+		if o.starting[id.Client]--; o.starting[id.Client] <= 0 {
+			delete(o.starting, id.Client)
+		}
+	}
 }
 
 // runSequencer is the head's ordering loop: it takes queued writes in
@@ -92,7 +128,7 @@ func (n *Node) runSequencer(done <-chan struct{}) {
 		_, last, _, _ := n.log.state()
 		batch = batch[:0]
 		now := time.Now().UnixNano()
-		for _, w := range n.dropRetries(writes, &scratch) {
+		for _, w := range n.dropRetries(writes, now, &scratch) {
 			batch = append(batch, n.entryFor(w, last+uint64(len(batch))+1, now))
 		}
 		clear(writes) // drop references to payloads
@@ -125,8 +161,14 @@ func (n *Node) recoverOrdered(from uint64) error {
 			return fmt.Errorf("recover ordered commands: %w", err)
 		}
 		for i := range ents {
-			if ents[i].Client != "" {
-				n.ordered.Claim(entryCommand(&ents[i]))
+			if ents[i].Client == "" {
+				continue
+			}
+			id := entryCommand(&ents[i])
+			if n.ordered.Claim(id) {
+				if starts, _ := n.ordered.Starting(id.Client); !starts && !n.sessions.Has(id.Client) {
+					n.ordered.Start(id)
+				}
 			}
 		}
 		from += uint64(len(ents))
@@ -156,17 +198,21 @@ func (n *Node) collectWrites(writes []pendingWrite, carry *pendingWrite) ([]pend
 }
 
 // dropRetries returns the writes that are new commands, as the ordering
-// step (replica.DecideOrder) decides: a retry of a command still in flight
-// is dropped (the tail will answer the original); a retry of an applied
-// command is answered now with its recorded outcome.
-func (n *Node) dropRetries(writes []pendingWrite, scratch *orderScratch) []pendingWrite {
-	scratch.ids = scratch.ids[:0]
+// step (replica.DecideOrder) decides at the head's clock reading now: a
+// retry of a command still in flight is dropped (the tail will answer the
+// original); a retry of an applied command is answered now with its
+// recorded outcome, and a write the session table refuses (a forgotten
+// session, beyond its window, no room for a new session) with the refusal,
+// so that it never takes a place in the log.
+func (n *Node) dropRetries(writes []pendingWrite, now int64, scratch *orderScratch) []pendingWrite {
+	scratch.ids, scratch.ws = scratch.ids[:0], scratch.ws[:0]
 	for i := range writes {
 		scratch.ids = append(scratch.ids, writes[i].id())
+		scratch.ws = append(scratch.ws, replica.Write{Acked: writes[i].req.Acked, Since: writes[i].req.Since, Time: now})
 	}
 	var answered []reply
 	n.stateMu.RLock()
-	scratch.steps = replica.DecideOrder(scratch.steps, scratch.ids, &n.ordered, n.sessions)
+	scratch.steps = replica.DecideOrder(scratch.steps, scratch.ids, scratch.ws, &n.ordered, n.sessions)
 	n.stateMu.RUnlock()
 	fresh := writes[:0]
 	for i, d := range scratch.steps {
@@ -190,6 +236,7 @@ func (n *Node) dropRetries(writes []pendingWrite, scratch *orderScratch) []pendi
 // orderScratch is the sequencer's reusable space for the ordering step.
 type orderScratch struct {
 	ids   []replica.CommandID
+	ws    []replica.Write
 	steps []replica.OrderDecision[outcome]
 }
 

@@ -18,6 +18,10 @@ func (s setOf) Claim(id CommandID) bool {
 
 func (s setOf) Release(id CommandID) { delete(s, id) }
 
+func (s setOf) Start(CommandID) {}
+
+func (s setOf) Starting(ClientID) (bool, int) { return false, 0 }
+
 func TestDecideOrder(t *testing.T) {
 	c := ClientID{Addr: "c", Session: 9}
 	id := func(seq uint64) CommandID { return CommandID{Client: c, Seq: seq} }
@@ -45,11 +49,11 @@ func TestDecideOrder(t *testing.T) {
 		{name: "a retry below the acknowledged mark is answered (expired)", applied: map[uint64]string{5: "five"},
 			acked: 5, batch: []uint64{3},
 			want: []WriteAction{Answer}, answers: []string{""}, claimed: nil},
-		{name: "a command of a session the head does not know is left to the applier",
+		{name: "the first command of a session is ordered",
 			batch: []uint64{1}, unknownSession: true, want: []WriteAction{Order}, claimed: []uint64{1}},
-		{name: "a command beyond the window by the table's mark is left to the applier (its own mark may admit it)",
+		{name: "a command beyond its session's window is refused",
 			applied: map[uint64]string{1: "one"}, acked: 1, batch: []uint64{11},
-			want: []WriteAction{Order}, claimed: []uint64{11}},
+			want: []WriteAction{Answer}, answers: []string{""}, claimed: nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -70,7 +74,7 @@ func TestDecideOrder(t *testing.T) {
 				}
 				ids = append(ids, cid)
 			}
-			got := DecideOrder(nil, ids, set, table)
+			got := DecideOrder(nil, ids, make([]Write, len(ids)), set, table)
 			var actions []WriteAction
 			var answers []string
 			for _, d := range got {

@@ -37,10 +37,11 @@ const (
 	// Beyond: the command is too far above the client's acknowledged mark
 	// (the window or more): the table would have to keep more outcomes for
 	// the session than it may. It is not applied; a retry, once the
-	// client's mark has advanced, may be.
+	// client's mark has advanced, may be. The head refuses such a request
+	// (Peek), so an entry meets it only if its head did not check.
 	Beyond
 	// Full: the command would start a session, and the table is full of
-	// sessions in use. It is not applied and no session is created.
+	// sessions in use (Peek only: the head refuses the request).
 	Full
 )
 
@@ -81,10 +82,10 @@ type Limits struct {
 // A session starts with its first applied command. The table keeps, per
 // session, the outcome of every command from the client's acknowledged
 // mark on, and refuses a command at the mark plus the window or beyond
-// (Beyond) rather than forget one. When a command would start a session
-// and the table holds MaxSessions, the session idle longest is forgotten
-// if it has been idle for over the expiry; otherwise the command is refused
-// (Full): a session in use is never forgotten.
+// (Beyond) rather than forget one. When a command starts a session and the
+// table holds MaxSessions, the session idle longest is forgotten if it has
+// been idle for over the expiry; the head refuses a new session when none
+// is (Full, see Peek): a session in use is never forgotten.
 //
 // A forgotten session must never start again, or a retry of one of its
 // applied commands would be applied twice. Each session carries its start
@@ -94,19 +95,18 @@ type Limits struct {
 // A new client's stamp is a commit point learned at its start, above the
 // stamps of sessions idle long enough to be forgotten.
 //
-// Time. The table's clock is the largest Time of the commands applied. A
-// session's idle time runs from the first command of any session applied
-// after its last one (its clock reading then), which the head stamped no
-// earlier than that last one, so the table never finds a session idle for
-// longer than it was, heads' clocks apart. Clocks decide only which idle
-// session may be forgotten, never whether a command is applied twice.
+// Time. The table's clock is the largest Time of the commands applied, and
+// a session's idle time runs from the clock's reading when its last
+// command was applied, which is no earlier than that command's own stamp:
+// the table never finds a session idle for longer than it was, heads'
+// clocks apart. Clocks decide only which idle session may be forgotten,
+// never whether a command is applied twice.
 type Sessions[O any] struct {
 	limits   Limits
 	now      int64
 	horizon  uint64
 	byClient map[ClientID]*session[O]
-	idle     *list.List    // of *session[O] unused since the clock last moved, by the clock at their last use
-	dirty    []*session[O] // used since the clock last moved
+	idle     *list.List // of *session[O], by the clock at their last use, oldest first
 }
 
 // session is one client session's record.
@@ -115,9 +115,8 @@ type session[O any] struct {
 	since   uint64
 	acked   uint64 // outcomes of commands below this were forgotten
 	results map[uint64]O
-	used    int64         // the clock at the first stamp after the last use
-	elem    *list.Element // in idle, unless dirty
-	dirty   bool
+	used    int64 // the table's clock when it last applied a command of the session
+	elem    *list.Element
 }
 
 // NewSessions returns an empty table with the given bounds.
@@ -135,32 +134,66 @@ func (s *Sessions[O]) Apply(id CommandID, w Write) (O, Verdict) {
 	var zero O
 	sess, ok := s.byClient[id.Client]
 	if !ok {
-		switch {
-		case w.Since < s.horizon:
+		if w.Since < s.horizon {
 			return zero, NoSession
-		case len(s.byClient) >= s.limits.MaxSessions && !s.forgetIdle():
-			return zero, Full
+		}
+		if len(s.byClient) >= s.limits.MaxSessions {
+			s.forgetIdle(s.now) // none idle enough: the table grows past the bound (see Peek)
 		}
 		sess = &session[O]{client: id.Client, since: w.Since, results: make(map[uint64]O)}
+		sess.elem = s.idle.PushBack(sess)
 		s.byClient[id.Client] = sess
-		sess.dirty = true
-		s.dirty = append(s.dirty, sess)
 	}
 	s.touch(sess)
 	sess.forgetBelow(w.Acked)
 	return s.verdict(sess, id.Seq)
 }
 
-// Peek returns what the table knows of the command without changing it:
-// what the command's retry would meet, as far as the table knows now
-// (Unknown for a session it does not hold, which the applier decides on).
-func (s *Sessions[O]) Peek(id CommandID) (O, Verdict) {
+// Peek is the head's check of a write before it orders it, with w from
+// the request (w.Time the head's clock): what the command's entry would
+// meet, as far as the table knows now, without changing the table. Every
+// verdict but Unknown is final for the request: Duplicate and Expired
+// answer a retry; NoSession (the session was forgotten: the horizon only
+// rises), Beyond (w.Acked is the client's mark: the session's can only be
+// higher) and Full refuse it before it takes a place in the log.
+//
+// Full is the table's bound: a new session is refused when the table and
+// the starting sessions (those whose first command the head has ordered
+// and not applied) number MaxSessions and no session has been idle past
+// the expiry by w.Time. Apply, which must take every entry in the log,
+// never refuses for it: the bound holds as far as the head counts its
+// starting sessions (a new head counts those of its log's unapplied
+// suffix).
+func (s *Sessions[O]) Peek(id CommandID, w Write, starting int) (O, Verdict) {
+	var zero O
 	sess, ok := s.byClient[id.Client]
-	if !ok {
-		var zero O
+	switch {
+	case ok:
+		if out, found := sess.results[id.Seq]; found {
+			return out, Duplicate
+		}
+		mark := max(sess.acked, w.Acked)
+		switch {
+		case id.Seq < mark:
+			return zero, Expired
+		case id.Seq-mark >= s.limits.Window:
+			return zero, Beyond
+		}
 		return zero, Unknown
+	case w.Since < s.horizon:
+		return zero, NoSession
+	case id.Seq >= w.Acked && id.Seq-w.Acked >= s.limits.Window:
+		return zero, Beyond
+	case len(s.byClient)+starting >= s.limits.MaxSessions && !s.idleAt(max(s.now, w.Time)):
+		return zero, Full
 	}
-	return s.verdict(sess, id.Seq)
+	return zero, Unknown
+}
+
+// Has reports whether the table holds client's session.
+func (s *Sessions[O]) Has(client ClientID) bool {
+	_, ok := s.byClient[client]
+	return ok
 }
 
 // Record keeps the outcome of the command for its retries. Apply must have
@@ -188,47 +221,33 @@ func (s *Sessions[O]) verdict(sess *session[O], seq uint64) (O, Verdict) {
 	return zero, Unknown
 }
 
-// advance moves the table's clock to now, if that is later, and counts
-// the sessions used since it last moved as used at its new reading.
-func (s *Sessions[O]) advance(now int64) {
-	if now <= s.now {
-		return
-	}
-	s.now = now
-	for _, sess := range s.dirty {
-		sess.dirty, sess.used = false, now
-		sess.elem = s.idle.PushBack(sess)
-	}
-	clear(s.dirty)
-	s.dirty = s.dirty[:0]
+// advance moves the table's clock to now, if that is later.
+func (s *Sessions[O]) advance(now int64) { s.now = max(s.now, now) }
+
+// touch marks sess used at the table's clock.
+func (s *Sessions[O]) touch(sess *session[O]) {
+	sess.used = s.now
+	s.idle.MoveToBack(sess.elem)
 }
 
-// touch marks sess used since the clock last moved.
-func (s *Sessions[O]) touch(sess *session[O]) {
-	if sess.dirty {
-		return
-	}
-	s.idle.Remove(sess.elem)
-	sess.elem, sess.dirty = nil, true
-	s.dirty = append(s.dirty, sess)
+// idleAt reports whether the session idle longest has been idle for over
+// the expiry at clock reading now.
+func (s *Sessions[O]) idleAt(now int64) bool {
+	front := s.idle.Front()
+	return front != nil && now-front.Value.(*session[O]).used > s.limits.Expiry
 }
 
 // forgetIdle forgets the session idle longest if it has been idle for over
-// the expiry, raising the horizon past its start stamp, and reports
-// whether it did.
-func (s *Sessions[O]) forgetIdle() bool {
+// the expiry at now, raising the horizon past its start stamp.
+func (s *Sessions[O]) forgetIdle(now int64) {
+	if !s.idleAt(now) {
+		return
+	}
 	front := s.idle.Front()
-	if front == nil {
-		return false
-	}
 	sess := front.Value.(*session[O])
-	if s.now-sess.used <= s.limits.Expiry {
-		return false
-	}
 	s.idle.Remove(front)
 	delete(s.byClient, sess.client)
 	s.horizon = max(s.horizon, sess.since+1)
-	return true
 }
 
 // forgetBelow drops the outcomes of commands below acked.
