@@ -183,7 +183,9 @@ func (r *simRun) start() {
 		opts.Masters = 0
 	}
 	if s.MaxSessions > 0 {
-		opts.NodeOptions = append(opts.NodeOptions, chain.WithMaxSessions(s.MaxSessions))
+		// A short expiry, so that bursts forget idle sessions too.
+		opts.NodeOptions = append(opts.NodeOptions, chain.WithMaxSessions(s.MaxSessions),
+			chain.WithSessionExpiry(4*s.FailureTimeout))
 	}
 	r.c = Start(r.t, opts)
 	r.net, r.group = r.c.Network(), r.c.group
