@@ -119,6 +119,10 @@ func (KVWorkload) write(ctx context.Context, op Operation, in KVInput, command s
 	res, err := op.Client.Submit(ctx, command, data)
 	wr := &Write{Command: command, Data: data}
 	if err != nil {
+		if definitelyRefused(err) {
+			p.Discard()
+			return Outcome{Err: err}
+		}
 		p.Unknown(KVOutput{Unknown: true})
 		return Outcome{Write: wr, Err: err}
 	}

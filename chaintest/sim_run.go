@@ -183,9 +183,11 @@ func (r *simRun) start() {
 		opts.Masters = 0
 	}
 	if s.MaxSessions > 0 {
-		// A short expiry, so that bursts forget idle sessions too.
+		// An expiry short enough that later bursts forget the sessions of
+		// earlier ones, and over the clients' longest retry interval (1s),
+		// so that a client that retries is not taken for idle.
 		opts.NodeOptions = append(opts.NodeOptions, chain.WithMaxSessions(s.MaxSessions),
-			chain.WithSessionExpiry(4*s.FailureTimeout))
+			chain.WithSessionExpiry(3*time.Second))
 	}
 	r.c = Start(r.t, opts)
 	r.net, r.group = r.c.Network(), r.c.group

@@ -2,6 +2,7 @@ package chaintest
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 
@@ -111,6 +112,10 @@ func (LogWorkload) Operate(ctx context.Context, op Operation) Outcome {
 		off, err := op.Client.Append(ctx, []byte(data))
 		w := &Write{Data: []byte(data)}
 		if err != nil {
+			if definitelyRefused(err) {
+				p.Discard()
+				return Outcome{Err: err}
+			}
 			p.Unknown(LogOutput{Unknown: true})
 			return Outcome{Write: w, Err: err}
 		}
@@ -158,3 +163,7 @@ func (LogWorkload) Final(ctx context.Context, op Operation) error {
 		from += uint64(len(ents))
 	}
 }
+
+// definitelyRefused reports whether a write's error says it was not
+// applied and never will be: the head refused it before ordering it.
+func definitelyRefused(err error) bool { return errors.Is(err, chain.ErrTooManySessions) }
