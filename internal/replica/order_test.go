@@ -100,3 +100,39 @@ func TestDecideOrder(t *testing.T) {
 		})
 	}
 }
+
+// startSet is an InFlightSet that counts the sessions its commands start.
+type startSet struct {
+	setOf
+	starting map[ClientID]int
+}
+
+func (s *startSet) Start(id CommandID) { s.starting[id.Client]++ }
+
+func (s *startSet) Starting(c ClientID) (bool, int) { return s.starting[c] > 0, len(s.starting) }
+
+// TestDecideOrderCountsStartingSessions: the sessions that commands in
+// flight start count toward the table's bound, so a burst of new sessions
+// the head has not yet applied cannot pass it; a second command of a
+// starting session is not refused.
+func TestDecideOrderCountsStartingSessions(t *testing.T) {
+	table := NewSessions[string](Limits{Window: 10, MaxSessions: 2, Expiry: 1 << 40})
+	set := &startSet{setOf: setOf{}, starting: map[ClientID]int{}}
+	a, b, c := ClientID{Addr: "a", Session: 1}, ClientID{Addr: "b", Session: 1}, ClientID{Addr: "c", Session: 1}
+	ids := []CommandID{{Client: a, Seq: 1}, {Client: b, Seq: 1}, {Client: c, Seq: 1}, {Client: a, Seq: 2}}
+	ws := []Write{{Acked: 1}, {Acked: 1}, {Acked: 1}, {Acked: 1}}
+	got := DecideOrder(nil, ids, ws, set, table)
+	var actions []WriteAction
+	for _, d := range got {
+		actions = append(actions, d.Action)
+	}
+	if want := []WriteAction{Order, Order, Answer, Order}; !slices.Equal(actions, want) {
+		t.Fatalf("actions %v, want %v", actions, want)
+	}
+	if got[2].Verdict != Full {
+		t.Fatalf("c: verdict %v, want Full", got[2].Verdict)
+	}
+	if set.setOf[CommandID{Client: c, Seq: 1}] || set.starting[a] != 1 || set.starting[b] != 1 {
+		t.Fatalf("in flight %v, starting %v", set.setOf, set.starting)
+	}
+}
