@@ -30,9 +30,8 @@ type sessionInfo struct {
 func isWrite(op wire.Op) bool { return op == wire.OpAppend || op == wire.OpCommand }
 
 // sessionFor returns the client's current session, starting one first if
-// there is none: it learns a commit point from the head (or, with no head
-// known yet, the tail). One start at a time, which concurrent callers
-// wait for.
+// there is none: it learns a commit point from the tail. One start at a
+// time, which concurrent callers wait for.
 func (c *Client) sessionFor(ctx context.Context) (sessionInfo, error) {
 	for {
 		c.sess.mu.Lock()
@@ -55,10 +54,9 @@ func (c *Client) sessionFor(ctx context.Context) (sessionInfo, error) {
 		c.sess.starting = done
 		c.sess.mu.Unlock()
 
-		c.mu.Lock()
-		head := c.head
-		c.mu.Unlock()
-		resp, err := c.call(ctx, &wire.ClientRequest{Op: wire.OpStatus}, head)
+		// Any node answers; the tail, which the client follows through
+		// reconfigurations, has the chain's commit point.
+		resp, err := c.call(ctx, &wire.ClientRequest{Op: wire.OpStatus}, "")
 		if err == nil && resp.Status == nil {
 			err = fmt.Errorf("%w: status without a status", ErrInvalidArgument)
 		}
