@@ -142,7 +142,14 @@ func TestClientResendsAtOnceOnNewConfiguration(t *testing.T) {
 		var write *wire.ClientRequest
 		for write == nil && len(newHead.Receive()) > 0 {
 			in := <-newHead.Receive()
-			if req, ok := in.Msg.(*wire.ClientRequest); ok && req.Op == wire.OpAppend {
+			req, ok := in.Msg.(*wire.ClientRequest)
+			switch {
+			case ok && req.Op == wire.OpStatus:
+				// The client learns its session's start stamp first (the
+				// old head never answered it).
+				require.NoError(t, newHead.Send(context.Background(), in.From, &wire.ClientResponse{ID: req.ID, Status: &wire.NodeStatus{}}))
+				synctest.Wait()
+			case ok && req.Op == wire.OpAppend:
 				write = req
 			}
 		}
