@@ -112,14 +112,20 @@ func (r *simRun) runningServer() int {
 }
 
 // serverToCrash returns a running server whose crash leaves every chain a
-// member on another server that runs and is not cut off (the replicas'
-// logs are in memory: a chain whose every member is lost loses its log, as
-// it must), or -1, also when the layout is unknown.
+// replica that holds its acknowledged writes: a member on another server
+// that runs, is not cut off, serves, and holds the log through the
+// highest offset acknowledged so far (the replicas' logs are in memory:
+// a chain whose every holder of its log is lost loses its log, as it
+// must). A server that restarted hosts empty replicas, which the masters
+// may still list as members until they notice; they count only once they
+// caught up. It returns -1 if no server qualifies, also when the layout
+// is unknown.
 func (r *simRun) serverToCrash() int {
 	layout := r.p.Layout()
 	if len(layout.Chains) < r.s.Partitioned.Chains {
 		return -1 // no master answers: where the replicas run is unknown
 	}
+	running := r.p.running()
 	var cands []int
 	for i := range r.p.Servers() {
 		if r.p.Server(i) == nil {
@@ -127,9 +133,14 @@ func (r *simRun) serverToCrash() int {
 		}
 		safe := true
 		for _, ch := range layout.Chains {
+			acked := r.history(ch.ID).maxAcked.Load()
 			safe = safe && slices.ContainsFunc(ch.Config.Members, func(m chain.Member) bool {
-				j := serverOf(m)
-				return j != i && j >= 0 && r.p.Server(j) != nil && !r.cutOff(j)
+				j, n := serverOf(m), running[m.ID]
+				if j == i || j < 0 || n == nil || r.cutOff(j) {
+					return false
+				}
+				s := n.Stats()
+				return s.Err == nil && s.LastOffset >= acked
 			})
 		}
 		if safe {
@@ -140,6 +151,16 @@ func (r *simRun) serverToCrash() int {
 		return -1
 	}
 	return pick(r.rng, cands)
+}
+
+// history returns the history of the chain id.
+func (r *simRun) history(id string) *chainHistory {
+	for _, h := range r.histories {
+		if h.id == id {
+			return h
+		}
+	}
+	return newChainHistory(id) // a chain the run does not know: nothing acknowledged
 }
 
 // setCutOff records whether server i is isolated or paused: its replicas
