@@ -77,7 +77,7 @@ var faultTable = []faultSpec{
 	{FaultRestartLoneTail, defects(2), "crash and restart a node that restarts as a tail with no predecessor: the tail of a static chain (crash-all of a static chain too) or the sole member of a chain"},
 	{FaultWipe, defects(), "crash the head or a middle node and restart it with an empty disk, at once or after the master removed it"},
 	{FaultWipeTail, defects(), "crash the tail; crash the node the master names tail next as it is named, and restart it with an empty disk before the failure timeout, while clients read"},
-	{FaultKillNewTail, defects(), "crash the tail; crash the node the master names tail next, at the moment it is named; restart both"},
+	{FaultKillNewTail, defects(), "crash the tail; crash the node the master names tail next, at the moment it is named; restart both after the master removed them"},
 	{FaultRestartNewTail, defects(), "crash the head or a middle node so that it rejoins behind the tail; crash it again the moment the master promotes it from joining to tail, and restart it at once (before the failure timeout), with the original member list"},
 	{FaultPauseShort, defects(), "pause a node (what it sends and receives waits, then goes in a burst) for less than half the failure timeout"},
 	{FaultPauseLong, defects(), "pause a node for longer than the failure timeout, while clients that know the old configuration read"},

@@ -210,7 +210,9 @@ func (s *Schedule) drawStep(rng *rand.Rand, k FaultKind) Step {
 	case FaultWipeTail:
 		st.Target, st.For = "tail", between(0.05, 0.4)
 	case FaultKillNewTail:
-		st.Target, st.For = "tail", between(0.5, 3)
+		// Restarted once the master removed them: a node restarted while
+		// the master still names it tail is restart-new-tail's (defect 3).
+		st.Target, st.For = "tail", between(1.5, 3)
 	case FaultRestartNewTail:
 		st.Target, st.For = pick(rng, []string{"head", "middle"}), between(0.05, 0.4)
 	case FaultPauseShort:
