@@ -44,7 +44,8 @@ func (o KVOp) String() string {
 type KVInput struct {
 	Op  KVOp
 	Key string
-	// Value is the value written (KVPut and KVCompareAndSet).
+	// Value is the value written (KVPut and KVCompareAndSet). A KVDelete
+	// may carry a tag here that identifies it (the model ignores it).
 	Value string
 	// Expected is the value a KVCompareAndSet requires the key to hold; it
 	// is ignored when ExpectedFound is false.

@@ -271,6 +271,9 @@ func (r *simRun) checkChainLogs(h *chainHistory, logs map[string][]chain.Entry) 
 		return
 	}
 	ref := logs[names[0]]
+	h.mu.Lock()
+	h.final = ref
+	h.mu.Unlock()
 	for _, name := range names[1:] {
 		if k := firstDifference(ref, logs[name]); k >= 0 {
 			r.violate("logs of %s differ: %s and %s at position %d (%s holds %d entries, %s %d)",
@@ -325,7 +328,13 @@ const historyCheckTimeout = 20 * time.Second
 func (r *simRun) checkHistory() {
 	model := r.s.Workload.Model()
 	for _, h := range r.histories {
+		h.mu.Lock()
+		final := h.final
+		h.mu.Unlock()
 		ops := h.rec.Operations()
+		if final != nil {
+			ops = settle(r.s.Workload, ops, final)
+		}
 		switch porcupine.CheckOperationsTimeout(model, ops, historyCheckTimeout) {
 		case porcupine.Ok:
 			continue

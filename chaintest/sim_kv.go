@@ -98,7 +98,7 @@ func (w KVWorkload) Operate(ctx context.Context, op Operation) Outcome {
 	case roll < 13:
 		return w.write(ctx, op, KVInput{Op: KVPut, Key: key, Value: value}, kvPutCommand, key, value, value)
 	case op.Kind == WriteOp || roll < 15:
-		return w.write(ctx, op, KVInput{Op: KVDelete, Key: key}, kvDelCommand, key, value)
+		return w.write(ctx, op, KVInput{Op: KVDelete, Key: key, Value: value}, kvDelCommand, key, value)
 	}
 	cur, found, err := w.get(ctx, op, key)
 	if err != nil {

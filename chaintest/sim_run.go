@@ -98,6 +98,9 @@ type chainHistory struct {
 	mu      sync.Mutex
 	writes  []Write // every write made, acknowledged or not
 	expired []Write // writes answered chain.ErrResultExpired
+	// final is the chain's log after the run, as its members hold it
+	// (see checkChainLogs); nil if none was read.
+	final []chain.Entry
 }
 
 func newChainHistory(id string) *chainHistory { return &chainHistory{id: id, rec: NewRecorder()} }

@@ -1,0 +1,149 @@
+package chaintest
+
+import (
+	"math"
+	"slices"
+
+	"github.com/anishathalye/porcupine"
+
+	"github.com/chainrep/chain"
+)
+
+// A Settler is a Workload whose every write can be found in the chain's
+// log. After a schedule, the simulation settles the writes whose calls
+// failed (recorded with PendingOp.Unknown) with the final log, which every
+// member holds identically (that is checked apart):
+//
+//   - a write whose entry the log does not hold never took effect: it is
+//     left out of the history (a read that saw it then fails the check, as
+//     it must: the chain lost an entry it had exposed);
+//   - a write whose entry the log holds took effect once, in log order: it
+//     is checked with the output Settle gives it, and as having taken
+//     effect before any write later in the log was acknowledged (the chain
+//     commits and applies in log order, and acknowledges a write once it
+//     is applied).
+//
+// So the check no longer searches over the possible outcomes of failed
+// writes, which is what makes a history of many of them slow to check, and
+// a stale read after an unacknowledged write is found.
+type Settler interface {
+	Workload
+	// WriteKey returns the key of the write an operation's input makes,
+	// unique in the run, or "" for a read.
+	WriteKey(input any) string
+	// Settle returns what log, a chain's committed log from its first
+	// entry, says of the writes it holds: by write key, the offset of its
+	// entry and the output the write would have returned (its effect
+	// computed by replaying log). Entries that no write of the workload
+	// made are left out.
+	Settle(log []chain.Entry) map[string]SettledWrite
+}
+
+// SettledWrite is a write found in the final log (see Settler).
+type SettledWrite struct {
+	Offset uint64
+	Output any
+}
+
+// settle rewrites the failed writes of ops, a chain's recorded history, as
+// Settler describes, given its final log; it returns ops unchanged if w
+// is no Settler or the log does not start at offset 1 (what a compacted
+// prefix held is unknown). It does not modify ops.
+func settle(w Workload, ops []porcupine.Operation, log []chain.Entry) []porcupine.Operation {
+	s, ok := w.(Settler)
+	if !ok || (len(log) > 0 && log[0].Offset != 1) {
+		return ops
+	}
+	settled := s.Settle(log)
+	// before[o] bounds when the entry at offset o took effect: the earliest
+	// return of a write acknowledged at a later offset.
+	before := make([]int64, len(log)+2)
+	for i := range before {
+		before[i] = math.MaxInt64
+	}
+	for _, op := range ops {
+		if op.Return == math.MaxInt64 {
+			continue // failed
+		}
+		if sw, ok := settled[s.WriteKey(op.Input)]; ok && sw.Offset < uint64(len(before)) {
+			before[sw.Offset] = min(before[sw.Offset], op.Return)
+		}
+	}
+	for o := len(before) - 2; o >= 0; o-- {
+		before[o] = min(before[o], before[o+1])
+	}
+	out := make([]porcupine.Operation, 0, len(ops))
+	for _, op := range ops {
+		key := s.WriteKey(op.Input)
+		if key == "" || op.Return != math.MaxInt64 {
+			out = append(out, op)
+			continue
+		}
+		sw, ok := settled[key]
+		if !ok {
+			continue // it never took effect
+		}
+		op.Output = sw.Output
+		op.Return = max(op.Call+1, before[min(sw.Offset+1, uint64(len(before)-1))])
+		out = append(out, op)
+	}
+	return slices.Clip(out)
+}
+
+// WriteKey implements Settler: the payload of an append.
+func (LogWorkload) WriteKey(input any) string {
+	if in := logInputOf(input); in.Op == LogAppend {
+		return in.Data
+	}
+	return ""
+}
+
+// Settle implements Settler: each raw entry's payload, at its offset.
+func (LogWorkload) Settle(log []chain.Entry) map[string]SettledWrite {
+	out := make(map[string]SettledWrite, len(log))
+	for _, e := range log {
+		if e.Command == "" {
+			out[string(e.Data)] = SettledWrite{Offset: e.Offset, Output: LogOutput{Offset: e.Offset}}
+		}
+	}
+	return out
+}
+
+// WriteKey implements Settler: the value tag every put, delete and
+// compare-and-set carries.
+func (KVWorkload) WriteKey(input any) string {
+	if in := kvInputOf(input); in.Op != KVGet {
+		return in.Value
+	}
+	return ""
+}
+
+// Settle implements Settler: it replays log through the workload's state
+// machine, so a compare-and-set's entry says whether it swapped.
+func (KVWorkload) Settle(log []chain.Entry) map[string]SettledWrite {
+	out := make(map[string]SettledWrite, len(log))
+	m := map[string]string{}
+	for _, e := range log {
+		f, err := kvFields(e.Data)
+		if err != nil {
+			continue
+		}
+		key, tag := string(f[0]), string(f[1])
+		res := KVOutput{}
+		switch e.Command {
+		case kvPutCommand:
+			m[key] = tag
+		case kvDelCommand:
+			delete(m, key)
+		case kvCASCommand:
+			cur, ok := m[key]
+			if found := len(f[2]) == 1; ok == found && (!ok || cur == string(f[3])) {
+				m[key], res.Swapped = tag, true
+			}
+		default:
+			continue
+		}
+		out[tag] = SettledWrite{Offset: e.Offset, Output: res}
+	}
+	return out
+}
