@@ -38,6 +38,7 @@ const (
 	FaultFlood            FaultKind = "flood"
 	FaultWriteOnlyClients FaultKind = "write-only-clients"
 	FaultOldConfigClients FaultKind = "old-config-clients"
+	FaultClockStep        FaultKind = "clock-step"
 )
 
 // faultTable is the one table of the simulation's fault kinds: what each
@@ -66,10 +67,6 @@ const (
 // pause-long and slow-master-replies read at the old tail through a
 // client given its configuration and no master (pinnedReader), which
 // follows the configurations the nodes report.
-//
-// Faults not in the table, and why: a step of a node's wall clock needs
-// the node to read time through an injectable clock (a hook the node does
-// not have; see the report of the harness).
 var faultTable = []faultSpec{
 	{FaultCrashQuick, defects(), "crash a node of a chain under a master, or the head or a middle node of a static chain (power loss: unsynced writes lost) and restart it on its disk, with the original member list, before the failure timeout"},
 	{FaultCrashLate, defects(), "as crash-quick, restarting after the master removed the node"},
@@ -98,6 +95,7 @@ var faultTable = []faultSpec{
 	{FaultFlood, defects(), "one client has over 4096 commands finish while some of its calls wait for a retry (raw appends, beside the workload)"},
 	{FaultWriteOnlyClients, defects(), "clients reachable only over the connections they opened, one of which only writes (never contacts the tail)"},
 	{FaultOldConfigClients, defects(), "a client given the chain's initial members and no master"},
+	{FaultClockStep, defects(), "step a node's wall clock forward or back by up to ten minutes: it has no effect, since no node, master, server or client reads the wall clock, only the monotonic one (durations between time.Now readings, which a step leaves alone; TestNothingReadsTheWallClock checks the sources), so the step only marks the schedule"},
 }
 
 // faultSpec is one row of faultTable.

@@ -246,6 +246,9 @@ func (s *Schedule) drawStep(rng *rand.Rand, k FaultKind) Step {
 		st.Cut, st.For = rng.IntN(2) == 0, between(0.5, 3)
 	case FaultSessionEviction:
 		st.For = 300 * time.Millisecond
+	case FaultClockStep:
+		// For is the step; a target of "head" or "middle" steps back.
+		st.For = time.Duration(1+rng.IntN(600)) * time.Second
 	}
 	return st
 }

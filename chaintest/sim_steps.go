@@ -94,8 +94,24 @@ func (r *simRun) perform(st Step) string {
 		return fmt.Sprintf("%s: %d new sessions while half the replies are lost (rule %d)", st, 3*r.s.MaxSessions, id)
 	case FaultFlood:
 		return r.flood(st)
+	case FaultClockStep:
+		return r.clockStep(st)
 	}
 	return skipped(st, "not applicable")
+}
+
+// clockStep steps a node's wall clock: a step with nothing to act on,
+// since the node reads only its monotonic clock (see faultTable).
+func (r *simRun) clockStep(st Step) string {
+	i := r.victim("any", true)
+	if i < 0 {
+		return skipped(st, "no node running")
+	}
+	dir := "forward"
+	if st.Target == "head" || st.Target == "middle" {
+		dir = "back"
+	}
+	return fmt.Sprintf("%s: step n%d's wall clock %s by %v: nothing reads it", st, i+1, dir, st.For)
 }
 
 func skipped(st Step, why string) string { return fmt.Sprintf("%s: skipped (%s)", st, why) }
