@@ -159,16 +159,6 @@ func FaultKinds() []string {
 	return out
 }
 
-// KnownDefects returns the numbers of the open defects kind exposes.
-func KnownDefects(kind FaultKind) []int {
-	for _, f := range faultTable {
-		if f.Kind == kind {
-			return f.Defects
-		}
-	}
-	return nil
-}
-
 // String lists the set's kinds in table order, marking those that expose
 // a known defect.
 func (s FaultSet) String() string {

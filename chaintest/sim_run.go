@@ -303,9 +303,36 @@ func (r *simRun) report() {
 	var b strings.Builder
 	fmt.Fprintf(&b, "chaintest: simulated schedule failed\n%s\nwhat happened:\n  %s\nviolations:\n  %s\n",
 		r.s, strings.Join(r.tl.lines(), "\n  "), strings.Join(violations, "\n  "))
+	if known := r.s.knownDefects(); known != "" {
+		fmt.Fprintf(&b, "the schedule draws fault kinds that expose open defects (see faultTable): %s\n", known)
+	}
 	fmt.Fprintf(&b, "replay: CHAIN_SEED=%d CHAIN_FAULTS=%q go test ./chaintest -run 'TestSimulation$' -v "+
 		"(a replay fixes the faults, not the interleaving: replay a few times)", r.s.Seed, quoteFaults(r.enabled))
 	r.t.Error(b.String())
+}
+
+// knownDefects lists the kinds among s's steps and clients that expose
+// open defects, with their numbers ("" if none does).
+func (s *Schedule) knownDefects() string {
+	drawn := map[FaultKind]bool{}
+	for _, st := range s.Steps {
+		drawn[st.Kind] = true
+	}
+	for _, k := range s.Clients {
+		switch k {
+		case ClientOldConfig:
+			drawn[FaultOldConfigClients] = true
+		case ClientWriteOnly:
+			drawn[FaultWriteOnlyClients] = true
+		}
+	}
+	var out []string
+	for _, f := range faultTable {
+		if drawn[f.Kind] && len(f.Defects) > 0 {
+			out = append(out, fmt.Sprintf("%s %v", f.Kind, f.Defects))
+		}
+	}
+	return strings.Join(out, ", ")
 }
 
 // quoteFaults renders an enabled set as a CHAIN_FAULTS value: "" for
