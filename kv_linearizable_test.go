@@ -3,114 +3,96 @@ package chain_test
 import (
 	"context"
 	"fmt"
-	"math/rand/v2"
-	"sync"
 	"testing"
-	"time"
 
-	"github.com/stretchr/testify/require"
+	"github.com/anishathalye/porcupine"
 
 	"github.com/chainrep/chain"
 	"github.com/chainrep/chain/chaintest"
 	"github.com/chainrep/chain/kv"
 )
 
-// TestKVLinearizableUnderFaults runs the example key-value store on a
-// 3-node chain whose network delays, duplicates, reorders and drops
-// messages: concurrent clients put, get, delete and compare-and-set a few
-// hot keys; porcupine checks the history (ending with a read of every key
-// after the network heals, so a lost acknowledged write shows up as a
-// violation), and every replica ends with the same data.
-func TestKVLinearizableUnderFaults(t *testing.T) {
-	keys := []string{"a", "b", "c", "d"}
-	for _, seed := range runSeeds(t) {
-		t.Run(fmt.Sprintf("seed=%d", seed), func(t *testing.T) {
-			var mu sync.Mutex
-			stores := make(map[int]*kv.Store)
-			c, stopWatch := faultyChain(t, seed, func(i int, n *chain.Node) error {
-				s := kv.New()
-				mu.Lock()
-				stores[i] = s
-				mu.Unlock()
-				return s.Register(n)
-			})
-			rec := chaintest.NewRecorder()
-			const clients, opsPerClient = 6, 120
-			var wg sync.WaitGroup
-			for id := range clients {
-				kvc := kv.NewClient(c.Client())
-				rng := rand.New(rand.NewPCG(uint64(seed), uint64(id)))
-				wg.Go(func() {
-					for op := range opsPerClient {
-						key := keys[rng.IntN(len(keys))]
-						value := fmt.Sprintf("c%d-%d", id, op)
-						kvOperation(rec, kvc, id, rng, key, value)
-					}
-				})
-			}
-			wg.Wait()
-			c.Network().ClearFaults()
-			ctx := testCtx(t)
-			require.NoError(t, c.WaitConverged(ctx), "seed %d", seed)
-			final := kv.NewClient(c.Client())
-			for _, key := range keys {
-				p := rec.Begin(clients, chaintest.KVInput{Op: chaintest.KVGet, Key: key})
-				v, found, err := final.Get(ctx, key)
-				require.NoError(t, err, "seed %d", seed)
-				p.End(chaintest.KVOutput{Value: string(v), Found: found})
-			}
-			require.Zero(t, stopWatch(), "seed %d", seed)
-			chaintest.CheckLinearizable(t, chaintest.KVModel(), rec.Operations(), seed)
-			mu.Lock()
-			defer mu.Unlock()
-			for i := 1; i < 3; i++ {
-				require.Equal(t, stores[0].Snapshot(), stores[i].Snapshot(), "replica %d differs (seed %d)", i, seed)
-			}
-		})
-	}
+// TestKVUnderSimulatedFaults runs the key-value store of package kv under
+// the simulation's default faults (see chaintest.Simulate): on chains,
+// static or under masters, and on partitioned clusters, clients put, get,
+// delete and compare-and-set a few hot keys through kv.Client; each
+// schedule's history, which ends with a get of every key, is checked with
+// chaintest.KVModel, and the replicas' logs must be identical.
+func TestKVUnderSimulatedFaults(t *testing.T) {
+	chaintest.Simulate(t, chaintest.SimOptions{Workloads: []chaintest.Workload{kvStoreWorkload{}}, Schedules: kvSimulatedSchedules})
 }
 
-// kvOperation runs one random operation on key and records it.
-func kvOperation(rec *chaintest.Recorder, kvc *kv.Client, id int, rng *rand.Rand, key, value string) {
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-	defer cancel()
-	switch rng.IntN(4) {
-	case 0:
-		p := rec.Begin(id, chaintest.KVInput{Op: chaintest.KVGet, Key: key})
+// kvStoreWorkload is a chaintest.Workload over package kv: a kv.Store on
+// every node, kv.Client calls recorded for chaintest.KVModel.
+type kvStoreWorkload struct{}
+
+var kvStoreKeys = []string{"a", "b", "c", "d"}
+
+func (kvStoreWorkload) Name() string { return "kv-store" }
+
+func (kvStoreWorkload) Setup(n *chain.Node) error { return kv.New().Register(n) }
+
+func (kvStoreWorkload) Model() porcupine.Model { return chaintest.KVModel() }
+
+// Operate runs one random operation; a compare-and-set expects what a get
+// just saw, so that some succeed.
+func (kvStoreWorkload) Operate(ctx context.Context, op chaintest.Operation) chaintest.Outcome {
+	kvc := kv.NewClient(op.Client)
+	key := kvStoreKeys[op.Rand.IntN(len(kvStoreKeys))]
+	value := fmt.Sprintf("c%d-%d", op.ID, op.Seq)
+	rec := func(in chaintest.KVInput, call func() (chaintest.KVOutput, error)) chaintest.Outcome {
+		p := op.Recorder.Begin(op.ID, in)
+		out, err := call()
+		switch {
+		case err == nil:
+			p.End(out)
+		case in.Op == chaintest.KVGet:
+			p.Discard()
+		default:
+			p.Unknown(chaintest.KVOutput{Unknown: true})
+		}
+		return chaintest.Outcome{Err: err}
+	}
+	get := func() (chaintest.KVOutput, error) {
+		v, found, err := kvc.Get(ctx, key)
+		return chaintest.KVOutput{Value: string(v), Found: found}, err
+	}
+	roll := op.Rand.IntN(4)
+	switch {
+	case op.Kind == chaintest.ReadOp || (op.Kind == chaintest.AnyOp && roll == 0):
+		return rec(chaintest.KVInput{Op: chaintest.KVGet, Key: key}, get)
+	case roll <= 1:
+		return rec(chaintest.KVInput{Op: chaintest.KVPut, Key: key, Value: value}, func() (chaintest.KVOutput, error) {
+			return chaintest.KVOutput{}, kvc.Put(ctx, key, []byte(value))
+		})
+	case roll == 2:
+		return rec(chaintest.KVInput{Op: chaintest.KVDelete, Key: key}, func() (chaintest.KVOutput, error) {
+			_, err := kvc.Delete(ctx, key)
+			return chaintest.KVOutput{}, err
+		})
+	}
+	cur, err := get()
+	if err != nil {
+		return chaintest.Outcome{Err: err}
+	}
+	in := chaintest.KVInput{Op: chaintest.KVCompareAndSet, Key: key, Value: value, Expected: cur.Value, ExpectedFound: cur.Found}
+	return rec(in, func() (chaintest.KVOutput, error) {
+		swapped, err := kvc.CompareAndSet(ctx, key, []byte(cur.Value), cur.Found, []byte(value))
+		return chaintest.KVOutput{Swapped: swapped}, err
+	})
+}
+
+// Final gets every key.
+func (kvStoreWorkload) Final(ctx context.Context, op chaintest.Operation) error {
+	kvc := kv.NewClient(op.Client)
+	for _, key := range kvStoreKeys {
+		p := op.Recorder.Begin(op.ID, chaintest.KVInput{Op: chaintest.KVGet, Key: key})
 		v, found, err := kvc.Get(ctx, key)
 		if err != nil {
 			p.Discard()
-			return
+			return fmt.Errorf("get %s: %w", key, err)
 		}
 		p.End(chaintest.KVOutput{Value: string(v), Found: found})
-	case 1:
-		p := rec.Begin(id, chaintest.KVInput{Op: chaintest.KVPut, Key: key, Value: value})
-		if err := kvc.Put(ctx, key, []byte(value)); err != nil {
-			p.Unknown(chaintest.KVOutput{Unknown: true})
-			return
-		}
-		p.End(chaintest.KVOutput{})
-	case 2:
-		p := rec.Begin(id, chaintest.KVInput{Op: chaintest.KVDelete, Key: key})
-		if _, err := kvc.Delete(ctx, key); err != nil {
-			p.Unknown(chaintest.KVOutput{Unknown: true})
-			return
-		}
-		p.End(chaintest.KVOutput{})
-	default:
-		// Compare-and-set from what a fresh read saw, so some succeed.
-		cur, found, err := kvc.Get(ctx, key)
-		if err != nil {
-			return
-		}
-		in := chaintest.KVInput{Op: chaintest.KVCompareAndSet, Key: key, Value: value,
-			Expected: string(cur), ExpectedFound: found}
-		p := rec.Begin(id, in)
-		swapped, err := kvc.CompareAndSet(ctx, key, cur, found, []byte(value))
-		if err != nil {
-			p.Unknown(chaintest.KVOutput{Unknown: true})
-			return
-		}
-		p.End(chaintest.KVOutput{Swapped: swapped})
 	}
+	return nil
 }

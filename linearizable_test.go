@@ -1,15 +1,12 @@
 package chain_test
 
 import (
-	"fmt"
 	"os"
 	"strconv"
 	"testing"
 	"time"
 
-	"github.com/chainrep/chain"
 	"github.com/chainrep/chain/chaintest"
-	"github.com/chainrep/chain/transport/inmem"
 )
 
 // runSeeds returns the seeds of the fault runs: CHAIN_SEED replays one;
@@ -37,42 +34,6 @@ func runSeeds(t *testing.T) []int64 {
 		seeds[i] = base + int64(i)
 	}
 	return seeds
-}
-
-// networkFaults are the faults of the linearizability runs: messages are
-// delayed, duplicated and reordered, and a few are lost.
-var networkFaults = inmem.Faults{
-	Drop: 0.02, Duplicate: 0.1, Delay: 0.1, Reorder: 0.2,
-	MaxDelay: 3 * time.Millisecond, ReorderWindow: time.Millisecond,
-}
-
-// faultyChain starts a 3-node chain with fast retries, the network faults
-// on, and invariants watched; the returned stop checks the invariants.
-func faultyChain(t *testing.T, seed int64, setup func(i int, n *chain.Node) error) (*chaintest.Cluster, func() int) {
-	c := chaintest.Start(t, chaintest.Options{
-		Nodes: 3, Seed: seed, Setup: setup,
-		NodeOptions:   []chain.NodeOption{chain.WithPollInterval(10 * time.Millisecond)},
-		ClientOptions: []chain.ClientOption{chain.WithRetryInterval(5*time.Millisecond, 40*time.Millisecond)},
-	})
-	if err := c.Network().SetFaults(networkFaults); err != nil {
-		t.Fatal(err)
-	}
-	return c, c.WatchInvariants(2 * time.Millisecond)
-}
-
-// TestLogLinearizableUnderFaults records concurrent appends and reads on a
-// 3-node chain whose network delays, duplicates, reorders and drops
-// messages, checks the history with porcupine, and checks that every
-// acknowledged append is in the log afterwards.
-func TestLogLinearizableUnderFaults(t *testing.T) {
-	for _, seed := range runSeeds(t) {
-		t.Run(fmt.Sprintf("seed=%d", seed), func(t *testing.T) {
-			c, stopWatch := faultyChain(t, seed, nil)
-			w := startLogWorkload(c, seed, 6, 120)
-			w.wg.Wait()
-			w.finish(t, c, stopWatch, seed)
-		})
-	}
 }
 
 // checkAcknowledgedAppends reads the whole log at the tail and fails the
