@@ -3,4 +3,4 @@
 package chaintest_test
 
 // simulatedSchedules is how many schedules TestSimulation runs by default.
-const simulatedSchedules = 600
+const simulatedSchedules = 2000

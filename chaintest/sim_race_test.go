@@ -4,4 +4,4 @@ package chaintest_test
 
 // simulatedSchedules is how many schedules TestSimulation runs by default
 // under the race detector, which slows every schedule down many times.
-const simulatedSchedules = 50
+const simulatedSchedules = 100
