@@ -39,6 +39,7 @@ const (
 	FaultWriteOnlyClients FaultKind = "write-only-clients"
 	FaultOldConfigClients FaultKind = "old-config-clients"
 	FaultClockStep        FaultKind = "clock-step"
+	FaultFailover         FaultKind = "failover"
 )
 
 // faultTable is the one table of the simulation's fault kinds: what each
@@ -95,6 +96,7 @@ var faultTable = []faultSpec{
 	{FaultFlood, defects(), "one client has over 4096 commands finish while some of its calls wait for a retry (raw appends, beside the workload)"},
 	{FaultWriteOnlyClients, defects(), "clients reachable only over the connections they opened, one of which only writes (never contacts the tail)"},
 	{FaultOldConfigClients, defects(), "a client given the chain's initial members and no master"},
+	{FaultFailover, defects(8), "crash a node of a chain under a master while a new client writes: its first write called after the crash must be acknowledged within 1.5 failure timeouts of it; the node restarts after the master removed it"},
 	{FaultClockStep, defects(), "step a node's wall clock forward or back by up to ten minutes: it has no effect, since no node, master, server or client reads the wall clock, only the monotonic one (durations between time.Now readings, which a step leaves alone; TestNothingReadsTheWallClock checks the sources), so the step only marks the schedule"},
 }
 

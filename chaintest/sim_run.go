@@ -54,7 +54,8 @@ type simRun struct {
 	// deadline is when, since the start, every call must have returned.
 	deadline time.Duration
 
-	stopping atomic.Bool // the fault phase is over: clients issue nothing new
+	stopping  atomic.Bool  // the fault phase is over: clients issue nothing new
+	performed atomic.Int64 // steps performed so far
 	// deferRestarts makes restart leave the node down, for heal to
 	// restart it in its turn.
 	deferRestarts atomic.Bool

@@ -172,7 +172,7 @@ func (s *Schedule) applies(k FaultKind, enabled FaultSet) bool {
 		return master && s.Nodes > 1
 	case FaultRestartLoneTail:
 		return s.Static || s.Nodes == 1
-	case FaultWipe, FaultWipeTail, FaultKillNewTail, FaultRestartNewTail, FaultPauseLong, FaultSlowMaster, FaultMasterKill,
+	case FaultWipe, FaultWipeTail, FaultKillNewTail, FaultFailover, FaultRestartNewTail, FaultPauseLong, FaultSlowMaster, FaultMasterKill,
 		FaultMasterPartition, FaultMasterMidChange, FaultAddNode:
 		return master
 	case FaultMasterWipe:
@@ -197,7 +197,7 @@ func (s *Schedule) drawStep(rng *rand.Rand, k FaultKind) Step {
 	switch k {
 	case FaultCrashQuick:
 		st.For = between(0.05, 0.4)
-	case FaultCrashLate, FaultDiskFull:
+	case FaultCrashLate, FaultDiskFull, FaultFailover:
 		st.For = between(1.5, 4)
 	case FaultSyncFail:
 		st.Target, st.For = pick(rng, []string{"middle", "tail"}), between(1.5, 4)

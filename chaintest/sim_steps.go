@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"slices"
+	"sync/atomic"
 	"time"
 
 	"github.com/chainrep/chain"
@@ -14,6 +15,7 @@ import (
 // perform carries out one step and schedules its end; it returns what it
 // did for the log.
 func (r *simRun) perform(st Step) string {
+	r.performed.Add(1)
 	if r.p != nil {
 		return r.performPartitioned(st)
 	}
@@ -96,8 +98,53 @@ func (r *simRun) perform(st Step) string {
 		return r.flood(st)
 	case FaultClockStep:
 		return r.clockStep(st)
+	case FaultFailover:
+		return r.failover(st)
 	}
 	return skipped(st, "not applicable")
+}
+
+// failoverBound bounds, in failure timeouts, the time from a crash to the
+// first acknowledgment of a write called after it (defect 8's target).
+const failoverBound = 1.5
+
+// failover crashes a node while a new client writes, and checks how soon
+// a write called after the crash is acknowledged.
+func (r *simRun) failover(st Step) string {
+	i := r.victim(st.Target, false)
+	sc := r.stepClient(r.histories[0], ClientNormal)
+	if i < 0 || sc == nil {
+		return skipped(st, "no node to crash")
+	}
+	whole := r.c.Nodes() == len(r.c.Config().Members) && !slices.ContainsFunc(r.c.Config().Members, func(m chain.Member) bool {
+		return r.c.Node(index(m.ID)) == nil
+	})
+	what := r.crashFor(st, i, st.For, false)
+	crashed, steps := r.tl.now(), r.performed.Load()
+	bound := time.Duration(failoverBound * float64(r.s.FailureTimeout))
+	var acked atomic.Bool
+	r.clientWG.Go(func() {
+		defer sc.cl.Close()
+		ctx, cancel := r.callContext()
+		defer cancel()
+		for !r.stopping.Load() && ctx.Err() == nil {
+			if r.operate(ctx, sc, WriteOp).Err == nil {
+				acked.Store(true)
+				return
+			}
+			time.Sleep(time.Millisecond)
+		}
+	})
+	// Measured only from a whole chain, with no other step until the
+	// bound (the heal runs what is left early: not measured either).
+	r.tl.after(bound, func() string {
+		if !whole || acked.Load() || r.performed.Load() != steps || r.tl.now() < crashed+bound {
+			return ""
+		}
+		r.violate("failover: no write called after n%d crashed was acknowledged within %v of the crash", i+1, bound)
+		return fmt.Sprintf("failover: no write acknowledged %v after n%d crashed", bound, i+1)
+	})
+	return what + ", while a new client writes"
 }
 
 // clockStep steps a node's wall clock: a step with nothing to act on,
