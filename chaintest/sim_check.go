@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/anishathalye/porcupine"
@@ -334,6 +335,12 @@ func (r *simRun) checkHistory() {
 		ops := h.rec.Operations()
 		if final != nil {
 			ops = settle(r.s.Workload, ops, final)
+			if _, isLog := r.s.Workload.(LogWorkload); isLog {
+				if stale := staleLogReads(ops, final, 5); len(stale) > 0 {
+					r.violate("history of %s, %d operations, is not linearizable: %s", h.name(), len(ops), strings.Join(stale, "; "))
+					continue
+				}
+			}
 		}
 		switch porcupine.CheckOperationsTimeout(model, ops, historyCheckTimeout) {
 		case porcupine.Ok:

@@ -1,8 +1,11 @@
 package chaintest
 
 import (
+	"cmp"
+	"fmt"
 	"math"
 	"slices"
+	"time"
 
 	"github.com/anishathalye/porcupine"
 
@@ -144,6 +147,58 @@ func (KVWorkload) Settle(log []chain.Entry) map[string]SettledWrite {
 			continue
 		}
 		out[tag] = SettledWrite{Offset: e.Offset, Output: res}
+	}
+	return out
+}
+
+// staleLogReads returns, for a settled history of LogWorkload (see
+// settle) and its chain's final log, the reads that no linearization can
+// explain, as found without a search: a read that returned an entry other
+// than the log's at that offset, or that returned nothing from an offset
+// at or below one whose append was acknowledged before the read began.
+// The search of porcupine finds these too, but may take long to refute a
+// history of many concurrent operations; this finds them at once, and
+// says which reads they are. It returns at most limit findings.
+func staleLogReads(ops []porcupine.Operation, log []chain.Entry, limit int) []string {
+	if len(log) > 0 && log[0].Offset != 1 {
+		return nil // a compacted prefix: offsets do not index log
+	}
+	type ack struct {
+		ret int64
+		off uint64
+	}
+	var acks []ack
+	for _, op := range ops {
+		in := logInputOf(op.Input)
+		if out, ok := op.Output.(LogOutput); ok && in.Op == LogAppend && !out.Unknown && op.Return != math.MaxInt64 {
+			acks = append(acks, ack{op.Return, out.Offset})
+		}
+	}
+	slices.SortFunc(acks, func(a, b ack) int { return cmp.Compare(a.ret, b.ret) })
+	for i := 1; i < len(acks); i++ {
+		acks[i].off = max(acks[i].off, acks[i-1].off) // the highest acknowledged by then
+	}
+	var out []string
+	for _, op := range ops {
+		in := logInputOf(op.Input)
+		res, ok := op.Output.(LogOutput)
+		if in.Op != LogRead || !ok || res.Unknown {
+			continue
+		}
+		for k, got := range res.Entries {
+			off := in.From + uint64(k)
+			if off > uint64(len(log)) || string(log[off-1].Data) != got {
+				out = append(out, fmt.Sprintf("a read from %d (at %s) returned %q at offset %d, which the log does not hold there", in.From, fmtAt(time.Duration(op.Call)), got, off))
+				break
+			}
+		}
+		i, _ := slices.BinarySearchFunc(acks, op.Call, func(a ack, call int64) int { return cmp.Compare(a.ret, call) })
+		if len(res.Entries) == 0 && i > 0 && acks[i-1].off >= in.From {
+			out = append(out, fmt.Sprintf("a read from %d (at %s) returned nothing, though offset %d was acknowledged before it began", in.From, fmtAt(time.Duration(op.Call)), acks[i-1].off))
+		}
+		if len(out) >= limit {
+			break
+		}
 	}
 	return out
 }

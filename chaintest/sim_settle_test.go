@@ -2,6 +2,7 @@ package chaintest
 
 import (
 	"math"
+	"strings"
 	"testing"
 
 	"github.com/anishathalye/porcupine"
@@ -113,5 +114,30 @@ func TestSettleLeavesACompactedLogAlone(t *testing.T) {
 	got := settle(LogWorkload{}, ops, []chain.Entry{{Offset: 5, Data: []byte("b")}})
 	if len(got) != 1 || !got[0].Output.(LogOutput).Unknown {
 		t.Fatalf("settle changed the history of a compacted log: %+v", got)
+	}
+}
+
+func TestStaleLogReads(t *testing.T) {
+	op := func(in LogInput, out LogOutput, call, ret int64) porcupine.Operation {
+		return porcupine.Operation{Input: in, Output: out, Call: call, Return: ret}
+	}
+	log := []chain.Entry{{Offset: 1, Data: []byte("a")}, {Offset: 2, Data: []byte("b")}}
+	ops := []porcupine.Operation{
+		op(LogInput{Op: LogAppend, Data: "a"}, LogOutput{Offset: 1}, 0, 10),
+		op(LogInput{Op: LogAppend, Data: "b"}, LogOutput{Offset: 2}, 5, 30),
+		op(LogInput{Op: LogRead, From: 2, Max: 1}, LogOutput{}, 20, 25),                            // b not yet acknowledged: fine
+		op(LogInput{Op: LogRead, From: 1, Max: 2}, LogOutput{Entries: []string{"a", "b"}}, 31, 40), // fine
+		op(LogInput{Op: LogRead, From: 2, Max: 1}, LogOutput{}, 35, 45),                            // stale
+		op(LogInput{Op: LogRead, From: 1, Max: 1}, LogOutput{Entries: []string{"x"}}, 50, 60),      // not the log's
+	}
+	got := staleLogReads(ops, log, 10)
+	if len(got) != 2 || !strings.Contains(got[0], "returned nothing") || !strings.Contains(got[1], `"x"`) {
+		t.Fatalf("staleLogReads = %q, want the stale read from 2 and the read of x", got)
+	}
+	if porcupine.CheckOperations(LogModel(), ops) {
+		t.Fatal("the model accepts the history the precheck refutes")
+	}
+	if got := staleLogReads(ops[:4], log, 10); len(got) != 0 {
+		t.Fatalf("staleLogReads of a linearizable history = %q", got)
 	}
 }
