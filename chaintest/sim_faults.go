@@ -18,6 +18,7 @@ const (
 	FaultWipe             FaultKind = "wipe"
 	FaultWipeTail         FaultKind = "wipe-tail"
 	FaultKillNewTail      FaultKind = "kill-new-tail"
+	FaultKillNewTailEarly FaultKind = "kill-new-tail-early"
 	FaultRestartNewTail   FaultKind = "restart-new-tail"
 	FaultPauseShort       FaultKind = "pause-short"
 	FaultPauseLong        FaultKind = "pause-long"
@@ -76,6 +77,7 @@ var faultTable = []faultSpec{
 	{FaultWipe, defects(), "crash the head or a middle node and restart it with an empty disk, at once or after the master removed it"},
 	{FaultWipeTail, defects(), "crash the tail; crash the node the master names tail next as it is named, and restart it with an empty disk before the failure timeout, while clients read"},
 	{FaultKillNewTail, defects(), "crash the tail; crash the node the master names tail next, at the moment it is named; restart both after the master removed them"},
+	{FaultKillNewTailEarly, defects(), "as kill-new-tail, restarting both before the master removed them: the master still names the new tail tail"},
 	{FaultRestartNewTail, defects(), "crash the head or a middle node so that it rejoins behind the tail; crash it again the moment the master promotes it from joining to tail, and restart it at once (before the failure timeout), with the original member list"},
 	{FaultPauseShort, defects(), "pause a node (what it sends and receives waits, then goes in a burst) for less than half the failure timeout"},
 	{FaultPauseLong, defects(), "pause a node for longer than the failure timeout, while clients that know the old configuration read"},

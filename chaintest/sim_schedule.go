@@ -172,7 +172,7 @@ func (s *Schedule) applies(k FaultKind, enabled FaultSet) bool {
 		return master && s.Nodes > 1
 	case FaultRestartLoneTail:
 		return s.Static || s.Nodes == 1
-	case FaultWipe, FaultWipeTail, FaultKillNewTail, FaultFailover, FaultRestartNewTail, FaultPauseLong, FaultSlowMaster, FaultMasterKill,
+	case FaultWipe, FaultWipeTail, FaultKillNewTail, FaultKillNewTailEarly, FaultFailover, FaultRestartNewTail, FaultPauseLong, FaultSlowMaster, FaultMasterKill,
 		FaultMasterPartition, FaultMasterMidChange, FaultAddNode:
 		return master
 	case FaultMasterWipe:
@@ -211,8 +211,10 @@ func (s *Schedule) drawStep(rng *rand.Rand, k FaultKind) Step {
 		st.Target, st.For = "tail", between(0.05, 0.4)
 	case FaultKillNewTail:
 		// Restarted once the master removed them: a node restarted while
-		// the master still names it tail is restart-new-tail's (defect 3).
+		// the master still names it tail is kill-new-tail-early's (defect 3).
 		st.Target, st.For = "tail", between(1.5, 3)
+	case FaultKillNewTailEarly:
+		st.Target, st.For = "tail", between(0.3, 0.9)
 	case FaultRestartNewTail:
 		st.Target, st.For = pick(rng, []string{"head", "middle"}), between(0.05, 0.4)
 	case FaultPauseShort:

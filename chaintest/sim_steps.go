@@ -35,7 +35,7 @@ func (r *simRun) perform(st Step) string {
 		return r.crashFor(st, i, 2*r.s.FailureTimeout, false) + "; the next tail named is crashed as it is named, wiped and restarted"
 	case FaultCrashAll:
 		return r.crashAll(st)
-	case FaultKillNewTail:
+	case FaultKillNewTail, FaultKillNewTailEarly:
 		i := r.victim("tail", false)
 		if i < 0 {
 			return skipped(st, "no tail to crash")
