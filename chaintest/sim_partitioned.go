@@ -57,7 +57,7 @@ func (r *simRun) performPartitioned(st Step) string {
 	case FaultCrashQuick, FaultCrashLate:
 		i := r.serverToCrash()
 		if i < 0 {
-			return skipped(st, "every server hosts a chain's last running member")
+			return skipped(st, "every server hosts the last replica of a chain that runs unfaulted and holds its writes")
 		}
 		r.net.Crash(r.p.ServerAddr(i))
 		r.p.KillServer(i)
@@ -113,7 +113,10 @@ func (r *simRun) runningServer() int {
 
 // serverToCrash returns a running server whose crash leaves every chain a
 // replica that holds its acknowledged writes: a member on another server
-// that runs, is not cut off, serves, and holds the log through the
+// that runs, is not cut off (isolated, paused, or under a message rule,
+// which may have the masters take it for failed and remove it while the
+// crashed server's replicas are gone: two failures, which two replicas
+// cannot survive), serves, and holds the log through the
 // highest offset acknowledged so far (the replicas' logs are in memory:
 // a chain whose every holder of its log is lost loses its log, as it
 // must). A server that restarted hosts empty replicas, which the masters
@@ -136,7 +139,7 @@ func (r *simRun) serverToCrash() int {
 			acked := r.history(ch.ID).maxAcked.Load()
 			safe = safe && slices.ContainsFunc(ch.Config.Members, func(m chain.Member) bool {
 				j, n := serverOf(m), running[m.ID]
-				if j == i || j < 0 || n == nil || r.cutOff(j) {
+				if j == i || j < 0 || n == nil || r.cutOff(j) || r.ruledOn(r.p.ServerAddr(j)) {
 					return false
 				}
 				s := n.Stats()

@@ -69,6 +69,9 @@ type simRun struct {
 	tap        tapState
 	cutMasters map[int]bool // masters cut off by a step
 	cutServers map[int]bool // servers isolated or paused by a step
+	// ruled counts the message rules in force by the address they name
+	// (From or To; "" for a rule on every link).
+	ruled map[string]int
 	// checking (capacity 1) is held by a check of the invariants and by
 	// a crash or restart, so that no check sees a node's incarnations
 	// mixed. A channel, not a mutex: a goroutine waiting on a mutex would

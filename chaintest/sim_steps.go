@@ -307,8 +307,40 @@ func (r *simRun) addRule(d time.Duration, rule inmem.Rule) inmem.RuleID {
 		r.violate("harness: the schedule drew invalid faults: %v", err)
 		return 0
 	}
-	r.tl.after(d, func() string { r.net.RemoveRule(id); return fmt.Sprintf("remove rule %d", id) })
+	r.countRule(rule, 1)
+	r.tl.after(d, func() string {
+		r.net.RemoveRule(id)
+		r.countRule(rule, -1)
+		return fmt.Sprintf("remove rule %d", id)
+	})
 	return id
+}
+
+// countRule adds n to the count of rules in force on the addresses rule
+// names.
+func (r *simRun) countRule(rule inmem.Rule, n int) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.ruled == nil {
+		r.ruled = make(map[string]int)
+	}
+	if rule.From == "" && rule.To == "" {
+		r.ruled[""] += n
+		return
+	}
+	for _, a := range []string{rule.From, rule.To} {
+		if a != "" {
+			r.ruled[a] += n
+		}
+	}
+}
+
+// ruledOn reports whether a message rule in force touches addr's links,
+// so that a master may take its silence for a failure.
+func (r *simRun) ruledOn(addr string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.ruled[""] > 0 || r.ruled[addr] > 0
 }
 
 // addresses returns the nodes' and masters' addresses.
