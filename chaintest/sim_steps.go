@@ -25,7 +25,11 @@ func (r *simRun) perform(st Step) string {
 	case FaultRestartLoneTail:
 		return r.crashFor(st, r.loneTail(), st.For, false)
 	case FaultWipe:
-		return r.crashFor(st, r.victim(st.Target, false), st.For, true)
+		i := r.victim(st.Target, false)
+		if i >= 0 && !r.survivesWipe(r.c.Config(), i) {
+			return skipped(st, "no other member runs: the wipe would lose the log")
+		}
+		return r.crashFor(st, i, st.For, true)
 	case FaultWipeTail:
 		i := r.victim("tail", false)
 		if i < 0 {
@@ -250,6 +254,24 @@ func (r *simRun) restart(i int) string {
 	r.c.inv.forgetIncarnation(i) // the last incarnation saved no commit point as it stopped
 	r.c.Restart(i)
 	return fmt.Sprintf("restart n%d", i+1)
+}
+
+// survivesWipe reports whether the log survives wiping node i's disk:
+// another member of cfg runs and serves, so that what i held is held
+// elsewhere. Wiping the last running copy of a log is a loss no chain
+// can avoid (the members that hold the rest are down or removed), so the
+// schedule never does it.
+func (r *simRun) survivesWipe(cfg chain.Config, i int) bool {
+	for _, m := range cfg.Members {
+		j := index(m.ID)
+		if j == i {
+			continue
+		}
+		if n := r.c.Node(j); n != nil && n.Err() == nil {
+			return true
+		}
+	}
+	return false
 }
 
 // crashFor crashes node i (wiping its disk if wipe) and restarts it after d.
@@ -697,6 +719,9 @@ func (r *simRun) onSend(from, to string, msg chain.Message) {
 		r.tl.add(0, func() string {
 			if lone {
 				return fmt.Sprintf("epoch %d names n%d tail, alone: not crashed (it would restart as a lone tail)", cfg.Epoch, i+1)
+			}
+			if k == tapWipeNewTail && !r.survivesWipe(cfg, i) {
+				return fmt.Sprintf("epoch %d names n%d tail: not wiped (no other member runs; the wipe would lose the log)", cfg.Epoch, i+1)
 			}
 			if !r.crash(i) {
 				return ""
