@@ -257,17 +257,21 @@ func (r *simRun) restart(i int) string {
 }
 
 // survivesWipe reports whether the log survives wiping node i's disk:
-// another member of cfg runs and serves, so that what i held is held
-// elsewhere. Wiping the last running copy of a log is a loss no chain
-// can avoid (the members that hold the rest are down or removed), so the
-// schedule never does it.
+// another member of cfg runs and holds every write acknowledged so far, so
+// that what i held is held elsewhere. Wiping the last running copy of a
+// log is a loss no chain can avoid (the members that hold the rest are
+// down, removed or still catching up), so the schedule never does it.
 func (r *simRun) survivesWipe(cfg chain.Config, i int) bool {
+	var acked uint64
+	for _, h := range r.histories {
+		acked = max(acked, h.maxAcked.Load())
+	}
 	for _, m := range cfg.Members {
 		j := index(m.ID)
 		if j == i {
 			continue
 		}
-		if n := r.c.Node(j); n != nil && n.Err() == nil {
+		if n := r.c.Node(j); n != nil && n.Err() == nil && n.Stats().LastOffset >= acked {
 			return true
 		}
 	}
@@ -320,194 +324,6 @@ func (r *simRun) crashAll(st Step) string {
 		r.tl.after(st.For, func() string { return r.restart(i) })
 	}
 	return fmt.Sprintf("%s: crash %d nodes", st, len(down))
-}
-
-// addRule adds a network rule for d and returns its id.
-func (r *simRun) addRule(d time.Duration, rule inmem.Rule) inmem.RuleID {
-	id, err := r.net.AddRule(rule)
-	if err != nil {
-		r.violate("harness: the schedule drew invalid faults: %v", err)
-		return 0
-	}
-	r.countRule(rule, 1)
-	r.tl.after(d, func() string {
-		r.net.RemoveRule(id)
-		r.countRule(rule, -1)
-		return fmt.Sprintf("remove rule %d", id)
-	})
-	return id
-}
-
-// countRule adds n to the count of rules in force on the addresses rule
-// names.
-func (r *simRun) countRule(rule inmem.Rule, n int) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.ruled == nil {
-		r.ruled = make(map[string]int)
-	}
-	if rule.From == "" && rule.To == "" {
-		r.ruled[""] += n
-		return
-	}
-	for _, a := range []string{rule.From, rule.To} {
-		if a != "" {
-			r.ruled[a] += n
-		}
-	}
-}
-
-// ruledOn reports whether a message rule in force touches addr's links,
-// so that a master may take its silence for a failure.
-func (r *simRun) ruledOn(addr string) bool {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.ruled[""] > 0 || r.ruled[addr] > 0
-}
-
-// addresses returns the nodes' and masters' addresses.
-func (r *simRun) addresses() []string {
-	var out []string
-	if r.p != nil {
-		for i := range r.p.Servers() {
-			out = append(out, r.p.ServerAddr(i))
-		}
-	} else {
-		for i := range r.c.Nodes() {
-			out = append(out, r.c.Addr(i))
-		}
-	}
-	return append(out, r.masterAddrs()...)
-}
-
-// masterAddrs returns the masters' addresses; none for a static chain.
-func (r *simRun) masterAddrs() []string {
-	if r.group == nil {
-		return nil
-	}
-	return r.group.addrs
-}
-
-// cut cuts one link one way.
-func (r *simRun) cut(st Step) string {
-	addrs := r.addresses()
-	from, to := pick(r.rng, addrs), pick(r.rng, addrs)
-	if from == to {
-		return skipped(st, "a link to itself")
-	}
-	id := r.addRule(st.For, inmem.Rule{From: from, To: to, Faults: inmem.Faults{Drop: 1}})
-	return fmt.Sprintf("%s: cut %s -> %s (rule %d)", st, from, to, id)
-}
-
-// messages applies a step's message faults, on every link or those from
-// or to a node.
-func (r *simRun) messages(st Step) string {
-	if st.Messages.Link == "all" {
-		return r.messagesAt(st, "")
-	}
-	i := r.victim(st.Target, true)
-	if i < 0 {
-		return skipped(st, "no node")
-	}
-	return r.messagesAt(st, r.c.Addr(i))
-}
-
-// messagesAt applies a step's message faults on the links from or to addr
-// (as the step says), or on every link when addr is "".
-func (r *simRun) messagesAt(st Step, addr string) string {
-	m := st.Messages
-	rule := inmem.Rule{Kinds: m.Kinds, Faults: m.Faults}
-	where := "every link"
-	if addr != "" && m.Link != "all" {
-		where = fmt.Sprintf("links %s %s", m.Link, addr)
-		if m.Link == "from" {
-			rule.From = addr
-		} else {
-			rule.To = addr
-		}
-	}
-	id := r.addRule(st.For, rule)
-	return fmt.Sprintf("%s: on %s (rule %d)", st, where, id)
-}
-
-// slowMaster delays the masters' replies to the tail to just under the
-// failure timeout and, midway, loses its heartbeats long enough for the
-// master to replace it, while a client that knows the tail reads there.
-func (r *simRun) slowMaster(st Step) string {
-	i := r.victim("tail", true)
-	if i < 0 {
-		return skipped(st, "no tail")
-	}
-	addr := r.c.Addr(i)
-	delay := r.s.FailureTimeout * 9 / 10
-	for _, m := range r.masterAddrs() {
-		r.addRule(st.For, inmem.Rule{From: m, To: addr, Kinds: []wire.MessageKind{wire.KindConfigUpdate},
-			Faults: inmem.Faults{Delay: 1, MinDelay: delay, MaxDelay: delay}})
-	}
-	lost := st.For / 3
-	r.tl.after(lost, func() string {
-		id := r.addRule(r.s.FailureTimeout*3/2, inmem.Rule{From: addr, Kinds: []wire.MessageKind{wire.KindHeartbeat},
-			Faults: inmem.Faults{Drop: 1}})
-		return fmt.Sprintf("lose n%d's heartbeats (rule %d)", i+1, id)
-	})
-	r.pinnedReader(i, st.For+2*r.s.FailureTimeout)
-	return fmt.Sprintf("%s: the masters' replies to n%d take %v", st, i+1, delay)
-}
-
-// masterFault kills (and later restarts) or cuts off the leading master.
-func (r *simRun) masterFault(st Step, kind FaultKind) string {
-	i := r.group.leader()
-	if i < 0 {
-		return skipped(st, "no leading master")
-	}
-	switch kind {
-	case FaultMasterPartition:
-		r.setMasterCut(i, true)
-		r.tl.after(st.For, func() string { r.setMasterCut(i, false); return fmt.Sprintf("heal master %d", i) })
-		return fmt.Sprintf("%s: cut off master %d", st, i)
-	default:
-		keep := kind != FaultMasterWipe
-		r.group.kill(r.t, i)
-		r.tl.after(st.For, func() string { return r.restartMaster(i, keep) })
-		return fmt.Sprintf("%s: kill master %d", st, i)
-	}
-}
-
-// masterCut reports whether master i is cut off.
-func (r *simRun) masterCut(i int) bool {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.cutMasters[i]
-}
-
-// setMasterCut cuts master i off or heals it.
-func (r *simRun) setMasterCut(i int, cut bool) {
-	r.mu.Lock()
-	if r.cutMasters == nil {
-		r.cutMasters = make(map[int]bool)
-	}
-	r.cutMasters[i] = cut
-	r.mu.Unlock()
-	if cut {
-		r.group.partition(r.net, i)
-	} else {
-		r.group.heal(r.net, i)
-	}
-}
-
-// restartMaster restarts master i if it is down.
-func (r *simRun) restartMaster(i int, keepState bool) string {
-	if r.group.running()[i] != nil {
-		return ""
-	}
-	if err := r.group.restart(i, keepState); err != nil {
-		r.violate("restart master %d: %v", i, err)
-		return fmt.Sprintf("restart master %d failed: %v", i, err)
-	}
-	if keepState {
-		return fmt.Sprintf("restart master %d with its state", i)
-	}
-	return fmt.Sprintf("restart master %d without its state", i)
 }
 
 // diskFault fails a node's disk and restarts the node later.
@@ -642,110 +458,4 @@ func (r *simRun) pinnedReader(i int, d time.Duration) {
 // rngFor returns the random source of client id.
 func (r *simRun) rngFor(id int) *rand.Rand {
 	return rand.New(rand.NewPCG(uint64(r.s.Seed), uint64(id)))
-}
-
-// tapKind is what an armed tap does.
-type tapKind int
-
-const (
-	tapKillNewTail tapKind = iota + 1
-	tapWipeNewTail
-	tapRestartPromoted
-	tapMasterMidChange
-)
-
-// tapState is what the tap has seen and what it is armed to do. Guarded
-// by simRun.mu.
-type tapState struct {
-	epoch   uint64 // the highest epoch a master was seen sending
-	tail    string // that configuration's tail
-	joining string // and its joining node
-	armed   map[tapKind]Step
-}
-
-func (r *simRun) armTap(k tapKind, st Step) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.tap.armed == nil {
-		r.tap.armed = make(map[tapKind]Step)
-	}
-	r.tap.armed[k] = st
-}
-
-// disarmTaps disarms every tap.
-func (r *simRun) disarmTaps() {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	clear(r.tap.armed)
-}
-
-// onSend is the network's tap: at the first sight of a configuration with
-// a new epoch from a master, it fires what is armed, through the timeline
-// (at once), so that the cluster changes on one goroutine only.
-func (r *simRun) onSend(from, to string, msg chain.Message) {
-	u, ok := msg.(*wire.ConfigUpdate)
-	if !ok || len(u.Config.Members) == 0 || !slices.Contains(r.masterAddrs(), from) {
-		return
-	}
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if u.Config.Epoch <= r.tap.epoch {
-		return
-	}
-	prevTail, prevJoining := r.tap.tail, r.tap.joining
-	r.tap.epoch, r.tap.tail, r.tap.joining = u.Config.Epoch, u.Config.Tail().ID, ""
-	if u.Config.Joining != nil {
-		r.tap.joining = u.Config.Joining.ID
-	}
-	cfg := u.Config.Clone()
-	kill := func(k tapKind) (Step, bool) {
-		st, ok := r.tap.armed[k]
-		switch {
-		case !ok:
-		case (k == tapKillNewTail || k == tapWipeNewTail) && cfg.Tail().ID != prevTail,
-			k == tapRestartPromoted && cfg.Tail().ID == prevJoining:
-			delete(r.tap.armed, k)
-			return st, true
-		}
-		return Step{}, false
-	}
-	for _, k := range []tapKind{tapKillNewTail, tapWipeNewTail, tapRestartPromoted} {
-		st, ok := kill(k)
-		if !ok {
-			continue
-		}
-		i := index(cfg.Tail().ID)
-		lone := len(cfg.Members) == 1 && !r.enabled[FaultRestartLoneTail]
-		r.tl.add(0, func() string {
-			if lone {
-				return fmt.Sprintf("epoch %d names n%d tail, alone: not crashed (it would restart as a lone tail)", cfg.Epoch, i+1)
-			}
-			if k == tapWipeNewTail && !r.survivesWipe(cfg, i) {
-				return fmt.Sprintf("epoch %d names n%d tail: not wiped (no other member runs; the wipe would lose the log)", cfg.Epoch, i+1)
-			}
-			if !r.crash(i) {
-				return ""
-			}
-			what := fmt.Sprintf("epoch %d names n%d tail: crash it", cfg.Epoch, i+1)
-			if k == tapWipeNewTail {
-				r.disk(i).Wipe()
-				what += ", wipe its disk"
-			}
-			r.tl.after(st.For, func() string {
-				r.readers(2, 100*time.Millisecond)
-				return r.restart(i) + ", with readers"
-			})
-			return what
-		})
-	}
-	if st, ok := r.tap.armed[tapMasterMidChange]; ok {
-		delete(r.tap.armed, tapMasterMidChange)
-		r.tl.add(0, func() string {
-			kind := FaultMasterKill
-			if st.Cut {
-				kind = FaultMasterPartition
-			}
-			return fmt.Sprintf("epoch %d announced: %s", cfg.Epoch, r.masterFault(st, kind))
-		})
-	}
 }

@@ -1,0 +1,116 @@
+package chaintest
+
+import (
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/chainrep/chain"
+	"github.com/chainrep/chain/wire"
+)
+
+// tapKind is what an armed tap does.
+type tapKind int
+
+const (
+	tapKillNewTail tapKind = iota + 1
+	tapWipeNewTail
+	tapRestartPromoted
+	tapMasterMidChange
+)
+
+// tapState is what the tap has seen and what it is armed to do. Guarded
+// by simRun.mu.
+type tapState struct {
+	epoch   uint64 // the highest epoch a master was seen sending
+	tail    string // that configuration's tail
+	joining string // and its joining node
+	armed   map[tapKind]Step
+}
+
+func (r *simRun) armTap(k tapKind, st Step) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.tap.armed == nil {
+		r.tap.armed = make(map[tapKind]Step)
+	}
+	r.tap.armed[k] = st
+}
+
+// disarmTaps disarms every tap.
+func (r *simRun) disarmTaps() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	clear(r.tap.armed)
+}
+
+// onSend is the network's tap: at the first sight of a configuration with
+// a new epoch from a master, it fires what is armed, through the timeline
+// (at once), so that the cluster changes on one goroutine only.
+func (r *simRun) onSend(from, to string, msg chain.Message) {
+	u, ok := msg.(*wire.ConfigUpdate)
+	if !ok || len(u.Config.Members) == 0 || !slices.Contains(r.masterAddrs(), from) {
+		return
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if u.Config.Epoch <= r.tap.epoch {
+		return
+	}
+	prevTail, prevJoining := r.tap.tail, r.tap.joining
+	r.tap.epoch, r.tap.tail, r.tap.joining = u.Config.Epoch, u.Config.Tail().ID, ""
+	if u.Config.Joining != nil {
+		r.tap.joining = u.Config.Joining.ID
+	}
+	cfg := u.Config.Clone()
+	kill := func(k tapKind) (Step, bool) {
+		st, ok := r.tap.armed[k]
+		switch {
+		case !ok:
+		case (k == tapKillNewTail || k == tapWipeNewTail) && cfg.Tail().ID != prevTail,
+			k == tapRestartPromoted && cfg.Tail().ID == prevJoining:
+			delete(r.tap.armed, k)
+			return st, true
+		}
+		return Step{}, false
+	}
+	for _, k := range []tapKind{tapKillNewTail, tapWipeNewTail, tapRestartPromoted} {
+		st, ok := kill(k)
+		if !ok {
+			continue
+		}
+		i := index(cfg.Tail().ID)
+		lone := len(cfg.Members) == 1 && !r.enabled[FaultRestartLoneTail]
+		r.tl.add(0, func() string {
+			if lone {
+				return fmt.Sprintf("epoch %d names n%d tail, alone: not crashed (it would restart as a lone tail)", cfg.Epoch, i+1)
+			}
+			if k == tapWipeNewTail && !r.survivesWipe(cfg, i) {
+				return fmt.Sprintf("epoch %d names n%d tail: not wiped (no other member runs; the wipe would lose the log)", cfg.Epoch, i+1)
+			}
+			if !r.crash(i) {
+				return ""
+			}
+			what := fmt.Sprintf("epoch %d names n%d tail: crash it", cfg.Epoch, i+1)
+			if k == tapWipeNewTail {
+				r.disk(i).Wipe()
+				what += ", wipe its disk"
+			}
+			r.tl.after(st.For, func() string {
+				r.readers(2, 100*time.Millisecond)
+				return r.restart(i) + ", with readers"
+			})
+			return what
+		})
+	}
+	if st, ok := r.tap.armed[tapMasterMidChange]; ok {
+		delete(r.tap.armed, tapMasterMidChange)
+		r.tl.add(0, func() string {
+			kind := FaultMasterKill
+			if st.Cut {
+				kind = FaultMasterPartition
+			}
+			return fmt.Sprintf("epoch %d announced: %s", cfg.Epoch, r.masterFault(st, kind))
+		})
+	}
+}
