@@ -96,6 +96,26 @@ func (o *orderedSet) removeLocked(id replica.CommandID) {
 	}
 }
 
+// headClock stamps the entries a head orders (Entry.Time), the clock that
+// sessions expire by. It runs on from the largest stamp the node has
+// applied, by the time elapsed on the node's monotonic clock, so a step of
+// the wall clock moves it neither back nor forward, and a new head goes on
+// from where the old one's stamps reached the log.
+type headClock struct {
+	base  int64     // the largest stamp applied when the head started
+	start time.Time // when it started, read for its monotonic reading only
+}
+
+// newHeadClock starts the head's clock from the session table's.
+func (n *Node) newHeadClock() headClock {
+	n.stateMu.RLock()
+	defer n.stateMu.RUnlock()
+	return headClock{base: n.sessions.LatestStamp(), start: time.Now()}
+}
+
+// now returns the stamp for entries ordered now.
+func (c headClock) now() int64 { return c.base + int64(time.Since(c.start)) }
+
 // runSequencer is the head's ordering loop: it takes queued writes in
 // batches, drops retries of commands already in the log (answering those
 // already applied at once), gives the rest the next dense offsets and
@@ -112,6 +132,7 @@ func (n *Node) runSequencer(done <-chan struct{}) {
 	writes := make([]pendingWrite, 0, 256)
 	batch := make([]Entry, 0, 256)
 	var scratch orderScratch
+	clock := n.newHeadClock()
 	for {
 		if carry == nil {
 			select {
@@ -127,7 +148,7 @@ func (n *Node) runSequencer(done <-chan struct{}) {
 		writes, carry = n.collectWrites(writes[:0], carry)
 		_, last, _, _ := n.log.state()
 		batch = batch[:0]
-		now := time.Now().UnixNano()
+		now := clock.now()
 		for _, w := range n.dropRetries(writes, now, &scratch) {
 			batch = append(batch, n.entryFor(w, last+uint64(len(batch))+1, now))
 		}

@@ -3,4 +3,4 @@
 package chain_test
 
 // kvSimulatedSchedules is how many schedules TestKVUnderSimulatedFaults runs.
-const kvSimulatedSchedules = 200
+const kvSimulatedSchedules = 60

@@ -207,6 +207,10 @@ func (s *Sessions[O]) Record(id CommandID, out O) {
 // Len returns the number of sessions kept.
 func (s *Sessions[O]) Len() int { return len(s.byClient) }
 
+// LatestStamp returns the table's replicated clock: the largest head stamp
+// applied (Write.Time), in nanoseconds.
+func (s *Sessions[O]) LatestStamp() int64 { return s.now }
+
 func (s *Sessions[O]) verdict(sess *session[O], seq uint64) (O, Verdict) {
 	if out, ok := sess.results[seq]; ok {
 		return out, Duplicate
