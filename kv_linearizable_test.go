@@ -18,8 +18,17 @@ import (
 // delete and compare-and-set a few hot keys through kv.Client; each
 // schedule's history, which ends with a get of every key, is checked with
 // chaintest.KVModel, and the replicas' logs must be identical.
+//
+// Bursts of new sessions, with their replies lost, stay out: they leave
+// writes of unknown outcome, and this workload does not settle them with
+// the final log (chaintest.Settler), so porcupine's search over them can
+// outrun any bound. TestSimulation runs them on workloads that settle.
 func TestKVUnderSimulatedFaults(t *testing.T) {
-	chaintest.Simulate(t, chaintest.SimOptions{Workloads: []chaintest.Workload{kvStoreWorkload{}}, Schedules: kvSimulatedSchedules})
+	faults := chaintest.DefaultFaults()
+	delete(faults, chaintest.FaultSessionBurst)
+	delete(faults, chaintest.FaultSessionEviction)
+	delete(faults, chaintest.FaultFlood)
+	chaintest.Simulate(t, chaintest.SimOptions{Workloads: []chaintest.Workload{kvStoreWorkload{}}, Schedules: kvSimulatedSchedules, Faults: faults})
 }
 
 // kvStoreWorkload is a chaintest.Workload over package kv: a kv.Store on
