@@ -36,6 +36,10 @@ func TestQueryNeverSeesUncommittedWrite(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, uint64(1), decodeCount(t, out), "query saw an uncommitted write")
 	for i := range 3 {
+		// Every node applies the committed write in its own time; none
+		// may apply the one that cannot commit.
+		require.Eventually(t, func() bool { return counters(i).value() >= 1 },
+			10*time.Second, time.Millisecond, "node %d never applied the committed write", i)
 		require.Equal(t, uint64(1), counters(i).value(), "node %d applied an uncommitted write", i)
 		require.Equal(t, uint64(1), c.Node(i).Stats().CommitPoint)
 	}
