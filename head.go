@@ -106,11 +106,20 @@ type headClock struct {
 	start time.Time // when it started, read for its monotonic reading only
 }
 
-// newHeadClock starts the head's clock from the session table's.
+// newHeadClock starts the head's clock from the largest stamp it knows:
+// the session table's, or that of the last entry in its log, which a
+// previous head (or this node's previous run as head) may have ordered
+// without its being applied yet.
 func (n *Node) newHeadClock() headClock {
 	n.stateMu.RLock()
-	defer n.stateMu.RUnlock()
-	return headClock{base: n.sessions.LatestStamp(), start: time.Now()}
+	base := n.sessions.LatestStamp()
+	n.stateMu.RUnlock()
+	if _, last, _, _ := n.log.state(); last > 0 {
+		if ents, err := n.log.entries(last, last+1, n.opts.maxBatchBytes); err == nil && len(ents) == 1 {
+			base = max(base, ents[0].Time)
+		}
+	}
+	return headClock{base: base, start: time.Now()}
 }
 
 // now returns the stamp for entries ordered now.
