@@ -246,12 +246,17 @@ func TestClientStartsANewSessionAfterItsSessionExpired(t *testing.T) {
 // time has not yet been counted), and returns its response.
 func startSession(t *testing.T, ep chain.Endpoint, head string, req *wire.ClientRequest) *wire.ClientResponse {
 	t.Helper()
-	for range 100 {
+	// The head refuses while the session it would replace is not yet
+	// applied there (the head applies a committed entry once the commit
+	// point reaches it), so this waits for that, within a bound.
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
 		resp := roundTrip(t, ep, head, req)
 		if !errors.Is(resp.Err, chain.ErrTooManySessions) {
 			require.Nil(t, resp.Err)
 			return resp
 		}
+		time.Sleep(time.Millisecond)
 	}
 	t.Fatalf("no room for session %d", req.Session)
 	return nil
