@@ -110,6 +110,17 @@ func TestReusedClientAddressIsANewClient(t *testing.T) {
 	ep := rawEndpoint(t, c, "")
 	first := roundTrip(t, ep, c.Addr(0), &wire.ClientRequest{Op: wire.OpCommand, ID: 1, Acked: 1, Session: 7, Name: "incr"})
 	require.Equal(t, uint64(1), decodeCount(t, first.Result))
+	// roundTrip resends every 10 ms: under load the first request went
+	// more than once, and the answers to its copies (the same ID) must not
+	// be taken for the second session's.
+	require.NoError(t, c.WaitConverged(testCtx(t)))
+	for drained := false; !drained; {
+		select {
+		case <-ep.Receive():
+		case <-time.After(50 * time.Millisecond):
+			drained = true
+		}
+	}
 	again := roundTrip(t, ep, c.Addr(0), &wire.ClientRequest{Op: wire.OpCommand, ID: 1, Acked: 1, Session: 8, Name: "incr"})
 	require.Nil(t, again.Err)
 	require.Equal(t, uint64(2), decodeCount(t, again.Result))
