@@ -219,9 +219,13 @@ func TestPartitionedNodeFencesItself(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				c := startTestChain(t, 3)
 				p := newProbe(t, c.net)
-				resp, ok := p.ask(t, victim)
-				require.True(t, ok)
-				require.False(t, fenced(resp), "a node fenced before any fault: %+v", resp.Err)
+				// A started node serves once the master has confirmed its
+				// place, a heartbeat or so after the chain first serves.
+				_, ok := waitFor(time.Second, func() bool {
+					resp, ok := p.ask(t, victim)
+					return ok && !fenced(resp)
+				})
+				require.True(t, ok, "%s fenced before any fault", victim)
 
 				alignToHeartbeat()
 				cut := time.Now()
