@@ -39,7 +39,7 @@ func TestClientThatStopsReadingIsDisconnected(t *testing.T) {
 	reply := &wire.ClientResponse{Result: make([]byte, 64<<10)}
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	for i := range 400 {
+	for i := range 5000 {
 		require.NoError(t, srv.Send(ctx, client, reply), "reply %d", i)
 	}
 	requireClosedByPeer(t, c)
