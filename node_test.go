@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/stretchr/testify/require"
@@ -127,7 +128,10 @@ func rawEndpoint(t *testing.T, c *chaintest.Cluster, addr string) chain.Endpoint
 }
 
 // roundTrip sends req to addr, as a client would, until the response with
-// its ID arrives.
+// its ID arrives. It runs in a synctest bubble: once the response is in, it
+// waits for the chain to be idle and discards what else came to ep (the
+// answers to copies it resent), so that a later request with the same ID
+// cannot take one of those for its own.
 func roundTrip(t *testing.T, ep chain.Endpoint, to string, req *wire.ClientRequest) *wire.ClientResponse {
 	t.Helper()
 	timeout := time.After(10 * time.Second)
@@ -138,6 +142,9 @@ func roundTrip(t *testing.T, ep chain.Endpoint, to string, req *wire.ClientReque
 		select {
 		case in := <-ep.Receive():
 			if resp, ok := in.Msg.(*wire.ClientResponse); ok && resp.ID == req.ID {
+				retry.Stop()
+				synctest.Wait()
+				discardReceived(ep)
 				return resp
 			}
 		case <-retry.C:
@@ -148,7 +155,22 @@ func roundTrip(t *testing.T, ep chain.Endpoint, to string, req *wire.ClientReque
 	}
 }
 
+// discardReceived drops the messages waiting on ep.
+func discardReceived(ep chain.Endpoint) {
+	for {
+		select {
+		case <-ep.Receive():
+		default:
+			return
+		}
+	}
+}
+
 func TestWrongNodeIsRefusedWithRedirect(t *testing.T) {
+	synctest.Test(t, testWrongNodeIsRefusedWithRedirect)
+}
+
+func testWrongNodeIsRefusedWithRedirect(t *testing.T) {
 	c, _ := counterCluster(t, chaintest.Options{Nodes: 3})
 	ep := rawEndpoint(t, c, "")
 
