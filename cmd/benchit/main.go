@@ -23,8 +23,12 @@
 // of N chains of 3 replicas and -servers servers (default 3), each server
 // with its own TCP transport, in memory or on Pebble with -data; every
 // operation is then a kv.put of a random key (of 100000) or, with
-// probability -query, a kv.get of one, routed to the key's chain. With
-// -master it loads a running partitioned cluster the same way:
+// probability -query, a kv.get of one, routed to the key's chain.
+//
+// With -master it asks the masters what they manage: a partitioned cluster
+// is loaded as -chains loads a local one; one chain is loaded as -members
+// loads it, its clients following the chain's configuration through the
+// masters (mode chain-remote-master):
 //
 //	benchit -chains 4 -w 4 -c 64 -d 5s
 //	benchit -master 127.0.0.1:7000 -d 10s
@@ -82,7 +86,7 @@ func parseFlags(args []string, env func(string) string, out io.Writer) (flags, e
 	fs := flag.NewFlagSet("benchit", flag.ContinueOnError)
 	fs.SetOutput(out)
 	fs.StringVar(&f.members, "members", "", "the chain to load, head first: id=host:port,... (default $CHAIN_MEMBERS; with neither, start a local 3-node chain)")
-	fs.StringVar(&f.masters, "master", "", "load the partitioned cluster these masters manage (comma-separated): kv.put and kv.get of random keys")
+	fs.StringVar(&f.masters, "master", "", "load the chain or partitioned cluster these masters manage (comma-separated); a partitioned cluster with kv.put and kv.get of random keys")
 	fs.IntVar(&f.chains, "chains", 0, "start a local partitioned cluster of this many chains (of 3 replicas) and load it with kv.put and kv.get of random keys")
 	fs.IntVar(&f.servers, "servers", 3, "local partitioned cluster: number of servers")
 	fs.IntVar(&f.nodes, "nodes", 3, "local chain: number of nodes")
@@ -117,7 +121,7 @@ func parseFlags(args []string, env func(string) string, out io.Writer) (flags, e
 	case f.noSync && f.data == "":
 		return f, errors.New("-nosync needs -data")
 	case f.masters != "" && (f.members != "" || f.chains > 0 || f.data != "" || f.noSync || set["nodes"] || set["servers"] || f.nodeStats):
-		return f, errors.New("-master loads a running partitioned cluster: it goes with no -members, -chains, -servers, -nodes, -data, -nosync or -nodestats")
+		return f, errors.New("-master loads the running chain or partitioned cluster of those masters: it goes with no -members, -chains, -servers, -nodes, -data, -nosync or -nodestats")
 	case f.chains < 0 || f.chains > wire.Slots:
 		return f, fmt.Errorf("-chains must be within 0-%d, not %d", wire.Slots, f.chains)
 	case f.chains > 0 && (f.members != "" || set["nodes"] || f.nodeStats):

@@ -16,6 +16,7 @@ import (
 	"github.com/chainrep/chain"
 	"github.com/chainrep/chain/internal/benchload"
 	"github.com/chainrep/chain/internal/launch"
+	"github.com/chainrep/chain/transport/tcp"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -210,6 +211,26 @@ func TestRunLocalPartitionedPebble(t *testing.T) {
 	require.Empty(t, left, "the run removes its data directory")
 }
 
+// TestRunThroughTheMasterOfOneChain loads a chain that a master of one
+// chain manages, given only the master's address: benchit asks the
+// master for its layout and its clients follow the chain through it.
+func TestRunThroughTheMasterOfOneChain(t *testing.T) {
+	addrs, err := launch.FreeLocalMembers(4) // three nodes and the master
+	require.NoError(t, err)
+	tr := tcp.New(tcp.Options{})
+	defer func() { require.NoError(t, tr.Close()) }()
+	lc, err := launch.StartChain(context.Background(), launch.ChainConfig{
+		Config: chain.Config{Epoch: 1, Members: addrs[:3]}, Transport: tr, MasterAddr: addrs[3].Addr})
+	require.NoError(t, err)
+	defer func() { require.NoError(t, lc.Close()) }()
+
+	s := runJSON(t, "-master", addrs[3].Addr, "-n", "300", "-w", "1", "-c", "8", "-query", "0.3")
+	require.Equal(t, "chain-remote-master", s.Mode)
+	require.EqualValues(t, 300, s.Ops)
+	require.Zero(t, s.Errors)
+	require.Positive(t, s.Queries)
+}
+
 func TestRunDurationWithProgress(t *testing.T) {
 	var stdout, stderr bytes.Buffer
 	err := run(context.Background(), []string{"-d", "300ms", "-w", "1", "-c", "4", "-progress", "100ms", "-nodestats"}, &stdout, &stderr)
@@ -240,7 +261,7 @@ func TestWorkerCountsErrors(t *testing.T) {
 	members, err := launch.FreeLocalMembers(1) // free, so nobody listens
 	require.NoError(t, err)
 	cfg := chain.Config{Epoch: 1, Members: members}
-	w, err := newWorker(cfg, nil, 2, 1)
+	w, err := newWorker(loadTarget{cfg: cfg}, 2, 1)
 	require.NoError(t, err)
 	defer func() { require.NoError(t, w.Close()) }()
 	l := &load{payload: []byte("x"), timeout: 20 * time.Millisecond, Budget: benchload.NewBudget(5)}

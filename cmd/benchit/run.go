@@ -15,6 +15,8 @@ import (
 	"github.com/chainrep/chain/internal/benchload"
 	"github.com/chainrep/chain/internal/benchload/histogram"
 	"github.com/chainrep/chain/internal/flagvalue"
+	"github.com/chainrep/chain/internal/masterclient"
+	"github.com/chainrep/chain/transport/tcp"
 )
 
 // setupTimeout bounds starting the local chain, connecting the workers and
@@ -38,7 +40,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 
 	setupCtx, cancel := context.WithTimeout(ctx, setupTimeoutFor(f))
 	defer cancel()
-	cfg, mode, local, err := target(setupCtx, f, logger)
+	tgt, mode, local, err := target(setupCtx, f, logger)
 	if err != nil {
 		return err
 	}
@@ -49,7 +51,6 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			}
 		}()
 	}
-	masters := flagvalue.SplitAddrs(f.masters)
 	if f.chains > 0 {
 		lc, err := startLocalCluster(setupCtx, f.chains, f.servers, f.data, f.noSync, logger)
 		if err != nil {
@@ -60,9 +61,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 				logger.Error("close local cluster", "err", err)
 			}
 		}()
-		masters = []string{lc.masterAddr}
+		tgt.masters = []string{lc.masterAddr}
 	}
-	workers, err := startWorkers(setupCtx, cfg, masters, f)
+	workers, err := startWorkers(setupCtx, tgt, f)
 	defer func() {
 		for _, w := range workers {
 			if err := w.Close(); err != nil {
@@ -77,7 +78,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	for i := range l.payload {
 		l.payload[i] = byte('a' + i%26)
 	}
-	if f.query > 0 && len(masters) == 0 {
+	if f.query > 0 && !tgt.partitioned {
 		if err := workers[0].kv.Put(setupCtx, queryKey, l.payload); err != nil {
 			return fmt.Errorf("write the key queries read: %w", err)
 		}
@@ -110,25 +111,35 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	return nil
 }
 
-// target returns the chain to load and the run's mode; for a local chain
-// it starts it, and the caller must close it.
-func target(ctx context.Context, f flags, logger *slog.Logger) (chain.Config, string, *localChain, error) {
+// loadTarget is what the workers load: one chain, given by its
+// configuration (cfg) or by its masters, or a partitioned cluster, given
+// by its masters.
+type loadTarget struct {
+	cfg         chain.Config
+	masters     []string
+	partitioned bool
+}
+
+// target returns what to load and the run's mode; for a local chain it
+// starts it, and the caller must close it. With -master it asks the
+// masters whether they run one chain or a partitioned cluster.
+func target(ctx context.Context, f flags, logger *slog.Logger) (loadTarget, string, *localChain, error) {
 	switch {
 	case f.masters != "":
-		return chain.Config{}, "partitioned-remote", nil, nil
+		return remoteTarget(ctx, flagvalue.SplitAddrs(f.masters))
 	case f.chains > 0 && f.data != "" && f.noSync:
-		return chain.Config{}, fmt.Sprintf("partitioned-%d-pebble-nosync", f.chains), nil, nil
+		return loadTarget{partitioned: true}, fmt.Sprintf("partitioned-%d-pebble-nosync", f.chains), nil, nil
 	case f.chains > 0 && f.data != "":
-		return chain.Config{}, fmt.Sprintf("partitioned-%d-pebble", f.chains), nil, nil
+		return loadTarget{partitioned: true}, fmt.Sprintf("partitioned-%d-pebble", f.chains), nil, nil
 	case f.chains > 0:
-		return chain.Config{}, fmt.Sprintf("partitioned-%d-mem", f.chains), nil, nil
+		return loadTarget{partitioned: true}, fmt.Sprintf("partitioned-%d-mem", f.chains), nil, nil
 	}
 	if f.members != "" {
 		members, err := flagvalue.ParseMembers(f.members)
 		if err != nil {
-			return chain.Config{}, "", nil, err
+			return loadTarget{}, "", nil, err
 		}
-		return chain.Config{Epoch: 1, Members: members}, "chain-remote", nil, nil
+		return loadTarget{cfg: chain.Config{Epoch: 1, Members: members}}, "chain-remote", nil, nil
 	}
 	mode := "chain-mem"
 	switch {
@@ -139,19 +150,36 @@ func target(ctx context.Context, f flags, logger *slog.Logger) (chain.Config, st
 	}
 	lc, err := startLocal(ctx, f.nodes, f.data, f.noSync, logger)
 	if err != nil {
-		return chain.Config{}, "", nil, err
+		return loadTarget{}, "", nil, err
 	}
-	return lc.cfg, mode, lc, nil
+	return loadTarget{cfg: lc.cfg}, mode, lc, nil
+}
+
+// remoteTarget asks the masters at addrs for their layout: a master of
+// one chain gives mode "chain-remote-master", whose workers follow the
+// chain through the masters; a master of a partitioned cluster gives
+// "partitioned-remote".
+func remoteTarget(ctx context.Context, masters []string) (loadTarget, string, *localChain, error) {
+	tr := tcp.New(tcp.Options{})
+	defer tr.Close()
+	u, _, err := masterclient.FetchCluster(ctx, tr, masters...)
+	if err != nil {
+		return loadTarget{}, "", nil, err
+	}
+	if masterclient.IsPartitioned(u.Cluster) {
+		return loadTarget{masters: masters, partitioned: true}, "partitioned-remote", nil, nil
+	}
+	return loadTarget{masters: masters}, "chain-remote-master", nil, nil
 }
 
 // startWorkers creates the workers; a partitioned cluster's workers read
 // its layout. No worker contacts a node before the run: connecting is part
 // of what a user's first calls take, so it is measured. It returns the
 // workers created so far even on error; the caller closes them.
-func startWorkers(ctx context.Context, cfg chain.Config, masters []string, f flags) ([]*worker, error) {
+func startWorkers(ctx context.Context, tgt loadTarget, f flags) ([]*worker, error) {
 	var workers []*worker
 	for i := range f.Workers {
-		w, err := newWorker(cfg, masters, f.Inflight, uint64(i))
+		w, err := newWorker(tgt, f.Inflight, uint64(i))
 		if err != nil {
 			return workers, err
 		}

@@ -54,22 +54,28 @@ type slot struct {
 	rng     *rand.Rand
 }
 
-// newWorker creates a worker with its own transport and client for the
-// chain cfg or, given masters, for the partitioned cluster they manage,
+// newWorker creates a worker with its own transport and client for tgt,
 // with room for inflight requests in flight (per chain). The caller must
 // close it.
-func newWorker(cfg chain.Config, masters []string, inflight int, seed uint64) (*worker, error) {
+func newWorker(tgt loadTarget, inflight int, seed uint64) (*worker, error) {
 	tr := tcp.New(tcp.Options{})
 	w := &worker{tr: tr, Worker: benchload.NewWorker(inflight)}
 	var err error
-	if len(masters) > 0 {
-		w.part, err = partition.NewClient(partition.Options{Transport: tr, Masters: masters,
+	if tgt.partitioned {
+		w.part, err = partition.NewClient(partition.Options{Transport: tr, Masters: tgt.masters,
 			ClientOptions: []chain.ClientOption{chain.WithMaxInflight(inflight)}})
 		if err == nil {
 			w.kv = kv.NewPartitionedClient(w.part)
 		}
 	} else {
-		w.client, err = chain.NewClient(chain.WithTransport(tr), chain.WithConfig(cfg), chain.WithMaxInflight(inflight))
+		opts := []chain.ClientOption{chain.WithTransport(tr), chain.WithMaxInflight(inflight)}
+		if len(tgt.cfg.Members) > 0 {
+			opts = append(opts, chain.WithConfig(tgt.cfg))
+		}
+		if len(tgt.masters) > 0 {
+			opts = append(opts, chain.WithMaster(tgt.masters...))
+		}
+		w.client, err = chain.NewClient(opts...)
 		if err == nil {
 			w.kv = kv.NewClient(w.client)
 		}
