@@ -17,6 +17,10 @@ type Member struct {
 	Addr string `codec:"addr"`
 }
 
+// String returns the member as "id=addr", the form the programs' -members
+// flags take; logs print members this way.
+func (m Member) String() string { return m.ID + "=" + m.Addr }
+
 // Config is a chain's configuration: its members in chain order, head first
 // and tail last, stamped with an epoch that only grows.
 type Config struct {

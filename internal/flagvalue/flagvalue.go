@@ -37,7 +37,7 @@ func ParseMembers(s string) ([]chain.Member, error) {
 func FormatMembers(members []chain.Member) string {
 	parts := make([]string, len(members))
 	for i, m := range members {
-		parts[i] = m.ID + "=" + m.Addr
+		parts[i] = m.String()
 	}
 	return strings.Join(parts, ",")
 }
