@@ -1,6 +1,10 @@
 package chain
 
-import "context"
+import (
+	"context"
+
+	"github.com/chainrep/chain/auth"
+)
 
 // Transport connects nodes to each other and clients to nodes. It carries
 // Messages between endpoints named by address.
@@ -34,8 +38,15 @@ type Endpoint interface {
 	Close() error
 }
 
-// Inbound is a received message and the address of its sender.
+// Inbound is a received message, the address of its sender and, when the
+// transport authenticates its peers, the sender's verified identity.
 type Inbound struct {
 	From string
 	Msg  Message
+	// Peer is the sender's identity as the transport verified it (from
+	// its TLS certificate, with From among its addresses when From is
+	// dialable), or nil when the transport authenticates nothing (the
+	// in-memory transport, TCP without TLS). Receivers act only on what
+	// auth.Authorize allows from it.
+	Peer *auth.Identity
 }

@@ -95,7 +95,8 @@ func (sh *shared) dispatch() {
 // route delivers one message of the base endpoint: an envelope to the
 // endpoint at its To, as coming from the sender's base address joined with
 // its From; any other message to the endpoint at sub "", with From
-// unchanged. It drops the message if there is no such endpoint or the
+// unchanged. The sender's verified identity (Inbound.Peer) goes with the
+// message: every sub-address behind a base address is the same peer. It drops the message if there is no such endpoint or the
 // envelope is malformed.
 func (sh *shared) route(in chain.Inbound) {
 	sub, from, msg := "", in.From, in.Msg
@@ -113,7 +114,7 @@ func (sh *shared) route(in chain.Inbound) {
 	sh.mu.Lock()
 	e := sh.subs[sub]
 	sh.mu.Unlock()
-	if e == nil || !e.deliver(chain.Inbound{From: from, Msg: msg}) {
+	if e == nil || !e.deliver(chain.Inbound{From: from, Msg: msg, Peer: in.Peer}) {
 		sh.t.dropped.Add(1)
 		return
 	}

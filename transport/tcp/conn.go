@@ -6,6 +6,8 @@ import (
 	"net"
 	"sync"
 	"time"
+
+	"github.com/chainrep/chain/auth"
 )
 
 // ioBufSize is the size of each connection's read and write buffers.
@@ -28,6 +30,9 @@ type conn struct {
 	// dead is closed by close.
 	dead chan struct{}
 	once sync.Once
+	// peerID is the verified identity of the endpoint dialed (nil without
+	// TLS); set before the connection is shared.
+	peerID *auth.Identity
 }
 
 // newConn returns the conn for nc, which runs over raw (nc itself without

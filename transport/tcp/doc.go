@@ -21,7 +21,12 @@
 // it allocates anything, and reports messages as coming from the address
 // in the hello (on accepted connections) or the address dialed (on dialed
 // ones). With TLS, the hello's address is checked against the peer's
-// certificate (see DefaultVerifyPeer) before any message is read.
+// certificate (see DefaultVerifyPeer) before any message is read, a
+// dialing side checks that the certificate of the endpoint it dialed lists
+// the address dialed (when it names a chain role), and every message is
+// delivered with the peer's verified identity (chain.Inbound.Peer, read
+// from its certificate: see package auth), for receivers to authorize.
+// Without TLS, Peer is nil: plain TCP authenticates nothing.
 //
 // # Queues, batching and backpressure
 //

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/chainrep/chain"
+	"github.com/chainrep/chain/auth"
 )
 
 // acceptLoop accepts connections until the listener closes, serving each
@@ -107,7 +108,7 @@ func (e *endpoint) serveInbound(nc net.Conn) {
 	defer c.close()
 
 	remote := nc.RemoteAddr().String()
-	from, fr, err := e.handshake(c)
+	from, peerID, fr, err := e.handshake(c)
 	if err != nil {
 		e.stats.rejected.Add(1)
 		e.log.Warn("tcp: rejected connection", "addr", e.addr, "remote", remote, "err", err)
@@ -138,26 +139,27 @@ func (e *endpoint) serveInbound(nc net.Conn) {
 		}()
 	}
 	e.log.Debug("tcp: accepted connection", "addr", e.addr, "remote", remote, "from", from)
-	err = e.readLoop(c, fr, from)
+	err = e.readLoop(c, fr, from, peerID)
 	e.logClosed("tcp: inbound connection closed", from, err)
 }
 
 // handshake completes the TLS handshake (if any) and reads and verifies
 // the hello, all within DialTimeout. It returns the peer's claimed and
-// verified address and the frame reader to go on with.
-func (e *endpoint) handshake(c *conn) (string, *frameReader, error) {
+// verified address, its verified identity (nil without TLS) and the frame
+// reader to go on with.
+func (e *endpoint) handshake(c *conn) (string, *auth.Identity, *frameReader, error) {
 	ctx := e.ctx
 	if e.opts.DialTimeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, e.opts.DialTimeout)
 		defer cancel()
 		if err := c.nc.SetReadDeadline(time.Now().Add(e.opts.DialTimeout)); err != nil {
-			return "", nil, err
+			return "", nil, nil, err
 		}
 	}
 	if tc, ok := c.nc.(*tls.Conn); ok {
 		if err := tc.HandshakeContext(ctx); err != nil {
-			return "", nil, fmt.Errorf("tls handshake: %w", err)
+			return "", nil, nil, fmt.Errorf("tls handshake: %w", err)
 		}
 	}
 	// Read the hello with a limit fit for it: nothing larger is read from
@@ -165,28 +167,33 @@ func (e *endpoint) handshake(c *conn) (string, *frameReader, error) {
 	fr := newFrameReader(bufio.NewReaderSize(c.rw, ioBufSize), maxHelloSize)
 	p, err := fr.next()
 	if err != nil {
-		return "", nil, fmt.Errorf("read hello: %w", err)
+		return "", nil, nil, fmt.Errorf("read hello: %w", err)
 	}
 	from, err := parseHello(p)
 	if err != nil {
-		return "", nil, err
+		return "", nil, nil, err
 	}
 	if err := checkPeerAddr(from); err != nil {
-		return "", nil, fmt.Errorf("hello: %w", err)
+		return "", nil, nil, fmt.Errorf("hello: %w", err)
 	}
-	if cs := c.tlsState(); cs != nil {
+	cs := c.tlsState()
+	peerID, err := peerIdentity(cs)
+	if err != nil {
+		return "", nil, nil, fmt.Errorf("peer claiming %q: %w", from, err)
+	}
+	if cs != nil {
 		verify := e.opts.VerifyPeer
 		if verify == nil {
 			verify = DefaultVerifyPeer
 		}
 		if err := verify(from, *cs); err != nil {
-			return "", nil, fmt.Errorf("peer claiming %q: %w", from, err)
+			return "", nil, nil, fmt.Errorf("peer claiming %q: %w", from, err)
 		}
 	}
 	if err := c.nc.SetReadDeadline(time.Time{}); err != nil {
-		return "", nil, err
+		return "", nil, nil, err
 	}
-	return from, fr, nil
+	return from, peerID, fr, nil
 }
 
 // addRoute makes c the route back to the client at addr. A live route for

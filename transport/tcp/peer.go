@@ -190,6 +190,17 @@ func (p *peer) connect() (*conn, *bufio.Writer, error) {
 		nc = tc
 	}
 	c := newConn(nc, raw)
+	id, err := peerIdentity(c.tlsState())
+	if err == nil {
+		err = checkDialedIdentity(p.addr, id)
+	}
+	if err != nil {
+		_ = raw.Close()
+		p.ep.stats.dialFailures.Add(1)
+		p.ep.log.Warn("tcp: rejected the endpoint dialed", "from", p.ep.addr, "to", p.addr, "err", err)
+		return nil, nil, fmt.Errorf("tls handshake with %s: %w", p.addr, err)
+	}
+	c.peerID = id
 	c.rw.writeTimeout = opts.WriteTimeout
 	if !p.ep.track(c) {
 		return nil, nil, fmt.Errorf("connect to %s: endpoint %w", p.addr, chain.ErrClosed)
@@ -215,7 +226,7 @@ func (p *peer) serve(c *conn, bw *bufio.Writer, first chain.Message) error {
 	p.ep.wg.Add(1) // run holds a count, so this cannot race with Close's Wait
 	go func() {
 		defer p.ep.wg.Done()
-		err := p.ep.readLoop(c, newFrameReader(bufio.NewReaderSize(c.rw, ioBufSize), p.ep.opts.MaxFrameSize), p.addr)
+		err := p.ep.readLoop(c, newFrameReader(bufio.NewReaderSize(c.rw, ioBufSize), p.ep.opts.MaxFrameSize), p.addr, c.peerID)
 		c.close()
 		readErr <- err
 	}()

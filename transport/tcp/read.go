@@ -5,14 +5,16 @@ import (
 	"fmt"
 
 	"github.com/chainrep/chain"
+	"github.com/chainrep/chain/auth"
 )
 
 // readLoop reads frames from fr, which reads c, and delivers the messages
-// to the endpoint's inbox as coming from from, until the connection fails,
+// to the endpoint's inbox as coming from from, with the peer's verified
+// identity peerID (nil without TLS), until the connection fails,
 // a frame is malformed, or the connection or endpoint closes. When the
 // inbox is full it waits, and so stops reading: TCP flow control then
 // pushes back on the sender. It returns the reason it stopped.
-func (e *endpoint) readLoop(c *conn, fr *frameReader, from string) error {
+func (e *endpoint) readLoop(c *conn, fr *frameReader, from string, peerID *auth.Identity) error {
 	for {
 		p, err := fr.next()
 		if err != nil {
@@ -31,7 +33,7 @@ func (e *endpoint) readLoop(c *conn, fr *frameReader, from string) error {
 		}
 		e.stats.received.Add(1)
 		select {
-		case e.inbox <- chain.Inbound{From: from, Msg: msg}:
+		case e.inbox <- chain.Inbound{From: from, Msg: msg, Peer: peerID}:
 		case <-c.dead:
 			return errConnClosed
 		case <-e.ctx.Done():

@@ -12,7 +12,8 @@ type Stats struct {
 	// connection, or too large to send.
 	Dropped uint64
 	// Dials counts attempts to connect to a peer, and DialFailures those
-	// that failed (including TLS handshakes and hellos that failed).
+	// that failed (including TLS handshakes and hellos that failed, and
+	// endpoints whose certificate does not list the address dialed).
 	Dials        uint64
 	DialFailures uint64
 	// Rejected counts accepted connections closed before any message was
