@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/chainrep/chain/auth"
 	"github.com/chainrep/chain/wire"
 )
 
@@ -28,6 +29,8 @@ type Client struct {
 
 	// metrics times the calls, for Collector.
 	metrics *clientMetrics
+	// guard refuses messages the sender's identity does not allow.
+	guard auth.Guard
 
 	// stopFlusher ends the flusher's context, in which it sends.
 	stopFlusher context.CancelFunc
@@ -87,6 +90,7 @@ func NewClient(opts ...ClientOption) (*Client, error) {
 		out:      newOutbox(o.maxBatchBytes),
 		busy:     make(chan struct{}, 1),
 		metrics:  newClientMetrics(),
+		guard:    auth.Guard{Log: o.logger, Receiver: "client"},
 	}
 	flushCtx, stopFlusher := context.WithCancel(context.Background())
 	c.stopFlusher = stopFlusher
@@ -471,6 +475,9 @@ func (c *Client) ackedLocked() uint64 {
 func (c *Client) receive() {
 	defer c.wg.Done()
 	for in := range c.ep.Receive() {
+		if !c.guard.Admit(in.From, in.Msg, in.Peer) {
+			continue
+		}
 		if u, ok := in.Msg.(*wire.ConfigUpdate); ok {
 			if slices.Contains(c.opts.masters, in.From) && u.Chain == c.opts.chainID {
 				c.adopt(u.Config)

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/chainrep/chain/auth"
 	"github.com/chainrep/chain/internal/replica"
 
 	"github.com/chainrep/chain/wire"
@@ -66,6 +67,7 @@ type Node struct {
 	inflightBytes  atomic.Int64 // flow.Bytes(), for Stats
 	counters       counters
 	metrics        nodeMetrics // histograms and refusals by reason, for Collector
+	guard          auth.Guard  // refuses messages the sender's identity does not allow
 	lifecycle      lifecycle
 
 	startMu sync.Mutex // serialises Start and Close
@@ -178,6 +180,7 @@ func NewNode(id string, opts ...NodeOption) (*Node, error) {
 		pullResps: make(chan *wire.PullResponse, 2*replica.StreamWindow),
 	}
 	n.cfg.Store(newNodeConfig(cfg, id))
+	n.guard = auth.Guard{Log: n.logger, Receiver: "node " + id}
 	n.metrics = newNodeMetrics(n.metricLabels())
 	n.applied.init()
 	n.ordered.init()

@@ -12,9 +12,14 @@ import (
 // runReceiver dispatches incoming messages until the endpoint closes. It
 // never blocks on a full queue: a client request that finds no room is
 // refused with ErrBusy, and replication messages are dropped (the sender
-// retries), so replication traffic always gets through.
+// retries), so replication traffic always gets through. A message its
+// sender's verified identity may not send (auth.Authorize) is refused,
+// counted in Stats.Unauthorized and logged.
 func (n *Node) runReceiver() {
 	for in := range n.ep.Receive() {
+		if !n.guard.Admit(in.From, in.Msg, in.Peer) {
+			continue
+		}
 		switch m := in.Msg.(type) {
 		case *wire.ClientRequest:
 			n.onClientRequest(in.From, m)

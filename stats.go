@@ -28,6 +28,9 @@ type Stats struct {
 	Replies  uint64 // replies sent to clients (tail)
 	Queries  uint64 // queries answered (tail)
 	Refused  uint64 // client requests refused
+	// Unauthorized counts messages refused because their sender's
+	// verified identity may not send them (see package auth).
+	Unauthorized uint64
 	// Err is why the node stopped serving; nil while it serves.
 	Err error
 }
@@ -51,6 +54,7 @@ func (n *Node) Stats() Stats {
 		Replies:        n.counters.replies.Load(),
 		Queries:        n.counters.queries.Load(),
 		Refused:        n.counters.refused.Load(),
+		Unauthorized:   n.guard.Refused(),
 		Err:            n.lifecycle.err(),
 	}
 	if n.log != nil {

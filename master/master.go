@@ -74,6 +74,7 @@ import (
 	"github.com/hashicorp/raft"
 
 	"github.com/chainrep/chain"
+	"github.com/chainrep/chain/auth"
 	"github.com/chainrep/chain/transport/mux"
 	"github.com/chainrep/chain/wire"
 )
@@ -169,6 +170,9 @@ type Master struct {
 	adminSlot chan struct{}
 	// metrics counts reconfigurations, for Collector.
 	metrics masterMetrics
+	// guard refuses messages the sender's identity does not allow (see
+	// authz.go).
+	guard auth.Guard
 }
 
 // Start validates opts and starts a master. A lone master (a group of
@@ -202,6 +206,7 @@ func Start(opts Options) (*Master, error) {
 		ctx:       ctx,
 		cancel:    cancel,
 	}
+	m.guard = auth.Guard{Log: m.log, Receiver: "master"}
 	if err := m.startRaft(); err != nil {
 		cancel()
 		return nil, fmt.Errorf("start master: %w", err)
@@ -444,9 +449,13 @@ func (m *Master) send(to string, msg chain.Message) {
 	}
 }
 
-// serve answers heartbeats, configuration requests and admin requests.
+// serve answers heartbeats, configuration requests and admin requests,
+// from the senders their verified identity allows (see Unauthorized).
 func (m *Master) serve() {
 	for in := range m.ep.Receive() {
+		if !m.guard.Admit(in.From, in.Msg, in.Peer) {
+			continue
+		}
 		switch msg := in.Msg.(type) {
 		case *wire.Heartbeat:
 			vouch, confirmed := m.heartbeat(msg)

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/chainrep/chain"
+	"github.com/chainrep/chain/auth"
 	"github.com/chainrep/chain/transport/mux"
 	"github.com/chainrep/chain/wire"
 )
@@ -46,6 +47,9 @@ type Client struct {
 	opts Options
 	tr   *mux.Transport
 	ep   chain.Endpoint // for layout requests
+	// guard refuses layouts from senders other than masters (under an
+	// authenticating transport).
+	guard auth.Guard
 
 	mu      sync.Mutex
 	layout  wire.Cluster             // chains in slot order; empty until learned
@@ -279,12 +283,17 @@ func (c *Client) ask(ctx context.Context, m string) (*wire.ClusterUpdate, error)
 	}
 }
 
-// receive hands the masters' answers to their waiters.
+// receive hands the masters' answers to their waiters: only layouts from
+// one of Options.Masters, and, under an authenticating transport, from a
+// peer whose identity is a master's (auth.Authorize).
 func (c *Client) receive() {
 	defer c.wg.Done()
 	for in := range c.ep.Receive() {
+		if !c.guard.Admit(in.From, in.Msg, in.Peer) {
+			continue
+		}
 		u, ok := in.Msg.(*wire.ClusterUpdate)
-		if !ok {
+		if !ok || !slices.Contains(c.opts.Masters, in.From) {
 			continue
 		}
 		c.mu.Lock()
@@ -298,3 +307,7 @@ func (c *Client) receive() {
 		}
 	}
 }
+
+// Unauthorized returns the number of messages the client refused because
+// their sender's verified identity may not send them (see package auth).
+func (c *Client) Unauthorized() uint64 { return c.guard.Refused() }

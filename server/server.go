@@ -27,6 +27,7 @@ import (
 	"time"
 
 	"github.com/chainrep/chain"
+	"github.com/chainrep/chain/auth"
 	"github.com/chainrep/chain/storage/memory"
 	"github.com/chainrep/chain/transport/mux"
 	"github.com/chainrep/chain/wire"
@@ -71,6 +72,7 @@ type Server struct {
 	incarnation uint64 // random, chosen at Start
 	tr          *mux.Transport
 	ep          chain.Endpoint
+	guard       auth.Guard // refuses messages the sender's identity does not allow
 
 	mu       sync.Mutex
 	replicas map[string]*replica // by member id
@@ -128,6 +130,7 @@ func Start(opts Options) (*Server, error) {
 		updates:     make(chan *wire.ServerUpdate, 1),
 		cancel:      cancel,
 	}
+	s.guard = auth.Guard{Log: s.log, Receiver: "server " + opts.ID}
 	s.wg.Add(3)
 	go func() { defer s.wg.Done(); s.receive() }()
 	go func() { defer s.wg.Done(); s.beat(ctx) }()
@@ -220,9 +223,13 @@ func (s *Server) beat(ctx context.Context) {
 	}
 }
 
-// receive takes the masters' replies until the endpoint closes.
+// receive takes the masters' replies until the endpoint closes. Under an
+// authenticating transport only a master's are taken (auth.Authorize).
 func (s *Server) receive() {
 	for in := range s.ep.Receive() {
+		if !s.guard.Admit(in.From, in.Msg, in.Peer) {
+			continue
+		}
 		u, ok := in.Msg.(*wire.ServerUpdate)
 		if !ok {
 			continue
@@ -362,3 +369,7 @@ func closeStorage(st chain.Storage) error {
 	}
 	return nil
 }
+
+// Unauthorized returns the number of messages the server refused because
+// their sender's verified identity may not send them (see package auth).
+func (s *Server) Unauthorized() uint64 { return s.guard.Refused() }

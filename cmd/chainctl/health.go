@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/chainrep/chain"
+	"github.com/chainrep/chain/auth"
 	"github.com/chainrep/chain/wire"
 )
 
@@ -42,7 +43,7 @@ func serveProbes(ctx context.Context, tr chain.Transport, addrs []string) ([]*wi
 				return out, nil
 			}
 			resp, isResp := in.Msg.(*wire.ClientResponse)
-			if !isResp {
+			if !isResp || auth.Authorize(in.Msg, in.Peer) != nil {
 				continue
 			}
 			i, asked := ids[resp.ID]

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/chainrep/chain"
+	"github.com/chainrep/chain/auth"
 	"github.com/chainrep/chain/wire"
 )
 
@@ -234,8 +235,8 @@ func ask(ctx context.Context, tr chain.Transport, addrs []string, newReq func() 
 			if !ok {
 				return "", chain.ErrClosed
 			}
-			if !slices.Contains(asked, in.From) {
-				continue
+			if !slices.Contains(asked, in.From) || auth.Authorize(in.Msg, in.Peer) != nil {
+				continue // not a master asked, or (under TLS) not a master's certificate
 			}
 			done, redirect := match(in.From, in.Msg)
 			switch {
