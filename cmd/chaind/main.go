@@ -94,6 +94,13 @@
 // replicas, the TCP transport, the Go runtime) on http://ADDR/metrics and
 // Go's profiles on http://ADDR/debug/pprof/; deploy/grafana/chain.json is
 // a dashboard of them.
+//
+// With -tls-cert, -tls-key and -tls-ca every connection is mutual TLS, and
+// each peer's certificate names its role and identity (chainctl certs
+// makes them; see the README's Security section): nodes, masters and
+// servers act only on the messages the sender's role allows. Without TLS
+// chaind listens only on loopback addresses: it refuses any other unless
+// given -insecure, which runs it unauthenticated (and says so in its log).
 package main
 
 import (
@@ -137,6 +144,7 @@ type flags struct {
 	logLevel               string
 	metrics                string
 	tlsCert, tlsKey, tlsCA string
+	insecure               bool
 	// set holds the flags given on the command line.
 	set map[string]bool
 }
@@ -232,6 +240,7 @@ func parseFlags(args []string, out io.Writer) (flags, error) {
 	fs.StringVar(&f.tlsCert, "tls-cert", "", "PEM certificate for mutual TLS")
 	fs.StringVar(&f.tlsKey, "tls-key", "", "PEM private key for mutual TLS")
 	fs.StringVar(&f.tlsCA, "tls-ca", "", "PEM CA certificate that signs every node's and client's certificate")
+	fs.BoolVar(&f.insecure, "insecure", false, "listen on a non-loopback address without TLS (refused otherwise): peers are not authenticated")
 	if err := fs.Parse(splitMasterArg(args)); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			fmt.Fprintln(out, "usage: chaind [flags]   (go doc github.com/chainrep/chain/cmd/chaind shows how to run each kind)")
@@ -290,7 +299,7 @@ func (f *flags) check() error {
 }
 
 // serverFlags are the flags a server takes besides -server.
-var serverFlags = []string{"listen", "master", "data", "nosync", "log-level", "metrics", "tls-cert", "tls-key", "tls-ca"}
+var serverFlags = []string{"listen", "master", "data", "nosync", "log-level", "metrics", "tls-cert", "tls-key", "tls-ca", "insecure"}
 
 // checkPartitioned rejects combinations of the partitioned cluster's
 // flags (-chains, -replicas, -server, -servers) that make no sense.
@@ -314,7 +323,7 @@ func (f *flags) checkPartitioned() error {
 	case f.server != "":
 		for _, name := range slices.Sorted(maps.Keys(f.set)) {
 			if name != "server" && !slices.Contains(serverFlags, name) {
-				return fmt.Errorf("-server takes no -%s (only -listen, -master ADDR, -data, -nosync, -log-level, -metrics and -tls-*)", name)
+				return fmt.Errorf("-server takes no -%s (only -listen, -master ADDR, -data, -nosync, -log-level, -metrics, -tls-* and -insecure)", name)
 			}
 		}
 		if f.listen == "" || f.master.addr == "" {

@@ -35,6 +35,14 @@ func run(ctx context.Context, args []string, out io.Writer) (err error) {
 	if err != nil {
 		return err
 	}
+	exposed, err := requireTLS(listenAddrs(f), tlsConfig != nil, f.insecure)
+	if err != nil {
+		return err
+	}
+	if len(exposed) > 0 {
+		logger.Warn("-insecure: listening without TLS on a non-loopback address: peers are not authenticated, "+
+			"and anyone who can reach it can reconfigure the chain", "addrs", exposed)
+	}
 	ms, err := startMetrics(f.metrics, logger, out)
 	if err != nil {
 		return err
