@@ -9,14 +9,18 @@ import (
 	"github.com/chainrep/chain/wire"
 )
 
-// logEvery bounds how often a Guard logs: a peer sending a flood of
-// refused messages gets a line a second, with the count of the others.
-const logEvery = time.Second
+// A Guard logs at most logBurst refusals in each logWindow: a flood of
+// refused messages costs a few lines a second, and the next line says how
+// many went unlogged.
+const (
+	logWindow = time.Second
+	logBurst  = 10
+)
 
 // Guard enforces Authorize for one receiver: it counts refusals and logs
-// them, one Warn line each, at most one a second (the line then says how
-// many were refused since the last). The zero Guard discards its log
-// lines. A Guard is safe for concurrent use.
+// them, one Warn line each, at most ten a second (the next line then
+// says how many went unlogged). The zero Guard discards its log lines. A
+// Guard is safe for concurrent use.
 type Guard struct {
 	// Log receives the refusals; nil discards them. Set it before use.
 	Log *slog.Logger
@@ -25,9 +29,10 @@ type Guard struct {
 
 	refused atomic.Uint64
 
-	mu         sync.Mutex
-	lastLogged time.Time
-	unlogged   uint64
+	mu          sync.Mutex
+	windowStart time.Time // start of the current logWindow
+	logged      int       // lines logged in it
+	unlogged    uint64    // refusals not logged since the last line
 }
 
 // Admit reports whether the receiver may act on msg, received from the
@@ -44,17 +49,20 @@ func (g *Guard) Admit(from string, msg wire.Message, peer *Identity) bool {
 	}
 	g.mu.Lock()
 	now := time.Now()
-	if now.Sub(g.lastLogged) < logEvery {
+	if now.Sub(g.windowStart) >= logWindow {
+		g.windowStart, g.logged = now, 0
+	}
+	if g.logged >= logBurst {
 		g.unlogged++
 		g.mu.Unlock()
 		return false
 	}
-	g.lastLogged = now
+	g.logged++
 	skipped := g.unlogged
 	g.unlogged = 0
 	g.mu.Unlock()
 	g.Log.Warn("refused message from unauthorized peer", "receiver", g.Receiver, "from", from,
-		"peer", peer.String(), "err", err, "refused_since_last_line", skipped)
+		"peer", peer.String(), "err", err, "unlogged_before", skipped)
 	return false
 }
 

@@ -1,7 +1,10 @@
 package auth_test
 
 import (
+	"bytes"
 	"errors"
+	"log/slog"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -105,6 +108,25 @@ func TestAuthorize(t *testing.T) {
 			require.True(t, errors.Is(err, auth.ErrRefused), "%v", err)
 		})
 	}
+}
+
+// TestGuardLogsRefusalsBounded: every refusal is counted, a flood is
+// logged a few lines at a time, and each line names the receiver, the
+// sender and the reason.
+func TestGuardLogsRefusalsBounded(t *testing.T) {
+	var buf bytes.Buffer
+	g := auth.Guard{Log: slog.New(slog.NewTextHandler(&buf, nil)), Receiver: "node n1"}
+	admin := &auth.Identity{Role: auth.RoleAdmin, Name: "ops"}
+	for range 100 {
+		require.False(t, g.Admit("client-1", &wire.ConfigUpdate{}, admin))
+	}
+	require.Equal(t, uint64(100), g.Refused())
+	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
+	require.Less(t, len(lines), 100)
+	require.Contains(t, lines[0], "refused message from unauthorized peer")
+	require.Contains(t, lines[0], `receiver="node n1"`)
+	require.Contains(t, lines[0], "from=client-1")
+	require.Contains(t, lines[0], "chain://admin/ops may not send ConfigUpdate")
 }
 
 func TestGuardCountsRefusals(t *testing.T) {
