@@ -155,13 +155,13 @@ func (o *options) sharedChecks() []check {
 		{o.maxBatchBytes <= wire.MaxMessageSize/2, fmt.Sprintf("max batch bytes must be at most %d (half the message size limit)", wire.MaxMessageSize/2)},
 		{!slices.Contains(o.masters, ""), "master addresses must not be empty"},
 		{o.maxEntrySize > 0, "max entry size must be positive"},
+		{o.logger != nil, "logger must not be nil"},
 	}
 }
 
 // nodeChecks are the rules of the node's own settings.
 func (o *options) nodeChecks() []check {
 	return []check{
-		{o.logger != nil, "logger must not be nil"},
 		{o.maxBatchBytes >= o.maxEntrySize, "max batch bytes must be at least the max entry size"},
 		{o.maxInflightBytes >= o.maxBatchBytes, "max in-flight bytes must be at least the max batch bytes"},
 		{o.maxPendingWrites > 0, "max pending writes must be positive"},
@@ -197,9 +197,10 @@ func WithConfig(c Config) Option {
 	return sharedOption(func(o *options) { cc := c.Clone(); o.config = &cc })
 }
 
-// WithLogger sets the node's structured logger, for NewNode; the default
-// discards.
-func WithLogger(l *slog.Logger) NodeOption { return nodeOption(func(o *options) { o.logger = l }) }
+// WithLogger sets the structured logger, for NewNode and NewClient (a
+// client logs only the messages it refuses from unauthorized peers); the
+// default discards.
+func WithLogger(l *slog.Logger) Option { return sharedOption(func(o *options) { o.logger = l }) }
 
 // WithMaxEntrySize bounds the payload of one entry, query or result, in
 // bytes, for NewNode and NewClient. A node refuses larger writes and

@@ -15,6 +15,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"slices"
 	"sync"
 	"time"
@@ -39,6 +40,9 @@ type Options struct {
 	// RetryInterval is how often the layout is asked for again while the
 	// masters have not answered or have no chains yet. Zero: 50ms.
 	RetryInterval time.Duration
+	// Logger receives the layouts refused from unauthorized peers (see
+	// Unauthorized); nil discards them.
+	Logger *slog.Logger
 }
 
 // Client routes commands, queries and log operations to the chains of a
@@ -88,6 +92,7 @@ func NewClient(opts Options) (*Client, error) {
 		clients: make(map[string]*chain.Client),
 		waiters: make(map[uint64]chan *wire.ClusterUpdate),
 		nextID:  1,
+		guard:   auth.Guard{Log: opts.Logger, Receiver: "partition client"},
 	}
 	c.wg.Add(1)
 	go c.receive()
