@@ -75,12 +75,13 @@ func isLoopback(addr string) bool {
 // unless insecure (-insecure) says to: without TLS anyone who can reach
 // the port can reconfigure the chain. It returns the addresses that are
 // exposed without TLS (to warn about under -insecure) and the refusal.
+// An address that is not host:port is left to the listener to report.
 func requireTLS(addrs []string, tlsOn, insecure bool) (exposed []string, err error) {
 	if tlsOn {
 		return nil, nil
 	}
 	for _, a := range addrs {
-		if !isLoopback(a) {
+		if _, _, err := net.SplitHostPort(a); err == nil && !isLoopback(a) {
 			exposed = append(exposed, a)
 		}
 	}

@@ -38,6 +38,7 @@ func TestRequireTLS(t *testing.T) {
 		{"loopback without TLS", []string{"127.0.0.1:7000", "127.0.0.1:7100"}, false, false, nil, false},
 		{"exposed without TLS", []string{"127.0.0.1:7000", "10.0.0.5:7100"}, false, false, []string{"10.0.0.5:7100"}, true},
 		{"all interfaces without TLS", []string{":7000"}, false, false, []string{":7000"}, true},
+		{"malformed: left to the listener", []string{"notanaddr", ""}, false, false, nil, false},
 		{"exposed with -insecure", []string{"10.0.0.5:7000"}, false, true, []string{"10.0.0.5:7000"}, false},
 		{"exposed with TLS", []string{"10.0.0.5:7000"}, true, false, nil, false},
 	} {
