@@ -37,7 +37,7 @@ func TestEachOptionConfiguresWhatItIsFor(t *testing.T) {
 		{"WithChain", chain.WithChain("c"), true, true},
 		{"WithMaxBatchBytes", chain.WithMaxBatchBytes(1), true, true},
 		{"WithStorage", chain.WithStorage(nil), true, false},
-		{"WithLogger", chain.WithLogger(nil), true, false},
+		{"WithLogger", chain.WithLogger(nil), true, true},
 		{"WithMaxEntrySize", chain.WithMaxEntrySize(1), true, true},
 		{"WithMaxInflightBytes", chain.WithMaxInflightBytes(1), true, false},
 		{"WithMaxPendingWrites", chain.WithMaxPendingWrites(1), true, false},
@@ -82,6 +82,7 @@ func TestOptionsAreValidatedByTheirConstructor(t *testing.T) {
 
 	for name, err := range map[string]error{
 		"node: nil logger":                     node(chain.WithLogger(nil)),
+		"client: nil logger":                   client(chain.WithLogger(nil)),
 		"node: batch below entry size":         node(chain.WithMaxEntrySize(2048), chain.WithMaxBatchBytes(1024)),
 		"node: zero max sessions":              node(chain.WithMaxSessions(0)),
 		"node: zero poll interval":             node(chain.WithPollInterval(0)),

@@ -38,6 +38,8 @@ const commandHelp = `commands:
                         start it first with chaind -master -join
   remove-master ADDR    take the master at ADDR out of the group
   help                  this list
+  certs ...             (first on the command line) make a CA and per-role
+                        certificates for mutual TLS: chainctl certs -h
 of a partitioned cluster (a master started with chaind -master -chains N):
   put, get and delete go to the chain that serves the key; append, read,
   latest, do, query, add-node and remove-node go to the chain named with

@@ -53,6 +53,15 @@
 // ~/.chainctl_history); otherwise (a script, a here-document) it reads the
 // lines as they come, and exits non-zero if any command failed. A line
 // may also carry -json, -timeout and -chain.
+//
+// chainctl certs makes a certificate authority and a certificate for
+// each process of a deployment, naming its role and identity (see the
+// README's Security section), for chaind's and chainctl's -tls-* flags:
+//
+//	chainctl certs init pki
+//	chainctl certs issue pki master m1 10.0.0.9:7000
+//	chainctl certs issue pki node n1 10.0.0.1:7001
+//	chainctl certs issue pki admin ops
 package main
 
 import (
@@ -92,6 +101,9 @@ type stdio struct {
 }
 
 func run(ctx context.Context, args []string, std stdio) error {
+	if len(args) > 0 && args[0] == "certs" { // local: talks to nothing
+		return runCerts(args[1:], std.out)
+	}
 	o, words, err := parseCommandLine(args, os.Getenv)
 	if errors.Is(err, flag.ErrHelp) {
 		usage(std.out)
