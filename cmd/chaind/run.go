@@ -35,6 +35,9 @@ func run(ctx context.Context, args []string, out io.Writer) (err error) {
 	if err != nil {
 		return err
 	}
+	if err := checkOwnCertificate(f, tlsConfig); err != nil {
+		return err
+	}
 	exposed, err := requireTLS(listenAddrs(f), tlsConfig != nil, f.insecure)
 	if err != nil {
 		return err
