@@ -98,7 +98,10 @@
 // With -tls-cert, -tls-key and -tls-ca every connection is mutual TLS, and
 // each peer's certificate names its role and identity (chainctl certs
 // makes them; see the README's Security section): nodes, masters and
-// servers act only on the messages the sender's role allows. Without TLS
+// servers act only on the messages the sender's role allows; chaind checks
+// at start that its own certificate names the role, id and address its
+// flags give it (a local chain or cluster, every role in one process,
+// takes no -tls-*). Without TLS
 // chaind listens only on loopback addresses: it refuses any other unless
 // given -insecure, which runs it unauthenticated (and says so in its log).
 package main
