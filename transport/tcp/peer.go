@@ -198,7 +198,7 @@ func (p *peer) connect() (*conn, *bufio.Writer, error) {
 		_ = raw.Close()
 		p.ep.stats.dialFailures.Add(1)
 		p.ep.log.Warn("tcp: rejected the endpoint dialed", "from", p.ep.addr, "to", p.addr, "err", err)
-		return nil, nil, fmt.Errorf("tls handshake with %s: %w", p.addr, err)
+		return nil, nil, fmt.Errorf("certificate of %s: %w", p.addr, err)
 	}
 	c.peerID = id
 	c.rw.writeTimeout = opts.WriteTimeout
