@@ -61,3 +61,11 @@ func TestCertsMakesPerRoleCertificates(t *testing.T) {
 		require.Error(t, run(t.Context(), args, std), "%q", args)
 	}
 }
+
+func TestAdminNeedsAnAdminCertificate(t *testing.T) {
+	client := &auth.Identity{Role: auth.RoleClient, Name: "app"}
+	err := adminAllowed(client, "remove-node")
+	require.ErrorContains(t, err, "remove-node needs an admin's certificate (chain://admin/NAME): -tls-cert is chain://client/app")
+	require.NoError(t, adminAllowed(&auth.Identity{Role: auth.RoleAdmin, Name: "ops"}, "add-node"))
+	require.NoError(t, adminAllowed(nil, "add-node"), "without TLS the master decides")
+}

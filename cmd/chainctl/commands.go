@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/chainrep/chain"
+	"github.com/chainrep/chain/auth"
 	"github.com/chainrep/chain/kv"
 	"github.com/chainrep/chain/partition"
 	"github.com/chainrep/chain/wire"
@@ -53,6 +54,8 @@ type console struct {
 	masters []string      // the masters' addresses, or none
 	tr      chain.Transport
 	out     io.Writer
+	// identity is what chainctl's certificate names (nil without TLS).
+	identity *auth.Identity
 	// opts are the session's -json, -timeout and -chain.
 	opts commandOptions
 	// payload resolves DATA arguments.

@@ -134,7 +134,7 @@ func run(ctx context.Context, args []string, std stdio) error {
 	if len(cfg.Members) > 0 {
 		opts = append(opts, chain.WithConfig(cfg))
 	}
-	s := &console{cfg: cfg, masters: masters, tr: tr, out: std.out, opts: o.cmd}
+	s := &console{cfg: cfg, masters: masters, tr: tr, out: std.out, opts: o.cmd, identity: ownIdentity(tlsConfig)}
 	if len(words) > 0 {
 		s.payload.stdin = std.in
 	}

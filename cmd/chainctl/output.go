@@ -204,6 +204,9 @@ func (s *call) admin(ctx context.Context, req *wire.AdminRequest) error {
 	if len(s.masters) == 0 {
 		return fmt.Errorf("%s needs the master: use -master or CHAIN_MASTER", what)
 	}
+	if err := adminAllowed(s.identity, what); err != nil {
+		return err
+	}
 	resp, from, err := masterclient.AdminFrom(ctx, s.tr, s.masters, req)
 	if err != nil {
 		return fmt.Errorf("%s %s: %w", what, req.Member.ID, err)
