@@ -31,11 +31,14 @@ const (
 	RoleAdmin Role = "admin"
 )
 
-// Roles lists every role.
-var Roles = []Role{RoleNode, RoleMaster, RoleServer, RoleClient, RoleAdmin}
+// allRoles lists every role; read only.
+var allRoles = []Role{RoleNode, RoleMaster, RoleServer, RoleClient, RoleAdmin}
+
+// Roles returns every role.
+func Roles() []Role { return slices.Clone(allRoles) }
 
 // Valid reports whether r is one of Roles.
-func (r Role) Valid() bool { return slices.Contains(Roles, r) }
+func (r Role) Valid() bool { return slices.Contains(allRoles, r) }
 
 // The URI schemes of the certificate's SANs (see the package
 // documentation).

@@ -13,7 +13,7 @@ import (
 var ErrRefused = errors.New("refused")
 
 // anyRole is every role: what a client may send, anyone may.
-var anyRole = Roles
+var anyRole = allRoles
 
 // replicas are the roles that run chain replicas: nodes, and servers for
 // the replicas they host.

@@ -39,7 +39,7 @@ func TestAllowedTable(t *testing.T) {
 	}
 	letters := map[auth.Role]byte{auth.RoleNode: 'N', auth.RoleMaster: 'M', auth.RoleServer: 'S', auth.RoleClient: 'C', auth.RoleAdmin: 'A'}
 	for kind, allowed := range table {
-		for _, role := range append([]auth.Role{"", "root"}, auth.Roles...) {
+		for _, role := range append([]auth.Role{"", "root"}, auth.Roles()...) {
 			want := false
 			if l, ok := letters[role]; ok {
 				for i := range len(allowed) {

@@ -104,7 +104,7 @@ func (l *Leaf) TLS() tls.Certificate {
 // server's and as a client's.
 func (ca *CA) Issue(role auth.Role, name string, validFor time.Duration, addrs ...string) (*Leaf, error) {
 	if !role.Valid() {
-		return nil, fmt.Errorf("pki: unknown role %q (one of %v)", role, auth.Roles)
+		return nil, fmt.Errorf("pki: unknown role %q (one of %v)", role, auth.Roles())
 	}
 	if name == "" {
 		return nil, errors.New("pki: empty name")
