@@ -137,6 +137,8 @@ var nodeFields = []metrics.Field[nodeSnapshot]{
 	metrics.Count("entries_applied_total", "Entries applied to the handlers.", func(s nodeSnapshot) uint64 { return s.applied }),
 	metrics.Count("replies_total", "Replies the node sent to clients as tail.", func(s nodeSnapshot) uint64 { return s.Replies }),
 	metrics.Count("queries_total", "Queries and reads the node answered as tail.", func(s nodeSnapshot) uint64 { return s.Queries }),
+	metrics.Count("unauthorized_messages_total", "Messages refused because their sender's verified identity may not send them.",
+		func(s nodeSnapshot) uint64 { return s.Unauthorized }),
 }
 
 // metricLabels are the constant labels of the node's metrics.

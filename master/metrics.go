@@ -129,8 +129,10 @@ func (m *Master) Collector() prometheus.Collector {
 	reconfigs := b.Desc("reconfigurations_total", "Configuration changes this master committed as leader, by reason.", "chain", "reason")
 	age := b.Desc("heartbeat_age_seconds", "Leader only: time since each member and joining node was last heard from.", "chain", "node")
 	serverAge := b.Desc("server_heartbeat_age_seconds", "Leader only: time since each server of a partitioned cluster was last heard from.", "server")
+	unauthorized := b.Desc("unauthorized_messages_total", "Messages refused because their sender's verified identity may not send them.")
 	return b.Collector(func(ch chan<- prometheus.Metric) {
 		metrics.Gauge(ch, leader, metrics.Bool(m.IsLeader()))
+		metrics.Counter(ch, unauthorized, m.Unauthorized())
 		d, _ := m.fsm.current()
 		for _, c := range d.Chains {
 			metrics.Gauge(ch, epoch, float64(c.Config.Epoch), c.ID)
