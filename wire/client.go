@@ -110,4 +110,7 @@ type NodeStatus struct {
 	Refused        uint64   `codec:"refused"`
 	// Err is why the node stopped serving; empty while it serves.
 	Err string `codec:"err,omitempty"`
+	// Links is the health of the node's replication links, as its
+	// heartbeats report it (nil from a node that predates it).
+	Links *LinkHealth `codec:"lk,omitempty"`
 }

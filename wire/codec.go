@@ -11,7 +11,7 @@ import (
 // go-msgpack's codecgen (codec_generated.go; see the package doc). The -r
 // pattern lists every struct that travels.
 //
-//go:generate go tool codecgen -nx -d 1977 -r ^(Entry|ClientRequest|ClientResponse|RequestBatch|ResponseBatch|PullRequest|PullResponse|CommitNotice|RemoteError|NodeStatus|Member|Config|Heartbeat|ConfigRequest|ConfigUpdate|AdminRequest|AdminResponse|ChainInfo|ServerInfo|Cluster|ServerBeat|Replica|ServerUpdate|ClusterRequest|ClusterUpdate)$ -o codec_generated.go entry.go config.go errors.go client.go replication.go master.go cluster.go
+//go:generate go tool codecgen -nx -d 1977 -r ^(Entry|ClientRequest|ClientResponse|RequestBatch|ResponseBatch|PullRequest|PullResponse|CommitNotice|RemoteError|NodeStatus|Member|Config|Heartbeat|ConfigRequest|ConfigUpdate|AdminRequest|AdminResponse|ChainInfo|ServerInfo|Cluster|ServerBeat|Replica|ServerUpdate|ClusterRequest|ClusterUpdate|LinkHealth)$ -o codec_generated.go entry.go config.go errors.go client.go replication.go master.go cluster.go links.go
 
 // MaxMessageSize is the largest encoded message DecodeMessage accepts. It
 // bounds a node's entry size and batch size options, which must leave room

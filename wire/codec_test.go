@@ -64,6 +64,13 @@ func codecSamples() []wire.Message {
 		&wire.ConfigUpdate{Chain: "c2", Config: cfg, FenceAfter: 100, HeartbeatEvery: 20, Leader: "m1", HeartbeatSent: 1500 * time.Millisecond},
 		&wire.Heartbeat{ID: "n1", Addr: "a", Epoch: 3, Last: 9, Commit: 8, Sent: 1500 * time.Millisecond, Incarnation: 77, Config: &cfg},
 		&wire.ConfigUpdate{Chain: "c2", Config: cfg, FenceAfter: 100, HeartbeatEvery: 20, Leader: "m1", HeartbeatSent: 1500 * time.Millisecond, Confirmed: 77},
+		// The link health of a heartbeat and a status, and the link timeout.
+		&wire.Heartbeat{ID: "n2", Addr: "b", Epoch: 3, Last: 9, Commit: 8, Sent: 1500 * time.Millisecond, Incarnation: 77,
+			Links: &wire.LinkHealth{FromPred: 250 * time.Millisecond, FromSucc: 20 * time.Millisecond, SuccBehind: 4, Cut: true}},
+		&wire.ConfigUpdate{Chain: "c2", Config: cfg, FenceAfter: 100, HeartbeatEvery: 20, Leader: "m1", HeartbeatSent: 1500 * time.Millisecond,
+			Confirmed: 77, LinkTimeout: 200},
+		&wire.ClientResponse{ID: 4, Status: &wire.NodeStatus{ID: "n2", Role: wire.RoleTail, Epoch: 4, LastOffset: 20, CommitPoint: 20,
+			Links: &wire.LinkHealth{FromPred: 3 * time.Millisecond}}},
 	}
 }
 

@@ -48,10 +48,11 @@ func TestEncodingsMatchGolden(t *testing.T) {
 // of it were recorded to the number of lines recorded before: its samples
 // above that index are pinned by decoding alone.
 var grownSince = map[string]int{
-	"*wire.Heartbeat":    26, // Sent, the heartbeat's send instant (from 24); Incarnation and Config, the node's storage and configuration
-	"*wire.ConfigUpdate": 26, // HeartbeatSent, its echo (from 24); Confirmed, the incarnation whose place the master confirms
+	"*wire.Heartbeat":    28, // Sent, the heartbeat's send instant (from 24); Incarnation and Config, the node's storage and configuration (from 26); Links (from 28)
+	"*wire.ConfigUpdate": 28, // HeartbeatSent, its echo (from 24); Confirmed, the incarnation whose place the master confirms (from 26); LinkTimeout (from 28)
 	// Since (ClientRequest) and Since and Time (Entry, in PullResponse,
-	// ClientResponse, RequestBatch and Envelope).
+	// ClientResponse, RequestBatch and Envelope); NodeStatus.Links (in
+	// ClientResponse, from 28).
 	"*wire.ClientRequest":  28,
 	"*wire.PullResponse":   28,
 	"*wire.ClientResponse": 28,

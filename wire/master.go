@@ -37,6 +37,10 @@ type Heartbeat struct {
 	// report it): a master restarted without its state adopts the newest
 	// configuration the nodes report (see package master).
 	Config *Config `codec:"cfg,omitempty"`
+	// Links is the health of the node's replication links at Epoch (nil
+	// from a node that does not report it: the master never takes its
+	// links for cut).
+	Links *LinkHealth `codec:"lk,omitempty"`
 }
 
 // Kind implements Message.
@@ -88,6 +92,13 @@ type ConfigUpdate struct {
 	// (serves nothing, commits nothing on its own) until a reply confirms
 	// it.
 	Confirmed uint64 `codec:"conf,omitempty"`
+	// LinkTimeout is how long the link from a node's predecessor may
+	// carry nothing before the node stops serving and reports the link
+	// cut (LinkHealth.Cut): the master's failure timeout. A node under a
+	// master also keeps its links busier than that (see
+	// chain.WithPollInterval). 0 from a master that predates it: no node
+	// then takes a link for cut.
+	LinkTimeout time.Duration `codec:"lto,omitempty"`
 }
 
 // Kind implements Message.
