@@ -115,6 +115,8 @@ func (n *Node) runHeartbeats() {
 		if n.placed.Load() && cfg.Epoch > 0 {
 			c := cfg.Clone()
 			hb.Config = &c
+			h := n.linkHealth(cfg)
+			hb.Links = &h
 		}
 		n.send(to, hb)
 		timer.Reset(time.Duration(n.master.heartbeatEvery.Load()))
@@ -162,6 +164,9 @@ func (n *Node) onConfigUpdate(from string, u *wire.ConfigUpdate) {
 	n.master.update(func(l replica.Lease) replica.Lease { return l.WithFenceAfter(time.Duration(u.FenceAfter)) })
 	if u.HeartbeatEvery > 0 {
 		n.master.heartbeatEvery.Store(int64(u.HeartbeatEvery))
+	}
+	if u.LinkTimeout > 0 {
+		n.links.timeout.Store(int64(u.LinkTimeout))
 	}
 	if n.onReplyUnplaced(u, leader, echo) {
 		return

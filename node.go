@@ -85,6 +85,7 @@ type Node struct {
 	// heartbeat reports Complete when it is the node's current epoch.
 	completeAt atomic.Uint64
 	master     masterLink
+	links      linkWatch // the health of its replication links (linkhealth.go)
 	// incarnation identifies the node's storage (see loadIncarnation).
 	incarnation uint64
 	// placed is set once the node runs a role of the configuration it

@@ -91,6 +91,9 @@ func (n *Node) admit(req *wire.ClientRequest) *RemoteError {
 	if c := n.fenceCause.Load(); v.Fenced && c != nil {
 		v.FenceCause = *c
 	}
+	if !v.Fenced {
+		v.Fenced, v.FenceCause = n.linkCut(cfg)
+	}
 	return replica.Admit(v, req)
 }
 
@@ -122,6 +125,7 @@ func (n *Node) onPullRequest(from string, p *wire.PullRequest) {
 	if !n.fromPeer(from, n.cfg.Load().succ, p.Epoch) {
 		return
 	}
+	n.linkFromSucc(p.Epoch)
 	n.commitReported(replica.Report{Commit: p.Commit})
 	n.successorAcked.note(from, p.Next-1)
 	if p.Next > 0 {
@@ -162,6 +166,7 @@ func (n *Node) onPullResponse(from string, r *wire.PullResponse) {
 // onCommitNotice advances the commit point reported by the successor.
 func (n *Node) onCommitNotice(from string, c *wire.CommitNotice) {
 	if n.fromPeer(from, n.cfg.Load().succ, c.Epoch) {
+		n.linkFromSucc(c.Epoch)
 		n.commitReported(replica.Report{Commit: c.Commit})
 	}
 }

@@ -12,7 +12,7 @@ import (
 
 // pullTimeout is how long the puller waits for a response before asking
 // again: long enough for a held pull to be answered empty.
-func (n *Node) pullTimeout() time.Duration { return 3 * n.opts.pollInterval }
+func (n *Node) pullTimeout() time.Duration { return 3 * n.pollInterval() }
 
 // runPuller is the successor side of the replication link (the rules are
 // replica.Puller's): it asks the predecessor to stream entries from its
@@ -40,6 +40,7 @@ func (n *Node) runPuller(done <-chan struct{}) {
 			continue
 		}
 		puller.Took()
+		n.linkFromPred(resp.Epoch)
 		if err := n.acceptPulled(resp, done); err != nil {
 			n.fail(err)
 			return
@@ -72,7 +73,7 @@ func (n *Node) acceptPulled(r *wire.PullResponse, done <-chan struct{}) error {
 	if r.Err != nil {
 		n.logger.Warn("predecessor refused pull", "from", r.From, "err", r.Err)
 		select {
-		case <-time.After(n.opts.pollInterval):
+		case <-time.After(n.pollInterval()):
 		case <-done:
 		}
 		return nil
@@ -106,7 +107,7 @@ func checkDense(from uint64, ents []Entry) error {
 // successor's acknowledgments; with nothing sent for the poll interval it
 // sends an empty response, which tells the successor the link is alive.
 func (n *Node) runPullServer(done <-chan struct{}) {
-	poll := time.NewTimer(n.opts.pollInterval)
+	poll := time.NewTimer(n.pollInterval())
 	defer poll.Stop()
 	var stream replica.Stream
 	for {
@@ -114,7 +115,7 @@ func (n *Node) runPullServer(done <-chan struct{}) {
 			select {
 			case p := <-n.pulls:
 				stream.Take(pullOf(p))
-				poll.Reset(n.opts.pollInterval)
+				poll.Reset(n.pollInterval())
 			case <-done:
 				return
 			}
@@ -127,14 +128,14 @@ func (n *Node) runPullServer(done <-chan struct{}) {
 				Message: fmt.Sprintf("pull from %d: log holds [%d, %d]", stream.Next(), first, last),
 			}})
 			stream.Stop()
-			poll.Reset(n.opts.pollInterval)
+			poll.Reset(n.pollInterval())
 			continue
 		case replica.StreamSend:
 			if err := n.sendEntries(&stream, last, commit); err != nil {
 				n.fail(err)
 				return
 			}
-			poll.Reset(n.opts.pollInterval)
+			poll.Reset(n.pollInterval())
 			continue
 		}
 		select {
@@ -146,7 +147,7 @@ func (n *Node) runPullServer(done <-chan struct{}) {
 				n.sendPullResponse(&wire.PullResponse{From: stream.Next(), Commit: commit, Last: last})
 				stream.Sent(stream.Next())
 			}
-			poll.Reset(n.opts.pollInterval)
+			poll.Reset(n.pollInterval())
 		case <-done:
 			return
 		}

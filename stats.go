@@ -33,6 +33,9 @@ type Stats struct {
 	Unauthorized uint64
 	// Err is why the node stopped serving; nil while it serves.
 	Err error
+	// Links is the health of the node's replication links, as its
+	// heartbeats report it.
+	Links LinkHealth
 }
 
 // Stats returns a snapshot of the node's state. It may be called at any
@@ -56,6 +59,7 @@ func (n *Node) Stats() Stats {
 		Refused:        n.counters.refused.Load(),
 		Unauthorized:   n.guard.Refused(),
 		Err:            n.lifecycle.err(),
+		Links:          n.linkHealth(cfg),
 	}
 	if n.log != nil {
 		s.FirstOffset, s.LastOffset, s.CommitPoint, _ = n.log.state()
@@ -76,5 +80,6 @@ func (n *Node) status() *NodeStatus {
 	if s.Err != nil {
 		st.Err = s.Err.Error()
 	}
+	st.Links = &s.Links
 	return st
 }
