@@ -13,7 +13,7 @@ func (m *Master) detect() {
 	defer tick.Stop()
 	var blindSince time.Time
 	for {
-		fn := func(cl *cluster) error { cl.tick(time.Now()); return nil }
+		fn := func(cl *cluster) error { cl.tick(time.Now()); logLinkCuts(m.log, cl.takeLinkCuts()); return nil }
 		select {
 		case <-tick.C:
 		case <-m.kick:

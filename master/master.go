@@ -395,6 +395,7 @@ func (m *Master) update(id string, reqID uint64) *wire.ConfigUpdate {
 		HeartbeatEvery: m.opts.FailureTimeout / 10,
 		Leader:         m.Leader(),
 		Follower:       !leading,
+		LinkTimeout:    m.opts.FailureTimeout,
 	}
 	if leading {
 		u.Leader = m.opts.Addr

@@ -16,7 +16,7 @@ import (
 const (
 	reasonCreated       = "created"        // the chain's first configuration
 	reasonNodeFailed    = "node_failed"    // a member or the joining node stopped heartbeating
-	reasonNodeRemoved   = "node_removed"   // one left while alive: RemoveNode, a lost log, a move
+	reasonNodeRemoved   = "node_removed"   // one left while alive: RemoveNode, a lost log, a move, a cut link
 	reasonJoinStarted   = "join_started"   // a node began to join behind the tail
 	reasonJoinCompleted = "join_completed" // the joining node caught up and became the tail
 	reasonOther         = "other"

@@ -25,6 +25,8 @@ type nodeState struct {
 	// flag outlives a failed commit of its removal, so the removal is
 	// decided again.
 	lost bool
+	// links is the latest report of its replication links (see links.go).
+	links *linkReport
 }
 
 // state is the master's decision-making core: the chain's configuration,
@@ -56,6 +58,9 @@ type state struct {
 	// adopted is set when cfg was adopted from a node's heartbeat at an
 	// epoch above the next one (see adopt), until it is committed.
 	adopted bool
+	// cuts are the links the link rule took out since the master last
+	// logged them (see links.go); working state only.
+	cuts []linkCut
 }
 
 func newState(cfg chain.Config, timeout time.Duration, now time.Time) *state {
@@ -133,6 +138,7 @@ func (s *state) heartbeat(hb *wire.Heartbeat, now time.Time) heartbeatResult {
 	rec := s.incarnations[hb.ID]
 	lost := role.IsMember() && (hb.Last < ns.commit || (rec != 0 && hb.Incarnation != 0 && hb.Incarnation != rec))
 	ns.addr, ns.lastSeen = hb.Addr, now
+	ns.noteLinks(hb)
 	ns.epoch, ns.last, ns.commit = hb.Epoch, hb.Last, hb.Commit
 	ns.incarnation = hb.Incarnation
 	if s.behind > 0 {
@@ -174,7 +180,9 @@ func (s *state) alive(id string, now time.Time) bool {
 // (none while the master is behind the chain, see state.behind):
 // remove the members and joining node that stopped sending heartbeats
 // (but only while some member was heard from within half the timeout, so
-// a master cut off from everyone removes no one), else promote a joining node that has caught up
+// a master cut off from everyone removes no one), else remove the
+// downstream end of a replication link cut between two live members (the
+// link rule, links.go), else promote a joining node that has caught up
 // to tail, else let a live standby node join behind the tail while the
 // chain is shorter than its target. It reports whether the configuration
 // changed.
@@ -215,6 +223,9 @@ func (s *state) tick(now time.Time) bool {
 	if next.Joining != nil && !s.alive(next.Joining.ID, now) {
 		s.standby[next.Joining.ID] = *next.Joining
 		next.Joining, changed = nil, true
+	}
+	if !changed {
+		next.Members, _, changed = s.removeCut(next.Members, now)
 	}
 	promoted := false
 	if !changed {
