@@ -24,6 +24,7 @@ const (
 	FaultPauseLong        FaultKind = "pause-long"
 	FaultIsolate          FaultKind = "isolate"
 	FaultCut              FaultKind = "cut"
+	FaultLinkCut          FaultKind = "link-cut"
 	FaultMessages         FaultKind = "messages"
 	FaultSlowMaster       FaultKind = "slow-master-replies"
 	FaultMasterKill       FaultKind = "master-kill"
@@ -83,6 +84,7 @@ var faultTable = []faultSpec{
 	{FaultPauseLong, defects(), "pause a node for longer than the failure timeout, while clients that know the old configuration read"},
 	{FaultIsolate, defects(), "cut a node off the network both ways (messages lost)"},
 	{FaultCut, defects(), "cut the link from one node or master to another, one way"},
+	{FaultLinkCut, defects(), "cut the link between two neighbours of a chain under a master (both ways, or one way) for 2.5 to 5 failure timeouts, both still in touch with the masters and clients, while a new client writes: writes must be acknowledged again within 2 failure timeouts of the cut"},
 	{FaultMessages, defects(), "drop, duplicate, delay and reorder messages of some kinds (replication, client, master), on all links or one node's"},
 	{FaultSlowMaster, defects(), "delay the masters' replies to the tail to just under the failure timeout"},
 	{FaultMasterKill, defects(), "kill the leading master; restart it with its state"},

@@ -73,6 +73,9 @@ type Step struct {
 	// Cut, in a master-mid-change step, cuts the master off instead of
 	// killing it.
 	Cut bool
+	// Way, in a link-cut step, is which way the link is cut: "both",
+	// "down" (predecessor to successor) or "up".
+	Way string
 }
 
 // MessageFaults are a FaultMessages step's faults: on messages of Kinds
@@ -175,6 +178,8 @@ func (s *Schedule) applies(k FaultKind, enabled FaultSet) bool {
 	case FaultWipe, FaultWipeTail, FaultKillNewTail, FaultKillNewTailEarly, FaultFailover, FaultRestartNewTail, FaultPauseLong, FaultSlowMaster, FaultMasterKill,
 		FaultMasterPartition, FaultMasterMidChange, FaultAddNode:
 		return master
+	case FaultLinkCut:
+		return master && s.Nodes > 1
 	case FaultMasterWipe:
 		return master && s.Masters == 1
 	case FaultFlood:
@@ -223,6 +228,8 @@ func (s *Schedule) drawStep(rng *rand.Rand, k FaultKind) Step {
 		st.Target, st.For = pick(rng, []string{"tail", "tail", "any"}), between(1.5, 4)
 	case FaultIsolate, FaultCut:
 		st.For = between(0.2, 3)
+	case FaultLinkCut:
+		st.Way, st.For = pick(rng, []string{linkBoth, linkDown, linkUp}), between(2.5, 5)
 	case FaultMessages:
 		g := pick(rng, messageGroups)
 		f := inmem.Faults{}
@@ -297,6 +304,8 @@ func (st Step) String() string {
 			m.KindsName, m.Link, m.Faults.Drop, m.Faults.Duplicate, m.Faults.Delay, m.Faults.MaxDelay, m.Faults.Reorder)
 	case st.Cut:
 		s += " (cut off)"
+	case st.Way != "":
+		s += " " + st.Way
 	}
 	if st.For > 0 {
 		s += fmt.Sprintf(" for %v", st.For.Round(time.Millisecond))

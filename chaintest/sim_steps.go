@@ -76,6 +76,8 @@ func (r *simRun) perform(st Step) string {
 		return fmt.Sprintf("%s: isolate n%d", st, i+1)
 	case FaultCut:
 		return r.cut(st)
+	case FaultLinkCut:
+		return r.linkCut(st)
 	case FaultMessages:
 		return r.messages(st)
 	case FaultSlowMaster:
