@@ -73,6 +73,8 @@ type nodeStatus struct {
 	// Serving is set when the node takes its part in the chain (it may
 	// still have a Problem: busy).
 	Serving bool `json:"serving"`
+	// Links is the health of its replication links (see links.go).
+	Links *linkStatus `json:"links,omitempty"`
 }
 
 // masterView is the master's configuration as status and the admin
@@ -307,7 +309,8 @@ func (s *call) nodeRows(ctx context.Context, cfg chain.Config) []nodeStatus {
 				return
 			}
 			rows[i] = nodeStatus{ID: m.ID, Addr: m.Addr, Role: st.Role.String(), Epoch: st.Epoch,
-				Last: st.LastOffset, Commit: st.CommitPoint, Applied: st.Applied, Inflight: st.InflightBytes, Err: st.Err}
+				Last: st.LastOffset, Commit: st.CommitPoint, Applied: st.Applied, Inflight: st.InflightBytes, Err: st.Err,
+				Links: linkStatusOf(st.Links, st.Role, cfg.Joining != nil)}
 			rows[i].Serving = st.Err == ""
 			if st.Err != "" {
 				rows[i].Problem = "stopped: " + st.Err
@@ -358,10 +361,10 @@ func writeStatus(out io.Writer, masters []masterState, view *masterView, rows []
 		fmt.Fprintln(out)
 	}
 	w := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(w, "ID\tADDR\tROLE\tEPOCH\tLAST\tCOMMIT\tAPPLIED\tLAG\tIN-FLIGHT\tPROBLEM")
+	fmt.Fprintln(w, "ID\tADDR\tROLE\tEPOCH\tLAST\tCOMMIT\tAPPLIED\tLAG\tIN-FLIGHT\tLINKS\tPROBLEM")
 	for _, r := range rows {
-		fmt.Fprintf(w, "%s\t%s\t%s\t%d\t%d\t%d\t%d\t%d\t%d\t%s\n",
-			r.ID, r.Addr, r.Role, r.Epoch, r.Last, r.Commit, r.Applied, r.Lag, r.Inflight, r.Problem)
+		fmt.Fprintf(w, "%s\t%s\t%s\t%d\t%d\t%d\t%d\t%d\t%d\t%s\t%s\n",
+			r.ID, r.Addr, r.Role, r.Epoch, r.Last, r.Commit, r.Applied, r.Lag, r.Inflight, r.Links.text(), r.Problem)
 	}
 	return w.Flush()
 }
