@@ -231,7 +231,9 @@ func WithMaxPendingWrites(n int) NodeOption {
 
 // WithPollInterval sets how long a node holds a pull with nothing new before
 // answering it empty, for NewNode; pulls also serve as the link's liveness
-// check.
+// check. Under a master the node uses at most an eighth of the master's
+// failure timeout (its link timeout, wire.ConfigUpdate.LinkTimeout), so
+// that a working link never stays silent long enough to be taken for cut.
 func WithPollInterval(d time.Duration) NodeOption {
 	return nodeOption(func(o *options) { o.pollInterval = d })
 }
