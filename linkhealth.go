@@ -17,11 +17,13 @@ type LinkHealth = wire.LinkHealth
 
 // linkWatch is the node's watch on its replication links (the rules are
 // replica.LinkWatch's): when it last took a response from its
-// predecessor and last heard from its successor, at the epoch it runs.
+// predecessor and last heard from its successor, since it began to run
+// with each.
 // Its heartbeats report it (wire.Heartbeat.Links), and a node whose
 // predecessor has sent it nothing for the master's link timeout stops
-// serving until it runs a later configuration, in which the master has
-// taken it out of the chain (see package master, the link rule).
+// serving until it runs a later configuration: one in which the master
+// has taken it out of the chain (see package master, the link rule), or
+// one that keeps a link that is still silent cut.
 type linkWatch struct {
 	mu sync.Mutex
 	w  replica.LinkWatch // guarded by mu
@@ -60,10 +62,10 @@ func (n *Node) pollInterval() time.Duration {
 	return d
 }
 
-// linkAdopted starts the watch of the links of the configuration at epoch.
-func (n *Node) linkAdopted(epoch uint64) {
+// linkAdopted moves the watch to the configuration cfg the node adopted.
+func (n *Node) linkAdopted(cfg *nodeConfig) {
 	now := n.master.now()
-	n.links.update(func(w replica.LinkWatch) replica.LinkWatch { return w.At(epoch, now) })
+	n.links.update(func(w replica.LinkWatch) replica.LinkWatch { return w.At(cfg.Epoch, cfg.pred, cfg.succ, now) })
 }
 
 // linkFromPred notes a response the puller took from the predecessor
@@ -88,7 +90,7 @@ func (n *Node) linkChecked(cfg *nodeConfig) (replica.LinkWatch, time.Duration) {
 	serving := cfg.pred != "" && cfg.role.IsMember() && n.placed.Load()
 	timeout := n.linkTimeout()
 	w := n.links.update(func(w replica.LinkWatch) replica.LinkWatch {
-		return w.At(cfg.Epoch, now).Checked(now, timeout, serving)
+		return w.At(cfg.Epoch, cfg.pred, cfg.succ, now).Checked(now, timeout, serving)
 	})
 	return w, now
 }
@@ -101,12 +103,12 @@ func (n *Node) linkHealth(cfg *nodeConfig) wire.LinkHealth {
 		_, last, _, _ := n.log.state()
 		behind = last - min(last, n.successorAcked.of(cfg.succ))
 	}
-	return w.Health(now, cfg.pred != "", cfg.succ != "", behind)
+	return w.Health(now, behind)
 }
 
-// linkCut reports whether the node has stopped serving at cfg's epoch
-// because its predecessor's link carried nothing for the link timeout,
-// and the cause its refusals give.
+// linkCut reports whether the node has stopped serving under cfg because
+// its predecessor's link carried nothing for the link timeout, and the
+// cause its refusals give.
 func (n *Node) linkCut(cfg *nodeConfig) (bool, string) {
 	if cfg.pred == "" {
 		return false, ""
@@ -115,6 +117,6 @@ func (n *Node) linkCut(cfg *nodeConfig) (bool, string) {
 	if !w.Cut() || w.Epoch() != cfg.Epoch {
 		return false, ""
 	}
-	return true, fmt.Sprintf("nothing from the predecessor %s for the link timeout %v at epoch %d: "+
-		"waiting for the master to reconfigure the chain", cfg.pred, n.linkTimeout(), cfg.Epoch)
+	return true, fmt.Sprintf("nothing from the predecessor %s for the link timeout %v: "+
+		"waiting for the master to reconfigure the chain (epoch %d)", cfg.pred, n.linkTimeout(), cfg.Epoch)
 }

@@ -138,7 +138,7 @@ func (n *Node) reconfigure(cfg Config, place bool) error {
 	// The successor, even at the same address, starts afresh in the new
 	// configuration (a rejoining node drops its uncommitted entries).
 	n.successorAcked.reset()
-	n.linkAdopted(cfg.Epoch)
+	n.linkAdopted(nc)
 	n.placed.Store(true) // a configuration given directly places the node too
 	if placing {
 		n.logger.Info("the master confirmed the node's place", "epoch", cfg.Epoch, "role", nc.role.String(),

@@ -28,8 +28,8 @@ const (
 // both directions, or one way (st.Way). The step's target picks the link:
 // from the head, from a middle node, into the tail, or any. A new client
 // writes throughout; unless something else may explain a stall (another
-// step, a rule already in force, a chain that is not whole, a master down
-// or without a leader), some write must be acknowledged between one and
+// step, one that has not settled, a rule already in force, a chain that is
+// not whole, a master down or without a leader), some write must be acknowledged between one and
 // linkCutBound failure timeouts after the cut began: the chain stalls
 // for about a failure timeout, then runs without the link.
 func (r *simRun) linkCut(st Step) string {
@@ -47,7 +47,7 @@ func (r *simRun) linkCut(st Step) string {
 	}
 	k := links[r.rng.IntN(len(links))]
 	pred, succ := cfg.Members[k], cfg.Members[k+1]
-	measured := r.quiet(cfg)
+	measured := r.quiet(cfg) && r.settledBefore(st)
 	var rules []inmem.RuleID
 	if st.Way != linkUp {
 		rules = append(rules, r.addRule(st.For, inmem.Rule{From: pred.Addr, To: succ.Addr, Faults: inmem.Faults{Drop: 1}}))
@@ -88,6 +88,22 @@ func (r *simRun) linkCut(st Step) string {
 		return fmt.Sprintf("link-cut: no write acknowledged within %v of the cut of %s-%s", linkCutBound*to, pred.ID, succ.ID)
 	})
 	return what + ", while a new client writes"
+}
+
+// settledBefore reports whether every other step that began by st's time
+// ended, and two failure timeouts passed, before st began (clock steps
+// act on nothing and do not count): what they did is over, their node
+// rejoined or the master removed it.
+func (r *simRun) settledBefore(st Step) bool {
+	for _, o := range r.s.Steps {
+		if o == st || o.Kind == FaultClockStep || o.At > st.At {
+			continue
+		}
+		if o.At+o.For+2*r.s.FailureTimeout > st.At {
+			return false
+		}
+	}
+	return true
 }
 
 // runs reports whether member m's node runs and serves.

@@ -15,6 +15,12 @@ import (
 // origin the caller fixes, as for Lease); 0 stands for none. The zero
 // LinkWatch is at epoch 0, watching nothing yet.
 //
+// A link is watched from when the node first runs a configuration with
+// that neighbour: a configuration that keeps the neighbour (a node joins
+// behind the tail, another leaves elsewhere) keeps the link's age, so
+// that changes elsewhere in the chain never hold off the removal of a cut
+// link (a link still silent is cut again at once).
+//
 // Why the downstream end fences itself. A cut link between two live
 // neighbours stalls every write: nothing reaches the tail. The master
 // reconfigures around it by taking the downstream end of the link out of
@@ -23,26 +29,40 @@ import (
 // stopped serving before the master decides, since the master acts only
 // on a heartbeat that reports the cut, sent after the node fenced itself;
 // the fence is sticky for the epoch, so a link that comes back before
-// the node learns of its removal does not make it serve again. Whatever
+// the node learns of its removal does not make it serve again. (The
+// master acts only on a report made at its current epoch, so at a later
+// epoch the cut is decided afresh from the link's age.) Whatever
 // is cut (both directions, predecessor to successor, or only the
 // successor's pulls, which leaves the predecessor to send at most
 // StreamWindow responses more), the downstream end ends up hearing
 // nothing, so its report alone decides.
 type LinkWatch struct {
-	epoch uint64
-	since time.Duration // when the node started watching at epoch
-	pred  time.Duration // the last response taken from the predecessor at epoch
-	succ  time.Duration // the last pull or commit notice from the successor at epoch
-	cut   bool          // the predecessor's link carried nothing for the timeout at epoch
+	epoch      uint64
+	pred, succ string        // the neighbours' addresses at epoch ("" for none)
+	predSince  time.Duration // when the node began to run with pred
+	succSince  time.Duration // when the node began to run with succ
+	fromPred   time.Duration // the last response taken from pred
+	fromSucc   time.Duration // the last pull or commit notice from succ
+	cut        bool          // pred's link carried nothing for the timeout
 }
 
-// At returns the watch at epoch as of instant now: unchanged at its own
-// epoch, started afresh at a later one (every link of a new configuration
-// gets the whole timeout), and unchanged at an earlier one (the caller
-// read an old configuration; its report then carries the watch's epoch).
-func (w LinkWatch) At(epoch uint64, now time.Duration) LinkWatch {
-	if epoch > w.epoch {
-		return LinkWatch{epoch: epoch, since: now}
+// At returns the watch under the configuration at epoch with neighbours
+// pred and succ (addresses, "" for none), as of instant now: at a later
+// epoch, a neighbour that changed is watched afresh from now (its link
+// gets the whole timeout) and one that stayed keeps its link's age, and
+// the cut is lifted, to be decided again (Checked). At the watch's epoch
+// or an earlier one (a caller that read an old configuration) it is
+// unchanged.
+func (w LinkWatch) At(epoch uint64, pred, succ string, now time.Duration) LinkWatch {
+	if epoch <= w.epoch {
+		return w
+	}
+	w.epoch, w.cut = epoch, false
+	if pred != w.pred || w.predSince == 0 {
+		w.pred, w.predSince, w.fromPred = pred, now, 0
+	}
+	if succ != w.succ || w.succSince == 0 {
+		w.succ, w.succSince, w.fromSucc = succ, now, 0
 	}
 	return w
 }
@@ -51,21 +71,21 @@ func (w LinkWatch) At(epoch uint64, now time.Duration) LinkWatch {
 func (w LinkWatch) Epoch() uint64 { return w.epoch }
 
 // FromPred returns the watch noting that the node took a response from
-// its predecessor at instant at, under epoch (ignored at another epoch).
+// its predecessor at instant at, sent under epoch (ignored at another
+// epoch than the watch's).
 func (w LinkWatch) FromPred(epoch uint64, at time.Duration) LinkWatch {
-	w = w.At(epoch, at)
 	if epoch == w.epoch {
-		w.pred = max(w.pred, at)
+		w.fromPred = max(w.fromPred, at)
 	}
 	return w
 }
 
 // FromSucc returns the watch noting that the node heard from its
-// successor at instant at, under epoch (ignored at another epoch).
+// successor at instant at, under epoch (ignored at another epoch than the
+// watch's).
 func (w LinkWatch) FromSucc(epoch uint64, at time.Duration) LinkWatch {
-	w = w.At(epoch, at)
 	if epoch == w.epoch {
-		w.succ = max(w.succ, at)
+		w.fromSucc = max(w.fromSucc, at)
 	}
 	return w
 }
@@ -75,29 +95,29 @@ func (w LinkWatch) FromSucc(epoch uint64, at time.Duration) LinkWatch {
 // cut; a node that follows no master, or a master that names no link
 // timeout) and the node serves in a role that has a predecessor (a member
 // other than the head: a joining node serves nothing and is not cut). A
-// cut stays until the epoch changes.
+// cut stays for the rest of the epoch.
 func (w LinkWatch) Checked(now, timeout time.Duration, serving bool) LinkWatch {
-	if !w.cut && serving && timeout > 0 && now-max(w.since, w.pred) >= timeout {
+	if !w.cut && serving && w.pred != "" && timeout > 0 && now-max(w.predSince, w.fromPred) >= timeout {
 		w.cut = true
 	}
 	return w
 }
 
-// Cut reports whether the link from the predecessor was taken for cut at
+// Cut reports whether the link from the predecessor is taken for cut at
 // the watch's epoch.
 func (w LinkWatch) Cut() bool { return w.cut }
 
 // Health returns the report of the links at instant now: the ages of the
-// last messages on the links the node has (hasPred, hasSucc), counted
-// from the start of the epoch at most, and behind, how many entries it
-// holds beyond its successor's acknowledgment.
-func (w LinkWatch) Health(now time.Duration, hasPred, hasSucc bool, behind uint64) wire.LinkHealth {
+// last messages on the links the node has, counted at most from when it
+// began to run with that neighbour, and behind, how many entries it holds
+// beyond its successor's acknowledgment.
+func (w LinkWatch) Health(now time.Duration, behind uint64) wire.LinkHealth {
 	h := wire.LinkHealth{Cut: w.cut}
-	if hasPred {
-		h.FromPred = max(0, now-max(w.since, w.pred))
+	if w.pred != "" {
+		h.FromPred = max(0, now-max(w.predSince, w.fromPred))
 	}
-	if hasSucc {
-		h.FromSucc = max(0, now-max(w.since, w.succ))
+	if w.succ != "" {
+		h.FromSucc = max(0, now-max(w.succSince, w.fromSucc))
 		h.SuccBehind = behind
 	}
 	return h
