@@ -1,6 +1,8 @@
 package master
 
 import (
+	"bytes"
+	"log/slog"
 	"testing"
 	"time"
 
@@ -134,4 +136,13 @@ func TestTickLeavesTheJoiningNodesLinkAlone(t *testing.T) {
 		require.False(t, s.tick(at(d)))
 	}
 	require.Equal(t, "n3", s.cfg.Joining.ID)
+}
+
+func TestLinkCutsAreLoggedWithTheirCause(t *testing.T) {
+	var buf bytes.Buffer
+	logLinkCuts(slog.New(slog.NewTextHandler(&buf, nil)), []chainCut{{chain: "c1", cut: linkCut{"n1", "n2", ms(1200)}, epoch: 7}})
+	line := buf.String()
+	for _, want := range []string{"replication link cut between live neighbours", "chain=c1", "pred=n1", "succ=n2", "silent=1.2s", "epoch=7"} {
+		require.Contains(t, line, want)
+	}
 }
