@@ -20,8 +20,10 @@ import (
 // reaches the tail, and neither end stops heartbeating, so the failure
 // detector alone would wait for as long as the cut lasts. The rule: when
 // both ends of a link between two members are plainly alive (heard from
-// within half the failure timeout) and the downstream end reports the
-// link from its predecessor cut at the current epoch, the master takes the downstream
+// within half the failure timeout), the upstream end runs the current
+// configuration and its log, as it last reported it, reaches at least as
+// far as the downstream end's, and the downstream end reports the link
+// from its predecessor cut at the current epoch, the master takes the downstream
 // end out of the chain, in a configuration of its own (at most one change
 // a tick; with several cut links, the one nearest the head first, so a
 // node cut off from both neighbours leaves and its successor stays). The
@@ -39,7 +41,12 @@ import (
 // Why the downstream end. By the prefix invariant the upstream end holds
 // every entry the downstream end holds, so taking the downstream end out
 // never loses an entry, committed or not: it can never remove a node that
-// holds entries nobody else has. The upstream end may hold entries nobody
+// holds entries nobody else has. The invariant holds between members that
+// run the configuration; an upstream end that restarted and waits for the
+// master to confirm its place (it reports no epoch, and serves no pull,
+// so its successor hears nothing) may hold less, even nothing, so the
+// rule asks the upstream end to report the current epoch and a log at
+// least as long as the downstream end's. The upstream end may hold entries nobody
 // else has (the old tail above a new tail still catching up holds
 // committed ones), so it is never the one to leave. The downstream end
 // serves nothing by then: it fenced itself before it sent the heartbeat
@@ -76,21 +83,25 @@ type linkEnd struct {
 	// Alive is set when the master heard from the member within half the
 	// failure timeout.
 	Alive bool
+	// Epoch and Last are the epoch and last offset of its latest
+	// heartbeat.
+	Epoch, Last uint64
 	// Report is the member's latest link report at the configuration's
 	// epoch; nil if none (none yet, an older epoch, a node that does not
 	// report it).
 	Report *wire.LinkHealth
 }
 
-// cutLink is the link rule: of the links between consecutive members,
-// the one nearest the head whose ends are both alive (linkEnd.Alive) and whose
-// downstream end reports it cut. The joining node's link is left out: it
-// stalls no write, and a joining node that cannot catch up is not
-// promoted anyway.
-func cutLink(members []chain.Member, ends map[string]linkEnd) (linkCut, bool) {
+// cutLink is the link rule for the configuration of members at epoch: of
+// the links between consecutive members, the one nearest the head whose
+// ends are both alive (linkEnd.Alive), whose upstream end runs epoch with
+// a log no shorter than the downstream end's, and whose downstream end
+// reports it cut. The joining node's link is left out: it stalls no
+// write, and a joining node that cannot catch up is not promoted anyway.
+func cutLink(members []chain.Member, epoch uint64, ends map[string]linkEnd) (linkCut, bool) {
 	for i := 1; i < len(members); i++ {
 		pred, succ := ends[members[i-1].ID], ends[members[i].ID]
-		if pred.Alive && succ.Alive && succ.Report != nil && succ.Report.Cut {
+		if pred.Alive && succ.Alive && pred.Epoch == epoch && pred.Last >= succ.Last && succ.Report != nil && succ.Report.Cut {
 			return linkCut{Pred: members[i-1].ID, Succ: members[i].ID, Silent: succ.Report.FromPred}, true
 		}
 	}
@@ -103,6 +114,9 @@ func (s *state) linkEnds(now time.Time) map[string]linkEnd {
 	for _, m := range s.cfg.Members {
 		ns := s.nodes[m.ID]
 		e := linkEnd{Alive: ns != nil && now.Sub(ns.lastSeen) <= s.timeout/2 && !s.isLost(m.ID)}
+		if ns != nil {
+			e.Epoch, e.Last = ns.epoch, ns.last
+		}
 		if ns != nil && ns.links != nil && ns.links.epoch == s.cfg.Epoch {
 			h := ns.links.health
 			e.Report = &h
@@ -125,7 +139,7 @@ func (ns *nodeState) noteLinks(hb *wire.Heartbeat) {
 // the rule finds at now, and the link; members unchanged and false when
 // it finds none.
 func (s *state) removeCut(members []chain.Member, now time.Time) ([]chain.Member, linkCut, bool) {
-	cut, ok := cutLink(members, s.linkEnds(now))
+	cut, ok := cutLink(members, s.cfg.Epoch, s.linkEnds(now))
 	if !ok {
 		return members, linkCut{}, false
 	}

@@ -18,7 +18,7 @@ func TestCutLinkTakesTheDownstreamEndOfACutLinkBetweenLiveMembers(t *testing.T) 
 	cut := &wire.LinkHealth{FromPred: ms(1200), Cut: true}
 	silent := &wire.LinkHealth{FromPred: ms(1200)} // not yet fenced: no cut
 	fine := &wire.LinkHealth{FromPred: ms(5), FromSucc: ms(5)}
-	live := func(r *wire.LinkHealth) linkEnd { return linkEnd{Alive: true, Report: r} }
+	live := func(r *wire.LinkHealth) linkEnd { return linkEnd{Alive: true, Epoch: 4, Last: 10, Report: r} }
 	for _, tc := range []struct {
 		name string
 		ends map[string]linkEnd
@@ -34,15 +34,23 @@ func TestCutLinkTakesTheDownstreamEndOfACutLinkBetweenLiveMembers(t *testing.T) 
 		{"silent but not reported cut: the node may still serve",
 			map[string]linkEnd{"n1": live(fine), "n2": live(silent), "n3": live(fine)}, nil},
 		{"upstream end dead: the failure detector's case",
-			map[string]linkEnd{"n1": {Report: fine}, "n2": live(cut), "n3": live(fine)}, nil},
+			map[string]linkEnd{"n1": {Epoch: 4, Last: 10, Report: fine}, "n2": live(cut), "n3": live(fine)}, nil},
 		{"downstream end dead: the failure detector's case",
-			map[string]linkEnd{"n1": live(fine), "n2": {Report: cut}, "n3": live(fine)}, nil},
+			map[string]linkEnd{"n1": live(fine), "n2": {Epoch: 4, Last: 10, Report: cut}, "n3": live(fine)}, nil},
+		{"upstream end restarted, not yet placed (no epoch): it may hold less",
+			map[string]linkEnd{"n1": {Alive: true, Last: 10}, "n2": live(cut), "n3": live(fine)}, nil},
+		{"upstream end at an older epoch",
+			map[string]linkEnd{"n1": {Alive: true, Epoch: 3, Last: 10}, "n2": live(cut), "n3": live(fine)}, nil},
+		{"upstream end's log shorter than the downstream end's: it would lose entries",
+			map[string]linkEnd{"n1": {Alive: true, Epoch: 4, Last: 9}, "n2": live(cut), "n3": live(fine)}, nil},
+		{"upstream end's log longer: the downstream end leaves",
+			map[string]linkEnd{"n1": {Alive: true, Epoch: 4, Last: 12}, "n2": live(cut), "n3": live(fine)}, &linkCut{"n1", "n2", ms(1200)}},
 		{"no report at this epoch", map[string]linkEnd{"n1": live(fine), "n2": live(nil), "n3": live(fine)}, nil},
 		{"the head reports nothing of a predecessor it has not",
 			map[string]linkEnd{"n1": live(cut), "n2": live(fine), "n3": live(fine)}, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			got, ok := cutLink(members("n1", "n2", "n3"), tc.ends)
+			got, ok := cutLink(members("n1", "n2", "n3"), 4, tc.ends)
 			if tc.want == nil {
 				require.False(t, ok, "%+v", got)
 				return
