@@ -65,6 +65,7 @@ package master
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -134,6 +135,25 @@ type Options struct {
 	// one to a master it starts again after Close restarts it with its
 	// state, as Dir does across processes.
 	RaftStorage *RaftStorage
+	// RaftTLS, when set, makes the raft transport built for RaftAddr
+	// mutual TLS: this master presents RaftTLS's certificate, dials the
+	// other masters checking theirs against RootCAs and the host of their
+	// raft address, and accepts only connections whose client certificate
+	// verifies against ClientCAs (required), whatever ClientAuth says. A
+	// peer that fails is refused before raft reads a byte of its, and the
+	// refusal is logged. Every master of a group needs it, with
+	// certificates of the same CA (chaind gives its -tls-* here). It
+	// cannot be combined with RaftTransport.
+	RaftTLS *tls.Config
+	// RaftVerifyPeer, when set with RaftTLS, is also called on every raft
+	// connection's verified TLS state, accepted and dialed; an error
+	// refuses the connection (say, a certificate not naming a master).
+	RaftVerifyPeer func(tls.ConnectionState) error
+	// CheckAddr, when set, checks the addresses admin changes name (a new
+	// node's, a new master's): a change naming an address it refuses is
+	// refused with its error as the reason. CheckTCPAddr is the check for
+	// the TCP transport. Nil accepts any non-empty address.
+	CheckAddr func(addr string) error
 }
 
 // Peer is one master of a group: the address of its chain transport
@@ -153,7 +173,8 @@ type Master struct {
 	raft     *raft.Raft
 	fsm      *fsm
 	raftAddr raft.ServerAddress
-	closers  []func() error // raft transport and stores, closed after raft
+	closers  []func() error     // raft transport and stores, closed after raft
+	progress *progressTransport // what the raft transport heard from each peer
 
 	propose sync.Mutex // serializes changes of the replicated state (see change)
 
@@ -311,6 +332,10 @@ func (m *Master) AddNode(member chain.Member) (chain.Config, error) {
 // cluster the master keeps every chain at the plan's replica count: once a
 // node added by hand has joined, the member on the busiest server leaves.
 func (m *Master) AddNodeTo(id string, member chain.Member) (chain.Config, error) {
+	if err := checkAddrs(m.opts.CheckAddr, member.Addr); member.Addr != "" && err != nil {
+		cfg, _ := m.ChainConfig(id)
+		return cfg, fmt.Errorf("add node %q: %w", member.ID, err)
+	}
 	d, err := m.change(func(cl *cluster) error {
 		s, err := cl.find(id)
 		if err != nil {

@@ -68,9 +68,20 @@ func (m *Master) startRaft() error {
 
 	trans := o.RaftTransport
 	switch {
+	case trans != nil && o.RaftTLS != nil:
+		m.closeAll()
+		return fmt.Errorf("raft transport: %w: %w", chain.ErrInvalidConfig, errNoRaftTLS)
 	case trans != nil:
 	case o.RaftAddr != "":
-		stream, err := listenTCP(o.RaftAddr)
+		var rt *raftTLS
+		if o.RaftTLS != nil {
+			var err error
+			if rt, err = newRaftTLS(o.RaftTLS, o.RaftVerifyPeer, m.log); err != nil {
+				m.closeAll()
+				return fmt.Errorf("raft transport: %w", err)
+			}
+		}
+		stream, err := listenTCP(o.RaftAddr, rt)
 		if err != nil {
 			m.closeAll()
 			return fmt.Errorf("raft transport: %w", err)
@@ -80,6 +91,9 @@ func (m *Master) startRaft() error {
 	default:
 		_, trans = raft.NewInmemTransport("")
 	}
+	// The leader learns its peers' progress from the answers to its RPCs
+	// (see AddMaster).
+	trans, m.progress = withProgress(trans)
 	if c, ok := trans.(io.Closer); ok {
 		m.closers = append([]func() error{c.Close}, m.closers...)
 	}
@@ -184,47 +198,6 @@ func (m *Master) IsLeader() bool {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	return m.leading
-}
-
-// Masters returns the masters of the group as this master knows them.
-func (m *Master) Masters() ([]Peer, error) {
-	f := m.raft.GetConfiguration()
-	if err := f.Error(); err != nil {
-		return nil, fmt.Errorf("masters: %w", err)
-	}
-	var ps []Peer
-	for _, s := range f.Configuration().Servers {
-		ps = append(ps, Peer{Addr: string(s.ID), RaftAddr: string(s.Address)})
-	}
-	return ps, nil
-}
-
-// AddMaster adds p to the group as a voter; p must be running, started
-// with Join. Only the leader can (ErrNotLeader). It returns once the
-// change is committed; a master that has not received it yet refuses p's
-// votes (raft ignores candidates outside its configuration), so a group
-// of three that loses its leader right then may elect no one until the
-// leader is back: let Masters on every master show p before the next
-// change of the group.
-func (m *Master) AddMaster(p Peer) error {
-	if p.Addr == "" || p.RaftAddr == "" {
-		return fmt.Errorf("add master: %w: address and raft address required", chain.ErrInvalidArgument)
-	}
-	err := m.raft.AddVoter(raft.ServerID(p.Addr), raft.ServerAddress(p.RaftAddr), 0, 10*raftTimeout(m.opts.FailureTimeout)).Error()
-	if err != nil {
-		return fmt.Errorf("add master %s: %w", p.Addr, raftErr(err))
-	}
-	return nil
-}
-
-// RemoveMaster removes the master at addr from the group; a leader that
-// removes itself steps down. Only the leader can (ErrNotLeader).
-func (m *Master) RemoveMaster(addr string) error {
-	err := m.raft.RemoveServer(raft.ServerID(addr), 0, 10*raftTimeout(m.opts.FailureTimeout)).Error()
-	if err != nil {
-		return fmt.Errorf("remove master %s: %w", addr, raftErr(err))
-	}
-	return nil
 }
 
 // raftErr wraps raft's not-leader errors in ErrNotLeader.

@@ -16,13 +16,16 @@ import (
 // master.
 type tcpStream struct {
 	ln net.Listener
+	// tls, when set, makes every connection mutual TLS (see raft_tls.go).
+	tls *raftTLS
 
 	mu     sync.Mutex
 	conns  map[*trackedConn]struct{}
 	closed bool
 }
 
-func listenTCP(addr string) (*tcpStream, error) {
+// listenTCP listens on addr, with mutual TLS when t is not nil.
+func listenTCP(addr string, t *raftTLS) (*tcpStream, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, err
@@ -32,11 +35,18 @@ func listenTCP(addr string) (*tcpStream, error) {
 		_ = ln.Close()
 		return nil, errors.New("raft address " + addr + " is not advertisable: give a host address")
 	}
-	return &tcpStream{ln: ln, conns: make(map[*trackedConn]struct{})}, nil
+	return &tcpStream{ln: ln, tls: t, conns: make(map[*trackedConn]struct{})}, nil
 }
 
 // Dial implements raft.StreamLayer.
 func (s *tcpStream) Dial(addr raft.ServerAddress, timeout time.Duration) (net.Conn, error) {
+	if s.tls != nil {
+		c, err := s.tls.dial(string(addr), timeout)
+		if err != nil {
+			return nil, err
+		}
+		return s.track(c)
+	}
 	d := net.Dialer{Timeout: timeout}
 	c, err := d.Dial("tcp", string(addr))
 	if err != nil {
@@ -50,6 +60,12 @@ func (s *tcpStream) Accept() (net.Conn, error) {
 	c, err := s.ln.Accept()
 	if err != nil {
 		return nil, err
+	}
+	if s.tls != nil {
+		// The handshake runs on the connection's first read, on the
+		// goroutine raft serves it with, so that a peer that never
+		// completes it holds up no other.
+		c = s.tls.accept(c)
 	}
 	return s.track(c)
 }

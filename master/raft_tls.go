@@ -1,0 +1,132 @@
+package master
+
+import (
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/chainrep/chain"
+)
+
+// raftIOTimeout bounds a raft connection's TLS handshake, as raft's
+// network transport bounds its own I/O.
+const raftIOTimeout = 10 * time.Second
+
+// raftTLS makes the masters' raft connections mutual TLS (see
+// Options.RaftTLS): every connection, accepted or dialed, completes a
+// handshake in which both sides present a certificate that verifies
+// against the configured CAs, and passes verify, before raft reads or
+// writes a byte of it. Without it, anyone who reaches a master's raft
+// port could send it an AppendEntries or an InstallSnapshot and rewrite
+// the group's state.
+type raftTLS struct {
+	server  *tls.Config // client certificates required and verified
+	client  *tls.Config // ServerName is set per dial
+	verify  func(tls.ConnectionState) error
+	log     *slog.Logger
+	timeout time.Duration
+}
+
+// newRaftTLS checks cfg and derives the server and client configurations
+// of the raft stream layer. cfg needs a certificate (Certificates or
+// GetCertificate) and ClientCAs, the CAs the other masters' certificates
+// must verify against; the server side requires and verifies a client
+// certificate whatever cfg's ClientAuth says. verify, if not nil, is
+// called on every handshake's connection state, on both sides.
+func newRaftTLS(cfg *tls.Config, verify func(tls.ConnectionState) error, log *slog.Logger) (*raftTLS, error) {
+	if len(cfg.Certificates) == 0 && cfg.GetCertificate == nil {
+		return nil, fmt.Errorf("%w: raft TLS needs this master's certificate", chain.ErrInvalidConfig)
+	}
+	if cfg.ClientCAs == nil {
+		return nil, fmt.Errorf("%w: raft TLS needs ClientCAs to verify the other masters' certificates", chain.ErrInvalidConfig)
+	}
+	srv := cfg.Clone()
+	srv.ClientAuth = tls.RequireAndVerifyClientCert
+	return &raftTLS{server: srv, client: cfg.Clone(), verify: verify, log: log, timeout: raftIOTimeout}, nil
+}
+
+// dial opens a TLS connection to the master at addr, checking its
+// certificate against the host of addr (unless the configuration names a
+// ServerName), and completes the handshake within timeout.
+func (t *raftTLS) dial(addr string, timeout time.Duration) (net.Conn, error) {
+	cfg := t.client.Clone()
+	if cfg.ServerName == "" {
+		if host, _, err := net.SplitHostPort(addr); err == nil {
+			cfg.ServerName = host
+		}
+	}
+	d := tls.Dialer{NetDialer: &net.Dialer{Timeout: timeout}, Config: cfg}
+	c, err := d.Dial("tcp", addr)
+	if err != nil {
+		t.log.Warn("raft connection to a master failed: TLS", "to", addr, "err", err)
+		return nil, fmt.Errorf("raft TLS dial %s: %w", addr, err)
+	}
+	if t.verify != nil {
+		if err := t.verify(c.(*tls.Conn).ConnectionState()); err != nil {
+			_ = c.Close()
+			t.log.Warn("raft connection to a master refused: its certificate is not a master's", "to", addr, "err", err)
+			return nil, fmt.Errorf("raft TLS dial %s: %w", addr, err)
+		}
+	}
+	return c, nil
+}
+
+// accept wraps an accepted connection: its first read or write runs the
+// server's handshake.
+func (t *raftTLS) accept(c net.Conn) net.Conn {
+	return &tlsServerConn{Conn: tls.Server(c, t.server), t: t}
+}
+
+// tlsServerConn is an accepted raft connection whose handshake runs, once
+// and within the handshake timeout, before its first read or write. A
+// failed handshake closes it and is logged; every read and write then
+// returns the handshake's error, so raft drops the connection without
+// decoding a byte of it.
+type tlsServerConn struct {
+	*tls.Conn
+	t    *raftTLS
+	once sync.Once
+	err  error
+}
+
+func (c *tlsServerConn) handshake() error {
+	c.once.Do(func() {
+		_ = c.Conn.SetDeadline(time.Now().Add(c.t.timeout))
+		err := c.Conn.Handshake()
+		if err == nil && c.t.verify != nil {
+			err = c.t.verify(c.Conn.ConnectionState())
+		}
+		_ = c.Conn.SetDeadline(time.Time{})
+		if err != nil {
+			c.t.log.Warn("raft connection refused: a master's raft port takes only mutual TLS with a master's certificate",
+				"from", c.Conn.RemoteAddr().String(), "err", err)
+			c.err = fmt.Errorf("raft TLS handshake: %w", err)
+			_ = c.Conn.Close()
+		}
+	})
+	return c.err
+}
+
+// Read implements net.Conn.
+func (c *tlsServerConn) Read(b []byte) (int, error) {
+	if err := c.handshake(); err != nil {
+		return 0, err
+	}
+	return c.Conn.Read(b)
+}
+
+// Write implements net.Conn.
+func (c *tlsServerConn) Write(b []byte) (int, error) {
+	if err := c.handshake(); err != nil {
+		return 0, err
+	}
+	return c.Conn.Write(b)
+}
+
+// errNoRaftTLS is returned when Options.RaftTLS is set with a transport
+// the master does not build (Options.RaftTransport).
+var errNoRaftTLS = errors.New("RaftTLS applies only to the TCP transport the master builds for RaftAddr: give a RaftTransport that does TLS itself instead")
