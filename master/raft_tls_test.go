@@ -1,0 +1,236 @@
+package master
+
+import (
+	"bytes"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"math/big"
+	"net"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/raft"
+	"github.com/stretchr/testify/require"
+
+	"github.com/chainrep/chain"
+	"github.com/chainrep/chain/internal/testutil"
+	"github.com/chainrep/chain/transport/inmem"
+)
+
+// testCA is a certificate authority made for one test.
+type testCA struct {
+	cert *x509.Certificate
+	key  *ecdsa.PrivateKey
+	pool *x509.CertPool
+}
+
+func newTestCA(t *testing.T) *testCA {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	require.NoError(t, err)
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "chain test CA"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		KeyUsage: x509.KeyUsageCertSign, BasicConstraintsValid: true, IsCA: true,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	require.NoError(t, err)
+	cert, err := x509.ParseCertificate(der)
+	require.NoError(t, err)
+	pool := x509.NewCertPool()
+	pool.AddCert(cert)
+	return &testCA{cert: cert, key: key, pool: pool}
+}
+
+// config returns a mutual-TLS configuration with a certificate of the CA
+// for 127.0.0.1, as chaind builds from -tls-*.
+func (ca *testCA) config(t *testing.T) *tls.Config {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	require.NoError(t, err)
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: "chain test master"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		KeyUsage:    x509.KeyUsageDigitalSignature,
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth},
+		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.cert, &key.PublicKey, ca.key)
+	require.NoError(t, err)
+	return &tls.Config{
+		Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: key}},
+		RootCAs:      ca.pool, ClientCAs: ca.pool, ClientAuth: tls.RequireAndVerifyClientCert,
+		MinVersion: tls.VersionTLS13,
+	}
+}
+
+// startTLSGroup starts three masters whose raft runs over mutual TLS on
+// loopback, with certificates of ca, and returns them with their peers.
+func startTLSGroup(t *testing.T, ca *testCA, log *slog.Logger) (map[string]*Master, []Peer) {
+	t.Helper()
+	net := inmem.New(inmem.Options{})
+	t.Cleanup(func() { _ = net.Close() })
+	cfg := chain.Config{Epoch: 1, Members: []chain.Member{{ID: "n1", Addr: "n1"}, {ID: "n2", Addr: "n2"}}}
+	raftAddrs := freeAddrs(t, 3)
+	var peers []Peer
+	for i, a := range masterAddrs(3) {
+		peers = append(peers, Peer{Addr: a, RaftAddr: raftAddrs[i]})
+	}
+	masters := map[string]*Master{}
+	t.Cleanup(func() {
+		for _, m := range masters {
+			require.NoError(t, m.Close())
+		}
+	})
+	for _, p := range peers {
+		m, err := Start(Options{Transport: net, Addr: p.Addr, Config: cfg, FailureTimeout: 200 * time.Millisecond,
+			Peers: peers, RaftAddr: p.RaftAddr, RaftTLS: ca.config(t), Logger: log})
+		require.NoError(t, err)
+		masters[p.Addr] = m
+	}
+	return masters, peers
+}
+
+func tlsLeader(masters map[string]*Master) *Master {
+	for _, m := range masters {
+		if m.IsLeader() {
+			return m
+		}
+	}
+	return nil
+}
+
+// TestRaftOverMutualTLS: masters whose raft runs over mutual TLS elect a
+// leader and replicate a change to every master.
+func TestRaftOverMutualTLS(t *testing.T) {
+	masters, _ := startTLSGroup(t, newTestCA(t), nil)
+	require.Eventually(t, func() bool { return tlsLeader(masters) != nil }, 10*time.Second, 10*time.Millisecond, "no leader")
+	want, err := tlsLeader(masters).RemoveNode("n2") // nodes do not run: nothing else changes
+	require.NoError(t, err)
+	require.Eventually(t, func() bool {
+		for _, m := range masters {
+			if m.Config().Epoch != want.Epoch {
+				return false
+			}
+		}
+		return true
+	}, 10*time.Second, 10*time.Millisecond, "the change did not reach every master")
+}
+
+// TestRaftRPCWithoutAMastersCertificateIsRefused: the masters' raft port
+// used to be plain TCP even with TLS configured, and one InstallSnapshot
+// from a bare raft.NewTCPTransport made the group a one-member group at
+// epoch 500. Over mutual TLS, an InstallSnapshot and an AppendEntries
+// from a plain TCP client, a TLS client without a certificate, and a TLS
+// client certified by another CA are all refused, and no master's state,
+// group or term changes.
+func TestRaftRPCWithoutAMastersCertificateIsRefused(t *testing.T) {
+	ca := newTestCA(t)
+	var logs testutil.SyncBuffer
+	masters, peers := startTLSGroup(t, ca, slog.New(slog.NewTextHandler(&logs, nil)))
+	require.Eventually(t, func() bool { return tlsLeader(masters) != nil }, 10*time.Second, 10*time.Millisecond, "no leader")
+	before := tlsLeader(masters).Config()
+
+	attackers := map[string]raft.Transport{}
+	plain, err := raft.NewTCPTransport("127.0.0.1:0", nil, 1, time.Second, io.Discard)
+	require.NoError(t, err)
+	attackers["plain TCP"] = plain
+	noCert := &tls.Config{RootCAs: ca.pool, MinVersion: tls.VersionTLS13}
+	attackers["TLS without a certificate"] = raft.NewNetworkTransport(newAttackStream(t, noCert), 1, time.Second, io.Discard)
+	attackers["TLS certified by another CA"] = raft.NewNetworkTransport(newAttackStream(t, newTestCA(t).config(t)), 1, time.Second, io.Discard)
+
+	for name, tr := range attackers {
+		t.Cleanup(func() { _ = tr.(io.Closer).Close() })
+		for _, p := range peers {
+			target := raft.ServerAddress(p.RaftAddr)
+			snap, args := forgedSnapshot(t, tr.LocalAddr())
+			var sresp raft.InstallSnapshotResponse
+			err := tr.InstallSnapshot("evil", target, args, &sresp, bytes.NewReader(snap))
+			t.Logf("%s %s: %v %v", name, p.Addr, err, sresp.Success)
+			require.Error(t, err, "%s: InstallSnapshot to %s accepted (success %v)", name, p.Addr, sresp.Success)
+			var aresp raft.AppendEntriesResponse
+			err = tr.AppendEntries("evil", target, &raft.AppendEntriesRequest{
+				RPCHeader: raft.RPCHeader{ProtocolVersion: raft.ProtocolVersionMax, ID: []byte("evil"), Addr: []byte(tr.LocalAddr())}, Term: 600,
+			}, &aresp)
+			require.Error(t, err, "%s: AppendEntries to %s accepted (success %v)", name, p.Addr, aresp.Success)
+		}
+	}
+	require.Contains(t, logs.String(), "raft connection refused: a master's raft port takes only mutual TLS with a master's certificate")
+	for _, m := range masters {
+		require.Equal(t, before, m.Config(), "%s", m.Addr())
+		ps, err := m.Masters()
+		require.NoError(t, err)
+		require.Len(t, ps, 3, "%s", m.Addr())
+		require.Less(t, m.raft.CurrentTerm(), uint64(500), "%s took a forged term", m.Addr())
+	}
+	// The group still decides.
+	l := tlsLeader(masters)
+	require.NotNil(t, l)
+	_, err = l.RemoveNode("n2")
+	require.NoError(t, err)
+}
+
+// forgedSnapshot is the attack of the issue: a snapshot at index and term
+// 500 making the sender the group's only member and the chain one member.
+func forgedSnapshot(t *testing.T, from raft.ServerAddress) ([]byte, *raft.InstallSnapshotRequest) {
+	t.Helper()
+	state := single(chainDurable{Config: chain.Config{Epoch: 500, Members: []chain.Member{{ID: "evil", Addr: "evil"}}}, Target: 1})
+	data, err := json.Marshal(snapshotData{Ver: 500, State: state})
+	require.NoError(t, err)
+	cfg := raft.Configuration{Servers: []raft.Server{{Suffrage: raft.Voter, ID: "evil", Address: from}}}
+	return data, &raft.InstallSnapshotRequest{
+		RPCHeader:       raft.RPCHeader{ProtocolVersion: raft.ProtocolVersionMax, ID: []byte("evil"), Addr: []byte(from)},
+		SnapshotVersion: raft.SnapshotVersionMax, Term: 500, Leader: []byte(from),
+		LastLogIndex: 500, LastLogTerm: 500,
+		Configuration: raft.EncodeConfiguration(cfg), ConfigurationIndex: 500, Size: int64(len(data)),
+	}
+}
+
+// attackStream is a raft stream layer that dials with TLS under cfg.
+type attackStream struct {
+	net.Listener
+	cfg *tls.Config
+}
+
+func newAttackStream(t *testing.T, cfg *tls.Config) *attackStream {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	return &attackStream{Listener: ln, cfg: cfg}
+}
+
+func (s *attackStream) Dial(addr raft.ServerAddress, timeout time.Duration) (net.Conn, error) {
+	c := s.cfg.Clone()
+	c.ServerName = "127.0.0.1"
+	d := tls.Dialer{NetDialer: &net.Dialer{Timeout: timeout}, Config: c}
+	return d.Dial("tcp", string(addr))
+}
+
+// TestRaftTLSConfigIsChecked: raft TLS needs a certificate and the CAs to
+// verify the other masters' with, and is refused with a transport the
+// master does not build.
+func TestRaftTLSConfigIsChecked(t *testing.T) {
+	ca := newTestCA(t)
+	net := inmem.New(inmem.Options{})
+	defer net.Close()
+	cfg := chain.Config{Epoch: 1, Members: []chain.Member{{ID: "n1", Addr: "n1"}}}
+	noCAs := ca.config(t)
+	noCAs.ClientCAs = nil
+	_, inmemRaft := raft.NewInmemTransport("")
+	for name, o := range map[string]Options{
+		"no certificate":   {RaftAddr: freeAddrs(t, 1)[0], RaftTLS: &tls.Config{ClientCAs: ca.pool}},
+		"no client CAs":    {RaftAddr: freeAddrs(t, 1)[0], RaftTLS: noCAs},
+		"with a transport": {RaftTransport: inmemRaft, RaftTLS: ca.config(t)},
+	} {
+		o.Transport, o.Addr, o.Config = net, "m1", cfg
+		_, err := Start(o)
+		require.ErrorIs(t, err, chain.ErrInvalidConfig, name)
+	}
+}
