@@ -36,8 +36,10 @@ const commandHelp = `commands:
                         joins behind the tail, catches up and becomes the tail
   remove-node ID        ask the master to take the node ID out of the chain
   add-master ADDR RAFT  add the master at ADDR (raft address RAFT) to the group;
-                        start it first with chaind -master -join
-  remove-master ADDR    take the master at ADDR out of the group
+                        start it first with chaind -master -join; it votes once
+                        it has caught up, or is removed again (and says why)
+  remove-master ADDR    take the master at ADDR out of the group (refused for a
+                        master not in it, or one the group's quorum needs)
   help                  this list
   certs ...             (first on the command line) make a CA and per-role
                         certificates for mutual TLS: chainctl certs -h

@@ -225,7 +225,7 @@ func (s *call) admin(ctx context.Context, req *wire.AdminRequest) error {
 	}
 	switch {
 	case req.Op == wire.AdminAddMaster:
-		fmt.Fprintf(s.out, "added master %s (raft %s) to the group\n", req.Member.ID, req.Member.Addr)
+		fmt.Fprintf(s.out, "added master %s (raft %s) to the group: it caught up with the leader and votes\n", req.Member.ID, req.Member.Addr)
 		return nil
 	case req.Op == wire.AdminRemoveMaster:
 		fmt.Fprintf(s.out, "removed master %s from the group\n", req.Member.ID)

@@ -48,9 +48,15 @@
 //	chaind -id n1 -members ... -master 127.0.0.1:7000,127.0.0.1:7010,127.0.0.1:7020
 //
 // A master started with -join (and -listen and -raft, no -members) starts
-// empty and waits for the group's leader to add it (master.AddMaster; the
-// admin protocol, and so chainctl, cannot ask for that yet). Raft's
-// traffic between masters is plain TCP: -tls-* does not cover it.
+// empty and waits for the group's leader to add it (chainctl add-master
+// ADDR RAFTADDR): it joins as a raft non-voter and becomes a voter once it
+// has caught up with the leader; one that does not answer or catch up in
+// time is removed again, and chainctl says why. chainctl remove-master
+// refuses a master not in the group, and a removal that would leave the
+// group without a quorum of reachable masters. With -tls-*, raft between
+// masters runs over the same mutual TLS as the rest: a master accepts raft
+// connections only from peers with a certificate of the -tls-ca, and each
+// master's certificate must name the host of its -raft address.
 //
 // A partitioned cluster spreads keys over many chains: a master started
 // with -chains N (instead of -members) manages N chains of -replicas
@@ -223,7 +229,7 @@ func parseFlags(args []string, out io.Writer) (flags, error) {
 	fs.Var(&f.master, "master", "alone: run the configuration master (needs -listen, and -members or -chains);\n"+
 		"with an address (-master ADDR[,ADDR...]): the master (or group of masters) the node or server follows, spelled as their -listen")
 	fs.StringVar(&f.raft, "raft", "", "master: the TCP address of its raft transport, dialled by the other masters of its group\n"+
-		"(default: its address in -peers; plain TCP, not covered by -tls-*)")
+		"(default: its address in -peers; mutual TLS with -tls-*)")
 	fs.StringVar(&f.peers, "peers", "", "master: the initial group of masters, this one included: addr=raftaddr,... (addr as each master's -listen;\n"+
 		"every master of the group gets the same list); default: a single master")
 	fs.BoolVar(&f.join, "join", false, "master: start empty (needs -raft, no -members) and wait for the group's leader to add it")

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -69,7 +70,7 @@ func run(ctx context.Context, args []string, out io.Writer) (err error) {
 	defer tr.Close()
 	ms.add(nil, tr.Collector())
 	if f.master.run {
-		return runMaster(ctx, f, cfg, tr, logger, out, ms)
+		return runMaster(ctx, f, cfg, tr, tlsConfig, logger, out, ms)
 	}
 	var nodes []*launch.Node
 	masterAddr := f.master.addr
@@ -161,11 +162,14 @@ func chainConfig(f flags) (chain.Config, []string, error) {
 }
 
 // runMaster runs the configuration master, alone or in a group, until ctx
-// ends.
-func runMaster(ctx context.Context, f flags, cfg chain.Config, tr chain.Transport, logger *slog.Logger, out io.Writer, ms *metricsServer) error {
+// ends. tlsConfig (nil without -tls-*) also secures raft between masters.
+func runMaster(ctx context.Context, f flags, cfg chain.Config, tr chain.Transport, tlsConfig *tls.Config, logger *slog.Logger, out io.Writer, ms *metricsServer) error {
 	mc := master.Options{
 		Addr: f.listen, Config: cfg, Transport: tr, FailureTimeout: f.failureTimeout, Logger: logger,
 		RaftAddr: f.raft, Join: f.join, Dir: f.data,
+		// Raft between masters runs over the same mutual TLS as the rest,
+		// and admin changes must name TCP addresses.
+		RaftTLS: tlsConfig, CheckAddr: master.CheckTCPAddr,
 	}
 	if f.chains > 0 {
 		mc.Chains, mc.Replicas = f.chains, f.replicas
