@@ -40,7 +40,10 @@
 // replies. Admin requests to a follower are refused with a redirect to the
 // leader. A leader that hears from no member for a failure timeout (the
 // nodes cannot reach it) hands the leadership to another master. Masters
-// join and leave the group with AddMaster and RemoveMaster.
+// join and leave the group with AddMaster and RemoveMaster: a new master
+// joins as a raft non-voter and votes once it has caught up, and a change
+// that would leave the group without a reachable quorum is refused (see
+// admin_check.go). With Options.RaftTLS raft runs over mutual TLS.
 //
 // With Options.Chains the master manages a partitioned cluster instead of
 // one chain: Chains chains of Replicas replicas, each serving a range of
