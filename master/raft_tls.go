@@ -51,7 +51,9 @@ func newRaftTLS(cfg *tls.Config, verify func(tls.ConnectionState) error, log *sl
 
 // dial opens a TLS connection to the master at addr, checking its
 // certificate against the host of addr (unless the configuration names a
-// ServerName), and completes the handshake within timeout.
+// ServerName), and completes the handshake within timeout. A failed
+// handshake is logged; a failed dial is not (a master that is down is
+// redialed by raft as long as it stays down).
 func (t *raftTLS) dial(addr string, timeout time.Duration) (net.Conn, error) {
 	cfg := t.client.Clone()
 	if cfg.ServerName == "" {
@@ -59,18 +61,22 @@ func (t *raftTLS) dial(addr string, timeout time.Duration) (net.Conn, error) {
 			cfg.ServerName = host
 		}
 	}
-	d := tls.Dialer{NetDialer: &net.Dialer{Timeout: timeout}, Config: cfg}
-	c, err := d.Dial("tcp", addr)
+	nc, err := (&net.Dialer{Timeout: timeout}).Dial("tcp", addr)
 	if err != nil {
-		t.log.Warn("raft connection to a master failed: TLS", "to", addr, "err", err)
-		return nil, fmt.Errorf("raft TLS dial %s: %w", addr, err)
+		return nil, err
 	}
-	if t.verify != nil {
-		if err := t.verify(c.(*tls.Conn).ConnectionState()); err != nil {
-			_ = c.Close()
-			t.log.Warn("raft connection to a master refused: its certificate is not a master's", "to", addr, "err", err)
-			return nil, fmt.Errorf("raft TLS dial %s: %w", addr, err)
-		}
+	c := tls.Client(nc, cfg)
+	_ = c.SetDeadline(time.Now().Add(timeout))
+	err = c.Handshake()
+	if err == nil && t.verify != nil {
+		err = t.verify(c.ConnectionState())
+	}
+	_ = c.SetDeadline(time.Time{})
+	if err != nil {
+		_ = c.Close()
+		t.log.Warn("raft connection to a master refused: TLS handshake failed (is its certificate of the same CA, naming the host of its raft address?)",
+			"to", addr, "err", err)
+		return nil, fmt.Errorf("raft TLS handshake with %s: %w", addr, err)
 	}
 	return c, nil
 }

@@ -9,10 +9,12 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"math/big"
 	"net"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -53,10 +55,16 @@ func newTestCA(t *testing.T) *testCA {
 // for 127.0.0.1, as chaind builds from -tls-*.
 func (ca *testCA) config(t *testing.T) *tls.Config {
 	t.Helper()
+	return ca.configFor(t, "chain test master")
+}
+
+// configFor is config with a certificate whose common name is cn.
+func (ca *testCA) configFor(t *testing.T, cn string) *tls.Config {
+	t.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	require.NoError(t, err)
 	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: "chain test master"},
+		SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: cn},
 		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
 		KeyUsage:    x509.KeyUsageDigitalSignature,
 		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth},
@@ -73,7 +81,7 @@ func (ca *testCA) config(t *testing.T) *tls.Config {
 
 // startTLSGroup starts three masters whose raft runs over mutual TLS on
 // loopback, with certificates of ca, and returns them with their peers.
-func startTLSGroup(t *testing.T, ca *testCA, log *slog.Logger) (map[string]*Master, []Peer) {
+func startTLSGroup(t *testing.T, ca *testCA, log *slog.Logger, verify func(tls.ConnectionState) error) (map[string]*Master, []Peer) {
 	t.Helper()
 	net := inmem.New(inmem.Options{})
 	t.Cleanup(func() { _ = net.Close() })
@@ -91,7 +99,7 @@ func startTLSGroup(t *testing.T, ca *testCA, log *slog.Logger) (map[string]*Mast
 	})
 	for _, p := range peers {
 		m, err := Start(Options{Transport: net, Addr: p.Addr, Config: cfg, FailureTimeout: 200 * time.Millisecond,
-			Peers: peers, RaftAddr: p.RaftAddr, RaftTLS: ca.config(t), Logger: log})
+			Peers: peers, RaftAddr: p.RaftAddr, RaftTLS: ca.config(t), RaftVerifyPeer: verify, Logger: log})
 		require.NoError(t, err)
 		masters[p.Addr] = m
 	}
@@ -110,7 +118,7 @@ func tlsLeader(masters map[string]*Master) *Master {
 // TestRaftOverMutualTLS: masters whose raft runs over mutual TLS elect a
 // leader and replicate a change to every master.
 func TestRaftOverMutualTLS(t *testing.T) {
-	masters, _ := startTLSGroup(t, newTestCA(t), nil)
+	masters, _ := startTLSGroup(t, newTestCA(t), nil, nil)
 	require.Eventually(t, func() bool { return tlsLeader(masters) != nil }, 10*time.Second, 10*time.Millisecond, "no leader")
 	want, err := tlsLeader(masters).RemoveNode("n2") // nodes do not run: nothing else changes
 	require.NoError(t, err)
@@ -134,7 +142,7 @@ func TestRaftOverMutualTLS(t *testing.T) {
 func TestRaftRPCWithoutAMastersCertificateIsRefused(t *testing.T) {
 	ca := newTestCA(t)
 	var logs testutil.SyncBuffer
-	masters, peers := startTLSGroup(t, ca, slog.New(slog.NewTextHandler(&logs, nil)))
+	masters, peers := startTLSGroup(t, ca, slog.New(slog.NewTextHandler(&logs, nil)), nil)
 	require.Eventually(t, func() bool { return tlsLeader(masters) != nil }, 10*time.Second, 10*time.Millisecond, "no leader")
 	before := tlsLeader(masters).Config()
 
@@ -233,4 +241,40 @@ func TestRaftTLSConfigIsChecked(t *testing.T) {
 		_, err := Start(o)
 		require.ErrorIs(t, err, chain.ErrInvalidConfig, name)
 	}
+}
+
+// TestRaftVerifyPeerNarrowsTheCertificates: with RaftVerifyPeer accepting
+// only masters' certificates (here, by common name), the masters still
+// elect and replicate, and a peer with another certificate of the same CA
+// is refused.
+func TestRaftVerifyPeerNarrowsTheCertificates(t *testing.T) {
+	ca := newTestCA(t)
+	var calls atomic.Int64
+	onlyMasters := func(cs tls.ConnectionState) error {
+		calls.Add(1)
+		if cn := cs.PeerCertificates[0].Subject.CommonName; cn != "chain test master" {
+			return fmt.Errorf("certificate of %q, not a master", cn)
+		}
+		return nil
+	}
+	masters, peers := startTLSGroup(t, ca, nil, onlyMasters)
+	require.Eventually(t, func() bool { return tlsLeader(masters) != nil }, 10*time.Second, 10*time.Millisecond, "no leader")
+	before := tlsLeader(masters).Config()
+	require.Positive(t, calls.Load())
+
+	tr := raft.NewNetworkTransport(newAttackStream(t, ca.configFor(t, "chain test client")), 1, time.Second, io.Discard)
+	t.Cleanup(func() { _ = tr.Close() })
+	for _, p := range peers {
+		snap, args := forgedSnapshot(t, tr.LocalAddr())
+		var resp raft.InstallSnapshotResponse
+		err := tr.InstallSnapshot("evil", raft.ServerAddress(p.RaftAddr), args, &resp, bytes.NewReader(snap))
+		require.Error(t, err, "InstallSnapshot to %s accepted (success %v)", p.Addr, resp.Success)
+	}
+	_, err := tlsLeader(masters).RemoveNode("n2")
+	require.NoError(t, err)
+	for _, m := range masters {
+		require.Less(t, m.raft.CurrentTerm(), uint64(500), "%s took a forged term", m.Addr())
+		require.NotEqual(t, uint64(500), m.Config().Epoch)
+	}
+	require.Equal(t, uint64(1), before.Epoch)
 }
