@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/chainrep/chain"
+	"github.com/chainrep/chain/auth"
 )
 
 // raftIOTimeout bounds a raft connection's TLS handshake, as raft's
@@ -131,6 +132,25 @@ func (c *tlsServerConn) Write(b []byte) (int, error) {
 		return 0, err
 	}
 	return c.Conn.Write(b)
+}
+
+// RequireMasterRole is an Options.RaftVerifyPeer that accepts only a peer
+// whose certificate names the master role (auth.RoleMaster, a
+// chain://master/NAME URI SAN): with per-role certificates, a node's,
+// client's or admin's certificate of the same CA cannot speak raft to the
+// masters. chaind uses it under -tls-*.
+func RequireMasterRole(cs tls.ConnectionState) error {
+	if len(cs.PeerCertificates) == 0 {
+		return errors.New("no certificate")
+	}
+	id, err := auth.FromCertificate(cs.PeerCertificates[0])
+	if err != nil {
+		return err
+	}
+	if id.Role != auth.RoleMaster {
+		return fmt.Errorf("certificate of %s, not a master's", id)
+	}
+	return nil
 }
 
 // errNoRaftTLS is returned when Options.RaftTLS is set with a transport

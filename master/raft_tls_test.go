@@ -22,6 +22,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/chainrep/chain"
+	"github.com/chainrep/chain/auth"
+	"github.com/chainrep/chain/internal/pki"
 	"github.com/chainrep/chain/internal/testutil"
 	"github.com/chainrep/chain/transport/inmem"
 )
@@ -79,9 +81,16 @@ func (ca *testCA) configFor(t *testing.T, cn string) *tls.Config {
 	}
 }
 
+// forEach returns a configuration maker giving every master a
+// certificate of ca.
+func (ca *testCA) forEach(t *testing.T) func(Peer) *tls.Config {
+	return func(Peer) *tls.Config { return ca.config(t) }
+}
+
 // startTLSGroup starts three masters whose raft runs over mutual TLS on
-// loopback, with certificates of ca, and returns them with their peers.
-func startTLSGroup(t *testing.T, ca *testCA, log *slog.Logger, verify func(tls.ConnectionState) error) (map[string]*Master, []Peer) {
+// loopback, each with the configuration tlsFor makes for it, and returns
+// them with their peers.
+func startTLSGroup(t *testing.T, tlsFor func(Peer) *tls.Config, log *slog.Logger, verify func(tls.ConnectionState) error) (map[string]*Master, []Peer) {
 	t.Helper()
 	net := inmem.New(inmem.Options{})
 	t.Cleanup(func() { _ = net.Close() })
@@ -99,7 +108,7 @@ func startTLSGroup(t *testing.T, ca *testCA, log *slog.Logger, verify func(tls.C
 	})
 	for _, p := range peers {
 		m, err := Start(Options{Transport: net, Addr: p.Addr, Config: cfg, FailureTimeout: 200 * time.Millisecond,
-			Peers: peers, RaftAddr: p.RaftAddr, RaftTLS: ca.config(t), RaftVerifyPeer: verify, Logger: log})
+			Peers: peers, RaftAddr: p.RaftAddr, RaftTLS: tlsFor(p), RaftVerifyPeer: verify, Logger: log})
 		require.NoError(t, err)
 		masters[p.Addr] = m
 	}
@@ -118,7 +127,7 @@ func tlsLeader(masters map[string]*Master) *Master {
 // TestRaftOverMutualTLS: masters whose raft runs over mutual TLS elect a
 // leader and replicate a change to every master.
 func TestRaftOverMutualTLS(t *testing.T) {
-	masters, _ := startTLSGroup(t, newTestCA(t), nil, nil)
+	masters, _ := startTLSGroup(t, newTestCA(t).forEach(t), nil, nil)
 	require.Eventually(t, func() bool { return tlsLeader(masters) != nil }, 10*time.Second, 10*time.Millisecond, "no leader")
 	want, err := tlsLeader(masters).RemoveNode("n2") // nodes do not run: nothing else changes
 	require.NoError(t, err)
@@ -142,7 +151,7 @@ func TestRaftOverMutualTLS(t *testing.T) {
 func TestRaftRPCWithoutAMastersCertificateIsRefused(t *testing.T) {
 	ca := newTestCA(t)
 	var logs testutil.SyncBuffer
-	masters, peers := startTLSGroup(t, ca, slog.New(slog.NewTextHandler(&logs, nil)), nil)
+	masters, peers := startTLSGroup(t, ca.forEach(t), slog.New(slog.NewTextHandler(&logs, nil)), nil)
 	require.Eventually(t, func() bool { return tlsLeader(masters) != nil }, 10*time.Second, 10*time.Millisecond, "no leader")
 	before := tlsLeader(masters).Config()
 
@@ -257,7 +266,7 @@ func TestRaftVerifyPeerNarrowsTheCertificates(t *testing.T) {
 		}
 		return nil
 	}
-	masters, peers := startTLSGroup(t, ca, nil, onlyMasters)
+	masters, peers := startTLSGroup(t, ca.forEach(t), nil, onlyMasters)
 	require.Eventually(t, func() bool { return tlsLeader(masters) != nil }, 10*time.Second, 10*time.Millisecond, "no leader")
 	before := tlsLeader(masters).Config()
 	require.Positive(t, calls.Load())
@@ -277,4 +286,44 @@ func TestRaftVerifyPeerNarrowsTheCertificates(t *testing.T) {
 		require.NotEqual(t, uint64(500), m.Config().Epoch)
 	}
 	require.Equal(t, uint64(1), before.Epoch)
+}
+
+// TestRaftTakesOnlyMastersCertificates: with per-role certificates and
+// RequireMasterRole (as chaind runs), masters elect and replicate, and an
+// InstallSnapshot from a node's or an admin's certificate of the same CA
+// is refused.
+func TestRaftTakesOnlyMastersCertificates(t *testing.T) {
+	ca, err := pki.NewCA("chain test CA", time.Hour)
+	require.NoError(t, err)
+	issue := func(role auth.Role, name string, addrs ...string) *tls.Config {
+		leaf, err := ca.Issue(role, name, time.Hour, addrs...)
+		require.NoError(t, err)
+		return pki.MutualTLS(ca, leaf)
+	}
+	var logs testutil.SyncBuffer
+	masters, peers := startTLSGroup(t, func(p Peer) *tls.Config { return issue(auth.RoleMaster, p.Addr, p.RaftAddr) },
+		slog.New(slog.NewTextHandler(&logs, nil)), RequireMasterRole)
+	require.Eventually(t, func() bool { return tlsLeader(masters) != nil }, 10*time.Second, 10*time.Millisecond, "no leader")
+
+	for _, role := range []auth.Role{auth.RoleNode, auth.RoleAdmin} {
+		tr := raft.NewNetworkTransport(newAttackStream(t, issue(role, "intruder", "127.0.0.1:1")), 1, time.Second, io.Discard)
+		t.Cleanup(func() { _ = tr.Close() })
+		for _, p := range peers {
+			snap, args := forgedSnapshot(t, tr.LocalAddr())
+			var resp raft.InstallSnapshotResponse
+			err := tr.InstallSnapshot("evil", raft.ServerAddress(p.RaftAddr), args, &resp, bytes.NewReader(snap))
+			require.Error(t, err, "%s: InstallSnapshot to %s accepted (success %v)", role, p.Addr, resp.Success)
+		}
+	}
+	require.Contains(t, logs.String(), "not a master's")
+	want, err := tlsLeader(masters).RemoveNode("n2")
+	require.NoError(t, err)
+	require.Eventually(t, func() bool {
+		for _, m := range masters {
+			if m.Config().Epoch != want.Epoch {
+				return false
+			}
+		}
+		return true
+	}, 10*time.Second, 10*time.Millisecond, "the change did not reach every master")
 }

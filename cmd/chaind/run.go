@@ -168,8 +168,9 @@ func runMaster(ctx context.Context, f flags, cfg chain.Config, tr chain.Transpor
 		Addr: f.listen, Config: cfg, Transport: tr, FailureTimeout: f.failureTimeout, Logger: logger,
 		RaftAddr: f.raft, Join: f.join, Dir: f.data,
 		// Raft between masters runs over the same mutual TLS as the rest,
-		// and admin changes must name TCP addresses.
-		RaftTLS: tlsConfig, CheckAddr: master.CheckTCPAddr,
+		// with masters' certificates only, and admin changes must name TCP
+		// addresses.
+		RaftTLS: tlsConfig, RaftVerifyPeer: master.RequireMasterRole, CheckAddr: master.CheckTCPAddr,
 	}
 	if f.chains > 0 {
 		mc.Chains, mc.Replicas = f.chains, f.replicas
