@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -73,8 +74,11 @@ func TestMasterGroupRaftOverMutualTLS(t *testing.T) {
 		}, &sresp, bytes.NewReader([]byte("{}")))
 		require.Error(t, err, "InstallSnapshot to %s accepted (success %v)", target, sresp.Success)
 	}
-	for _, addr := range masters {
-		require.Equal(t, want, masterConfig(t, ops, addr), "%s", addr)
+	for _, addr := range masters { // a follower may apply the change a little after the leader answered
+		require.Eventually(t, func() bool {
+			c := masterConfig(t, ops, addr)
+			return c.Epoch == want.Epoch && slices.Equal(memberIDs(c), memberIDs(want))
+		}, 10*time.Second, 10*time.Millisecond, "%s never applied epoch %d", addr, want.Epoch)
 	}
 	ctx2, cancel2 := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel2()
