@@ -176,6 +176,11 @@ func (m *Master) commitWorking(fn func(*cluster) error) (_ durable, ran bool, _ 
 	}
 	m.mu.Unlock()
 	m.metrics.committed(reasons)
+	for _, r := range reasons {
+		cfg := chainConfig(next, r.chain)
+		m.log.Info("configuration changed", "chain", r.chain, "epoch", cfg.Epoch, "reason", r.reason, "cause", r.cause,
+			"members", cfg.Members, "joining", cfg.Joining)
+	}
 	for _, c := range next.Chains {
 		if old, ok := cur.chain(c.ID); !ok || old.Config.Epoch != c.Config.Epoch {
 			m.announce(c.ID, c.Config)

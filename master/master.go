@@ -388,7 +388,6 @@ func chainConfig(d durable, id string) chain.Config {
 // leader knows; nodes also learn it from the replies to their heartbeats.
 // It is called without m.mu, as sends may block.
 func (m *Master) announce(id string, cfg chain.Config) {
-	m.log.Info("new configuration", "chain", id, "epoch", cfg.Epoch, "members", cfg.Members, "joining", cfg.Joining)
 	m.mu.Lock()
 	var to []string
 	if m.cl != nil {

@@ -3,6 +3,7 @@ package master
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"strings"
 	"testing"
 	"testing/synctest"
@@ -12,6 +13,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/chainrep/chain"
+	"github.com/chainrep/chain/internal/testutil"
 	"github.com/chainrep/chain/storage/memory"
 	"github.com/chainrep/chain/transport/inmem"
 	"github.com/chainrep/chain/wire"
@@ -37,6 +39,7 @@ type testChain struct {
 	master *Master
 	cfg    chain.Config
 	nodes  map[string]*chain.Node
+	logs   testutil.SyncBuffer // the master's log
 }
 
 // startTestChain starts a master and n nodes (n1..nN at addresses
@@ -50,7 +53,8 @@ func startTestChain(t *testing.T, n int) *testChain {
 		c.cfg.Members = append(c.cfg.Members, chain.Member{ID: id, Addr: id})
 	}
 	t.Cleanup(c.close)
-	m, err := Start(Options{Transport: c.net, Addr: masterAddr, Config: c.cfg, FailureTimeout: bubbleTimeout})
+	m, err := Start(Options{Transport: c.net, Addr: masterAddr, Config: c.cfg, FailureTimeout: bubbleTimeout,
+		Logger: slog.New(slog.NewTextHandler(&c.logs, nil))})
 	require.NoError(t, err)
 	c.master = m
 	// The master took some virtual time to elect itself: start the nodes
@@ -189,6 +193,8 @@ func TestKilledNodeIsRemoved(t *testing.T) {
 				cfg := c.master.Config()
 				require.Equal(t, uint64(2), cfg.Epoch)
 				require.NotContains(t, memberIDs(cfg), victim)
+				require.Regexp(t, `msg="configuration changed" .*epoch=2 reason=node_failed cause="`+victim+` failed: no heartbeat for 1\.\d+s"`,
+					c.logs.String(), "the master logs the cause of the change")
 				for id, n := range c.nodes {
 					if id != victim {
 						require.Equal(t, uint64(2), n.Config().Epoch, "node %s did not adopt the new configuration", id)

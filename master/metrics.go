@@ -66,15 +66,23 @@ func configuredIDs(cfg chain.Config) []string {
 	return ids
 }
 
-// reconfig is one chain's change of configuration and its reason.
+// reconfig is one chain's change of configuration and its reason (a
+// metric label).
 type reconfig struct{ chain, reason string }
+
+// reconfigNote is a reconfig with its cause, a line for the log (see
+// reconfigCause).
+type reconfigNote struct {
+	reconfig
+	cause string
+}
 
 // reconfigsLocked returns the reason of every chain whose configuration
 // differs in next from the applied state, with the liveness the working
 // state knows at now. m.mu must be held.
-func (m *Master) reconfigsLocked(next durable, now time.Time) []reconfig {
+func (m *Master) reconfigsLocked(next durable, now time.Time) []reconfigNote {
 	cur, _ := m.fsm.current()
-	var out []reconfig
+	var out []reconfigNote
 	for _, c := range next.Chains {
 		old, ok := cur.chain(c.ID)
 		if ok && old.Config.Epoch == c.Config.Epoch {
@@ -82,7 +90,14 @@ func (m *Master) reconfigsLocked(next durable, now time.Time) []reconfig {
 		}
 		s := m.cl.chain(c.ID)
 		alive := func(id string) bool { return s != nil && s.alive(id, now) }
-		out = append(out, reconfig{c.ID, reconfigReason(old.Config, ok, c.Config, alive)})
+		heard := func(id string) (time.Duration, bool, bool) {
+			if s == nil || s.nodes[id] == nil {
+				return 0, false, false
+			}
+			return now.Sub(s.nodes[id].lastSeen), true, s.alive(id, now)
+		}
+		out = append(out, reconfigNote{reconfig: reconfig{c.ID, reconfigReason(old.Config, ok, c.Config, alive)},
+			cause: reconfigCause(old.Config, ok, c.Config, heard)})
 	}
 	return out
 }
@@ -94,14 +109,14 @@ type masterMetrics struct {
 	reconfig map[reconfig]uint64
 }
 
-func (mm *masterMetrics) committed(rs []reconfig) {
+func (mm *masterMetrics) committed(rs []reconfigNote) {
 	mm.mu.Lock()
 	defer mm.mu.Unlock()
 	if mm.reconfig == nil {
 		mm.reconfig = make(map[reconfig]uint64)
 	}
 	for _, r := range rs {
-		mm.reconfig[r]++
+		mm.reconfig[r.reconfig]++
 	}
 }
 
