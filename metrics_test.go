@@ -1,6 +1,11 @@
 package chain_test
 
 import (
+	"encoding/json"
+	"os"
+	"regexp"
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -9,6 +14,12 @@ import (
 	"github.com/chainrep/chain"
 	"github.com/chainrep/chain/chaintest"
 	"github.com/chainrep/chain/internal/metrics"
+	"github.com/chainrep/chain/master"
+	"github.com/chainrep/chain/storage/memory"
+	"github.com/chainrep/chain/storage/pebble"
+	"github.com/chainrep/chain/transport/inmem"
+	"github.com/chainrep/chain/transport/mux"
+	"github.com/chainrep/chain/transport/tcp"
 )
 
 // TestNodeAndClientCollectors runs appends through a 3-node chain and
@@ -66,4 +77,87 @@ func TestNodeAndClientCollectors(t *testing.T) {
 	require.Equal(t, float64(n), get("chain_client_call_seconds", map[string]string{"op": "append", "result": "ok"}))
 	require.Equal(t, 1.0, get("chain_client_call_seconds", map[string]string{"op": "command", "result": "error"}))
 	require.Equal(t, 1.0, get("chain_client_epoch", nil))
+}
+
+// dashboardPath is the Grafana dashboard of the README's Metrics section.
+const dashboardPath = "deploy/grafana/chain.json"
+
+// TestDashboardQueriesExistingMetrics parses the dashboard and checks
+// that every chain_ metric its queries use is described by a collector,
+// so that renaming a metric without the dashboard fails here.
+func TestDashboardQueriesExistingMetrics(t *testing.T) {
+	names := collectorNames(t)
+	raw, err := os.ReadFile(dashboardPath)
+	require.NoError(t, err)
+	var dash map[string]any
+	require.NoError(t, json.Unmarshal(raw, &dash), "the dashboard is not JSON")
+	panels, ok := dash["panels"].([]any)
+	require.True(t, ok, "no panels")
+	require.NotEmpty(t, panels)
+
+	var queries []string
+	collectQueries(dash, &queries)
+	require.NotEmpty(t, queries)
+	used := map[string]bool{}
+	ident := regexp.MustCompile(`\bchain_[a-z0-9_]+`)
+	for _, q := range queries {
+		for _, name := range ident.FindAllString(q, -1) {
+			used[name] = true
+			if slices.Contains(names, name) {
+				continue
+			}
+			base := strings.TrimSuffix(strings.TrimSuffix(strings.TrimSuffix(name, "_bucket"), "_sum"), "_count")
+			require.True(t, slices.Contains(names, base), "the dashboard queries %s (in %q), which no collector has", name, q)
+		}
+	}
+	for _, want := range []string{"chain_node_role", "chain_node_epoch", "chain_node_commit_point", "chain_node_successor_lag_entries",
+		"chain_node_refusals_total", "chain_pebble_wal_fsync_seconds_bucket", "chain_node_hop_seconds_bucket",
+		"chain_master_reconfigurations_total", "chain_master_heartbeat_age_seconds"} {
+		require.True(t, used[want], "the dashboard does not show %s", want)
+	}
+}
+
+// collectQueries appends the PromQL of every target and variable of the
+// dashboard (the strings under "expr", "query" and "definition").
+func collectQueries(v any, out *[]string) {
+	switch v := v.(type) {
+	case map[string]any:
+		for k, x := range v {
+			if s, ok := x.(string); ok && (k == "expr" || k == "query" || k == "definition") {
+				*out = append(*out, s)
+				continue
+			}
+			collectQueries(x, out)
+		}
+	case []any:
+		for _, x := range v {
+			collectQueries(x, out)
+		}
+	}
+}
+
+// collectorNames returns the names of the metrics that the collectors of
+// a node, a client, a master, the transports and the Pebble storage
+// describe.
+func collectorNames(t *testing.T) []string {
+	t.Helper()
+	net := inmem.New(inmem.Options{})
+	t.Cleanup(func() { _ = net.Close() })
+	cfg := chain.Config{Epoch: 1, Members: []chain.Member{{ID: "n1", Addr: "n1"}}}
+	node, err := chain.NewNode("n1", chain.WithTransport(net), chain.WithStorage(memory.New()), chain.WithConfig(cfg))
+	require.NoError(t, err)
+	client, err := chain.NewClient(chain.WithTransport(net), chain.WithConfig(cfg))
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = client.Close() })
+	m, err := master.Start(master.Options{Transport: net, Addr: "master", Config: cfg})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = m.Close() })
+	st, err := pebble.Open(t.TempDir())
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = st.Close() })
+	tr := tcp.New(tcp.Options{})
+	t.Cleanup(func() { _ = tr.Close() })
+	cs := []prometheus.Collector{node.Collector(), client.Collector(), m.Collector(), st.Collector(),
+		tr.Collector(), net.Collector(), mux.New(net).Collector()}
+	return metrics.Names(cs...)
 }
