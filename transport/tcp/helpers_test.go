@@ -9,10 +9,15 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
 
 	"github.com/chainrep/chain"
 	"github.com/chainrep/chain/transport/tcp"
 )
+
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m)
+}
 
 const waitTimeout = 10 * time.Second
 
