@@ -36,7 +36,7 @@ import (
 func main() {
 	cli.Main("raftcompare", func(ctx context.Context) error {
 		return run(ctx, os.Args[1:], os.Stdout, os.Stderr)
-	}, cli.FlawedStatus(errOpsFailed))
+	}, cli.FlawedStatus(benchload.ErrOpsFailed))
 }
 
 // flags are raftcompare's command line.
@@ -61,13 +61,7 @@ func parseFlags(args []string, out io.Writer) (flags, error) {
 	fs.Lookup("timeout").Usage = "timeout of each operation (raft.Apply's enqueue timeout, and the wait for its future)"
 	fs.IntVar(&f.maxAppendEntries, "max-append-entries", 512, "raft Config.MaxAppendEntries (1-1024): the most entries per AppendEntries RPC and per leader batch")
 	fs.BoolVar(&f.clientHop, "client-hop", false, "workers send their operations over loopback TCP to a server in the leader's process that applies them (as clients of a service built on raft would), instead of calling raft.Apply in it")
-	if err := fs.Parse(args); err != nil {
-		return f, err
-	}
-	if fs.NArg() > 0 {
-		return f, fmt.Errorf("unexpected arguments %q", fs.Args())
-	}
-	if err := f.Flags.Check(fs, 4096, 1<<20); err != nil {
+	if err := f.Flags.Parse(fs, args, 4096, 1<<20); err != nil {
 		return f, err
 	}
 	switch {

@@ -5,9 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
-	"runtime/pprof"
-	"sync"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -20,14 +17,10 @@ import (
 // setupTimeout bounds starting the cluster and electing a leader.
 const setupTimeout = 30 * time.Second
 
-// errOpsFailed is returned, after the summary is printed, when some
-// operations failed.
-var errOpsFailed = errors.New("operations failed")
-
 // run parses args, runs the benchmark and prints the summary to stdout;
 // progress and raft's errors go to stderr. If ctx ends (an interrupt) the
 // run stops early and the summary covers what completed. It returns an
-// error wrapping errOpsFailed if any operation failed.
+// error wrapping benchload.ErrOpsFailed if any operation failed.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	f, err := parseFlags(args, stderr)
 	if err != nil {
@@ -53,10 +46,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return errors.New("raft cluster: leader lost before the run")
 	}
 
-	l := &load{payload: make([]byte, f.Size), timeout: f.Timeout, Budget: benchload.NewBudget(f.Count)}
-	for i := range l.payload {
-		l.payload[i] = byte('a' + i%26)
-	}
+	l := &load{payload: benchload.Payload(f.Size), timeout: f.Timeout, Budget: benchload.NewBudget(f.Count)}
 	workers := make([]*worker, f.Workers)
 	for i := range workers {
 		workers[i] = newWorker(leader.raft, f.Inflight)
@@ -79,21 +69,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	sum := summarize(f, workers, elapsed)
-	if f.JSON {
-		err = sum.WriteJSON(stdout)
-	} else {
-		err = sum.WriteText(stdout)
-	}
-	if err != nil {
+	if err := f.WriteSummary(stdout, sum); err != nil {
 		return err
 	}
 	if applied := leader.fsm.entries.Load(); sum.Errors == 0 && applied < uint64(sum.Ops) {
 		return fmt.Errorf("leader's FSM applied %d entries, fewer than the %d acknowledged", applied, sum.Ops)
 	}
-	if sum.Errors > 0 {
-		return fmt.Errorf("%w: %d of %d (first: %s)", errOpsFailed, sum.Errors, sum.Errors+sum.Ops, sum.FirstError)
-	}
-	return nil
+	return benchload.Failed(sum)
 }
 
 // load is what every operation slot shares; see cmd/benchit's.
@@ -150,69 +132,31 @@ func (w *worker) apply(l *load) error {
 // operation finishes for l.timeout it calls stall, which must make every
 // pending operation fail (shut the cluster down).
 func drive(ctx context.Context, f flags, workers []*worker, l *load, stall func(), stderr io.Writer) (time.Duration, error) {
-	if f.CPUProfile != "" {
-		pf, err := os.Create(f.CPUProfile)
-		if err != nil {
-			return 0, fmt.Errorf("cpu profile: %w", err)
-		}
-		defer pf.Close()
-		if err := pprof.StartCPUProfile(pf); err != nil {
-			return 0, fmt.Errorf("cpu profile: %w", err)
-		}
-		defer pprof.StopCPUProfile()
-	}
-	stopOnCancel := context.AfterFunc(ctx, l.Stop)
-	defer stopOnCancel()
-	if !l.Bounded() {
-		timer := time.AfterFunc(f.Duration, l.Stop)
-		defer timer.Stop()
-	}
-	stopProgress := benchload.StartProgress(f.Progress, workers, stderr)
-
-	start := time.Now()
-	var wg sync.WaitGroup
+	var slots []func()
 	for _, w := range workers {
 		for _, t := range w.Tallies {
-			wg.Go(func() { w.run(ctx, t, l) })
+			slots = append(slots, func() { w.run(ctx, t, l) })
 		}
 	}
 	stopWatchdog := watchdog(l.timeout, workers, func() { l.Stop(); stall() })
-	wg.Wait()
-	elapsed := time.Since(start)
-	stopWatchdog()
-	stopProgress()
-	return elapsed, nil
+	defer stopWatchdog()
+	return benchload.Drive(ctx, f.Flags, l.Budget, workers, slots, stderr)
 }
 
 // watchdog calls stall once if the workers finish no operation for
 // timeout. The returned function stops it.
 func watchdog(timeout time.Duration, workers []*worker, stall func()) (stop func()) {
-	done := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Go(func() {
-		ticker := time.NewTicker(min(timeout/4, time.Second))
-		defer ticker.Stop()
-		last, lastAt := int64(-1), time.Now()
-		for {
-			select {
-			case <-done:
-				return
-			case now := <-ticker.C:
-				var ops int64
-				for _, w := range workers {
-					d, _ := w.Progress()
-					ops += d
-				}
-				if ops != last {
-					last, lastAt = ops, now
-				} else if now.Sub(lastAt) > timeout {
-					stall()
-					return
-				}
-			}
+	last, lastAt := int64(-1), time.Now()
+	return benchload.Every(min(timeout/4, time.Second), func(now time.Time) bool {
+		ops, _ := benchload.Totals(workers)
+		if ops != last {
+			last, lastAt = ops, now
+		} else if now.Sub(lastAt) > timeout {
+			stall()
+			return false
 		}
+		return true
 	})
-	return func() { close(done); wg.Wait() }
 }
 
 func summarize(f flags, workers []*worker, elapsed time.Duration) histogram.Summary {

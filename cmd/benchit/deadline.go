@@ -3,8 +3,9 @@ package main
 import (
 	"context"
 	"errors"
-	"sync"
 	"time"
+
+	"github.com/chainrep/chain/internal/benchload"
 )
 
 // errTimedOut is the error of an operation that ran past the timeout.
@@ -31,25 +32,14 @@ func newOpContext(parent context.Context) *opContext {
 // timeout after it began. The returned function stops the watcher; it
 // must be called once.
 func watchDeadlines(timeout time.Duration, workers []*worker) (stop func()) {
-	done := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Go(func() {
-		ticker := time.NewTicker(max(timeout/10, time.Millisecond))
-		defer ticker.Stop()
-		for {
-			select {
-			case <-done:
-				return
-			case now := <-ticker.C:
-				for _, w := range workers {
-					for _, s := range w.slots {
-						expire(s, now, timeout)
-					}
-				}
+	return benchload.Every(max(timeout/10, time.Millisecond), func(now time.Time) bool {
+		for _, w := range workers {
+			for _, s := range w.slots {
+				expire(s, now, timeout)
 			}
 		}
+		return true
 	})
-	return func() { close(done); wg.Wait() }
 }
 
 // expire cancels the slot's operation in flight if it began more than

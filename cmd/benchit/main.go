@@ -58,7 +58,7 @@ func main() {
 	// exit status tells scripts it is flawed.
 	cli.Main("benchit", func(ctx context.Context) error {
 		return run(ctx, os.Args[1:], os.Stdout, os.Stderr)
-	}, cli.FlawedStatus(errOpsFailed))
+	}, cli.FlawedStatus(benchload.ErrOpsFailed))
 }
 
 // maxInflightPerClient is the most requests a chain.Client accepts in
@@ -99,19 +99,13 @@ func parseFlags(args []string, env func(string) string, out io.Writer) (flags, e
 	fs.Lookup("size").Usage = "payload bytes of each append (and of the value queries read)"
 	fs.Lookup("cpuprofile").Usage = "write a CPU profile of the run (local chain included) to this file"
 	fs.BoolVar(&f.nodeStats, "nodestats", false, "local chain: print each node's counters (requests refused as busy, ...) to stderr after the run")
-	if err := fs.Parse(args); err != nil {
+	if err := f.Flags.Parse(fs, args, maxInflightPerClient, chain.DefaultMaxEntrySize-1024); err != nil {
 		return f, err
-	}
-	if fs.NArg() > 0 {
-		return f, fmt.Errorf("unexpected arguments %q", fs.Args())
 	}
 	set := map[string]bool{}
 	fs.Visit(func(fl *flag.Flag) { set[fl.Name] = true })
 	if f.members == "" {
 		f.members = env("CHAIN_MEMBERS")
-	}
-	if err := f.Flags.Check(fs, maxInflightPerClient, chain.DefaultMaxEntrySize-1024); err != nil {
-		return f, err
 	}
 	switch {
 	case !(f.query >= 0 && f.query <= 1): // also refuses NaN

@@ -2,13 +2,10 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
-	"runtime/pprof"
-	"sync"
 	"time"
 
 	"github.com/chainrep/chain"
@@ -23,14 +20,10 @@ import (
 // writing the key that queries read.
 const setupTimeout = 30 * time.Second
 
-// errOpsFailed is returned, after the summary is printed, when some
-// operations failed.
-var errOpsFailed = errors.New("operations failed")
-
 // run parses args, runs the benchmark and prints the summary to stdout;
 // progress and logs go to stderr. If ctx ends (an interrupt) the run stops
 // early and the summary covers what completed. It returns an error
-// wrapping errOpsFailed if any operation failed.
+// wrapping benchload.ErrOpsFailed if any operation failed.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	f, err := parseFlags(args, os.Getenv, stderr)
 	if err != nil {
@@ -74,10 +67,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	l := &load{payload: make([]byte, f.Size), query: f.query, timeout: f.Timeout, Budget: benchload.NewBudget(f.Count)}
-	for i := range l.payload {
-		l.payload[i] = byte('a' + i%26)
-	}
+	l := &load{payload: benchload.Payload(f.Size), query: f.query, timeout: f.Timeout, Budget: benchload.NewBudget(f.Count)}
 	if f.query > 0 && !tgt.partitioned {
 		if err := workers[0].kv.Put(setupCtx, queryKey, l.payload); err != nil {
 			return fmt.Errorf("write the key queries read: %w", err)
@@ -89,12 +79,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	sum := summarize(f, mode, workers, elapsed)
-	if f.JSON {
-		err = sum.WriteJSON(stdout)
-	} else {
-		err = sum.WriteText(stdout)
-	}
-	if err != nil {
+	if err := f.WriteSummary(stdout, sum); err != nil {
 		return err
 	}
 	if local != nil && f.nodeStats {
@@ -105,10 +90,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 	}
-	if sum.Errors > 0 {
-		return fmt.Errorf("%w: %d of %d (first: %s)", errOpsFailed, sum.Errors, sum.Errors+sum.Ops, sum.FirstError)
-	}
-	return nil
+	return benchload.Failed(sum)
 }
 
 // loadTarget is what the workers load: one chain, given by its
@@ -198,38 +180,15 @@ func startWorkers(ctx context.Context, tgt loadTarget, f flags) ([]*worker, erro
 // reached, the duration over or ctx ended) and returns the time from the
 // first request to the last answer.
 func drive(ctx context.Context, f flags, workers []*worker, l *load, stderr io.Writer) (time.Duration, error) {
-	if f.CPUProfile != "" {
-		pf, err := os.Create(f.CPUProfile)
-		if err != nil {
-			return 0, fmt.Errorf("cpu profile: %w", err)
-		}
-		defer pf.Close()
-		if err := pprof.StartCPUProfile(pf); err != nil {
-			return 0, fmt.Errorf("cpu profile: %w", err)
-		}
-		defer pprof.StopCPUProfile()
-	}
-	stopOnCancel := context.AfterFunc(ctx, l.Stop)
-	defer stopOnCancel()
-	if !l.Bounded() {
-		timer := time.AfterFunc(f.Duration, l.Stop)
-		defer timer.Stop()
-	}
-	stopProgress := benchload.StartProgress(f.Progress, workers, stderr)
-	stopWatching := watchDeadlines(l.timeout, workers)
-
-	start := time.Now()
-	var wg sync.WaitGroup
+	var slots []func()
 	for _, w := range workers {
 		for _, s := range w.slots {
-			wg.Go(func() { w.run(ctx, s, l) })
+			slots = append(slots, func() { w.run(ctx, s, l) })
 		}
 	}
-	wg.Wait()
-	elapsed := time.Since(start)
-	stopWatching()
-	stopProgress()
-	return elapsed, nil
+	stopWatching := watchDeadlines(l.timeout, workers)
+	defer stopWatching()
+	return benchload.Drive(ctx, f.Flags, l.Budget, workers, slots, stderr)
 }
 
 // summarize merges the slots' histograms and counters.

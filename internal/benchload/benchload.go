@@ -7,7 +7,6 @@ package benchload
 import (
 	"fmt"
 	"io"
-	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -58,28 +57,17 @@ func StartProgress[C Counter](interval time.Duration, counters []C, w io.Writer)
 	if interval <= 0 {
 		return func() {}
 	}
-	done := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Go(func() {
-		ticker := time.NewTicker(interval)
-		defer ticker.Stop()
-		start := time.Now()
-		last, lastAt := int64(0), start
-		for {
-			select {
-			case <-done:
-				fmt.Fprintln(w)
-				return
-			case now := <-ticker.C:
-				ops, failed := Totals(counters)
-				rate := float64(ops-last) / now.Sub(lastAt).Seconds()
-				last, lastAt = ops, now
-				fmt.Fprintf(w, "\r%7.1fs  %10d ops  %9.0f ops/s  %6d errors ",
-					now.Sub(start).Seconds(), ops, rate, failed)
-			}
-		}
+	start := time.Now()
+	last, lastAt := int64(0), start
+	stopTicks := Every(interval, func(now time.Time) bool {
+		ops, failed := Totals(counters)
+		rate := float64(ops-last) / now.Sub(lastAt).Seconds()
+		last, lastAt = ops, now
+		fmt.Fprintf(w, "\r%7.1fs  %10d ops  %9.0f ops/s  %6d errors ",
+			now.Sub(start).Seconds(), ops, rate, failed)
+		return true
 	})
-	return func() { close(done); wg.Wait() }
+	return func() { stopTicks(); fmt.Fprintln(w) }
 }
 
 // Totals sums the counters' totals.

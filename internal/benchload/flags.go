@@ -35,6 +35,18 @@ func (f *Flags) Register(fs *flag.FlagSet) {
 	fs.StringVar(&f.CPUProfile, "cpuprofile", "", "write a CPU profile of the run to this file")
 }
 
+// Parse parses args into fs, on which Register defined the flags, refuses
+// arguments that are not flags, and checks the flags (see Check).
+func (f *Flags) Parse(fs *flag.FlagSet, args []string, maxInflight, maxSize int) error {
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	return f.Check(fs, maxInflight, maxSize)
+}
+
 // Check validates the flags once fs is parsed, with the program's bounds
 // on -c and -size, and turns the progress line off under -json unless
 // -progress was given.

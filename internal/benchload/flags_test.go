@@ -27,16 +27,15 @@ func TestFlags(t *testing.T) {
 		{args: "-d 0 -n 5", wantProgress: time.Second},
 		{args: "-timeout 0", err: "-timeout must be positive"},
 		{args: "-progress -1s", err: "-progress must not be negative"},
+		{args: "-w 1 extra", err: `unexpected arguments ["extra"]`},
+		{args: "-nosuchflag", err: "flag provided but not defined"},
 	} {
 		t.Run(tc.args, func(t *testing.T) {
 			var f Flags
 			fs := flag.NewFlagSet("test", flag.ContinueOnError)
 			fs.SetOutput(io.Discard)
 			f.Register(fs)
-			if err := fs.Parse(strings.Fields(tc.args)); err != nil {
-				t.Fatal(err)
-			}
-			err := f.Check(fs, 64, 1000)
+			err := f.Parse(fs, strings.Fields(tc.args), 64, 1000)
 			switch {
 			case tc.err == "" && err != nil:
 				t.Fatalf("unexpected error: %v", err)

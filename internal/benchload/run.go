@@ -1,0 +1,119 @@
+package benchload
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"runtime/pprof"
+	"sync"
+	"time"
+
+	"github.com/chainrep/chain/internal/benchload/histogram"
+)
+
+// ErrOpsFailed is wrapped by the error of a run whose summary is complete
+// but some of whose operations failed (see Failed).
+var ErrOpsFailed = errors.New("operations failed")
+
+// Payload returns the payload of a run's operations: size bytes of the
+// alphabet, repeated.
+func Payload(size int) []byte {
+	p := make([]byte, size)
+	for i := range p {
+		p[i] = byte('a' + i%26)
+	}
+	return p
+}
+
+// Every calls tick from a goroutine of its own every interval until tick
+// returns false or the returned function is called. That function waits
+// for the goroutine to end; call it once.
+func Every(interval time.Duration, tick func(now time.Time) (more bool)) (stop func()) {
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		ticker := time.NewTicker(interval)
+		defer ticker.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case now := <-ticker.C:
+				if !tick(now) {
+					return
+				}
+			}
+		}
+	})
+	return func() { close(done); wg.Wait() }
+}
+
+// StartCPUProfile writes a CPU profile to the file at path (none when
+// path is empty) until the returned function is called.
+func StartCPUProfile(path string) (stop func(), err error) {
+	if path == "" {
+		return func() {}, nil
+	}
+	pf, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("cpu profile: %w", err)
+	}
+	if err := pprof.StartCPUProfile(pf); err != nil {
+		_ = pf.Close()
+		return nil, fmt.Errorf("cpu profile: %w", err)
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		_ = pf.Close()
+	}, nil
+}
+
+// Drive runs every slot in a goroutine of its own until all have returned,
+// and returns the time from the first start to the last return. Meanwhile
+// it stops b when ctx ends and, unless b is bounded, once f.Duration has
+// passed; it profiles the CPU to f.CPUProfile and prints the progress line
+// of counters to stderr every f.Progress. A slot must return soon after
+// b stops.
+func Drive[C Counter](ctx context.Context, f Flags, b *Budget, counters []C, slots []func(), stderr io.Writer) (time.Duration, error) {
+	stopProfile, err := StartCPUProfile(f.CPUProfile)
+	if err != nil {
+		return 0, err
+	}
+	defer stopProfile()
+	stopOnCancel := context.AfterFunc(ctx, b.Stop)
+	defer stopOnCancel()
+	if !b.Bounded() {
+		timer := time.AfterFunc(f.Duration, b.Stop)
+		defer timer.Stop()
+	}
+	stopProgress := StartProgress(f.Progress, counters, stderr)
+
+	start := time.Now()
+	var wg sync.WaitGroup
+	for _, slot := range slots {
+		wg.Go(slot)
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	stopProgress()
+	return elapsed, nil
+}
+
+// WriteSummary writes s to w: as one JSON object with -json, else as text.
+func (f Flags) WriteSummary(w io.Writer, s histogram.Summary) error {
+	if f.JSON {
+		return s.WriteJSON(w)
+	}
+	return s.WriteText(w)
+}
+
+// Failed returns an error wrapping ErrOpsFailed, with the count and the
+// first error, if any operation of the run that s sums up failed.
+func Failed(s histogram.Summary) error {
+	if s.Errors == 0 {
+		return nil
+	}
+	return fmt.Errorf("%w: %d of %d (first: %s)", ErrOpsFailed, s.Errors, s.Errors+s.Ops, s.FirstError)
+}
