@@ -22,22 +22,15 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"os"
 
 	"github.com/chainrep/chain/internal/benchload"
-	"github.com/chainrep/chain/internal/cli"
 )
 
-func main() {
-	cli.Main("raftcompare", func(ctx context.Context) error {
-		return run(ctx, os.Args[1:], os.Stdout, os.Stderr)
-	}, cli.FlawedStatus(benchload.ErrOpsFailed))
-}
+func main() { benchload.Main("raftcompare", run) }
 
 // flags are raftcompare's command line.
 type flags struct {

@@ -40,26 +40,17 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"os"
 
 	"github.com/chainrep/chain"
 	"github.com/chainrep/chain/internal/benchload"
-	"github.com/chainrep/chain/internal/cli"
 	"github.com/chainrep/chain/wire"
 )
 
-func main() {
-	// A run whose operations partly failed still prints its summary; the
-	// exit status tells scripts it is flawed.
-	cli.Main("benchit", func(ctx context.Context) error {
-		return run(ctx, os.Args[1:], os.Stdout, os.Stderr)
-	}, cli.FlawedStatus(benchload.ErrOpsFailed))
-}
+func main() { benchload.Main("benchit", run) }
 
 // maxInflightPerClient is the most requests a chain.Client accepts in
 // flight (chain.WithMaxInflight's upper bound).

@@ -11,11 +11,23 @@ import (
 	"time"
 
 	"github.com/chainrep/chain/internal/benchload/histogram"
+	"github.com/chainrep/chain/internal/cli"
 )
 
 // ErrOpsFailed is wrapped by the error of a run whose summary is complete
 // but some of whose operations failed (see Failed).
 var ErrOpsFailed = errors.New("operations failed")
+
+// Main is the main function of the load generator name: it runs run with
+// the program's arguments, standard output and standard error under
+// cli.Main. A run whose operations partly failed still prints its
+// summary; it exits with status 1 (an error wrapping ErrOpsFailed), so
+// that scripts can tell it from a run that could not be made (2).
+func Main(name string, run func(ctx context.Context, args []string, stdout, stderr io.Writer) error) {
+	cli.Main(name, func(ctx context.Context) error {
+		return run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	}, cli.FlawedStatus(ErrOpsFailed))
+}
 
 // Payload returns the payload of a run's operations: size bytes of the
 // alphabet, repeated.
