@@ -108,84 +108,44 @@ type command struct {
 }
 
 var commands = map[string]command{
-	"append": {"append DATA", 1, 1, func(ctx context.Context, s *call, a []string) error {
-		data, err := s.payload.read(a[0], maxPayload)
-		if err != nil {
-			return err
-		}
-		c, err := s.chainClient(ctx)
-		if err != nil {
-			return err
-		}
+	"append": {"append DATA", 1, 1, onChain(func(s *call, a []string) ([]byte, error) {
+		return s.payload.read(a[0], maxPayload)
+	}, func(ctx context.Context, s *call, c *chain.Client, data []byte) error {
 		off, err := c.Append(ctx, data)
 		if err != nil {
 			return err
 		}
 		return s.print(map[string]any{"offset": off}, fmt.Sprintf("appended at offset %d", off))
-	}},
-	"read": {"read FROM [MAX]", 1, 2, func(ctx context.Context, s *call, a []string) error {
-		from, err := strconv.ParseUint(a[0], 10, 64)
-		if err != nil || from == 0 {
-			return fmt.Errorf("%w: FROM must be an offset >= 1", errUsage)
-		}
-		max := 10
-		if len(a) == 2 {
-			if max, err = strconv.Atoi(a[1]); err != nil || max < 1 {
-				return fmt.Errorf("%w: MAX must be >= 1", errUsage)
-			}
-		}
-		c, err := s.chainClient(ctx)
-		if err != nil {
-			return err
-		}
-		ents, err := c.Read(ctx, from, max)
+	})},
+	"read": {"read FROM [MAX]", 1, 2, onChain(parseReadRange, func(ctx context.Context, s *call, c *chain.Client, r readRange) error {
+		ents, err := c.Read(ctx, r.from, r.max)
 		if err != nil {
 			return err
 		}
 		return s.printEntries(ents)
-	}},
-	"latest": {"latest", 0, 0, func(ctx context.Context, s *call, a []string) error {
-		c, err := s.chainClient(ctx)
-		if err != nil {
-			return err
-		}
+	})},
+	"latest": {"latest", 0, 0, onChain(noArgs, func(ctx context.Context, s *call, c *chain.Client, _ struct{}) error {
 		off, err := c.Latest(ctx)
 		if err != nil {
 			return err
 		}
 		return s.print(map[string]any{"commit": off}, fmt.Sprintf("commit point %d", off))
-	}},
-	"do": {"do NAME [DATA]", 1, 2, func(ctx context.Context, s *call, a []string) error {
-		data, err := s.handlerPayload(a)
-		if err != nil {
-			return err
-		}
-		c, err := s.chainClient(ctx)
-		if err != nil {
-			return err
-		}
-		res, err := c.Submit(ctx, a[0], data)
+	})},
+	"do": {"do NAME [DATA]", 1, 2, onChain(parseHandlerCall, func(ctx context.Context, s *call, c *chain.Client, h handlerCall) error {
+		res, err := c.Submit(ctx, h.name, h.data)
 		if err != nil {
 			return err
 		}
 		return s.print(map[string]any{"offset": res.Offset, "result": string(res.Data)},
 			fmt.Sprintf("offset %d: %q", res.Offset, res.Data))
-	}},
-	"query": {"query NAME [DATA]", 1, 2, func(ctx context.Context, s *call, a []string) error {
-		data, err := s.handlerPayload(a)
-		if err != nil {
-			return err
-		}
-		c, err := s.chainClient(ctx)
-		if err != nil {
-			return err
-		}
-		out, err := c.Query(ctx, a[0], data)
+	})},
+	"query": {"query NAME [DATA]", 1, 2, onChain(parseHandlerCall, func(ctx context.Context, s *call, c *chain.Client, h handlerCall) error {
+		out, err := c.Query(ctx, h.name, h.data)
 		if err != nil {
 			return err
 		}
 		return s.print(map[string]any{"result": string(out)}, fmt.Sprintf("%q", out))
-	}},
+	})},
 	"put": {"put KEY VALUE", 2, 2, func(ctx context.Context, s *call, a []string) error {
 		value, err := s.payload.read(a[1], maxPayload)
 		if err != nil {
@@ -267,12 +227,64 @@ func kvRefusal(verb string, args []string) error {
 		verb, args[0], use)
 }
 
-// handlerPayload returns the DATA of do or query (a[1], or none).
-func (s *call) handlerPayload(a []string) ([]byte, error) {
-	if len(a) < 2 {
-		return nil, nil
+// onChain makes the run function of a command of one chain's log: parse
+// checks and decodes its arguments first, so that a usage or payload error
+// comes before any contact with the cluster; then run gets them with the
+// client of the chain the command goes to (see chainClient).
+func onChain[A any](parse func(s *call, a []string) (A, error),
+	run func(ctx context.Context, s *call, c *chain.Client, args A) error) func(context.Context, *call, []string) error {
+	return func(ctx context.Context, s *call, a []string) error {
+		args, err := parse(s, a)
+		if err != nil {
+			return err
+		}
+		c, err := s.chainClient(ctx)
+		if err != nil {
+			return err
+		}
+		return run(ctx, s, c, args)
 	}
-	return s.payload.read(a[1], maxPayload)
+}
+
+// noArgs is the parse function of a command that takes no arguments.
+func noArgs(*call, []string) (struct{}, error) { return struct{}{}, nil }
+
+// readRange is what read reads: up to max entries from offset from.
+type readRange struct {
+	from uint64
+	max  int
+}
+
+// parseReadRange parses read's FROM [MAX] (MAX 10 by default).
+func parseReadRange(_ *call, a []string) (readRange, error) {
+	from, err := strconv.ParseUint(a[0], 10, 64)
+	if err != nil || from == 0 {
+		return readRange{}, fmt.Errorf("%w: FROM must be an offset >= 1", errUsage)
+	}
+	r := readRange{from: from, max: 10}
+	if len(a) == 2 {
+		if r.max, err = strconv.Atoi(a[1]); err != nil || r.max < 1 {
+			return readRange{}, fmt.Errorf("%w: MAX must be >= 1", errUsage)
+		}
+	}
+	return r, nil
+}
+
+// handlerCall is what do and query run: the handler name and its DATA.
+type handlerCall struct {
+	name string
+	data []byte
+}
+
+// parseHandlerCall parses NAME [DATA] of do or query (no DATA: none).
+func parseHandlerCall(s *call, a []string) (handlerCall, error) {
+	h := handlerCall{name: a[0]}
+	if len(a) < 2 {
+		return h, nil
+	}
+	var err error
+	h.data, err = s.payload.read(a[1], maxPayload)
+	return h, err
 }
 
 // splitLine splits an interactive line into words; double quotes group

@@ -80,7 +80,13 @@ type nodeStatus struct {
 // masterView is the master's configuration as status and the admin
 // commands print it.
 type masterView struct {
-	Addr    string       `json:"addr"`
+	Addr string `json:"addr"`
+	configView
+}
+
+// configView is a chain's configuration as chainctl prints it: its epoch
+// and its members in chain order, each with its role.
+type configView struct {
 	Epoch   uint64       `json:"epoch"`
 	Members []memberView `json:"members"`
 	Joining *memberView  `json:"joining,omitempty"`
@@ -93,7 +99,11 @@ type memberView struct {
 }
 
 func newMasterView(addr string, cfg chain.Config) masterView {
-	v := masterView{Addr: addr, Epoch: cfg.Epoch, Members: make([]memberView, len(cfg.Members))}
+	return masterView{Addr: addr, configView: newConfigView(cfg)}
+}
+
+func newConfigView(cfg chain.Config) configView {
+	v := configView{Epoch: cfg.Epoch, Members: make([]memberView, len(cfg.Members))}
 	for i, m := range cfg.Members {
 		v.Members[i] = memberView{ID: m.ID, Addr: m.Addr, Role: cfg.Role(m.ID).String()}
 	}

@@ -57,12 +57,10 @@ func (s *call) adminNode(ctx context.Context, req *wire.AdminRequest) error {
 
 // chainView is one chain of a partitioned cluster as status prints it.
 type chainView struct {
-	ID      string       `json:"id"`
-	SlotLo  uint32       `json:"slot_lo"`
-	SlotHi  uint32       `json:"slot_hi"`
-	Epoch   uint64       `json:"epoch"`
-	Members []memberView `json:"members"`
-	Joining *memberView  `json:"joining,omitempty"`
+	ID     string `json:"id"`
+	SlotLo uint32 `json:"slot_lo"`
+	SlotHi uint32 `json:"slot_hi"`
+	configView
 }
 
 // serverView is one server of a partitioned cluster as status prints it.
@@ -153,9 +151,7 @@ func (s *console) clusterStatus(ctx context.Context) (clusterStatus, error) {
 		st.Servers = append(st.Servers, serverView{ID: sv.ID, Addr: sv.Addr, Alive: sv.Alive, Replicas: sv.Replicas})
 	}
 	for _, ch := range u.Cluster.Chains {
-		v := newMasterView("", ch.Config)
-		st.Chains = append(st.Chains, chainView{ID: ch.ID, SlotLo: ch.SlotLo, SlotHi: ch.SlotHi, Epoch: ch.Config.Epoch,
-			Members: v.Members, Joining: v.Joining})
+		st.Chains = append(st.Chains, chainView{ID: ch.ID, SlotLo: ch.SlotLo, SlotHi: ch.SlotHi, configView: newConfigView(ch.Config)})
 	}
 	return st, nil
 }
