@@ -28,18 +28,7 @@ func TestMethodsAfterCloseReturnErrClosed(t *testing.T) {
 	require.NoError(t, s.Append([]chain.Entry{{Offset: 1}, {Offset: 2}}))
 	require.NoError(t, s.SetMeta("epoch", []byte("1")))
 	require.NoError(t, s.Close())
-
-	require.ErrorIs(t, s.Append([]chain.Entry{{Offset: 3}}), chain.ErrClosed)
-	require.ErrorIs(t, s.Append(nil), chain.ErrClosed)
-	_, err := s.Entries(1, 3, 1<<20)
-	require.ErrorIs(t, err, chain.ErrClosed)
-	require.ErrorIs(t, s.TruncateSuffix(2), chain.ErrClosed)
-	require.ErrorIs(t, s.TruncatePrefix(2), chain.ErrClosed)
-	require.ErrorIs(t, s.SetMeta("epoch", []byte("2")), chain.ErrClosed)
-	_, ok, err := s.Meta("epoch")
-	require.ErrorIs(t, err, chain.ErrClosed)
-	require.False(t, ok)
-	require.ErrorIs(t, s.Close(), chain.ErrClosed)
+	storagetest.RequireClosed(t, s)
 
 	// FirstOffset and LastOffset cannot fail: the closed storage reports an
 	// empty log that ends where the open one did.

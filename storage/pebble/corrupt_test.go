@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/chainrep/chain"
+	"github.com/chainrep/chain/storage/storagetest"
 )
 
 // withRawDB opens the Pebble database at dir in fs directly and runs f on
@@ -181,17 +182,7 @@ func TestMethodsAfterClose(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, s.Append(entriesAt(1, 2)))
 	require.NoError(t, s.Close())
-	require.ErrorIs(t, s.Append(entriesAt(3, 1)), chain.ErrClosed)
-	require.ErrorIs(t, s.Append(nil), chain.ErrClosed)
-	_, err = s.Entries(1, 3, 1<<20)
-	require.ErrorIs(t, err, chain.ErrClosed)
-	require.ErrorIs(t, s.TruncateSuffix(2), chain.ErrClosed)
-	require.ErrorIs(t, s.TruncatePrefix(2), chain.ErrClosed)
-	require.ErrorIs(t, s.SetMeta("epoch", []byte("2")), chain.ErrClosed)
-	_, ok, err := s.Meta("epoch")
-	require.ErrorIs(t, err, chain.ErrClosed)
-	require.False(t, ok)
-	require.ErrorIs(t, s.Close(), chain.ErrClosed)
+	storagetest.RequireClosed(t, s)
 	require.Equal(t, uint64(1), s.FirstOffset())
 	require.Equal(t, uint64(2), s.LastOffset())
 	require.Equal(t, uint64(2), s.Stats().EntriesAppended)

@@ -25,13 +25,7 @@ const (
 // is called; the benchmarks close it. Each reports entries/s.
 func RunBenchmarks(b *testing.B, open func(b *testing.B) chain.Storage) {
 	b.Helper()
-	fresh := func(b *testing.B) chain.Storage {
-		b.Helper()
-		s := open(b)
-		require.NotNil(b, s, "open returned a nil storage")
-		b.Cleanup(func() { require.NoError(b, s.Close(), "Close") })
-		return s
-	}
+	fresh := closedAtEnd(open)
 	for _, batch := range []int{1, 16, 256} {
 		b.Run(fmt.Sprintf("Append/batch=%d", batch), func(b *testing.B) { benchAppend(b, fresh(b), batch) })
 	}

@@ -19,23 +19,27 @@ func testAppend(t *testing.T, fresh opener) {
 			requireLog(t, s, 1, want)
 		}
 	})
-	t.Run("WrongFirstOffsetOnNew", func(t *testing.T) {
-		s := fresh(t)
-		for _, off := range []uint64{0, 2, 100} {
-			err := s.Append(makeEntries(off, 2))
-			require.ErrorIs(t, err, chain.ErrNotDense, "Append at %d to a new storage", off)
-			requireLog(t, s, 1, nil)
-		}
-	})
-	t.Run("WrongFirstOffset", func(t *testing.T) {
-		s := fresh(t)
-		want := appendN(t, s, 3)
-		for _, off := range []uint64{0, 1, 3, 5, 100} {
-			err := s.Append(makeEntries(off, 2))
-			require.ErrorIs(t, err, chain.ErrNotDense, "Append at %d after LastOffset 3", off)
-			requireLog(t, s, 1, want)
-		}
-	})
+	for _, tc := range []struct {
+		name string
+		held int      // entries appended first
+		offs []uint64 // first offsets of batches that must be refused
+	}{
+		{"WrongFirstOffsetOnNew", 0, []uint64{0, 2, 100}},
+		{"WrongFirstOffset", 3, []uint64{0, 1, 3, 5, 100}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := fresh(t)
+			var want []chain.Entry
+			if tc.held > 0 {
+				want = appendN(t, s, tc.held)
+			}
+			for _, off := range tc.offs {
+				err := s.Append(makeEntries(off, 2))
+				require.ErrorIs(t, err, chain.ErrNotDense, "Append at %d after LastOffset %d", off, tc.held)
+				requireLog(t, s, 1, want)
+			}
+		})
+	}
 	t.Run("GapInsideBatch", func(t *testing.T) {
 		s := fresh(t)
 		want := appendN(t, s, 3)

@@ -37,13 +37,7 @@ import (
 // new, empty storage each time it is called; the suite closes it.
 func Run(t *testing.T, open func(t *testing.T) chain.Storage) {
 	t.Helper()
-	fresh := func(t *testing.T) chain.Storage {
-		t.Helper()
-		s := open(t)
-		require.NotNil(t, s, "open returned a nil storage")
-		t.Cleanup(func() { require.NoError(t, s.Close(), "Close") })
-		return s
-	}
+	fresh := closedAtEnd(open)
 	t.Run("New", func(t *testing.T) { testNew(t, fresh(t)) })
 	t.Run("Append", func(t *testing.T) { testAppend(t, fresh) })
 	t.Run("Entries", func(t *testing.T) { testEntries(t, fresh) })
@@ -52,6 +46,36 @@ func Run(t *testing.T, open func(t *testing.T) chain.Storage) {
 	t.Run("Meta", func(t *testing.T) { testMeta(t, fresh) })
 	t.Run("ConcurrentReadersDuringAppends", func(t *testing.T) { testConcurrent(t, fresh(t)) })
 	t.Run("LargeLogPagedRead", func(t *testing.T) { testLarge(t, fresh(t)) })
+}
+
+// RequireClosed checks that every method of s that can fail returns
+// chain.ErrClosed, as it must once s is closed (Close included), whatever
+// it held.
+func RequireClosed(t *testing.T, s chain.Storage) {
+	t.Helper()
+	require.ErrorIs(t, s.Append([]chain.Entry{{Offset: 3, Epoch: 1}}), chain.ErrClosed)
+	require.ErrorIs(t, s.Append(nil), chain.ErrClosed)
+	_, err := s.Entries(1, 3, 1<<20)
+	require.ErrorIs(t, err, chain.ErrClosed)
+	require.ErrorIs(t, s.TruncateSuffix(2), chain.ErrClosed)
+	require.ErrorIs(t, s.TruncatePrefix(2), chain.ErrClosed)
+	require.ErrorIs(t, s.SetMeta("epoch", []byte("2")), chain.ErrClosed)
+	_, ok, err := s.Meta("epoch")
+	require.ErrorIs(t, err, chain.ErrClosed)
+	require.False(t, ok)
+	require.ErrorIs(t, s.Close(), chain.ErrClosed)
+}
+
+// closedAtEnd wraps open: each storage it opens is checked not nil and is
+// closed, without error, when the test or benchmark that opened it ends.
+func closedAtEnd[T testing.TB](open func(T) chain.Storage) func(T) chain.Storage {
+	return func(tb T) chain.Storage {
+		tb.Helper()
+		s := open(tb)
+		require.NotNil(tb, s, "open returned a nil storage")
+		tb.Cleanup(func() { require.NoError(tb, s.Close(), "Close") })
+		return s
+	}
 }
 
 // opener opens a fresh storage that is closed when the test ends.

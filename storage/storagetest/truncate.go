@@ -8,6 +8,14 @@ import (
 	"github.com/chainrep/chain"
 )
 
+// requireEmptyAt checks that s holds no entry and that appends go on
+// densely from offset next.
+func requireEmptyAt(t *testing.T, s chain.Storage, next uint64) {
+	t.Helper()
+	requireLog(t, s, next, nil)
+	requireLog(t, s, next, appendN(t, s, 2))
+}
+
 func testTruncateSuffix(t *testing.T, fresh opener) {
 	t.Run("Middle", func(t *testing.T) {
 		s := fresh(t)
@@ -19,8 +27,7 @@ func testTruncateSuffix(t *testing.T, fresh opener) {
 		s := fresh(t)
 		appendN(t, s, 10)
 		require.NoError(t, s.TruncateSuffix(1))
-		requireLog(t, s, 1, nil)
-		requireLog(t, s, 1, appendN(t, s, 2))
+		requireEmptyAt(t, s, 1)
 	})
 	t.Run("AtNextIsNoOp", func(t *testing.T) {
 		s := fresh(t)
@@ -64,8 +71,7 @@ func testTruncateSuffix(t *testing.T, fresh opener) {
 		require.NoError(t, s.TruncateSuffix(8))
 		requireLog(t, s, 4, want[3:7])
 		require.NoError(t, s.TruncateSuffix(4))
-		requireLog(t, s, 4, nil)
-		requireLog(t, s, 4, appendN(t, s, 3))
+		requireEmptyAt(t, s, 4)
 	})
 }
 
@@ -103,8 +109,7 @@ func testTruncatePrefix(t *testing.T, fresh opener) {
 		s := fresh(t)
 		appendN(t, s, 10)
 		require.NoError(t, s.TruncatePrefix(11))
-		requireLog(t, s, 11, nil)
-		requireLog(t, s, 11, appendN(t, s, 2))
+		requireEmptyAt(t, s, 11)
 	})
 	t.Run("BeyondNextEmptiesLog", func(t *testing.T) {
 		s := fresh(t)
@@ -120,8 +125,7 @@ func testTruncatePrefix(t *testing.T, fresh opener) {
 	t.Run("BeyondNextOnNew", func(t *testing.T) {
 		s := fresh(t)
 		require.NoError(t, s.TruncatePrefix(5))
-		requireLog(t, s, 5, nil)
-		requireLog(t, s, 5, appendN(t, s, 2))
+		requireEmptyAt(t, s, 5)
 	})
 	t.Run("ReadTruncatedFails", func(t *testing.T) {
 		s := fresh(t)
