@@ -340,20 +340,10 @@ func (c *Cluster) Client(opts ...chain.ClientOption) *chain.Client {
 // storage is closed too, otherwise the in-memory storage is kept. Safe for
 // concurrent use.
 func (c *Cluster) Kill(i int) {
-	n := takeSlot(&c.mu, c.nodes, i)
-	if n == nil {
+	if !closeSlot(c.t, &c.mu, c.nodes, i, "node") || c.opts.OpenStorage == nil {
 		return
 	}
-	if err := n.Close(); err != nil {
-		c.t.Errorf("chaintest: close node %d: %v", i, err)
-	}
-	if c.opts.OpenStorage == nil {
-		return
-	}
-	st := takeSlot(&c.mu, c.stores, i)
-	if err := st.Close(); err != nil {
-		c.t.Errorf("chaintest: close storage of node %d: %v", i, err)
-	}
+	closeSlot(c.t, &c.mu, c.stores, i, "storage of node")
 }
 
 // Pause cuts node i off the network for d, as a long garbage-collection

@@ -122,12 +122,8 @@ func (g *masterGroup) current() *master.Master {
 // kill closes master i, as a process exit would (its state was in
 // memory), and cuts its raft transport off the others'.
 func (g *masterGroup) kill(t testing.TB, i int) {
-	m := takeSlot(&g.mu, g.masters, i)
-	if m == nil {
+	if !closeSlot(t, &g.mu, g.masters, i, "master") {
 		return
-	}
-	if err := m.Close(); err != nil {
-		t.Errorf("chaintest: close master %d: %v", i, err)
 	}
 	for j, tr := range g.rafts {
 		if j != i {

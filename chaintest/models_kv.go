@@ -214,21 +214,11 @@ func (s kvState) holds(in KVInput) bool {
 // partitionKV splits history by key, in key order, and rewrites each key's
 // unknown writes with resolveKVUnknowns.
 func partitionKV(history []porcupine.Operation) [][]porcupine.Operation {
-	byKey := make(map[string][]porcupine.Operation)
-	for _, op := range history {
-		k := kvInputOf(op.Input).Key
-		byKey[k] = append(byKey[k], op)
+	groups := groupByKey(history, func(op porcupine.Operation) string { return kvInputOf(op.Input).Key })
+	for i, ops := range groups {
+		groups[i] = resolveKVUnknowns(ops)
 	}
-	keys := make([]string, 0, len(byKey))
-	for k := range byKey {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	out := make([][]porcupine.Operation, 0, len(keys))
-	for _, k := range keys {
-		out = append(out, resolveKVUnknowns(byKey[k]))
-	}
-	return out
+	return groups
 }
 
 // resolveKVUnknowns rewrites the unknown writes of the history of one key as
@@ -284,17 +274,23 @@ func partitionKVEvents(history []porcupine.Event) [][]porcupine.Event {
 			keyOf[ev.Id] = kvInputOf(ev.Value).Key
 		}
 	}
-	byKey := make(map[string][]porcupine.Event)
-	for _, ev := range history {
-		k := keyOf[ev.Id]
-		byKey[k] = append(byKey[k], ev)
+	return groupByKey(history, func(ev porcupine.Event) string { return keyOf[ev.Id] })
+}
+
+// groupByKey splits items by their key: the groups in key order, each in
+// the order of items.
+func groupByKey[E any](items []E, key func(E) string) [][]E {
+	byKey := make(map[string][]E)
+	for _, it := range items {
+		k := key(it)
+		byKey[k] = append(byKey[k], it)
 	}
 	keys := make([]string, 0, len(byKey))
 	for k := range byKey {
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
-	out := make([][]porcupine.Event, 0, len(keys))
+	out := make([][]E, 0, len(keys))
 	for _, k := range keys {
 		out = append(out, byKey[k])
 	}
@@ -340,25 +336,8 @@ func describeKVOp(in KVInput, output any) string {
 	return fmt.Sprintf("%v -> %v", in, output)
 }
 
-func kvInputOf(v any) KVInput {
-	switch in := v.(type) {
-	case KVInput:
-		return in
-	case *KVInput:
-		return *in
-	}
-	panic(fmt.Sprintf("chaintest: KVModel: input has type %T, want chaintest.KVInput", v))
-}
-
-func kvOutputOf(v any) KVOutput {
-	switch out := v.(type) {
-	case KVOutput:
-		return out
-	case *KVOutput:
-		return *out
-	}
-	panic(fmt.Sprintf("chaintest: KVModel: output has type %T, want chaintest.KVOutput", v))
-}
+func kvInputOf(v any) KVInput   { return valueOf[KVInput](v, "KVModel", "input") }
+func kvOutputOf(v any) KVOutput { return valueOf[KVOutput](v, "KVModel", "output") }
 
 // ---------------------------------------------------------------------------
 // Descriptions

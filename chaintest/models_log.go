@@ -401,25 +401,19 @@ func describeLogOp(in LogInput, output any) string {
 	return fmt.Sprintf("%v -> %v", in, output)
 }
 
-func logInputOf(v any) LogInput {
-	switch in := v.(type) {
-	case LogInput:
-		return in
-	case *LogInput:
-		return *in
-	}
-	panic(fmt.Sprintf("chaintest: LogModel: input has type %T, want chaintest.LogInput", v))
-}
+func logInputOf(v any) LogInput   { return valueOf[LogInput](v, "LogModel", "input") }
+func logOutputOf(v any) LogOutput { return valueOf[LogOutput](v, "LogModel", "output") }
 
-func logOutputOf(v any) LogOutput {
-	switch out := v.(type) {
-	case LogOutput:
-		return out
-	case *LogOutput:
-		return *out
+// valueOf returns v as a T, whether it holds a T or a *T: a history may
+// record either. Anything else is a bug of the test that recorded the
+// history, reported as one of model's inputs or outputs (what).
+func valueOf[T any](v any, model, what string) T {
+	switch x := v.(type) {
+	case T:
+		return x
+	case *T:
+		return *x
 	}
-	panic(fmt.Sprintf("chaintest: LogModel: output has type %T, want chaintest.LogOutput", v))
+	var want T
+	panic(fmt.Sprintf("chaintest: %s: %s has type %T, want %T", model, what, v, want))
 }
-
-// ---------------------------------------------------------------------------
-// Key-value model

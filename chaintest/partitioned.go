@@ -173,13 +173,7 @@ func (p *Partitioned) AddServer() int {
 // KillServer closes server i and its replicas, as a process exit would
 // (their in-memory logs are lost). Safe for concurrent use.
 func (p *Partitioned) KillServer(i int) {
-	s := takeSlot(&p.mu, p.servers, i)
-	if s == nil {
-		return
-	}
-	if err := s.Close(); err != nil {
-		p.t.Errorf("chaintest: close server %d: %v", i, err)
-	}
+	closeSlot(p.t, &p.mu, p.servers, i, "server")
 }
 
 // RestartServer starts server i again after KillServer, with empty
