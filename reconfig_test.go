@@ -25,6 +25,31 @@ func masterChain(t *testing.T, seed int64, nodes int) *chaintest.Cluster {
 
 const failureTimeout = 200 * time.Millisecond
 
+// underLoad is a 3-node chain started by masterChain, with its invariants
+// watched, under a log workload of 4 clients.
+type underLoad struct {
+	*logWorkload
+	c         *chaintest.Cluster
+	seed      int64
+	stopWatch func() int
+}
+
+// startUnderLoad starts the chain and its workload on the run's first
+// seed (see runSeeds).
+func startUnderLoad(t *testing.T) (*chaintest.Cluster, *underLoad) {
+	seed := runSeeds(t)[0]
+	c := masterChain(t, seed, 3)
+	stopWatch := c.WatchInvariants(2 * time.Millisecond)
+	return c, &underLoad{logWorkload: startLogWorkload(c, seed, 4, 100000), c: c, seed: seed, stopWatch: stopWatch}
+}
+
+// finish stops the workload and checks its history and the chain's
+// invariants (see logWorkload.finish).
+func (u *underLoad) finish(t *testing.T) {
+	t.Helper()
+	u.logWorkload.finish(t, u.c, u.stopWatch, u.seed)
+}
+
 // TestFailover kills the head, a middle node or the tail of a 3-node chain
 // under load: the master removes it, the chain serves again, nothing
 // acknowledged is lost and the history is linearizable. It logs the time
@@ -32,19 +57,16 @@ const failureTimeout = 200 * time.Millisecond
 func TestFailover(t *testing.T) {
 	for victim, role := range []string{"head", "middle", "tail"} {
 		t.Run(role, func(t *testing.T) {
-			seed := runSeeds(t)[0]
-			c := masterChain(t, seed, 3)
-			stopWatch := c.WatchInvariants(2 * time.Millisecond)
-			w := startLogWorkload(c, seed, 4, 100000)
+			c, w := startUnderLoad(t)
 			time.Sleep(100 * time.Millisecond)
 			failedAt := time.Now()
 			c.Kill(victim)
 			took := w.recoveryTime(t, failedAt)
 			t.Logf("%s failure: first write acknowledged %v after it (failure timeout %v)", role, took.Round(time.Millisecond), failureTimeout)
 			time.Sleep(100 * time.Millisecond)
-			w.finish(t, c, stopWatch, seed)
+			w.finish(t)
 			cfg := c.Config()
-			require.Len(t, cfg.Members, 2, "seed %d", seed)
+			require.Len(t, cfg.Members, 2, "seed %d", w.seed)
 			require.Greater(t, cfg.Epoch, uint64(1))
 		})
 	}
@@ -55,10 +77,7 @@ func TestFailover(t *testing.T) {
 func TestSeveralFailuresDownToOne(t *testing.T) {
 	for _, survivor := range []int{0, 1, 2} {
 		t.Run(fmt.Sprintf("survivor=%d", survivor), func(t *testing.T) {
-			seed := runSeeds(t)[0]
-			c := masterChain(t, seed, 3)
-			stopWatch := c.WatchInvariants(2 * time.Millisecond)
-			w := startLogWorkload(c, seed, 4, 100000)
+			c, w := startUnderLoad(t)
 			time.Sleep(100 * time.Millisecond)
 			failedAt := time.Now()
 			for i := range 3 {
@@ -68,9 +87,9 @@ func TestSeveralFailuresDownToOne(t *testing.T) {
 			}
 			took := w.recoveryTime(t, failedAt)
 			t.Logf("two failures at once: first write acknowledged %v after them", took.Round(time.Millisecond))
-			w.finish(t, c, stopWatch, seed)
+			w.finish(t)
 			cfg := c.Config()
-			require.Len(t, cfg.Members, 1, "seed %d", seed)
+			require.Len(t, cfg.Members, 1, "seed %d", w.seed)
 			require.Equal(t, c.Config().Members[0].Addr, c.Addr(survivor))
 		})
 	}
@@ -79,10 +98,7 @@ func TestSeveralFailuresDownToOne(t *testing.T) {
 // TestAddNodeDuringWrites adds a fourth node while clients write: it
 // catches up by pulling and becomes the tail.
 func TestAddNodeDuringWrites(t *testing.T) {
-	seed := runSeeds(t)[0]
-	c := masterChain(t, seed, 3)
-	stopWatch := c.WatchInvariants(2 * time.Millisecond)
-	w := startLogWorkload(c, seed, 4, 100000)
+	c, w := startUnderLoad(t)
 	time.Sleep(100 * time.Millisecond)
 	added := c.AddNode()
 	require.Eventually(t, func() bool {
@@ -90,7 +106,7 @@ func TestAddNodeDuringWrites(t *testing.T) {
 		return len(cfg.Members) == 4 && cfg.Tail().Addr == c.Addr(added)
 	}, 20*time.Second, time.Millisecond, "the new node never became the tail")
 	time.Sleep(100 * time.Millisecond)
-	w.finish(t, c, stopWatch, seed)
+	w.finish(t)
 	require.Equal(t, chain.RoleTail, c.Node(added).Role())
 }
 
@@ -100,10 +116,7 @@ func TestAddNodeDuringWrites(t *testing.T) {
 func TestFailedNodeRejoins(t *testing.T) {
 	for victim, role := range []string{"head", "middle", "tail"} {
 		t.Run(role, func(t *testing.T) {
-			seed := runSeeds(t)[0]
-			c := masterChain(t, seed, 3)
-			stopWatch := c.WatchInvariants(2 * time.Millisecond)
-			w := startLogWorkload(c, seed, 4, 100000)
+			c, w := startUnderLoad(t)
 			time.Sleep(50 * time.Millisecond)
 			c.Kill(victim)
 			require.Eventually(t, func() bool { return len(c.Config().Members) == 2 }, 20*time.Second, time.Millisecond)
@@ -114,7 +127,7 @@ func TestFailedNodeRejoins(t *testing.T) {
 				return len(cfg.Members) == 3 && cfg.Tail().Addr == c.Addr(victim)
 			}, 20*time.Second, time.Millisecond, "the restarted node never rejoined as the tail")
 			time.Sleep(50 * time.Millisecond)
-			w.finish(t, c, stopWatch, seed)
+			w.finish(t)
 		})
 	}
 }
@@ -126,10 +139,7 @@ func TestFailedNodeRejoins(t *testing.T) {
 func TestIsolatedNodesAreReplaced(t *testing.T) {
 	for victim, role := range []string{"head", "middle", "tail"} {
 		t.Run(role, func(t *testing.T) {
-			seed := runSeeds(t)[0]
-			c := masterChain(t, seed, 3)
-			stopWatch := c.WatchInvariants(2 * time.Millisecond)
-			w := startLogWorkload(c, seed, 4, 100000)
+			c, w := startUnderLoad(t)
 			time.Sleep(50 * time.Millisecond)
 			c.Network().Isolate(c.Addr(victim))
 			require.Eventually(t, func() bool { return len(c.Config().Members) == 2 }, 20*time.Second, time.Millisecond)
@@ -138,7 +148,7 @@ func TestIsolatedNodesAreReplaced(t *testing.T) {
 			require.Eventually(t, func() bool { return len(c.Config().Members) == 3 }, 20*time.Second, time.Millisecond,
 				"the isolated node never rejoined")
 			time.Sleep(50 * time.Millisecond)
-			w.finish(t, c, stopWatch, seed)
+			w.finish(t)
 		})
 	}
 }
@@ -146,10 +156,7 @@ func TestIsolatedNodesAreReplaced(t *testing.T) {
 // TestIsolatedMasterChangesNothing cuts the master off: every node fences
 // itself, the master removes nobody, and service resumes after the heal.
 func TestIsolatedMasterChangesNothing(t *testing.T) {
-	seed := runSeeds(t)[0]
-	c := masterChain(t, seed, 3)
-	stopWatch := c.WatchInvariants(2 * time.Millisecond)
-	w := startLogWorkload(c, seed, 4, 100000)
+	c, w := startUnderLoad(t)
 	time.Sleep(50 * time.Millisecond)
 	epoch := c.Config().Epoch
 	c.Network().Isolate(chaintest.MasterAddr)
@@ -162,7 +169,7 @@ func TestIsolatedMasterChangesNothing(t *testing.T) {
 	healedAt := time.Now()
 	took := w.recoveryTime(t, healedAt)
 	t.Logf("master isolated for %v: first write acknowledged %v after the heal", 2*failureTimeout, took.Round(time.Millisecond))
-	w.finish(t, c, stopWatch, seed)
+	w.finish(t)
 	require.Equal(t, epoch, c.Config().Epoch, "the master reconfigured while cut off")
 }
 
