@@ -3,6 +3,7 @@ package master
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"sync"
 	"testing"
@@ -177,7 +178,19 @@ func (g *testGroup) client() *chain.Client {
 	return cl
 }
 
-// waitGroupFor is waitFor that records the nodes' configurations at
+// wroteOnce appends "before" through a new client and returns the client
+// and the master that leads then.
+func (g *testGroup) wroteOnce(ctx context.Context) (*chain.Client, *Master) {
+	g.t.Helper()
+	cl := g.client()
+	_, err := cl.Append(ctx, []byte("before"))
+	require.NoError(g.t, err)
+	l := g.leader()
+	require.NotNil(g.t, l)
+	return cl, l
+}
+
+// waitFor is the package's waitFor, recording the nodes' configurations at
 // every step.
 func (g *testGroup) waitFor(limit time.Duration, cond func() bool) (time.Duration, bool) {
 	return waitFor(limit, func() bool { g.record(); return cond() })
@@ -193,12 +206,8 @@ func TestLeaderKilledDuringFailure(t *testing.T) {
 		t.Run(when, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				g := startGroup(t, 3, 3)
-				cl := g.client()
 				ctx := context.Background()
-				_, err := cl.Append(ctx, []byte("before"))
-				require.NoError(t, err)
-				old := g.leader()
-				require.NotNil(t, old)
+				cl, old := g.wroteOnce(ctx)
 
 				require.NoError(t, g.nodes["n2"].Close())
 				delete(g.nodes, "n2")
@@ -234,19 +243,9 @@ func TestLeaderKilledDuringFailure(t *testing.T) {
 				g.mu.Lock()
 				defer g.mu.Unlock()
 				require.Empty(t, g.bad)
-				t.Logf("epochs seen: %v", slices.Sorted(mapKeys(g.seen)))
+				t.Logf("epochs seen: %v", slices.Sorted(maps.Keys(g.seen)))
 			})
 		})
-	}
-}
-
-func mapKeys[K comparable, V any](m map[K]V) func(func(K) bool) {
-	return func(yield func(K) bool) {
-		for k := range m {
-			if !yield(k) {
-				return
-			}
-		}
 	}
 }
 
@@ -257,12 +256,8 @@ func mapKeys[K comparable, V any](m map[K]V) func(func(K) bool) {
 func TestLeaderPartitionedFromTheChain(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		g := startGroup(t, 3, 3)
-		cl := g.client()
 		ctx := context.Background()
-		_, err := cl.Append(ctx, []byte("before"))
-		require.NoError(t, err)
-		old := g.leader()
-		require.NotNil(t, old)
+		cl, old := g.wroteOnce(ctx)
 		g.net.Isolate(old.Addr())
 
 		_, ok := g.waitFor(10*bubbleTimeout, func() bool {
@@ -478,7 +473,7 @@ func TestFaultRunAcrossLeaderChanges(t *testing.T) {
 		g.mu.Lock()
 		defer g.mu.Unlock()
 		require.Empty(t, g.bad)
-		t.Logf("%d writes acknowledged; epochs seen: %v", len(acked), slices.Sorted(mapKeys(g.seen)))
+		t.Logf("%d writes acknowledged; epochs seen: %v", len(acked), slices.Sorted(maps.Keys(g.seen)))
 	})
 }
 
