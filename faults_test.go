@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/chainrep/chain"
 	"github.com/chainrep/chain/chaintest"
@@ -123,14 +124,13 @@ func TestBackpressureBoundsTheHead(t *testing.T) {
 	})
 	c.Network().Partition([]string{c.Addr(1)}, []string{c.Addr(2)})
 	ctx := testCtx(t)
-	var wg sync.WaitGroup
-	errs := make(chan error, 400)
+	var g errgroup.Group
 	for range 4 {
 		cl := c.Client()
 		for range 100 {
-			wg.Go(func() {
+			g.Go(func() error {
 				_, err := cl.Append(ctx, make([]byte, entry-100))
-				errs <- err
+				return err
 			})
 		}
 	}
@@ -143,11 +143,7 @@ func TestBackpressureBoundsTheHead(t *testing.T) {
 	require.Less(t, s.LastOffset, uint64(400), "the head ordered everything despite its bound")
 
 	c.Network().Heal()
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		require.NoError(t, err)
-	}
+	require.NoError(t, g.Wait())
 	latest, err := c.Client().Latest(ctx)
 	require.NoError(t, err)
 	require.Equal(t, uint64(400), latest, "a write was lost or duplicated")

@@ -4,10 +4,10 @@ import (
 	"context"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/require"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/chainrep/chain"
 	"github.com/chainrep/chain/kv"
@@ -109,23 +109,18 @@ func TestConcurrentCASCounter(t *testing.T) {
 	ctx := testContext(t)
 	const workers, perWorker = 4, 10
 
-	var wg sync.WaitGroup
-	errs := make(chan error, workers)
+	var g errgroup.Group
 	for range workers {
-		wg.Go(func() {
+		g.Go(func() error {
 			for range perWorker {
 				if err := increment(ctx, cl.KV, "counter"); err != nil {
-					errs <- err
-					return
+					return err
 				}
 			}
+			return nil
 		})
 	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		require.NoError(t, err)
-	}
+	require.NoError(t, g.Wait())
 	requireReplicas(t, ctx, cl, map[string][]byte{"counter": []byte(strconv.Itoa(workers * perWorker))})
 }
 

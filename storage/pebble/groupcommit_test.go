@@ -3,13 +3,13 @@ package pebble
 import (
 	"fmt"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/cockroachdb/pebble/v2/vfs"
 	"github.com/stretchr/testify/require"
+	"golang.org/x/sync/errgroup"
 )
 
 // TestConcurrentSyncingChangesShareFsyncs runs one appender (as the node
@@ -31,31 +31,26 @@ func TestConcurrentSyncingChangesShareFsyncs(t *testing.T) {
 	require.NoError(t, err)
 	before := walSyncs.Load()
 
-	var wg sync.WaitGroup
-	errs := make(chan error, 1+setters)
-	wg.Go(func() {
+	var eg errgroup.Group
+	eg.Go(func() error {
 		for i := range appends {
 			if err := s.Append(entriesAt(s.LastOffset()+1, 1+i%5)); err != nil {
-				errs <- err
-				return
+				return err
 			}
 		}
+		return nil
 	})
 	for g := range setters {
-		wg.Go(func() {
+		eg.Go(func() error {
 			for i := range setsEach {
 				if err := s.SetMeta(fmt.Sprintf("key-%d", g), fmt.Appendf(nil, "%d", i)); err != nil {
-					errs <- err
-					return
+					return err
 				}
 			}
+			return nil
 		})
 	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		require.NoError(t, err)
-	}
+	require.NoError(t, eg.Wait())
 	changes := int64(appends + setters*setsEach)
 	syncs := walSyncs.Load() - before
 	t.Logf("%d syncing changes took %d WAL fsyncs", changes, syncs)

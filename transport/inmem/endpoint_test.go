@@ -8,6 +8,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/require"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/chainrep/chain"
 	"github.com/chainrep/chain/internal/metrics"
@@ -239,21 +240,18 @@ func TestConcurrentSend(t *testing.T) {
 		}
 	}()
 
-	errs := make(chan error, senders)
+	var g errgroup.Group
 	for _, ep := range eps {
-		go func() {
+		g.Go(func() error {
 			for i := range perSender {
 				if err := ep.Send(context.Background(), "dst", &wire.ClientRequest{ID: uint64(i), Data: []byte("x")}); err != nil {
-					errs <- err
-					return
+					return err
 				}
 			}
-			errs <- nil
-		}()
+			return nil
+		})
 	}
-	for range senders {
-		require.NoError(t, <-errs)
-	}
+	require.NoError(t, g.Wait())
 	<-done
 
 	// Let delayed deliveries land, then close and check the accounting.
