@@ -14,6 +14,7 @@ import (
 	"github.com/chainrep/chain"
 	"github.com/chainrep/chain/chaintest"
 	"github.com/chainrep/chain/internal/metrics"
+	"github.com/chainrep/chain/internal/testutil"
 	"github.com/chainrep/chain/master"
 	"github.com/chainrep/chain/storage/memory"
 	"github.com/chainrep/chain/storage/pebble"
@@ -44,14 +45,8 @@ func TestNodeAndClientCollectors(t *testing.T) {
 	require.ErrorIs(t, err, chain.ErrUnknownCommand)
 	require.NoError(t, c.WaitConverged(ctx))
 
-	samples, err := metrics.Gather(reg)
-	require.NoError(t, err)
-	get := func(name string, labels map[string]string) float64 {
-		t.Helper()
-		v, ok := metrics.Find(samples, name, labels)
-		require.True(t, ok, "no %s %v", name, labels)
-		return v
-	}
+	m := testutil.GatherMetrics(t, reg)
+	get := m.Get
 	n1, n2, n3 := map[string]string{"node": "n1"}, map[string]string{"node": "n2"}, map[string]string{"node": "n3"}
 	require.Equal(t, 1.0, get("chain_node_role", map[string]string{"node": "n1", "role": "head"}))
 	require.Equal(t, 0.0, get("chain_node_role", map[string]string{"node": "n1", "role": "tail"}))
@@ -66,8 +61,7 @@ func TestNodeAndClientCollectors(t *testing.T) {
 		require.Positive(t, get("chain_node_storage_append_seconds", node), "appends timed")
 	}
 	require.Equal(t, 0.0, get("chain_node_successor_lag_entries", map[string]string{"node": "n1", "successor": "n2"}))
-	_, ok := metrics.Find(samples, "chain_node_successor_lag_entries", n3)
-	require.False(t, ok, "the tail has no successor")
+	require.False(t, m.Has("chain_node_successor_lag_entries", n3), "the tail has no successor")
 	require.Positive(t, get("chain_node_hop_seconds", n1), "hops timed at the head")
 	require.Positive(t, get("chain_node_hop_seconds", n2), "hops timed in the middle")
 	require.Zero(t, get("chain_node_hop_seconds", n3), "the tail sends to nobody")

@@ -9,7 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/chainrep/chain"
-	"github.com/chainrep/chain/internal/metrics"
+	"github.com/chainrep/chain/internal/testutil"
 )
 
 func TestReconfigReason(t *testing.T) {
@@ -58,16 +58,8 @@ func TestCollector(t *testing.T) {
 		c := startTestChain(t, 3)
 		reg := prometheus.NewPedanticRegistry()
 		require.NoError(t, reg.Register(c.master.Collector()))
-		gather := func() []metrics.Sample {
-			samples, err := metrics.Gather(reg)
-			require.NoError(t, err)
-			return samples
-		}
-		get := func(samples []metrics.Sample, name string, labels map[string]string) float64 {
-			v, ok := metrics.Find(samples, name, labels)
-			require.True(t, ok, "%s %v", name, labels)
-			return v
-		}
+		gather := func() testutil.Scrape { return testutil.GatherMetrics(t, reg) }
+		get := func(s testutil.Scrape, name string, labels map[string]string) float64 { return s.Get(name, labels) }
 		reason := func(r string) map[string]string { return map[string]string{"chain": "", "reason": r} }
 		s := gather()
 		require.Equal(t, 1.0, get(s, "chain_master_leader", map[string]string{"master": masterAddr}))
@@ -82,8 +74,7 @@ func TestCollector(t *testing.T) {
 		s = gather()
 		require.Equal(t, 1.0, get(s, "chain_master_reconfigurations_total", reason(reasonNodeFailed)))
 		require.Equal(t, 2.0, get(s, "chain_master_epoch", nil))
-		_, ok = metrics.Find(s, "chain_master_heartbeat_age_seconds", map[string]string{"node": "n3"})
-		require.False(t, ok, "a removed node is not reported")
+		require.False(t, s.Has("chain_master_heartbeat_age_seconds", map[string]string{"node": "n3"}), "a removed node is not reported")
 
 		_, err := c.master.AddNode(chain.Member{ID: "n4", Addr: "n4"})
 		require.NoError(t, err)

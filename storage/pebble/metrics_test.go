@@ -7,7 +7,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/chainrep/chain"
-	"github.com/chainrep/chain/internal/metrics"
+	"github.com/chainrep/chain/internal/testutil"
 )
 
 func TestCollector(t *testing.T) {
@@ -19,13 +19,8 @@ func TestCollector(t *testing.T) {
 		require.NoError(t, s.Append([]chain.Entry{{Offset: uint64(i + 1), Epoch: 1, Data: []byte("x")}}))
 	}
 
-	samples, err := metrics.Gather(reg)
-	require.NoError(t, err)
-	get := func(name string, labels map[string]string) float64 {
-		v, ok := metrics.Find(samples, name, labels)
-		require.True(t, ok, "%s %v", name, labels)
-		return v
-	}
+	m := testutil.GatherMetrics(t, reg)
+	get := func(name string, labels map[string]string) float64 { return m.Get(name, labels) }
 	require.Equal(t, 5.0, get("chain_pebble_entries_appended_total", nil))
 	require.GreaterOrEqual(t, get("chain_pebble_wal_fsync_seconds", map[string]string{"db": "log"}), 5.0, "every synced append fsyncs")
 	require.Positive(t, get("chain_pebble_wal_bytes_written_total", nil))
@@ -33,11 +28,9 @@ func TestCollector(t *testing.T) {
 	require.Zero(t, get("chain_pebble_failed", nil))
 
 	require.NoError(t, s.Close())
-	samples, err = metrics.Gather(reg)
-	require.NoError(t, err)
+	m = testutil.GatherMetrics(t, reg)
 	require.Equal(t, 5.0, get("chain_pebble_entries_appended_total", nil), "the counts at Close")
-	_, ok := metrics.Find(samples, "chain_pebble_wal_fsync_seconds", nil)
-	require.False(t, ok, "no database to ask after Close")
+	require.False(t, m.Has("chain_pebble_wal_fsync_seconds", nil), "no database to ask after Close")
 }
 
 // TestSecondsHistogram: Pebble's nanosecond buckets are reported in

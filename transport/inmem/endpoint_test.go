@@ -11,7 +11,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/chainrep/chain"
-	"github.com/chainrep/chain/internal/metrics"
+	"github.com/chainrep/chain/internal/testutil"
 	"github.com/chainrep/chain/transport/inmem"
 	"github.com/chainrep/chain/wire"
 )
@@ -275,13 +275,8 @@ func TestCollector(t *testing.T) {
 	require.NoError(t, a.Send(t.Context(), "nobody", &wire.ClientRequest{ID: 2, Op: wire.OpLatest}))
 	<-b.Receive()
 
-	samples, err := metrics.Gather(reg)
-	require.NoError(t, err)
-	get := func(name string) float64 {
-		v, ok := metrics.Find(samples, name, nil)
-		require.True(t, ok, name)
-		return v
-	}
+	s := testutil.GatherMetrics(t, reg)
+	get := func(name string) float64 { return s.Get(name, nil) }
 	require.Equal(t, 2.0, get("chain_inmem_endpoints"))
 	require.Equal(t, 2.0, get("chain_inmem_messages_sent_total"))
 	require.Equal(t, 1.0, get("chain_inmem_messages_delivered_total"))

@@ -6,7 +6,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/require"
 
-	"github.com/chainrep/chain/internal/metrics"
+	"github.com/chainrep/chain/internal/testutil"
 	"github.com/chainrep/chain/transport/tcp"
 	"github.com/chainrep/chain/wire"
 )
@@ -24,13 +24,8 @@ func TestCollector(t *testing.T) {
 	send(t, srv, in.From, &wire.ClientResponse{ID: 1, Offset: 7})
 	recv(t, cl)
 
-	samples, err := metrics.Gather(reg)
-	require.NoError(t, err)
-	get := func(name string) float64 {
-		v, ok := metrics.Find(samples, name, nil)
-		require.True(t, ok, name)
-		return v
-	}
+	s := testutil.GatherMetrics(t, reg)
+	get := func(name string) float64 { return s.Get(name, nil) }
 	require.Equal(t, 2.0, get("chain_tcp_connections"), "the dialed end and the accepted end")
 	require.Equal(t, 2.0, get("chain_tcp_messages_sent_total"))
 	require.Equal(t, 2.0, get("chain_tcp_messages_received_total"))
@@ -41,7 +36,6 @@ func TestCollector(t *testing.T) {
 	require.Positive(t, get("chain_tcp_bytes_received_total"))
 
 	require.NoError(t, tr.Close())
-	samples, err = metrics.Gather(reg)
-	require.NoError(t, err)
+	s = testutil.GatherMetrics(t, reg)
 	require.Zero(t, get("chain_tcp_connections"), "closed with the transport")
 }
