@@ -46,10 +46,7 @@ func testRetriedCommandIsAppliedOnceAndGetsTheFirstResult(t *testing.T) {
 	late := roundTrip(t, ep, head, &wire.ClientRequest{Op: wire.OpCommand, ID: 1, Acked: 1, Name: "incr"})
 	require.ErrorIs(t, late.Err, chain.ErrResultExpired)
 
-	require.NoError(t, c.WaitConverged(testCtx(t)))
-	for i := range 3 {
-		require.Equal(t, uint64(3), counters(i).value(), "node %d", i)
-	}
+	requireCountedEverywhere(t, c, counters, 3)
 	require.Zero(t, c.CheckInvariants())
 }
 
@@ -196,10 +193,7 @@ func testSessionBurstDoesNotEvictALiveClient(t *testing.T) {
 	retry := roundTrip(t, ep, head, &wire.ClientRequest{Op: wire.OpCommand, ID: 1, Acked: 1, Session: 1, Name: "incr"})
 	require.Nil(t, retry.Err)
 	require.Equal(t, first.Result, retry.Result, "the retry gets the first result")
-	require.NoError(t, c.WaitConverged(testCtx(t)))
-	for i := range 2 {
-		require.Equal(t, uint64(1), counters(i).value(), "node %d applied the command once", i)
-	}
+	requireCountedEverywhere(t, c, counters, 1)
 	require.Zero(t, c.CheckInvariants())
 }
 
@@ -225,10 +219,7 @@ func testForgottenSessionGetsADistinctError(t *testing.T) {
 	retry := roundTrip(t, ep, head, &wire.ClientRequest{Op: wire.OpCommand, ID: 1, Acked: 1, Session: 1, Name: "incr"})
 	require.NotNil(t, retry.Err, "the retry of the forgotten session's command")
 	require.ErrorIs(t, retry.Err, chain.ErrSessionExpired)
-	require.NoError(t, c.WaitConverged(testCtx(t)))
-	for i := range 2 {
-		require.Equal(t, uint64(2), counters(i).value(), "node %d", i)
-	}
+	requireCountedEverywhere(t, c, counters, 2)
 
 	// A client of the same run keeps getting the error, never a new
 	// session; a new client run starts one.
