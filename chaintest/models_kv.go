@@ -3,7 +3,8 @@ package chaintest
 import (
 	"fmt"
 	"hash/fnv"
-	"sort"
+	"maps"
+	"slices"
 	"strconv"
 
 	"github.com/anishathalye/porcupine"
@@ -285,13 +286,8 @@ func groupByKey[E any](items []E, key func(E) string) [][]E {
 		k := key(it)
 		byKey[k] = append(byKey[k], it)
 	}
-	keys := make([]string, 0, len(byKey))
-	for k := range byKey {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	out := make([][]E, 0, len(keys))
-	for _, k := range keys {
+	out := make([][]E, 0, len(byKey))
+	for _, k := range slices.Sorted(maps.Keys(byKey)) {
 		out = append(out, byKey[k])
 	}
 	return out

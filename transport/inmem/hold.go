@@ -1,6 +1,11 @@
 package inmem
 
-import "github.com/chainrep/chain/wire"
+import (
+	"maps"
+	"slices"
+
+	"github.com/chainrep/chain/wire"
+)
 
 // heldSend is a message sent from a held address, waiting for Release.
 type heldSend struct {
@@ -59,10 +64,7 @@ func (n *Network) Release(addr string) {
 // ReleaseAll releases every held address.
 func (n *Network) ReleaseAll() {
 	n.mu.Lock()
-	addrs := make([]string, 0, len(n.held))
-	for a := range n.held {
-		addrs = append(addrs, a)
-	}
+	addrs := slices.Collect(maps.Keys(n.held))
 	n.mu.Unlock()
 	for _, a := range addrs {
 		n.Release(a)

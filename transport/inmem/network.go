@@ -2,7 +2,9 @@ package inmem
 
 import (
 	"fmt"
+	"maps"
 	"math/rand/v2"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -113,10 +115,7 @@ func (n *Network) Close() error {
 		return nil
 	}
 	n.closed = true
-	eps := make([]*endpoint, 0, len(n.endpoints))
-	for _, ep := range n.endpoints {
-		eps = append(eps, ep)
-	}
+	eps := slices.Collect(maps.Values(n.endpoints))
 	clear(n.endpoints)
 	n.mu.Unlock()
 

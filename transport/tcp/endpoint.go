@@ -4,7 +4,9 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net"
+	"slices"
 	"sync"
 	"time"
 
@@ -151,10 +153,7 @@ func (e *endpoint) Close() error {
 	e.closeOnce.Do(func() {
 		e.mu.Lock()
 		e.closed = true
-		conns := make([]*conn, 0, len(e.conns))
-		for c := range e.conns {
-			conns = append(conns, c)
-		}
+		conns := slices.Collect(maps.Keys(e.conns))
 		e.mu.Unlock()
 
 		e.cancel()

@@ -2,7 +2,9 @@ package tcp
 
 import (
 	"fmt"
+	"maps"
 	"net"
+	"slices"
 	"sync"
 
 	"github.com/chainrep/chain"
@@ -86,10 +88,7 @@ func (t *Transport) Listen(addr string) (chain.Endpoint, error) {
 func (t *Transport) Close() error {
 	t.mu.Lock()
 	t.closed = true
-	eps := make([]*endpoint, 0, len(t.endpoints))
-	for ep := range t.endpoints {
-		eps = append(eps, ep)
-	}
+	eps := slices.Collect(maps.Keys(t.endpoints))
 	t.mu.Unlock()
 	for _, ep := range eps {
 		_ = ep.Close()
