@@ -66,13 +66,20 @@ func TestInvariantChecksFindADoubleApply(t *testing.T) {
 	require.Contains(t, v[0], "invariant 5")
 }
 
+// appendOne appends an entry through a new client of c and returns the
+// context it used, which bounds the test's next steps too.
+func appendOne(t *testing.T, c *Cluster) context.Context {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	t.Cleanup(cancel)
+	_, err := c.Client().Append(ctx, []byte("x"))
+	require.NoError(t, err)
+	return ctx
+}
+
 func TestInvariantChecksFindACommitPointMovingBack(t *testing.T) {
 	c := Start(t, Options{Nodes: 1})
-	cl := c.Client()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	_, err := cl.Append(ctx, []byte("x"))
-	require.NoError(t, err)
+	appendOne(t, c)
 	require.Empty(t, c.Violations())
 	// Restart on a fresh storage: the node's commit point is back at 0.
 	c.Kill(0)
@@ -87,11 +94,7 @@ func TestInvariantChecksFindAnAcknowledgmentBeyondTheSuccessorsLog(t *testing.T)
 	c := Start(t, Options{Nodes: 2})
 	// The head has entries the tail acknowledged; the tail then loses them
 	// (a fresh storage), which the head cannot know.
-	cl := c.Client()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	_, err := cl.Append(ctx, []byte("x"))
-	require.NoError(t, err)
+	ctx := appendOne(t, c)
 	require.NoError(t, c.WaitConverged(ctx))
 	require.Eventually(t, func() bool { return c.Node(0).Stats().SuccessorAcked == 1 }, 10*time.Second, time.Millisecond)
 	c.Kill(1)
