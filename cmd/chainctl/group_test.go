@@ -10,10 +10,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/chainrep/chain"
 	"github.com/chainrep/chain/internal/launch"
 	"github.com/chainrep/chain/master"
-	"github.com/chainrep/chain/transport/tcp"
 )
 
 // TestCommandsWithAMasterGroup runs three masters (raft on loopback TCP)
@@ -29,17 +27,10 @@ func TestCommandsWithAMasterGroup(t *testing.T) {
 		peers = append(peers, master.Peer{Addr: ports[i].Addr, RaftAddr: ports[3+i].Addr})
 		addrs = append(addrs, ports[i].Addr)
 	}
-	c := &masterChain{master: strings.Join(addrs, ",")}
-	for i, p := range ports[6:9] {
-		c.members = append(c.members, chain.Member{ID: "n" + string(rune('1'+i)), Addr: p.Addr})
-	}
-	cfg := chain.Config{Epoch: 1, Members: c.members}
-	tr := tcp.New(tcp.Options{})
-	t.Cleanup(func() { _ = tr.Close() })
-	c.tr = tr
+	c, cfg := newMasterChain(t, strings.Join(addrs, ","), ports[6:9])
 	ms := map[string]*master.Master{}
 	for _, p := range peers {
-		m, err := master.Start(master.Options{Addr: p.Addr, Config: cfg, Transport: tr, FailureTimeout: 500 * time.Millisecond,
+		m, err := master.Start(master.Options{Addr: p.Addr, Config: cfg, Transport: c.tr, FailureTimeout: 500 * time.Millisecond,
 			Peers: peers, RaftAddr: p.RaftAddr})
 		require.NoError(t, err)
 		ms[p.Addr] = m

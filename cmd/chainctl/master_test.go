@@ -31,21 +31,31 @@ func startMasterChain(t *testing.T) *masterChain {
 	t.Helper()
 	ports, err := launch.FreeLocalMembers(5)
 	require.NoError(t, err)
-	c := &masterChain{master: ports[0].Addr, spare: ports[4].Addr}
-	for i, p := range ports[1:4] {
-		c.members = append(c.members, chain.Member{ID: "n" + string(rune('1'+i)), Addr: p.Addr})
-	}
-	cfg := chain.Config{Epoch: 1, Members: c.members}
-	tr := tcp.New(tcp.Options{})
-	t.Cleanup(func() { _ = tr.Close() })
-	c.tr = tr
-	m, err := master.Start(master.Options{Addr: c.master, Config: cfg, Transport: tr, FailureTimeout: 500 * time.Millisecond})
+	c, cfg := newMasterChain(t, ports[0].Addr, ports[1:4])
+	c.spare = ports[4].Addr
+	m, err := master.Start(master.Options{Addr: c.master, Config: cfg, Transport: c.tr, FailureTimeout: 500 * time.Millisecond})
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = m.Close() })
 	for _, mem := range c.members {
 		c.startNode(t, mem.ID, cfg, "")
 	}
 	return c
+}
+
+// newMasterChain returns the masterChain of the masters at master
+// (comma-separated) and of nodes n1, n2, ... at the addresses of members,
+// with its TCP transport, and the chain's first configuration; nothing
+// runs yet.
+func newMasterChain(t *testing.T, master string, members []chain.Member) (*masterChain, chain.Config) {
+	t.Helper()
+	c := &masterChain{master: master}
+	for i, p := range members {
+		c.members = append(c.members, chain.Member{ID: "n" + string(rune('1'+i)), Addr: p.Addr})
+	}
+	tr := tcp.New(tcp.Options{})
+	t.Cleanup(func() { _ = tr.Close() })
+	c.tr = tr
+	return c, chain.Config{Epoch: 1, Members: c.members}
 }
 
 func (c *masterChain) startNode(t *testing.T, id string, cfg chain.Config, addr string) {
