@@ -10,6 +10,7 @@ import (
 
 	"github.com/chainrep/chain"
 	"github.com/chainrep/chain/transport/inmem"
+	"github.com/chainrep/chain/transport/transporttest"
 	"github.com/chainrep/chain/wire"
 )
 
@@ -41,14 +42,7 @@ func send(t *testing.T, from chain.Endpoint, to string, id uint64) {
 // recv waits for one message on ep.
 func recv(t *testing.T, ep chain.Endpoint) chain.Inbound {
 	t.Helper()
-	select {
-	case in, ok := <-ep.Receive():
-		require.True(t, ok, "receive channel closed")
-		return in
-	case <-time.After(5 * time.Second):
-		t.Fatalf("%s: no message received", ep.Addr())
-		return chain.Inbound{}
-	}
+	return transporttest.Receive(t, ep, 5*time.Second)
 }
 
 // recvIDs receives count ClientRequests on ep and returns their IDs in

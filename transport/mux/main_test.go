@@ -11,6 +11,7 @@ import (
 	"github.com/chainrep/chain"
 	"github.com/chainrep/chain/transport/inmem"
 	"github.com/chainrep/chain/transport/tcp"
+	"github.com/chainrep/chain/transport/transporttest"
 	"github.com/chainrep/chain/wire"
 )
 
@@ -58,16 +59,7 @@ func send(t testing.TB, from chain.Endpoint, to string, msg chain.Message) {
 
 func recv(t testing.TB, ep chain.Endpoint) chain.Inbound {
 	t.Helper()
-	timer := time.NewTimer(waitTimeout)
-	defer timer.Stop()
-	select {
-	case in, ok := <-ep.Receive():
-		require.True(t, ok, "%s: Receive closed", ep.Addr())
-		return in
-	case <-timer.C:
-		t.Fatalf("%s: nothing received within %v", ep.Addr(), waitTimeout)
-		return chain.Inbound{}
-	}
+	return transporttest.Receive(t, ep, waitTimeout)
 }
 
 // recvReq receives a ClientRequest from from on ep.

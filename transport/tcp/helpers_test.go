@@ -13,6 +13,7 @@ import (
 
 	"github.com/chainrep/chain"
 	"github.com/chainrep/chain/transport/tcp"
+	"github.com/chainrep/chain/transport/transporttest"
 )
 
 func TestMain(m *testing.M) {
@@ -38,14 +39,7 @@ func send(t testing.TB, from chain.Endpoint, to string, msg chain.Message) {
 
 func recv(t testing.TB, ep chain.Endpoint) chain.Inbound {
 	t.Helper()
-	select {
-	case in, ok := <-ep.Receive():
-		require.True(t, ok, "Receive closed")
-		return in
-	case <-time.After(waitTimeout):
-		t.Fatalf("%s: nothing received", ep.Addr())
-		return chain.Inbound{}
-	}
+	return transporttest.Receive(t, ep, waitTimeout)
 }
 
 // requireNone requires that nothing arrives on ep for d.

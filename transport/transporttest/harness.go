@@ -62,15 +62,25 @@ func req(id uint64) *wire.ClientRequest {
 // recv waits for one message on ep.
 func recv(t *testing.T, ep chain.Endpoint) chain.Inbound {
 	t.Helper()
-	timer := time.NewTimer(waitTimeout)
+	in := Receive(t, ep, waitTimeout)
+	require.NotNil(t, in.Msg, "%s: nil message from %s", ep.Addr(), in.From)
+	return in
+}
+
+// Receive returns the next message on ep; t fails if ep's Receive channel
+// closes, or if nothing arrives within d.
+func Receive(t testing.TB, ep chain.Endpoint, d time.Duration) chain.Inbound {
+	t.Helper()
+	timer := time.NewTimer(d)
 	defer timer.Stop()
 	select {
 	case in, ok := <-ep.Receive():
-		require.True(t, ok, "%s: Receive channel closed", ep.Addr())
-		require.NotNil(t, in.Msg, "%s: nil message from %s", ep.Addr(), in.From)
+		if !ok {
+			t.Fatalf("%s: Receive channel closed", ep.Addr())
+		}
 		return in
 	case <-timer.C:
-		t.Fatalf("%s: no message within %v", ep.Addr(), waitTimeout)
+		t.Fatalf("%s: no message within %v", ep.Addr(), d)
 		return chain.Inbound{}
 	}
 }

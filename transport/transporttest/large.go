@@ -20,17 +20,9 @@ const largeTimeout = time.Minute
 // recvLarge is recvFrom with largeTimeout.
 func recvLarge(t *testing.T, ep chain.Endpoint, from string) chain.Message {
 	t.Helper()
-	timer := time.NewTimer(largeTimeout)
-	defer timer.Stop()
-	select {
-	case in, ok := <-ep.Receive():
-		require.True(t, ok, "%s: Receive channel closed", ep.Addr())
-		require.Equal(t, from, in.From, "%s: sender address", ep.Addr())
-		return in.Msg
-	case <-timer.C:
-		t.Fatalf("%s: no message within %v", ep.Addr(), largeTimeout)
-		return nil
-	}
+	in := Receive(t, ep, largeTimeout)
+	require.Equal(t, from, in.From, "%s: sender address", ep.Addr())
+	return in.Msg
 }
 
 // testLarge sends messages of several MiB both ways and checks their bytes.
