@@ -62,11 +62,5 @@ func recvIDs(t *testing.T, ep chain.Endpoint, count int) []uint64 {
 // requireNone requires that nothing arrives on ep for a short while.
 func requireNone(t *testing.T, ep chain.Endpoint) {
 	t.Helper()
-	select {
-	case in, ok := <-ep.Receive():
-		if ok {
-			t.Fatalf("%s: unexpected message from %s: %#v", ep.Addr(), in.From, in.Msg)
-		}
-	case <-time.After(20 * time.Millisecond):
-	}
+	transporttest.RequireNone(t, ep, 20*time.Millisecond)
 }

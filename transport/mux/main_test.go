@@ -40,10 +40,7 @@ func newTCP(t testing.TB) *tcp.Transport {
 // listen opens addr on tr, closed at the end of the test.
 func listen(t testing.TB, tr chain.Transport, addr string) chain.Endpoint {
 	t.Helper()
-	ep, err := tr.Listen(addr)
-	require.NoError(t, err, "Listen(%q)", addr)
-	t.Cleanup(func() { _ = ep.Close() })
-	return ep
+	return transporttest.Listen(t, tr, addr)
 }
 
 func req(id uint64, data string) *wire.ClientRequest {
@@ -75,13 +72,7 @@ func recvReq(t testing.TB, ep chain.Endpoint, from string) *wire.ClientRequest {
 // requireNone requires that nothing arrives on ep for a short while.
 func requireNone(t testing.TB, ep chain.Endpoint) {
 	t.Helper()
-	select {
-	case in, ok := <-ep.Receive():
-		if ok {
-			t.Fatalf("%s: unexpected message from %s: %#v", ep.Addr(), in.From, in.Msg)
-		}
-	case <-time.After(50 * time.Millisecond):
-	}
+	transporttest.RequireNone(t, ep, 50*time.Millisecond)
 }
 
 // requireClosed requires ep's Receive channel to be closed within

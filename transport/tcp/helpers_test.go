@@ -24,10 +24,7 @@ const waitTimeout = 10 * time.Second
 
 func listen(t testing.TB, tr *tcp.Transport, addr string) chain.Endpoint {
 	t.Helper()
-	ep, err := tr.Listen(addr)
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = ep.Close() })
-	return ep
+	return transporttest.Listen(t, tr, addr)
 }
 
 func send(t testing.TB, from chain.Endpoint, to string, msg chain.Message) {
@@ -45,13 +42,7 @@ func recv(t testing.TB, ep chain.Endpoint) chain.Inbound {
 // requireNone requires that nothing arrives on ep for d.
 func requireNone(t testing.TB, ep chain.Endpoint, d time.Duration) {
 	t.Helper()
-	select {
-	case in, ok := <-ep.Receive():
-		if ok {
-			t.Fatalf("%s: unexpected message from %s: %#v", ep.Addr(), in.From, in.Msg)
-		}
-	case <-time.After(d):
-	}
+	transporttest.RequireNone(t, ep, d)
 }
 
 // eventually polls cond every 10ms for up to waitTimeout.

@@ -67,6 +67,29 @@ func recv(t *testing.T, ep chain.Endpoint) chain.Inbound {
 	return in
 }
 
+// Listen opens an endpoint at addr on tr, closed when the test ends; a
+// failure to listen fails t.
+func Listen(t testing.TB, tr chain.Transport, addr string) chain.Endpoint {
+	t.Helper()
+	ep, err := tr.Listen(addr)
+	require.NoError(t, err, "Listen(%q)", addr)
+	t.Cleanup(func() { _ = ep.Close() })
+	return ep
+}
+
+// RequireNone requires that nothing arrives on ep for d (a closed Receive
+// channel passes).
+func RequireNone(t testing.TB, ep chain.Endpoint, d time.Duration) {
+	t.Helper()
+	select {
+	case in, ok := <-ep.Receive():
+		if ok {
+			t.Fatalf("%s: unexpected message from %s: %#v", ep.Addr(), in.From, in.Msg)
+		}
+	case <-time.After(d):
+	}
+}
+
 // Receive returns the next message on ep; t fails if ep's Receive channel
 // closes, or if nothing arrives within d.
 func Receive(t testing.TB, ep chain.Endpoint, d time.Duration) chain.Inbound {
