@@ -31,31 +31,14 @@ type CA struct {
 // NewCA makes a self-signed CA named name, valid from an hour ago for
 // validFor.
 func NewCA(name string, validFor time.Duration) (*CA, error) {
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		return nil, fmt.Errorf("pki: CA key: %w", err)
-	}
-	serial, err := newSerial()
-	if err != nil {
-		return nil, err
-	}
-	now := time.Now()
-	tmpl := &x509.Certificate{
-		SerialNumber:          serial,
+	cert, key, err := create(&x509.Certificate{
 		Subject:               pkix.Name{CommonName: name},
-		NotBefore:             now.Add(-time.Hour),
-		NotAfter:              now.Add(validFor),
 		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature | x509.KeyUsageCRLSign,
 		BasicConstraintsValid: true,
 		IsCA:                  true,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	}, validFor, nil, "CA certificate")
 	if err != nil {
-		return nil, fmt.Errorf("pki: CA certificate: %w", err)
-	}
-	cert, err := x509.ParseCertificate(der)
-	if err != nil {
-		return nil, fmt.Errorf("pki: CA certificate: %w", err)
+		return nil, err
 	}
 	return &CA{Cert: cert, Key: key}, nil
 }
@@ -134,35 +117,46 @@ func (ca *CA) IssueRaw(uris []*url.URL, ips []net.IP, dns []string, validFor tim
 }
 
 func (ca *CA) issue(subject pkix.Name, uris []*url.URL, ips []net.IP, dns []string, validFor time.Duration) (*Leaf, error) {
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		return nil, fmt.Errorf("pki: key: %w", err)
-	}
-	serial, err := newSerial()
+	cert, key, err := create(&x509.Certificate{
+		Subject:     subject,
+		KeyUsage:    x509.KeyUsageDigitalSignature,
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth},
+		URIs:        uris,
+		IPAddresses: ips,
+		DNSNames:    dns,
+	}, validFor, ca, "certificate")
 	if err != nil {
 		return nil, err
 	}
-	now := time.Now()
-	tmpl := &x509.Certificate{
-		SerialNumber: serial,
-		Subject:      subject,
-		NotBefore:    now.Add(-time.Hour),
-		NotAfter:     now.Add(validFor),
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth},
-		URIs:         uris,
-		IPAddresses:  ips,
-		DNSNames:     dns,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.Cert, &key.PublicKey, ca.Key)
+	return &Leaf{Cert: cert, Key: key}, nil
+}
+
+// create makes the certificate tmpl describes, with a new key and serial
+// number, valid from an hour ago for validFor, signed by parent (by its
+// own key when parent is nil: a self-signed CA). what names it in errors.
+func create(tmpl *x509.Certificate, validFor time.Duration, parent *CA, what string) (*x509.Certificate, *ecdsa.PrivateKey, error) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
-		return nil, fmt.Errorf("pki: certificate: %w", err)
+		return nil, nil, fmt.Errorf("pki: key of the %s: %w", what, err)
+	}
+	if tmpl.SerialNumber, err = newSerial(); err != nil {
+		return nil, nil, err
+	}
+	now := time.Now()
+	tmpl.NotBefore, tmpl.NotAfter = now.Add(-time.Hour), now.Add(validFor)
+	signer, signerKey := tmpl, key
+	if parent != nil {
+		signer, signerKey = parent.Cert, parent.Key
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, signer, &key.PublicKey, signerKey)
+	if err != nil {
+		return nil, nil, fmt.Errorf("pki: %s: %w", what, err)
 	}
 	cert, err := x509.ParseCertificate(der)
 	if err != nil {
-		return nil, fmt.Errorf("pki: certificate: %w", err)
+		return nil, nil, fmt.Errorf("pki: %s: %w", what, err)
 	}
-	return &Leaf{Cert: cert, Key: key}, nil
+	return cert, key, nil
 }
 
 // MutualTLS returns the mutual-TLS configuration of a peer presenting
