@@ -111,7 +111,8 @@ func (n *Node) runHeartbeats() {
 		_, last, commit, _ := n.log.state()
 		to := masters[n.master.current.Load()]
 		hb := &wire.Heartbeat{Chain: n.opts.chainID, ID: n.id, Addr: n.addr, Epoch: cfg.Epoch, Last: last, Commit: commit,
-			Complete: cfg.Epoch > 0 && n.completeAt.Load() == cfg.Epoch, Sent: n.master.stamp(), Incarnation: n.incarnation}
+			Complete: cfg.Epoch > 0 && n.completeAt.Load() == cfg.Epoch, Sent: n.master.stamp(), Incarnation: n.incarnation,
+			Standby: n.standby.Load()}
 		if n.placed.Load() && cfg.Epoch > 0 {
 			c := cfg.Clone()
 			hb.Config = &c
@@ -168,6 +169,7 @@ func (n *Node) onConfigUpdate(from string, u *wire.ConfigUpdate) {
 	if u.LinkTimeout > 0 {
 		n.links.timeout.Store(int64(u.LinkTimeout))
 	}
+	n.noteStandby(u, leader)
 	if n.onReplyUnplaced(u, leader, echo) {
 		return
 	}

@@ -71,3 +71,29 @@ func loadIncarnation(st Storage) (inc uint64, fresh bool, err error) {
 	}
 	return inc, true, nil
 }
+
+// metaStandby is the storage metadata key that records that a leader
+// master told the node it is a standby node of its chain.
+const metaStandby = "standby"
+
+// loadStandby reports whether st records that a master held the node as
+// a standby node (see Node.noteStandby).
+func loadStandby(st Storage) (bool, error) {
+	v, ok, err := st.Meta(metaStandby)
+	if err != nil {
+		return false, fmt.Errorf("load standby mark: %w", err)
+	}
+	if ok && (len(v) != 1 || v[0] != 1) {
+		return false, fmt.Errorf("load standby mark: malformed value %x", v)
+	}
+	return ok, nil
+}
+
+// saveStandby records durably in st that a master held the node as a
+// standby node.
+func saveStandby(st Storage) error {
+	if err := st.SetMeta(metaStandby, []byte{1}); err != nil {
+		return fmt.Errorf("save standby mark: %w", err)
+	}
+	return nil
+}

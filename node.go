@@ -88,6 +88,9 @@ type Node struct {
 	links      linkWatch // the health of its replication links (linkhealth.go)
 	// incarnation identifies the node's storage (see loadIncarnation).
 	incarnation uint64
+	// standby is set once a leader master told the node it is a standby
+	// node of its chain, kept on its storage (see noteStandby).
+	standby atomic.Bool
 	// placed is set once the node runs a role of the configuration it
 	// holds: at once for a static chain; under a master, once the master
 	// has confirmed its place after it started (see place.go).
@@ -294,6 +297,11 @@ func (n *Node) Start(ctx context.Context) error {
 		return fmt.Errorf("start node %q: %w", n.id, incErr)
 	}
 	n.incarnation = inc
+	standby, err := loadStandby(n.opts.storage)
+	if err != nil {
+		return fmt.Errorf("start node %q: %w", n.id, err)
+	}
+	n.standby.Store(standby)
 	n.log = newLog(n.opts.storage)
 	n.log.appendTime = n.metrics.storageAppend
 	first := n.log.FirstOffset()

@@ -31,6 +31,7 @@ type fakeMaster struct {
 	mu      sync.Mutex
 	served  chain.Config // what serve answers with
 	confirm bool         // whether serve confirms the node's place
+	standby bool         // whether serve tells the node it is a standby node
 	beats   []*wire.Heartbeat
 }
 
@@ -106,6 +107,7 @@ func (m *fakeMaster) serve(cfg chain.Config) {
 			m.mu.Lock()
 			m.beats = append(m.beats, hb)
 			u := m.update(hb, m.served.Clone(), m.confirm)
+			u.Standby = m.standby
 			m.mu.Unlock()
 			_ = m.ep.Send(context.Background(), in.From, u)
 		}
@@ -125,6 +127,73 @@ func (m *fakeMaster) heartbeats() []*wire.Heartbeat {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	return append([]*wire.Heartbeat(nil), m.beats...)
+}
+
+// setStandby changes whether serve tells the node it is a standby node.
+func (m *fakeMaster) setStandby(standby bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.standby = standby
+}
+
+// lastBeat returns the last heartbeat serve took.
+func (m *fakeMaster) lastBeat() *wire.Heartbeat {
+	beats := m.heartbeats()
+	if len(beats) == 0 {
+		return nil
+	}
+	return beats[len(beats)-1]
+}
+
+// TestNodeToldItIsStandbyKeepsSayingSo is the node's half of the fix of
+// defect 10 of issue 12 for standby nodes (seed 1132250126472009117 of
+// master-restart-empty): once the master's leader tells a node it holds
+// it as a standby node, the node says so in its heartbeats, also after a
+// restart on its storage and when the master no longer says it, so that a
+// master that lost its state takes it back; a follower's word counts for
+// nothing.
+func TestNodeToldItIsStandbyKeepsSayingSo(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		net := inmem.New(inmem.Options{})
+		st := memory.New()
+		cfg := chain.Config{Epoch: 1, Members: []chain.Member{{ID: "n1", Addr: "n1"}, {ID: "n2", Addr: "n2"}}}
+		m := listenMaster(t, net, "master")
+		m.serve(cfg)
+		start := func() *chain.Node {
+			n, err := chain.NewNode("n3", chain.WithTransport(net), chain.WithStorage(st), chain.WithAddr("n3"),
+				chain.WithMaster("master", "m2"))
+			require.NoError(t, err)
+			require.NoError(t, n.Start(context.Background()))
+			return n
+		}
+		n := start()
+		time.Sleep(time.Second)
+		require.False(t, m.lastBeat().Standby, "a node no master called standby claims to be one")
+
+		// A follower's word is not taken.
+		ep, err := net.Listen("m2")
+		require.NoError(t, err)
+		defer ep.Close()
+		require.NoError(t, ep.Send(context.Background(), "n3",
+			&wire.ConfigUpdate{Config: cfg, Follower: true, Leader: "master", Standby: true}))
+		time.Sleep(time.Second)
+		require.False(t, m.lastBeat().Standby, "a follower's reply made the node claim to be standby")
+
+		m.setStandby(true)
+		time.Sleep(time.Second)
+		require.True(t, m.lastBeat().Standby)
+
+		// A master that no longer knows it: the node still says it, and
+		// after a restart on its storage too.
+		m.setStandby(false)
+		time.Sleep(time.Second)
+		require.True(t, m.lastBeat().Standby)
+		require.NoError(t, n.Close())
+		n = start()
+		defer n.Close()
+		time.Sleep(time.Second)
+		require.True(t, m.lastBeat().Standby, "the restarted node forgot it was a standby node")
+	})
 }
 
 // handMaster is node n1 of a chain of one under a fakeMaster at "m" that

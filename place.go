@@ -40,6 +40,27 @@ func (n *Node) onReplyUnplaced(u *wire.ConfigUpdate, leader bool, echo time.Dura
 	return true
 }
 
+// noteStandby takes a message from the master (leader: from its group's
+// leader): once the leader tells the node it is a standby node of its
+// chain (wire.ConfigUpdate.Standby), the node records so on its storage
+// and reports it in every heartbeat from then on, across restarts
+// (wire.Heartbeat.Standby), so that a master that loses its state, and
+// with it the standby nodes it held, takes the node back as one (see
+// package master). The mark is never cleared: it says that a master once
+// held the node in its chain, and a master that knows the node, or
+// removed it for good, decides by what it knows. A failure to record it
+// is a failed write: the node stops (fail-stop).
+func (n *Node) noteStandby(u *wire.ConfigUpdate, leader bool) {
+	if !leader || !u.Standby || n.standby.Load() {
+		return
+	}
+	if err := saveStandby(n.opts.storage); err != nil {
+		n.fail(err)
+		return
+	}
+	n.standby.Store(true)
+}
+
 // setFenceCause records why the node is fenced, for its refusals; "" when
 // it is fenced only for want of contact with the master.
 func (n *Node) setFenceCause(cause string) {

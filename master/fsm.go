@@ -49,6 +49,8 @@ type chainDurable struct {
 	// Incarnations are the storage incarnations recorded for the
 	// configured nodes (see state.incarnations).
 	Incarnations map[string]uint64 `json:"incarnations,omitempty"`
+	// Removed are the nodes removed for good (see state.removed), sorted.
+	Removed []string `json:"removed,omitempty"`
 }
 
 // handoff names a node promoted from joining to tail at Epoch, which must
@@ -134,6 +136,7 @@ func (d durable) clone() durable {
 		d.Chains[i].Config = d.Chains[i].Config.Clone()
 		d.Chains[i].Standby = slices.Clone(d.Chains[i].Standby)
 		d.Chains[i].Incarnations = maps.Clone(d.Chains[i].Incarnations)
+		d.Chains[i].Removed = slices.Clone(d.Chains[i].Removed)
 	}
 	d.Servers = slices.Clone(d.Servers)
 	d.Moves = slices.Clone(d.Moves)
@@ -236,6 +239,10 @@ func (s *state) durable() chainDurable {
 		d.Standby = append(d.Standby, m)
 	}
 	slices.SortFunc(d.Standby, func(a, b chain.Member) int { return strings.Compare(a.ID, b.ID) })
+	for id := range s.removed {
+		d.Removed = append(d.Removed, id)
+	}
+	slices.Sort(d.Removed)
 	for _, id := range s.configured() {
 		if inc := s.incarnations[id]; inc != 0 {
 			if d.Incarnations == nil {
@@ -261,6 +268,10 @@ func (s *state) load(d chainDurable, now time.Time) {
 	s.incarnations = maps.Clone(d.Incarnations)
 	if s.incarnations == nil {
 		s.incarnations = make(map[string]uint64)
+	}
+	s.removed = make(map[string]bool, len(d.Removed))
+	for _, id := range d.Removed {
+		s.removed[id] = true
 	}
 	s.adopted = false
 	for _, id := range s.configured() {

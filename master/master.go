@@ -351,7 +351,30 @@ func (m *Master) AddNodeTo(id string, member chain.Member) (chain.Config, error)
 		return cfg, fmt.Errorf("add node %q: %w", member.ID, err)
 	}
 	m.log.Info("node added", "chain", id, "id", member.ID, "addr", member.Addr)
+	m.tellStandby(id, member)
 	return cfg, nil
+}
+
+// tellStandby tells member, once added to chain id as a standby node, that
+// it is one (wire.ConfigUpdate.Standby) without waiting for its next
+// heartbeat, so that it can claim its place from a master that loses its
+// state soon after (see state.takesClaim). Its heartbeats' replies tell
+// it again.
+func (m *Master) tellStandby(id string, member chain.Member) {
+	m.mu.Lock()
+	standby := false
+	if m.cl != nil {
+		if s := m.cl.chain(id); s != nil {
+			standby = s.standbyOf(member.ID)
+		}
+	}
+	m.mu.Unlock()
+	u := m.update(id, 0)
+	if !standby || u.Follower {
+		return
+	}
+	u.Standby = true
+	m.send(member.Addr, u)
 }
 
 // RemoveNode takes the node id out of the chain with id "" for good. Only
@@ -486,7 +509,7 @@ func (m *Master) serve() {
 		}
 		switch msg := in.Msg.(type) {
 		case *wire.Heartbeat:
-			vouch, confirmed := m.heartbeat(msg)
+			vouch, confirmed, standby := m.heartbeat(msg)
 			u := m.update(msg.Chain, 0)
 			if vouch && !u.Follower {
 				u.HeartbeatSent = msg.Sent
@@ -494,6 +517,7 @@ func (m *Master) serve() {
 			if confirmed && !u.Follower {
 				u.Confirmed = msg.Incarnation
 			}
+			u.Standby = standby && !u.Follower
 			m.send(in.From, u)
 		case *wire.ConfigRequest:
 			m.send(in.From, m.update(msg.Chain, msg.ID))
@@ -514,17 +538,18 @@ func (m *Master) serve() {
 // vouches, and only for a node it has not decided to remove (see
 // state.vouches for why the master waits out every lease it gave); and
 // whether it confirms the node's place in the applied configuration (see
-// state.confirms).
-func (m *Master) heartbeat(hb *wire.Heartbeat) (vouch, confirmed bool) {
+// state.confirms); and whether it tells the node it is a standby node
+// (see state.standbyOf).
+func (m *Master) heartbeat(hb *wire.Heartbeat) (vouch, confirmed, standby bool) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.cl == nil {
-		return false, false
+		return false, false, false
 	}
 	m.syncLocked(time.Now())
 	s := m.cl.chain(hb.Chain)
 	if s == nil {
-		return false, false
+		return false, false, false
 	}
 	wasBehind, was := s.behind, s.cfg.Epoch
 	switch s.heartbeat(hb, time.Now()) {
@@ -544,6 +569,11 @@ func (m *Master) heartbeat(hb *wire.Heartbeat) (vouch, confirmed bool) {
 			"and adopts the chain's configuration",
 			"chain", hb.Chain, "node", hb.ID, "epoch", hb.Epoch, "master_epoch", was, "members", hb.Config.Members)
 		m.kickDetector()
+	case heartbeatClaimed:
+		m.log.Warn("a node the master does not know says a master held it as a standby node: the master lost its "+
+			"state (or was given an old one) and takes it as one again",
+			"chain", hb.Chain, "id", hb.ID, "addr", hb.Addr)
+		m.kickDetector()
 	}
 	if s.behind > wasBehind {
 		m.log.Error("a node is at a later epoch than the master: the master lost its state or was restarted with an old "+
@@ -552,7 +582,7 @@ func (m *Master) heartbeat(hb *wire.Heartbeat) (vouch, confirmed bool) {
 	}
 	d, ver := m.fsm.current()
 	c, ok := d.chain(hb.Chain)
-	return s.vouches(hb.ID), ok && ver == m.base && s.confirms(c, hb.ID, hb.Incarnation)
+	return s.vouches(hb.ID), ok && ver == m.base && s.confirms(c, hb.ID, hb.Incarnation), s.standbyOf(hb.ID)
 }
 
 // serverBeat records a server's beat on the leader.

@@ -61,6 +61,10 @@ type state struct {
 	// cuts are the links the link rule took out since the master last
 	// logged them (see links.go); working state only.
 	cuts []linkCut
+	// removed are the nodes taken out for good with removeNode since they
+	// were last added: their claims to be standby nodes
+	// (wire.Heartbeat.Standby, see takesClaim) are refused. Replicated.
+	removed map[string]bool
 }
 
 func newState(cfg chain.Config, timeout time.Duration, now time.Time) *state {
@@ -72,6 +76,7 @@ func newState(cfg chain.Config, timeout time.Duration, now time.Time) *state {
 		target:  len(cfg.Members),
 
 		incarnations: make(map[string]uint64),
+		removed:      make(map[string]bool),
 	}
 	// Members get one failure timeout from the master's start to report.
 	for _, m := range cfg.Members {
@@ -96,11 +101,15 @@ const (
 	// heartbeatAdopted: the master, behind the chain, adopted the
 	// configuration the node reported (see adopt).
 	heartbeatAdopted
+	// heartbeatClaimed: a node the master did not know claimed to be a
+	// standby node, and is one again (see takesClaim).
+	heartbeatClaimed
 )
 
 // heartbeat records that node hb.ID is alive. A node the master does not
 // know, or knows as removed, becomes a standby node if it was added with
-// addNode; others are ignored. A new tail that reports itself complete at
+// addNode, or if it claims to be one and the master takes the claim (see
+// takesClaim); others are ignored. A new tail that reports itself complete at
 // the epoch that promoted it, or later, ends the handoff. A heartbeat at
 // an epoch above the master's makes the master adopt the configuration
 // it reports, or, without one, puts the master behind the chain.
@@ -126,6 +135,11 @@ func (s *state) heartbeat(hb *wire.Heartbeat, now time.Time) heartbeatResult {
 		}
 		s.behind = max(s.behind, hb.Epoch)
 	}
+	claimed := s.takesClaim(hb)
+	if claimed {
+		s.standby[hb.ID] = chain.Member{ID: hb.ID, Addr: hb.Addr}
+		s.target = max(s.target, len(s.configured())+len(s.standby))
+	}
 	ns, ok := s.nodes[hb.ID]
 	if !ok {
 		if _, added := s.standby[hb.ID]; !added {
@@ -144,6 +158,9 @@ func (s *state) heartbeat(hb *wire.Heartbeat, now time.Time) heartbeatResult {
 	if s.behind > 0 {
 		return heartbeatNoChange
 	}
+	if claimed {
+		return heartbeatClaimed
+	}
 	switch {
 	case lost && !ns.lost:
 		ns.lost = true
@@ -161,6 +178,37 @@ func (s *state) heartbeat(hb *wire.Heartbeat, now time.Time) heartbeatResult {
 		return heartbeatCaughtUp
 	}
 	return res
+}
+
+// takesClaim reports whether the master takes node hb.ID, which claims
+// to be a standby node of the chain (wire.Heartbeat.Standby: a leader
+// master told it so, see standbyOf), as one: a master of one chain (not
+// behind it) that does not have it configured or standby, and did not
+// remove it for good with removeNode. A master that kept its state knows
+// every standby node, so it takes no claim but from a node it removed for
+// good, which it refuses; a master restarted without its state knows
+// neither its standby nodes (those added after the initial configuration,
+// and the removed members not in it) nor whom it removed, and takes every
+// claim: the node rejoins, and the chain's target length grows to count
+// it. (A node removed for good that a master without state takes back
+// is removed again with removeNode, as adopt's are.) A partitioned
+// cluster's master places replicas from what its servers report, and
+// takes no claim.
+func (s *state) takesClaim(hb *wire.Heartbeat) bool {
+	if !hb.Standby || s.id != "" || s.behind > 0 || hb.ID == "" || hb.Addr == "" || s.removed[hb.ID] {
+		return false
+	}
+	if _, ok := s.standby[hb.ID]; ok || s.cfg.Role(hb.ID) != chain.RoleNone {
+		return false
+	}
+	return !addrInUse(s.cfg, chain.Member{ID: hb.ID, Addr: hb.Addr})
+}
+
+// standbyOf reports whether the master tells node id it is a standby node
+// (wire.ConfigUpdate.Standby): id is one of a master of one chain.
+func (s *state) standbyOf(id string) bool {
+	_, ok := s.standby[id]
+	return ok && s.id == ""
 }
 
 // hasComplete reports whether members include one that holds every
@@ -379,11 +427,14 @@ func (s *state) addNode(m chain.Member) error {
 		s.target++
 	}
 	s.standby[m.ID] = m
+	delete(s.removed, m.ID)
 	return nil
 }
 
-// removeNode takes id out of the chain (or the standby set) for good. The
-// last member cannot be removed.
+// removeNode takes id out of the chain (or the standby set) for good: it
+// is recorded as removed, so that its claim to be a standby node is
+// refused (see takesClaim) until it is added again. The last member
+// cannot be removed.
 func (s *state) removeNode(id string) (bool, error) {
 	if err := s.checkBehind(); err != nil {
 		return false, err
@@ -391,6 +442,7 @@ func (s *state) removeNode(id string) (bool, error) {
 	if _, ok := s.standby[id]; ok {
 		delete(s.standby, id)
 		delete(s.nodes, id)
+		s.removed[id] = true
 		s.target = max(1, s.target-1)
 		return false, nil
 	}
@@ -422,6 +474,7 @@ func (s *state) removeNode(id string) (bool, error) {
 	next.Epoch++
 	s.cfg = next
 	delete(s.nodes, id)
+	s.removed[id] = true
 	s.target = max(1, s.target-1)
 	return true, nil
 }

@@ -156,3 +156,92 @@ func TestFSMTakesAnAdoptedEpochOnlyWhenTold(t *testing.T) {
 	require.NoError(t, check(cur, next, true))
 	require.ErrorIs(t, check(next, cur, true), errConflict, "adopting never lowers an epoch")
 }
+
+// TestMasterWithoutStateTakesBackTheStandbyNodes is the rule of defect 10
+// of issue 12 for the nodes no configuration names (seed
+// 1132250126472009117 of master-restart-empty): a node added after the
+// chain started was a standby node when the lone master was restarted
+// without its state; the nodes run the initial epoch, so there was
+// nothing to adopt, and the master, which knew only its initial
+// configuration, ignored the node's heartbeats: it never joined. A node
+// a leader told it is a standby node says so in its heartbeats, and a
+// master that does not know it takes it as one, unless it removed it for
+// good.
+func TestMasterWithoutStateTakesBackTheStandbyNodes(t *testing.T) {
+	claim := func(id string) *wire.Heartbeat {
+		return &wire.Heartbeat{ID: id, Addr: id + ":addr", Standby: true}
+	}
+	tests := []struct {
+		name  string
+		prep  func(s *state)
+		hb    *wire.Heartbeat
+		taken bool
+	}{
+		{"a node the master does not know claims", nil, claim("n3"), true},
+		{"a node that claims nothing", nil, &wire.Heartbeat{ID: "n3", Addr: "n3:addr"}, false},
+		{"a member claims", nil, claim("n2"), false},
+		{"a standby node claims", func(s *state) { require.NoError(t, s.addNode(chain.Member{ID: "n3", Addr: "n3:addr"})) }, claim("n3"), false},
+		{"a node removed for good claims", func(s *state) {
+			require.NoError(t, s.addNode(chain.Member{ID: "n3", Addr: "n3:addr"}))
+			_, err := s.removeNode("n3")
+			require.NoError(t, err)
+		}, claim("n3"), false},
+		{"a member removed for good claims", func(s *state) {
+			_, err := s.removeNode("n2")
+			require.NoError(t, err)
+		}, claim("n2"), false},
+		{"a node removed for good and added again claims", func(s *state) {
+			_, err := s.removeNode("n2")
+			require.NoError(t, err)
+			require.NoError(t, s.addNode(chain.Member{ID: "n2", Addr: "n2:addr"}))
+			delete(s.standby, "n2") // as a master that lost what it held since
+		}, claim("n2"), true},
+		{"a node at a member's address claims", nil, &wire.Heartbeat{ID: "n3", Addr: "n1:addr", Standby: true}, false},
+		{"the master is behind the chain", func(s *state) { s.behind = 7 }, claim("n3"), false},
+		{"a chain of a partitioned cluster", func(s *state) { s.id = "c1" }, claim("n3"), false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := newTestState("n1", "n2")
+			if tt.prep != nil {
+				tt.prep(s)
+			}
+			target := s.target
+			require.Equal(t, tt.taken, s.takesClaim(tt.hb))
+			res := s.heartbeat(tt.hb, at(ms(100)))
+			if !tt.taken {
+				require.NotEqual(t, heartbeatClaimed, res)
+				require.Equal(t, target, s.target)
+				return
+			}
+			require.Equal(t, heartbeatClaimed, res)
+			require.Contains(t, s.standby, tt.hb.ID)
+			require.Equal(t, max(target, len(s.configured())+len(s.standby)), s.target, "the target length counts it")
+			require.True(t, s.standbyOf(tt.hb.ID), "the master tells it it is a standby node")
+		})
+	}
+
+	// The whole course: a master restarted without its state takes the
+	// claim, and the node joins, catches up and becomes the tail.
+	s := newTestState("n1", "n2")
+	beat(s, "n1", at(ms(50)), 1, 184, 184)
+	beat(s, "n2", at(ms(50)), 1, 184, 184)
+	require.Equal(t, heartbeatClaimed, s.heartbeat(claim("n3"), at(ms(50))))
+	require.Equal(t, 3, s.durable().Target)
+	require.True(t, s.tick(at(ms(100))))
+	require.Equal(t, "n3", s.cfg.Joining.ID)
+	s.heartbeat(&wire.Heartbeat{ID: "n3", Addr: "n3:addr", Epoch: 2, Last: 184, Commit: 184, Standby: true}, at(ms(150)))
+	beat(s, "n1", at(ms(150)), 2, 184, 184)
+	beat(s, "n2", at(ms(150)), 2, 184, 184)
+	require.True(t, s.tick(at(ms(200))))
+	require.Equal(t, []string{"n1", "n2", "n3"}, ids(s.cfg.Members))
+
+	// The record of a removal is replicated.
+	require.NoError(t, s.addNode(chain.Member{ID: "n4", Addr: "n4:addr"}))
+	_, err := s.removeNode("n4")
+	require.NoError(t, err)
+	d := s.durable()
+	require.Equal(t, []string{"n4"}, d.Removed)
+	r := restoreState(d, timeout, at(ms(300)))
+	require.False(t, r.takesClaim(claim("n4")), "a new leader refuses the claim of a node removed for good")
+}

@@ -71,6 +71,8 @@ func codecSamples() []wire.Message {
 			Confirmed: 77, LinkTimeout: 200},
 		&wire.ClientResponse{ID: 4, Status: &wire.NodeStatus{ID: "n2", Role: wire.RoleTail, Epoch: 4, LastOffset: 20, CommitPoint: 20,
 			Links: &wire.LinkHealth{FromPred: 3 * time.Millisecond}}},
+		&wire.Heartbeat{ID: "n4", Addr: "d", Sent: 1500 * time.Millisecond, Incarnation: 78, Standby: true},
+		&wire.ConfigUpdate{Chain: "c2", Config: cfg, FenceAfter: 100, HeartbeatEvery: 20, Leader: "m1", Standby: true},
 	}
 }
 

@@ -48,8 +48,14 @@ func TestEncodingsMatchGolden(t *testing.T) {
 // of it were recorded to the number of lines recorded before: its samples
 // above that index are pinned by decoding alone.
 var grownSince = map[string]int{
-	"*wire.Heartbeat":    28, // Sent, the heartbeat's send instant (from 24); Incarnation and Config, the node's storage and configuration (from 26); Links (from 28)
-	"*wire.ConfigUpdate": 28, // HeartbeatSent, its echo (from 24); Confirmed, the incarnation whose place the master confirms (from 26); LinkTimeout (from 28)
+	// Heartbeat: Sent, the heartbeat's send instant (from 24); Incarnation
+	// and Config, the node's storage and configuration (from 26); Links
+	// (from 28); Standby, the node's claim to be a standby node (from 31).
+	// ConfigUpdate: HeartbeatSent, its echo (from 24); Confirmed, the
+	// incarnation whose place the master confirms (from 26); LinkTimeout
+	// (from 28); Standby, the master's word that it is one (from 31).
+	"*wire.Heartbeat":    31,
+	"*wire.ConfigUpdate": 31,
 	// Since (ClientRequest) and Since and Time (Entry, in PullResponse,
 	// ClientResponse, RequestBatch and Envelope); NodeStatus.Links (in
 	// ClientResponse, from 28).

@@ -41,6 +41,13 @@ type Heartbeat struct {
 	// from a node that does not report it: the master never takes its
 	// links for cut).
 	Links *LinkHealth `codec:"lk,omitempty"`
+	// Standby reports that a leader master told the node it is a standby
+	// node of its chain (ConfigUpdate.Standby): one the master added, or a
+	// removed member free to rejoin. The node keeps it on its storage. A
+	// master that does not know the node (it lost its state) takes it as
+	// a standby node again, unless it removed the node for good (see
+	// package master).
+	Standby bool `codec:"sb,omitempty"`
 }
 
 // Kind implements Message.
@@ -99,6 +106,12 @@ type ConfigUpdate struct {
 	// chain.WithPollInterval). 0 from a master that predates it: no node
 	// then takes a link for cut.
 	LinkTimeout time.Duration `codec:"lto,omitempty"`
+	// Standby, from the leader, tells the node that the master holds it as
+	// a standby node of Chain, which joins when the chain is short of its
+	// target length; the leader sends it in its replies to the node's
+	// heartbeats and when it adds the node. The node reports it from then
+	// on (Heartbeat.Standby). false tells nothing.
+	Standby bool `codec:"sb,omitempty"`
 }
 
 // Kind implements Message.
