@@ -90,11 +90,11 @@ var faultTable = []faultSpec{
 	{FaultMasterKill, defects(), "kill the leading master; restart it with its state"},
 	{FaultMasterPartition, defects(), "cut the leading master off the nodes and the other masters"},
 	{FaultMasterMidChange, defects(), "crash a node and kill or cut off the leading master the moment it announces the next configuration"},
-	// master-restart-empty: a node added after the chain started is in no
-	// configuration the restarted master learns (the nodes report the
-	// current one, the master knows the initial one), and never rejoins
-	// (seed 1132250126472009117).
-	{FaultMasterWipe, defects(10), "kill a lone master and restart it without its state"},
+	// master-restart-empty found a node added after the chain started
+	// forgotten by the restarted master, which knew only its initial
+	// configuration (seed 1132250126472009117); standby nodes now claim
+	// their place (wire.Heartbeat.Standby).
+	{FaultMasterWipe, defects(), "kill a lone master and restart it without its state"},
 	{FaultSyncFail, defects(), "fail the next fsync of a node other than the head (the node stops: fail-stop); restart it later"},
 	{FaultSyncFailHead, defects(11, 12), "fail the head's next fsync, so that its failed append may survive on its disk; restart it later"},
 	{FaultDiskFull, defects(), "fill a node's disk (fail-stop); free it and restart the node later"},
