@@ -166,8 +166,9 @@ func (r *simRun) history(id string) *chainHistory {
 	return newChainHistory(id) // a chain the run does not know: nothing acknowledged
 }
 
-// setCutOff records whether server i is isolated or paused: its replicas
-// count for no chain's survival.
+// setCutOff records whether server i (in a partitioned cluster; node i in
+// a chain) is isolated or paused: its replicas (it) count for no chain's
+// survival.
 func (r *simRun) setCutOff(i int, cut bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()

@@ -25,11 +25,7 @@ func (r *simRun) perform(st Step) string {
 	case FaultRestartLoneTail:
 		return r.crashFor(st, r.loneTail(), st.For, false)
 	case FaultWipe:
-		i := r.victim(st.Target, false)
-		if i >= 0 && !r.survivesWipe(r.c.Config(), i) {
-			return skipped(st, "no other member runs: the wipe would lose the log")
-		}
-		return r.crashFor(st, i, st.For, true)
+		return r.crashFor(st, r.victim(st.Target, false), st.For, true)
 	case FaultWipeTail:
 		i := r.victim("tail", false)
 		if i < 0 {
@@ -60,10 +56,11 @@ func (r *simRun) perform(st Step) string {
 		}
 		addr := r.c.Addr(i)
 		r.net.Hold(addr)
+		r.setCutOff(i, true)
 		if st.Kind == FaultPauseLong {
 			r.pinnedReader(i, st.For+2*r.s.FailureTimeout)
 		}
-		r.tl.after(st.For, func() string { r.net.Release(addr); return "release n" + fmt.Sprint(i+1) })
+		r.tl.after(st.For, func() string { r.net.Release(addr); r.setCutOff(i, false); return "release n" + fmt.Sprint(i+1) })
 		return fmt.Sprintf("%s: pause n%d", st, i+1)
 	case FaultIsolate:
 		i := r.victim(st.Target, true)
@@ -72,7 +69,8 @@ func (r *simRun) perform(st Step) string {
 		}
 		addr := r.c.Addr(i)
 		r.net.Isolate(addr)
-		r.tl.after(st.For, func() string { r.net.Reconnect(addr); return "reconnect n" + fmt.Sprint(i+1) })
+		r.setCutOff(i, true)
+		r.tl.after(st.For, func() string { r.net.Reconnect(addr); r.setCutOff(i, false); return "reconnect n" + fmt.Sprint(i+1) })
 		return fmt.Sprintf("%s: isolate n%d", st, i+1)
 	case FaultCut:
 		return r.cut(st)
@@ -227,15 +225,29 @@ func (r *simRun) loneTail() int {
 // its disk keeps what was synced, and the node is closed. It reports
 // whether the node was running.
 func (r *simRun) crash(i int) bool {
+	crashed, _ := r.crashWiping(i, nil)
+	return crashed
+}
+
+// crashWiping crashes node i, as crash does, and wipes its disk if cfg is
+// not nil and the chain's log survives the wipe (survivesWipe), decided
+// once the node is cut off the network and before it stops: what it had
+// committed then is all it ever committed that anyone can have seen. It
+// reports whether it crashed the node and whether it wiped its disk.
+func (r *simRun) crashWiping(i int, cfg *chain.Config) (crashed, wiped bool) {
 	if r.c.Node(i) == nil {
-		return false
+		return false, false
 	}
 	r.checking <- struct{}{}
 	defer func() { <-r.checking }()
 	r.net.Crash(r.c.Addr(i))
+	wipe := cfg != nil && r.survivesWipe(*cfg, i)
 	r.disk(i).Crash()
 	r.c.Kill(i)
-	return true
+	if wipe {
+		r.disk(i).Wipe()
+	}
+	return true, wipe
 }
 
 // restart starts node i again on its disk, with the options it started
@@ -258,37 +270,79 @@ func (r *simRun) restart(i int) string {
 	return fmt.Sprintf("restart n%d", i+1)
 }
 
-// survivesWipe reports whether the log survives wiping node i's disk:
-// another member of cfg runs and holds every write acknowledged so far, so
-// that what i held is held elsewhere. Wiping the last running copy of a
-// log is a loss no chain can avoid (the members that hold the rest are
-// down, removed or still catching up), so the schedule never does it.
+// survivesWipe reports whether the log survives wiping node i's disk,
+// with node i cut off the network (it acknowledges nothing more), by the
+// rule of wipeKeepsLog over the running nodes. A member counts as a copy
+// only while nothing stands between it and the masters: isolated, paused
+// or under a message rule, it may be taken for failed and removed, and
+// the wiped node be left the chain's sole member (seed 20023: the
+// masters lost the heartbeats of the middle node, which held the log,
+// removed it, and the wiped head, the one member left, restarted empty).
 func (r *simRun) survivesWipe(cfg chain.Config, i int) bool {
 	var acked uint64
 	for _, h := range r.histories {
 		acked = max(acked, h.maxAcked.Load())
 	}
-	for _, m := range cfg.Members {
-		j := index(m.ID)
-		if j == i {
-			continue
-		}
-		if n := r.c.Node(j); n != nil && n.Err() == nil && n.Stats().LastOffset >= acked {
-			return true
+	var commits, others []uint64
+	for j := range r.c.Nodes() {
+		if n := r.c.Node(j); n != nil && n.Err() == nil {
+			commits = append(commits, n.Stats().CommitPoint)
 		}
 	}
-	return false
+	for _, m := range cfg.Members {
+		if j := index(m.ID); j != i {
+			if n := r.c.Node(j); n != nil && n.Err() == nil && !r.cutOff(j) && !r.ruledOn(r.c.Addr(j)) {
+				others = append(others, n.Stats().LastOffset)
+			}
+		}
+	}
+	return wipeKeepsLog(acked, commits, others)
+}
+
+// wipeKeepsLog is the rule by which a schedule wipes a node's disk: only
+// if another running member (the last offsets of their logs: others)
+// holds every entry committed so far, through the highest commit point of
+// any running node, the wiped one included (commits), and every write the
+// clients saw acknowledged (acked), so that every entry anyone may have
+// seen committed or acknowledged is held elsewhere. Wiping the last
+// running copy of a log is a loss no chain can avoid (the members that
+// hold the rest are down, removed or still catching up: a new tail in its
+// handoff lacks what the old tail committed last), so the schedule never
+// does it. The commit points count, not only the acknowledgments the
+// clients report: a workload need not report the offsets of its writes,
+// and an acknowledgment may be on its way to a client (seed
+// 2892162522194259027 of the root package's TestKVUnderSimulatedFaults,
+// whose workload reports no offsets, wiped a head that alone held an
+// entry it had committed as the sole member, while its successor,
+// promoted to tail, still caught up).
+func wipeKeepsLog(acked uint64, commits, others []uint64) bool {
+	need := acked
+	for _, c := range commits {
+		need = max(need, c)
+	}
+	return slices.ContainsFunc(others, func(last uint64) bool { return last >= need })
 }
 
 // crashFor crashes node i (wiping its disk if wipe) and restarts it after d.
 func (r *simRun) crashFor(st Step, i int, d time.Duration, wipe bool) string {
-	if i < 0 || !r.crash(i) {
+	var cfg *chain.Config
+	if wipe {
+		c := r.c.Config()
+		cfg = &c
+	}
+	crashed, wiped := false, false
+	if i >= 0 {
+		crashed, wiped = r.crashWiping(i, cfg)
+	}
+	if !crashed {
 		return skipped(st, "no node to crash")
 	}
 	what := fmt.Sprintf("%s: crash n%d", st, i+1)
-	if wipe {
-		r.disk(i).Wipe()
+	switch {
+	case wiped:
 		what += ", wipe its disk"
+	case wipe:
+		what += ", not wiped (no other running member that the masters hear from holds every committed entry: the wipe would lose them)"
 	}
 	readers := r.rng.IntN(2) == 0 || st.Kind == FaultWipeTail
 	r.tl.after(d, func() string {

@@ -85,16 +85,20 @@ func (r *simRun) onSend(from, to string, msg chain.Message) {
 			if lone {
 				return fmt.Sprintf("epoch %d names n%d tail, alone: not crashed (it would restart as a lone tail)", cfg.Epoch, i+1)
 			}
-			if k == tapWipeNewTail && !r.survivesWipe(cfg, i) {
-				return fmt.Sprintf("epoch %d names n%d tail: not wiped (no other member runs; the wipe would lose the log)", cfg.Epoch, i+1)
+			var wipeIn *chain.Config
+			if k == tapWipeNewTail {
+				wipeIn = &cfg
 			}
-			if !r.crash(i) {
+			crashed, wiped := r.crashWiping(i, wipeIn)
+			if !crashed {
 				return ""
 			}
 			what := fmt.Sprintf("epoch %d names n%d tail: crash it", cfg.Epoch, i+1)
-			if k == tapWipeNewTail {
-				r.disk(i).Wipe()
+			switch {
+			case wiped:
 				what += ", wipe its disk"
+			case k == tapWipeNewTail:
+				what += ", not wiped (no other running member that the masters hear from holds every committed entry: the wipe would lose them)"
 			}
 			r.tl.after(st.For, func() string {
 				r.readers(2, 100*time.Millisecond)
