@@ -75,7 +75,11 @@ var faultTable = []faultSpec{
 	{FaultCrashLate, defects(), "as crash-quick, restarting after the master removed the node"},
 	{FaultCrashAll, defects(2, 12), "crash every node of a chain under a master at once and restart them all"},
 	{FaultRestartLoneTail, defects(2), "crash and restart a node that restarts as a tail with no predecessor: the tail of a static chain (crash-all of a static chain too) or the sole member of a chain"},
-	{FaultWipe, defects(1), "crash the head or a middle node and restart it with an empty disk, at once or after the master removed it"},
+	// wipe's seed 2892162522194259027 (the root package's kv-store
+	// workload) and 20023 wiped the last copy of committed entries that
+	// the masters could count on; the schedule no longer does (see
+	// wipeKeepsLog).
+	{FaultWipe, defects(), "crash the head or a middle node and restart it with an empty disk, at once or after the master removed it, while another member the masters hear from holds every committed entry"},
 	{FaultWipeTail, defects(), "crash the tail; crash the node the master names tail next as it is named, and restart it with an empty disk before the failure timeout, while clients read"},
 	{FaultKillNewTail, defects(), "crash the tail; crash the node the master names tail next, at the moment it is named; restart both after the master removed them"},
 	{FaultKillNewTailEarly, defects(), "as kill-new-tail, restarting both before the master removed them: the master still names the new tail tail"},
