@@ -27,6 +27,10 @@ type nodeState struct {
 	lost bool
 	// links is the latest report of its replication links (see links.go).
 	links *linkReport
+	// heard is set once a heartbeat came from the node since this state
+	// was built (newState, restoreState, adopt: a master that took over,
+	// or lost its state).
+	heard bool
 }
 
 // state is the master's decision-making core: the chain's configuration,
@@ -127,7 +131,7 @@ const (
 // that counts: restarted empty, it is only further behind). (Heartbeats
 // from one node arrive in order on the transports, which is what makes a
 // shorter log a sign of a restart.)
-func (s *state) heartbeat(hb *wire.Heartbeat, now time.Time) heartbeatResult {
+func (s *state) heartbeat(hb *wire.Heartbeat, now time.Time) (res heartbeatResult) {
 	if hb.Epoch > s.cfg.Epoch {
 		if s.adopt(hb, now) {
 			s.nodes[hb.ID].incarnation = hb.Incarnation
@@ -155,11 +159,29 @@ func (s *state) heartbeat(hb *wire.Heartbeat, now time.Time) heartbeatResult {
 	ns.noteLinks(hb)
 	ns.epoch, ns.last, ns.commit = hb.Epoch, hb.Last, hb.Commit
 	ns.incarnation = hb.Incarnation
+	ns.heard = true
 	if s.behind > 0 {
 		return heartbeatNoChange
 	}
 	if claimed {
 		return heartbeatClaimed
+	}
+	if role.IsMember() && rec == 0 && hb.ID != s.handoff.ID && !lost && !ns.lost {
+		// No storage is recorded for the member: see firstStorage.
+		switch s.firstStorage(hb.Last) {
+		case storageUnknown:
+			return heartbeatNoChange
+		case storageLost:
+			lost = true
+		case storageHolds:
+			if s.recordHeard() {
+				defer func() {
+					if res == heartbeatNoChange {
+						res = heartbeatRecorded
+					}
+				}()
+			}
+		}
 	}
 	switch {
 	case lost && !ns.lost:
@@ -168,7 +190,7 @@ func (s *state) heartbeat(hb *wire.Heartbeat, now time.Time) heartbeatResult {
 	case lost || ns.lost:
 		return heartbeatNoChange
 	}
-	res := heartbeatNoChange
+	res = heartbeatNoChange
 	if hb.Incarnation != 0 && hb.Incarnation != rec && (rec == 0 || role == chain.RoleJoining) && role != chain.RoleNone {
 		s.incarnations[hb.ID] = hb.Incarnation
 		res = heartbeatRecorded
@@ -178,6 +200,62 @@ func (s *state) heartbeat(hb *wire.Heartbeat, now time.Time) heartbeatResult {
 		return heartbeatCaughtUp
 	}
 	return res
+}
+
+// storageVerdict is what firstStorage decides.
+type storageVerdict int
+
+const (
+	storageHolds   storageVerdict = iota // record it
+	storageUnknown                       // not yet: some member has not reported
+	storageLost                          // it lost committed entries
+)
+
+// firstStorage decides on the storage a member reports when the master
+// has none recorded for it (a new chain's first heartbeats, or a master
+// that took over, adopted the nodes' configuration or lost its state,
+// which knows no storage): it is recorded only once every member has
+// reported to this state (the master refuses to decide before it knows
+// what the chain committed; a member that never reports is removed when
+// its failure timeout ends), and only if its log reaches the highest
+// commit point a member reported, which every member holds: a member
+// whose log ends below it lost committed entries (it restarted on a
+// wiped disk, say, while a master without state knew no storage to tell
+// it by) and is marked lost. The new tail of an unfinished handoff holds
+// less by design and is not asked (see heartbeat).
+func (s *state) firstStorage(last uint64) storageVerdict {
+	var commit uint64
+	for _, m := range s.cfg.Members {
+		ns := s.nodes[m.ID]
+		if ns == nil || !ns.heard {
+			return storageUnknown
+		}
+		commit = max(commit, ns.commit)
+	}
+	if last < commit {
+		return storageLost
+	}
+	return storageHolds
+}
+
+// recordHeard records, once firstStorage can decide, the storage of every
+// other member with none recorded whose last heartbeat shows a log that
+// holds what firstStorage asks (their storage, as their last heartbeat
+// reported it, is the one they run: a restart since would report
+// another). It reports whether it recorded any.
+func (s *state) recordHeard() bool {
+	recorded := false
+	for _, m := range s.cfg.Members {
+		ns := s.nodes[m.ID]
+		if s.incarnations[m.ID] != 0 || m.ID == s.handoff.ID || ns == nil || ns.lost || ns.incarnation == 0 {
+			continue
+		}
+		if s.firstStorage(ns.last) == storageHolds {
+			s.incarnations[m.ID] = ns.incarnation
+			recorded = true
+		}
+	}
+	return recorded
 }
 
 // takesClaim reports whether the master takes node hb.ID, which claims

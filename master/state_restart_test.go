@@ -23,7 +23,11 @@ func beatInc(id string, epoch, last, inc uint64) *wire.Heartbeat {
 func TestMembersStorageIncarnationsAreRecordedAndChecked(t *testing.T) {
 	s := newTestState("n1", "n2", "n3")
 	for i, id := range []string{"n1", "n2", "n3"} {
-		require.Equal(t, heartbeatRecorded, s.heartbeat(beatInc(id, 1, 10, uint64(i+1)), at(ms(100))))
+		want := heartbeatNoChange // not before every member reported (see firstStorage)
+		if i == 2 {
+			want = heartbeatRecorded
+		}
+		require.Equal(t, want, s.heartbeat(beatInc(id, 1, 10, uint64(i+1)), at(ms(100))))
 	}
 	require.Equal(t, map[string]uint64{"n1": 1, "n2": 2, "n3": 3}, s.incarnations)
 	applied := s.durable()
@@ -244,4 +248,55 @@ func TestMasterWithoutStateTakesBackTheStandbyNodes(t *testing.T) {
 	require.Equal(t, []string{"n4"}, d.Removed)
 	r := restoreState(d, timeout, at(ms(300)))
 	require.False(t, r.takesClaim(claim("n4")), "a new leader refuses the claim of a node removed for good")
+}
+
+// TestMasterRecordsNoStorageBeforeItKnowsTheChain is the rule for a
+// member whose storage the master has no record of (seeds
+// 1320876768766851330 and 1320876768766851659: the head was wiped and
+// restarted while the lone master restarted without its state; the
+// master, which adopted the chain's configuration and knew no storage,
+// recorded the wiped one at the head's first heartbeat and confirmed its
+// place: it ordered new entries at offsets the chain had committed). The
+// master records none before every member has reported, and marks lost a
+// member whose log ends below a commit point another reported.
+func TestMasterRecordsNoStorageBeforeItKnowsTheChain(t *testing.T) {
+	tests := []struct {
+		name  string
+		beats []*wire.Heartbeat // n2 and n3 first, then n1's
+		want  heartbeatResult
+	}{
+		{"the wiped head reports first", nil, heartbeatNoChange},
+		{"the others hold the log", []*wire.Heartbeat{beatInc("n2", 6, 832, 2), beatInc("n3", 6, 832, 3)}, heartbeatLostLog},
+		{"one other has reported", []*wire.Heartbeat{beatInc("n2", 6, 832, 2)}, heartbeatNoChange},
+		{"a new chain: nothing committed", []*wire.Heartbeat{beatInc("n2", 6, 0, 2), beatInc("n3", 6, 0, 3)}, heartbeatRecorded},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := newTestState("n1", "n2", "n3")
+			s.cfg.Epoch = 6 // as adopted: no storage recorded
+			for _, hb := range tt.beats {
+				s.heartbeat(hb, at(ms(100)))
+			}
+			// n1 restarted on a wiped disk: unplaced, an empty log.
+			wiped := beatInc("n1", 0, 0, 9)
+			require.Equal(t, tt.want, s.heartbeat(wiped, at(ms(150))))
+			applied := s.durable()
+			require.Equal(t, tt.want == heartbeatRecorded, s.confirms(applied, "n1", 9),
+				"confirmed the place of a head whose log is empty (it holds all only when nothing was committed)")
+			if tt.want == heartbeatLostLog {
+				require.True(t, s.dropLost())
+				require.Equal(t, []string{"n2", "n3"}, ids(s.cfg.Members))
+			}
+		})
+	}
+
+	// Once every member has reported, the others' storage is recorded at
+	// once: the chain is placed as fast as before.
+	s := newTestState("n1", "n2", "n3")
+	s.heartbeat(beatInc("n1", 1, 10, 1), at(ms(100)))
+	s.heartbeat(beatInc("n2", 1, 10, 2), at(ms(100)))
+	require.Empty(t, s.incarnations)
+	require.Equal(t, heartbeatRecorded, s.heartbeat(beatInc("n3", 1, 10, 3), at(ms(100))))
+	require.Equal(t, map[string]uint64{"n1": 1, "n2": 2, "n3": 3}, s.incarnations)
+	require.True(t, s.confirms(s.durable(), "n1", 1))
 }
