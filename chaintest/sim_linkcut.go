@@ -1,6 +1,7 @@
 package chaintest
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"sync/atomic"
@@ -63,15 +64,20 @@ func (r *simRun) linkCut(st Step) string {
 	cut, steps := r.tl.now(), r.performed.Load()
 	to := r.s.FailureTimeout
 	var resumed atomic.Int64 // when a write was first acknowledged in (cut + to, cut + bound]; 0: none
+	var sessionless atomic.Bool
 	r.clientWG.Go(func() {
 		defer sc.cl.Close()
 		ctx, cancel := r.callContext()
 		defer cancel()
 		for !r.stopping.Load() && ctx.Err() == nil && r.tl.now() < cut+linkCutBound*to {
-			if r.operate(ctx, sc, WriteOp).Err == nil {
+			err := r.operate(ctx, sc, WriteOp).Err
+			if err == nil {
 				if now := r.tl.now(); now > cut+to && now <= cut+linkCutBound*to {
 					resumed.CompareAndSwap(0, int64(now-cut))
 				}
+			}
+			if noSession(err) {
+				sessionless.Store(true)
 			}
 			time.Sleep(time.Millisecond)
 		}
@@ -79,6 +85,9 @@ func (r *simRun) linkCut(st Step) string {
 	r.tl.after(linkCutBound*to, func() string {
 		if !measured || r.performed.Load() != steps || st.For < linkCutBound*to || r.tl.now() < cut+linkCutBound*to {
 			return ""
+		}
+		if sessionless.Load() {
+			return "link-cut: not measured: the new client found no room for its session (a table full of other clients' sessions stalls it, link or no link)"
 		}
 		if at := time.Duration(resumed.Load()); at > 0 {
 			return fmt.Sprintf("link-cut: writes acknowledged again %v after the cut of %s-%s", at, pred.ID, succ.ID)
@@ -135,4 +144,11 @@ func (r *simRun) quiet(cfg chain.Config) bool {
 		}
 	}
 	return true
+}
+
+// noSession reports whether err refused a write for want of a session
+// (the de-duplication table full of live sessions): a stall that the
+// step measuring it must not take for its own.
+func noSession(err error) bool {
+	return errors.Is(err, chain.ErrTooManySessions)
 }
