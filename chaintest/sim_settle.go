@@ -51,40 +51,58 @@ type SettledWrite struct {
 // settle rewrites the failed writes of ops, a chain's recorded history, as
 // Settler describes, given its final log; it returns ops unchanged if w
 // is no Settler or the log does not start at offset 1 (what a compacted
-// prefix held is unknown). It does not modify ops.
+// prefix held is unknown). A ClientSettler's writes that no write key
+// names are placed as placeUnnamed says. It does not modify ops.
 func settle(w Workload, ops []porcupine.Operation, log []chain.Entry) []porcupine.Operation {
 	s, ok := w.(Settler)
 	if !ok || (len(log) > 0 && log[0].Offset != 1) {
 		return ops
 	}
+	// placed: by index in ops, the writes found in the log; gone: the
+	// failed writes that never took effect.
+	placed, gone := map[int]SettledWrite{}, map[int]bool{}
 	settled := s.Settle(log)
+	for i, op := range ops {
+		key := s.WriteKey(op.Input)
+		if key == "" {
+			continue
+		}
+		if sw, ok := settled[key]; ok {
+			placed[i] = sw
+		} else if op.Return == math.MaxInt64 {
+			gone[i] = true
+		}
+	}
+	if cs, ok := w.(ClientSettler); ok {
+		placeUnnamed(cs, ops, log, placed, gone)
+	}
 	// before[o] bounds when the entry at offset o took effect: the earliest
 	// return of a write acknowledged at a later offset.
 	before := make([]int64, len(log)+2)
 	for i := range before {
 		before[i] = math.MaxInt64
 	}
-	for _, op := range ops {
-		if op.Return == math.MaxInt64 {
-			continue // failed
-		}
-		if sw, ok := settled[s.WriteKey(op.Input)]; ok && sw.Offset < uint64(len(before)) {
-			before[sw.Offset] = min(before[sw.Offset], op.Return)
+	for i, sw := range placed {
+		if ret := ops[i].Return; ret != math.MaxInt64 && sw.Offset < uint64(len(before)) {
+			before[sw.Offset] = min(before[sw.Offset], ret)
 		}
 	}
 	for o := len(before) - 2; o >= 0; o-- {
 		before[o] = min(before[o], before[o+1])
 	}
 	out := make([]porcupine.Operation, 0, len(ops))
-	for _, op := range ops {
-		key := s.WriteKey(op.Input)
-		if key == "" || op.Return != math.MaxInt64 {
+	for i, op := range ops {
+		if op.Return != math.MaxInt64 {
 			out = append(out, op)
 			continue
 		}
-		sw, ok := settled[key]
-		if !ok {
+		if gone[i] {
 			continue // it never took effect
+		}
+		sw, ok := placed[i]
+		if !ok {
+			out = append(out, op) // a read, or a write whose outcome stays unknown
+			continue
 		}
 		op.Output = sw.Output
 		op.Return = max(op.Call+1, before[min(sw.Offset+1, uint64(len(before)-1))])
