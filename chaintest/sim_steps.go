@@ -445,25 +445,6 @@ func (r *simRun) stepClient(h *chainHistory, kind ClientKind, opts ...chain.Clie
 	return &simClient{id: id, kind: kind, h: h, cl: cl, rng: r.rngFor(id)}
 }
 
-// flood has one client finish over 4096 raw appends while some of its
-// requests are lost and wait for a retry.
-func (r *simRun) flood(st Step) string {
-	const n = 4500
-	cl := r.c.Client(chain.WithRetryInterval(300*time.Millisecond, time.Second))
-	id := r.addRule(time.Second, inmem.Rule{From: cl.Addr(), Kinds: []wire.MessageKind{wire.KindClientRequest, wire.KindRequestBatch},
-		Faults: inmem.Faults{Drop: 0.02}})
-	for k := range n {
-		r.clientWG.Go(func() {
-			ctx, cancel := r.callContext()
-			defer cancel()
-			data := fmt.Sprintf("flood-%d", k)
-			off, err := cl.Append(ctx, []byte(data))
-			r.noteOutcome("the flood client", r.histories[0], Outcome{Write: &Write{Data: []byte(data), Offset: off}, Err: err})
-		})
-	}
-	return fmt.Sprintf("%s: %d appends from %s, 2%% of its requests lost (rule %d)", st, n, cl.Addr(), id)
-}
-
 // readers has n new clients read every millisecond for d, where a stale
 // read by a tail that serves too early shows.
 func (r *simRun) readers(n int, d time.Duration) {
