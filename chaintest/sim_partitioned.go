@@ -222,6 +222,12 @@ func (r *simRun) healServers() {
 func (r *simRun) checkPartitionedLogs() {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
+	// A node's Log reads only what it has committed, and a head learns of
+	// a commit after the tail has answered it: the last write's ack may
+	// still be on its way up the chain.
+	if err := r.p.WaitConverged(ctx); err != nil {
+		r.violate("liveness: the cluster did not converge after the final reads: %v", err)
+	}
 	for _, h := range r.histories {
 		logs := make(map[string][]chain.Entry)
 		for _, n := range r.p.Members(h.id) {
