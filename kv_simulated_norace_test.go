@@ -3,4 +3,4 @@
 package chain_test
 
 // kvSimulatedSchedules is how many schedules TestKVUnderSimulatedFaults runs.
-const kvSimulatedSchedules = 60
+const kvSimulatedSchedules = 300

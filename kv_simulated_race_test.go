@@ -4,4 +4,4 @@ package chain_test
 
 // kvSimulatedSchedules is how many schedules TestKVUnderSimulatedFaults runs
 // under the race detector.
-const kvSimulatedSchedules = 6
+const kvSimulatedSchedules = 20
