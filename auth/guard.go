@@ -43,7 +43,9 @@ func (g *Guard) Admit(from string, msg wire.Message, peer *Identity) bool {
 	if err == nil {
 		return true
 	}
-	g.refused.Add(1)
+	// Counted once logged (or passed over by the rate limit): a reader
+	// that sees the count finds the log line too.
+	defer g.refused.Add(1)
 	if g.Log == nil {
 		return false
 	}
