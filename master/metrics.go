@@ -1,18 +1,16 @@
 package master
 
 import (
-	"slices"
 	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/chainrep/chain"
 	"github.com/chainrep/chain/internal/metrics"
 )
 
 // The reasons of reconfigurations, the reason label of
-// chain_master_reconfigurations_total, as reconfigReason tells them.
+// chain_master_reconfigurations_total, as explainReconfig tells them.
 const (
 	reasonCreated       = "created"        // the chain's first configuration
 	reasonNodeFailed    = "node_failed"    // a member or the joining node stopped heartbeating
@@ -24,54 +22,12 @@ const (
 
 var reconfigReasons = []string{reasonCreated, reasonNodeFailed, reasonNodeRemoved, reasonJoinStarted, reasonJoinCompleted, reasonOther}
 
-// reconfigReason tells why a chain went from configuration old (existed
-// false for a new chain) to next: a node that left and was not alive
-// (alive reports it) failed; one that left alive was removed; otherwise a
-// join started or completed. A removal outranks a join in the same
-// change.
-func reconfigReason(old chain.Config, existed bool, next chain.Config, alive func(id string) bool) string {
-	if !existed {
-		return reasonCreated
-	}
-	reason := ""
-	for _, id := range configuredIDs(old) {
-		if slices.Contains(configuredIDs(next), id) {
-			continue
-		}
-		if !alive(id) {
-			return reasonNodeFailed
-		}
-		reason = reasonNodeRemoved
-	}
-	switch {
-	case reason != "":
-		return reason
-	case old.Joining != nil && next.Role(old.Joining.ID).IsTail():
-		return reasonJoinCompleted
-	case next.Joining != nil && (old.Joining == nil || old.Joining.ID != next.Joining.ID):
-		return reasonJoinStarted
-	}
-	return reasonOther
-}
-
-// configuredIDs returns the ids of cfg's members and joining node.
-func configuredIDs(cfg chain.Config) []string {
-	ids := make([]string, 0, len(cfg.Members)+1)
-	for _, m := range cfg.Members {
-		ids = append(ids, m.ID)
-	}
-	if cfg.Joining != nil {
-		ids = append(ids, cfg.Joining.ID)
-	}
-	return ids
-}
-
 // reconfig is one chain's change of configuration and its reason (a
 // metric label).
 type reconfig struct{ chain, reason string }
 
 // reconfigNote is a reconfig with its cause, a line for the log (see
-// reconfigCause).
+// explainReconfig).
 type reconfigNote struct {
 	reconfig
 	cause string
@@ -89,15 +45,14 @@ func (m *Master) reconfigsLocked(next durable, now time.Time) []reconfigNote {
 			continue
 		}
 		s := m.cl.chain(c.ID)
-		alive := func(id string) bool { return s != nil && s.alive(id, now) }
 		heard := func(id string) (time.Duration, bool, bool) {
 			if s == nil || s.nodes[id] == nil {
 				return 0, false, false
 			}
 			return now.Sub(s.nodes[id].lastSeen), true, s.alive(id, now)
 		}
-		out = append(out, reconfigNote{reconfig: reconfig{c.ID, reconfigReason(old.Config, ok, c.Config, alive)},
-			cause: reconfigCause(old.Config, ok, c.Config, heard)})
+		reason, cause := explainReconfig(old.Config, ok, c.Config, heard)
+		out = append(out, reconfigNote{reconfig: reconfig{c.ID, reason}, cause: cause})
 	}
 	return out
 }

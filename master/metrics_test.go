@@ -12,45 +12,6 @@ import (
 	"github.com/chainrep/chain/internal/testutil"
 )
 
-func TestReconfigReason(t *testing.T) {
-	m := func(ids ...string) []chain.Member {
-		var ms []chain.Member
-		for _, id := range ids {
-			ms = append(ms, chain.Member{ID: id, Addr: id})
-		}
-		return ms
-	}
-	joining := func(id string) *chain.Member { return &chain.Member{ID: id, Addr: id} }
-	abc := chain.Config{Epoch: 1, Members: m("a", "b", "c")}
-	tests := []struct {
-		name    string
-		old     chain.Config
-		existed bool
-		next    chain.Config
-		dead    string
-		want    string
-	}{
-		{"new chain", chain.Config{}, false, abc, "", reasonCreated},
-		{"dead member removed", abc, true, chain.Config{Epoch: 2, Members: m("a", "c")}, "b", reasonNodeFailed},
-		{"live member removed", abc, true, chain.Config{Epoch: 2, Members: m("a", "c")}, "", reasonNodeRemoved},
-		{"dead joining node dropped", chain.Config{Epoch: 2, Members: m("a", "b"), Joining: joining("c")}, true,
-			chain.Config{Epoch: 3, Members: m("a", "b")}, "c", reasonNodeFailed},
-		{"join starts", chain.Config{Epoch: 2, Members: m("a", "b")}, true,
-			chain.Config{Epoch: 3, Members: m("a", "b"), Joining: joining("c")}, "", reasonJoinStarted},
-		{"join completes", chain.Config{Epoch: 3, Members: m("a", "b"), Joining: joining("c")}, true,
-			chain.Config{Epoch: 4, Members: m("a", "b", "c")}, "", reasonJoinCompleted},
-		{"a removal outranks a join", chain.Config{Epoch: 3, Members: m("a", "b"), Joining: joining("c")}, true,
-			chain.Config{Epoch: 4, Members: m("b", "c")}, "a", reasonNodeFailed},
-		{"same nodes", abc, true, chain.Config{Epoch: 2, Members: m("a", "b", "c")}, "", reasonOther},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			alive := func(id string) bool { return id != tt.dead }
-			require.Equal(t, tt.want, reconfigReason(tt.old, tt.existed, tt.next, alive))
-		})
-	}
-}
-
 // TestCollector kills the tail of a chain and adds a node, and checks
 // the reconfigurations and heartbeat ages the master's collector reports.
 func TestCollector(t *testing.T) {
