@@ -12,51 +12,66 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// genLogHistory returns a small random log history: operations with random
-// intervals whose outputs come from a sequential execution at random points
-// within them (so it is linearizable), including unknown appends that took
-// effect at any later time or never, then with even odds one output
-// perturbed (which usually makes it not linearizable).
-func genLogHistory(rng *rand.Rand) []porcupine.Operation {
+// randomTimeline draws n operations with random intervals, for
+// sequential execution at random points within them. input(i) gives
+// operation i's input and whether it writes. A write is unknown with odds
+// 1 in 3: it never returns (its output is unknown), and takes effect at a
+// random later time or, with even odds, never. randomTimeline returns the
+// operations and the indices of those that take effect, in the order they
+// do.
+func randomTimeline(rng *rand.Rand, n int, input func(i int) (in any, writes bool), unknown any) ([]porcupine.Operation, []int) {
 	type ev struct {
 		i      int
 		effect int64
 	}
-	n := 4 + rng.Intn(7)
 	ops := make([]porcupine.Operation, n)
 	var evs []ev
 	for i := range ops {
 		call := int64(rng.Intn(100))
 		ret := call + 1 + int64(rng.Intn(30))
 		effect := call + rng.Int63n(ret-call+1)
-		ops[i] = porcupine.Operation{ClientId: i, Call: call, Return: ret}
+		in, writes := input(i)
+		ops[i] = porcupine.Operation{ClientId: i, Call: call, Return: ret, Input: in}
+		if writes && rng.Intn(3) == 0 {
+			ops[i].Return = math.MaxInt64
+			ops[i].Output = unknown
+			if rng.Intn(2) == 0 {
+				continue // never applied
+			}
+			effect = call + int64(rng.Intn(150))
+		}
+		evs = append(evs, ev{i, effect})
+	}
+	sort.Slice(evs, func(a, b int) bool { return evs[a].effect < evs[b].effect })
+	order := make([]int, len(evs))
+	for k, e := range evs {
+		order[k] = e.i
+	}
+	return ops, order
+}
+
+// genLogHistory returns a small random log history: a random timeline of
+// appends and reads (so it is linearizable), then with even odds one
+// output perturbed (which usually makes it not linearizable).
+func genLogHistory(rng *rand.Rand) []porcupine.Operation {
+	n := 4 + rng.Intn(7)
+	ops, order := randomTimeline(rng, n, func(i int) (any, bool) {
 		if rng.Intn(2) == 0 {
 			data := fmt.Sprintf("d%d", i)
 			if rng.Intn(8) == 0 {
 				data = "dup"
 			}
-			ops[i].Input = LogInput{Op: LogAppend, Data: data}
-			if rng.Intn(3) == 0 { // unknown
-				ops[i].Return = math.MaxInt64
-				ops[i].Output = LogOutput{Unknown: true}
-				if rng.Intn(2) == 0 {
-					continue // never applied
-				}
-				effect = call + int64(rng.Intn(150))
-			}
-		} else {
-			ops[i].Input = LogInput{Op: LogRead, From: uint64(1 + rng.Intn(4)), Max: 1 + rng.Intn(3)}
+			return LogInput{Op: LogAppend, Data: data}, true
 		}
-		evs = append(evs, ev{i, effect})
-	}
-	sort.Slice(evs, func(a, b int) bool { return evs[a].effect < evs[b].effect })
+		return LogInput{Op: LogRead, From: uint64(1 + rng.Intn(4)), Max: 1 + rng.Intn(3)}, false
+	}, LogOutput{Unknown: true})
 	var log []string
-	for _, e := range evs {
-		in := ops[e.i].Input.(LogInput)
+	for _, i := range order {
+		in := ops[i].Input.(LogInput)
 		if in.Op == LogAppend {
 			log = append(log, in.Data)
-			if ops[e.i].Output == nil {
-				ops[e.i].Output = LogOutput{Offset: uint64(len(log))}
+			if ops[i].Output == nil {
+				ops[i].Output = LogOutput{Offset: uint64(len(log))}
 			}
 			continue
 		}
@@ -66,7 +81,7 @@ func genLogHistory(rng *rand.Rand) []porcupine.Operation {
 			k := 1 + rng.Intn(end-int(in.From)+1)
 			got = append(got, log[in.From-1:int(in.From)-1+k]...)
 		}
-		ops[e.i].Output = LogOutput{Entries: got}
+		ops[i].Output = LogOutput{Entries: got}
 	}
 	if rng.Intn(2) == 0 { // perturb
 		i := rng.Intn(n)
@@ -99,13 +114,7 @@ func genLogHistory(rng *rand.Rand) []porcupine.Operation {
 
 // genKVHistory is genLogHistory for a single key of the KV model.
 func genKVHistory(rng *rand.Rand) []porcupine.Operation {
-	type ev struct {
-		i      int
-		effect int64
-	}
 	n := 4 + rng.Intn(7)
-	ops := make([]porcupine.Operation, n)
-	var evs []ev
 	noCAS := rng.Intn(2) == 0
 	val := func(i int) string {
 		if rng.Intn(6) == 0 {
@@ -113,37 +122,22 @@ func genKVHistory(rng *rand.Rand) []porcupine.Operation {
 		}
 		return fmt.Sprintf("v%d", i)
 	}
-	for i := range ops {
-		call := int64(rng.Intn(100))
-		ret := call + 1 + int64(rng.Intn(30))
-		effect := call + rng.Int63n(ret-call+1)
-		ops[i] = porcupine.Operation{ClientId: i, Call: call, Return: ret}
+	ops, order := randomTimeline(rng, n, func(i int) (any, bool) {
 		r := rng.Intn(10)
 		switch {
 		case r < 4:
-			ops[i].Input = KVInput{Op: KVGet, Key: "k"}
+			return KVInput{Op: KVGet, Key: "k"}, false
 		case r < 7 || (noCAS && r < 9):
-			ops[i].Input = KVInput{Op: KVPut, Key: "k", Value: val(i)}
+			return KVInput{Op: KVPut, Key: "k", Value: val(i)}, true
 		case r < 8 || noCAS:
-			ops[i].Input = KVInput{Op: KVDelete, Key: "k"}
-		default:
-			ops[i].Input = KVInput{Op: KVCompareAndSet, Key: "k", Value: val(i),
-				Expected: fmt.Sprintf("v%d", rng.Intn(n)), ExpectedFound: rng.Intn(4) != 0}
+			return KVInput{Op: KVDelete, Key: "k"}, true
 		}
-		if ops[i].Input.(KVInput).Op != KVGet && rng.Intn(3) == 0 {
-			ops[i].Return = math.MaxInt64
-			ops[i].Output = KVOutput{Unknown: true}
-			if rng.Intn(2) == 0 {
-				continue
-			}
-			effect = call + int64(rng.Intn(150))
-		}
-		evs = append(evs, ev{i, effect})
-	}
-	sort.Slice(evs, func(a, b int) bool { return evs[a].effect < evs[b].effect })
+		return KVInput{Op: KVCompareAndSet, Key: "k", Value: val(i),
+			Expected: fmt.Sprintf("v%d", rng.Intn(n)), ExpectedFound: rng.Intn(4) != 0}, true
+	}, KVOutput{Unknown: true})
 	var s kvState
-	for _, e := range evs {
-		in := ops[e.i].Input.(KVInput)
+	for _, i := range order {
+		in := ops[i].Input.(KVInput)
 		var out KVOutput
 		switch in.Op {
 		case KVGet:
@@ -158,8 +152,8 @@ func genKVHistory(rng *rand.Rand) []porcupine.Operation {
 				s = kvState{Value: in.Value, Found: true}
 			}
 		}
-		if ops[e.i].Output == nil {
-			ops[e.i].Output = out
+		if ops[i].Output == nil {
+			ops[i].Output = out
 		}
 	}
 	if rng.Intn(2) == 0 { // perturb
