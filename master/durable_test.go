@@ -112,53 +112,14 @@ func freeAddrs(t *testing.T, n int) []string {
 // TestGroupOverTCP runs three masters on raft's TCP transport: a change
 // on the leader reaches the followers, and survives the leader.
 func TestGroupOverTCP(t *testing.T) {
-	net := inmem.New(inmem.Options{})
-	defer net.Close()
-	cfg := chain.Config{Epoch: 1, Members: []chain.Member{{ID: "n1", Addr: "n1"}, {ID: "n2", Addr: "n2"}}}
-	raftAddrs := freeAddrs(t, 3)
-	var peers []Peer
-	for i, a := range masterAddrs(3) {
-		peers = append(peers, Peer{Addr: a, RaftAddr: raftAddrs[i]})
-	}
-	masters := map[string]*Master{}
-	defer func() {
-		for _, m := range masters {
-			require.NoError(t, m.Close())
-		}
-	}()
-	for _, p := range peers {
-		m, err := Start(Options{Transport: net, Addr: p.Addr, Config: cfg, FailureTimeout: 200 * time.Millisecond,
-			Peers: peers, RaftAddr: p.RaftAddr, Dir: t.TempDir()})
-		require.NoError(t, err)
-		masters[p.Addr] = m
-	}
-	leader := func() *Master {
-		for range 200 {
-			for _, m := range masters {
-				if m.IsLeader() {
-					return m
-				}
-			}
-			time.Sleep(10 * time.Millisecond)
-		}
-		return nil
-	}
-	l := leader()
-	require.NotNil(t, l)
+	masters, _ := startRaftGroup(t, func(o *Options, _ Peer) { o.Dir = t.TempDir() })
+	l := awaitGroupLeader(t, masters)
 	want, err := l.RemoveNode("n2") // nodes do not run: nothing else changes
 	require.NoError(t, err)
-	require.Eventually(t, func() bool {
-		for _, m := range masters {
-			if m.Config().Epoch != want.Epoch {
-				return false
-			}
-		}
-		return true
-	}, 5*time.Second, 10*time.Millisecond)
+	awaitEpochEverywhere(t, masters, want.Epoch)
 	require.NoError(t, l.Close())
 	delete(masters, l.Addr())
-	nl := leader()
-	require.NotNil(t, nl)
+	nl := awaitGroupLeader(t, masters)
 	require.Equal(t, want, nl.Config())
 	require.True(t, slices.Contains(masterAddrs(3), nl.Leader()))
 }

@@ -2,20 +2,12 @@ package master
 
 import (
 	"bytes"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
-	"math/big"
 	"net"
-	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -31,61 +23,33 @@ import (
 )
 
 // testCA is a certificate authority made for one test.
-type testCA struct {
-	cert *x509.Certificate
-	key  *ecdsa.PrivateKey
-	pool *x509.CertPool
-}
+type testCA struct{ *pki.CA }
 
-func newTestCA(t *testing.T) *testCA {
+func newTestCA(t *testing.T) testCA {
 	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	ca, err := pki.NewCA("chain test CA", time.Hour)
 	require.NoError(t, err)
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "chain test CA"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		KeyUsage: x509.KeyUsageCertSign, BasicConstraintsValid: true, IsCA: true,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	require.NoError(t, err)
-	cert, err := x509.ParseCertificate(der)
-	require.NoError(t, err)
-	pool := x509.NewCertPool()
-	pool.AddCert(cert)
-	return &testCA{cert: cert, key: key, pool: pool}
+	return testCA{ca}
 }
 
 // config returns a mutual-TLS configuration with a certificate of the CA
 // for 127.0.0.1, as chaind builds from -tls-*.
-func (ca *testCA) config(t *testing.T) *tls.Config {
+func (ca testCA) config(t *testing.T) *tls.Config {
 	t.Helper()
 	return ca.configFor(t, "chain test master")
 }
 
 // configFor is config with a certificate whose common name is cn.
-func (ca *testCA) configFor(t *testing.T, cn string) *tls.Config {
+func (ca testCA) configFor(t *testing.T, cn string) *tls.Config {
 	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	leaf, err := ca.IssueNamed(cn, nil, []net.IP{net.IPv4(127, 0, 0, 1)}, nil, time.Hour)
 	require.NoError(t, err)
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: cn},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		KeyUsage:    x509.KeyUsageDigitalSignature,
-		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth},
-		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.cert, &key.PublicKey, ca.key)
-	require.NoError(t, err)
-	return &tls.Config{
-		Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: key}},
-		RootCAs:      ca.pool, ClientCAs: ca.pool, ClientAuth: tls.RequireAndVerifyClientCert,
-		MinVersion: tls.VersionTLS13,
-	}
+	return pki.MutualTLS(ca.CA, leaf)
 }
 
 // forEach returns a configuration maker giving every master a
 // certificate of ca.
-func (ca *testCA) forEach(t *testing.T) func(Peer) *tls.Config {
+func (ca testCA) forEach(t *testing.T) func(Peer) *tls.Config {
 	return func(Peer) *tls.Config { return ca.config(t) }
 }
 
@@ -94,72 +58,9 @@ func (ca *testCA) forEach(t *testing.T) func(Peer) *tls.Config {
 // them with their peers.
 func startTLSGroup(t *testing.T, tlsFor func(Peer) *tls.Config, log *slog.Logger, verify func(tls.ConnectionState) error) (map[string]*Master, []Peer) {
 	t.Helper()
-	net := inmem.New(inmem.Options{})
-	t.Cleanup(func() { _ = net.Close() })
-	cfg := chain.Config{Epoch: 1, Members: []chain.Member{{ID: "n1", Addr: "n1"}, {ID: "n2", Addr: "n2"}}}
-	raftAddrs := freeAddrs(t, 3)
-	var peers []Peer
-	for i, a := range masterAddrs(3) {
-		peers = append(peers, Peer{Addr: a, RaftAddr: raftAddrs[i]})
-	}
-	masters := map[string]*Master{}
-	t.Cleanup(func() {
-		for _, m := range masters {
-			require.NoError(t, m.Close())
-		}
+	return startRaftGroup(t, func(o *Options, p Peer) {
+		o.RaftTLS, o.RaftVerifyPeer, o.Logger = tlsFor(p), verify, log
 	})
-	for _, p := range peers {
-		m, err := Start(Options{Transport: net, Addr: p.Addr, Config: cfg, FailureTimeout: 200 * time.Millisecond,
-			Peers: peers, RaftAddr: p.RaftAddr, RaftTLS: tlsFor(p), RaftVerifyPeer: verify, Logger: log})
-		require.NoError(t, err)
-		masters[p.Addr] = m
-	}
-	return masters, peers
-}
-
-// awaitTLSLeader waits for a master of masters to lead and returns it.
-// Leadership moves on its own in these groups (no node reports to the
-// leader, so it hands the lead on after a failure timeout).
-func awaitTLSLeader(t *testing.T, masters map[string]*Master) *Master {
-	t.Helper()
-	var l *Master
-	require.Eventually(t, func() bool { l = tlsLeader(masters); return l != nil }, 10*time.Second, 10*time.Millisecond, "no leader")
-	return l
-}
-
-// removeN2 removes n2 from the chain at whichever master leads, asking
-// again when the lead moved, and returns the configuration without it.
-func removeN2(t *testing.T, masters map[string]*Master) chain.Config {
-	t.Helper()
-	var cfg chain.Config
-	require.Eventually(t, func() bool {
-		l := tlsLeader(masters)
-		if l == nil {
-			return false
-		}
-		c, err := l.RemoveNode("n2")
-		switch {
-		case err == nil:
-			cfg = c
-		case errors.Is(err, ErrNotLeader):
-			return false
-		case strings.Contains(err.Error(), `no node "n2"`): // an earlier try committed it
-			cfg = l.Config()
-		default:
-			require.NoError(t, err)
-		}
-		return true
-	}, 10*time.Second, 10*time.Millisecond, "n2 never removed")
-	return cfg
-}
-
-func tlsLeader(masters map[string]*Master) *Master {
-	for _, m := range masters {
-		if m.IsLeader() {
-			return m
-		}
-	}
-	return nil
 }
 
 // TestRaftOverMutualTLS: masters whose raft runs over mutual TLS elect a
@@ -167,14 +68,7 @@ func tlsLeader(masters map[string]*Master) *Master {
 func TestRaftOverMutualTLS(t *testing.T) {
 	masters, _ := startTLSGroup(t, newTestCA(t).forEach(t), nil, nil)
 	want := removeN2(t, masters) // nodes do not run: nothing else changes
-	require.Eventually(t, func() bool {
-		for _, m := range masters {
-			if m.Config().Epoch != want.Epoch {
-				return false
-			}
-		}
-		return true
-	}, 10*time.Second, 10*time.Millisecond, "the change did not reach every master")
+	awaitEpochEverywhere(t, masters, want.Epoch)
 }
 
 // TestRaftRPCWithoutAMastersCertificateIsRefused: the masters' raft port
@@ -188,13 +82,13 @@ func TestRaftRPCWithoutAMastersCertificateIsRefused(t *testing.T) {
 	ca := newTestCA(t)
 	var logs testutil.SyncBuffer
 	masters, peers := startTLSGroup(t, ca.forEach(t), slog.New(slog.NewTextHandler(&logs, nil)), nil)
-	before := awaitTLSLeader(t, masters).Config()
+	before := awaitGroupLeader(t, masters).Config()
 
 	attackers := map[string]raft.Transport{}
 	plain, err := raft.NewTCPTransport("127.0.0.1:0", nil, 1, time.Second, io.Discard)
 	require.NoError(t, err)
 	attackers["plain TCP"] = plain
-	noCert := &tls.Config{RootCAs: ca.pool, MinVersion: tls.VersionTLS13}
+	noCert := &tls.Config{RootCAs: ca.Pool(), MinVersion: tls.VersionTLS13}
 	attackers["TLS without a certificate"] = raft.NewNetworkTransport(newAttackStream(t, noCert), 1, time.Second, io.Discard)
 	attackers["TLS certified by another CA"] = raft.NewNetworkTransport(newAttackStream(t, newTestCA(t).config(t)), 1, time.Second, io.Discard)
 
@@ -274,7 +168,7 @@ func TestRaftTLSConfigIsChecked(t *testing.T) {
 	noCAs.ClientCAs = nil
 	_, inmemRaft := raft.NewInmemTransport("")
 	for name, o := range map[string]Options{
-		"no certificate":   {RaftAddr: freeAddrs(t, 1)[0], RaftTLS: &tls.Config{ClientCAs: ca.pool}},
+		"no certificate":   {RaftAddr: freeAddrs(t, 1)[0], RaftTLS: &tls.Config{ClientCAs: ca.Pool()}},
 		"no client CAs":    {RaftAddr: freeAddrs(t, 1)[0], RaftTLS: noCAs},
 		"with a transport": {RaftTransport: inmemRaft, RaftTLS: ca.config(t)},
 	} {
@@ -299,7 +193,7 @@ func TestRaftVerifyPeerNarrowsTheCertificates(t *testing.T) {
 		return nil
 	}
 	masters, peers := startTLSGroup(t, ca.forEach(t), nil, onlyMasters)
-	before := awaitTLSLeader(t, masters).Config()
+	before := awaitGroupLeader(t, masters).Config()
 	require.Positive(t, calls.Load())
 
 	tr := raft.NewNetworkTransport(newAttackStream(t, ca.configFor(t, "chain test client")), 1, time.Second, io.Discard)
@@ -323,17 +217,16 @@ func TestRaftVerifyPeerNarrowsTheCertificates(t *testing.T) {
 // InstallSnapshot from a node's or an admin's certificate of the same CA
 // is refused.
 func TestRaftTakesOnlyMastersCertificates(t *testing.T) {
-	ca, err := pki.NewCA("chain test CA", time.Hour)
-	require.NoError(t, err)
+	ca := newTestCA(t)
 	issue := func(role auth.Role, name string, addrs ...string) *tls.Config {
 		leaf, err := ca.Issue(role, name, time.Hour, addrs...)
 		require.NoError(t, err)
-		return pki.MutualTLS(ca, leaf)
+		return pki.MutualTLS(ca.CA, leaf)
 	}
 	var logs testutil.SyncBuffer
 	masters, peers := startTLSGroup(t, func(p Peer) *tls.Config { return issue(auth.RoleMaster, p.Addr, p.RaftAddr) },
 		slog.New(slog.NewTextHandler(&logs, nil)), RequireMasterRole)
-	awaitTLSLeader(t, masters)
+	awaitGroupLeader(t, masters)
 
 	for _, role := range []auth.Role{auth.RoleNode, auth.RoleAdmin} {
 		tr := raft.NewNetworkTransport(newAttackStream(t, issue(role, "intruder", "127.0.0.1:1")), 1, time.Second, io.Discard)
@@ -347,12 +240,5 @@ func TestRaftTakesOnlyMastersCertificates(t *testing.T) {
 	}
 	require.Contains(t, logs.String(), "not a master's")
 	want := removeN2(t, masters)
-	require.Eventually(t, func() bool {
-		for _, m := range masters {
-			if m.Config().Epoch != want.Epoch {
-				return false
-			}
-		}
-		return true
-	}, 10*time.Second, 10*time.Millisecond, "the change did not reach every master")
+	awaitEpochEverywhere(t, masters, want.Epoch)
 }

@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"context"
 	"io"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -19,7 +17,6 @@ import (
 	"github.com/chainrep/chain/internal/flagvalue"
 	"github.com/chainrep/chain/internal/launch"
 	"github.com/chainrep/chain/internal/masterclient"
-	"github.com/chainrep/chain/internal/pki"
 	"github.com/chainrep/chain/wire"
 )
 
@@ -30,10 +27,7 @@ import (
 // TCP under -tls-*, are refused; the configuration stays as the admin
 // left it.
 func TestMasterGroupRaftOverMutualTLS(t *testing.T) {
-	dir := t.TempDir()
-	ca, err := pki.NewCA("chaind test CA", time.Hour)
-	require.NoError(t, err)
-	require.NoError(t, os.WriteFile(filepath.Join(dir, "ca.pem"), pki.CertPEM(ca.Cert), 0o600))
+	ca, dir := newCAFiles(t)
 	ports, err := launch.FreeLocalMembers(9)
 	require.NoError(t, err)
 	var peers, masters, rafts []string

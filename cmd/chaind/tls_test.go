@@ -19,6 +19,17 @@ import (
 	"github.com/chainrep/chain/wire"
 )
 
+// newCAFiles makes a CA for one test and writes its certificate to
+// dir/ca.pem, where certFiles's -tls-ca flag points.
+func newCAFiles(t *testing.T) (ca *pki.CA, dir string) {
+	t.Helper()
+	dir = t.TempDir()
+	ca, err := pki.NewCA("chaind test CA", time.Hour)
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "ca.pem"), pki.CertPEM(ca.Cert), 0o600))
+	return ca, dir
+}
+
 // certFiles writes a certificate of ca for chain://role/name listing
 // addrs, and returns its -tls-* flags.
 func certFiles(t *testing.T, ca *pki.CA, dir string, role auth.Role, name string, addrs ...string) []string {
@@ -47,10 +58,7 @@ func clientTransport(t *testing.T, args []string) *tcp.Transport {
 // certificate of their own role serve under mutual TLS; an admin's
 // certificate may change the membership, a client's may not.
 func TestMutualTLSWithRoles(t *testing.T) {
-	dir := t.TempDir()
-	ca, err := pki.NewCA("chaind test CA", time.Hour)
-	require.NoError(t, err)
-	require.NoError(t, os.WriteFile(filepath.Join(dir, "ca.pem"), pki.CertPEM(ca.Cert), 0o600))
+	ca, dir := newCAFiles(t)
 	ports, err := launch.FreeLocalMembers(4)
 	require.NoError(t, err)
 	masterAddr, members := ports[3].Addr, ports[:3]

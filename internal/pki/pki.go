@@ -113,7 +113,13 @@ func (ca *CA) Issue(role auth.Role, name string, validFor time.Duration, addrs .
 // IssueRaw makes a certificate with exactly the given SANs: for tests of
 // certificates that carry no identity, or a wrong one.
 func (ca *CA) IssueRaw(uris []*url.URL, ips []net.IP, dns []string, validFor time.Duration) (*Leaf, error) {
-	return ca.issue(pkix.Name{CommonName: "chain test certificate"}, uris, ips, dns, validFor)
+	return ca.IssueNamed("chain test certificate", uris, ips, dns, validFor)
+}
+
+// IssueNamed is IssueRaw with the common name cn: for tests of checks
+// that read the common name.
+func (ca *CA) IssueNamed(cn string, uris []*url.URL, ips []net.IP, dns []string, validFor time.Duration) (*Leaf, error) {
+	return ca.issue(pkix.Name{CommonName: cn}, uris, ips, dns, validFor)
 }
 
 func (ca *CA) issue(subject pkix.Name, uris []*url.URL, ips []net.IP, dns []string, validFor time.Duration) (*Leaf, error) {
