@@ -157,58 +157,54 @@ func runJSON(t *testing.T, args ...string) summary {
 	return s
 }
 
-func TestRunLocalAppends(t *testing.T) {
-	s := runJSON(t, "-n", "2000", "-w", "2", "-c", "16")
-	require.Equal(t, "chain-mem", s.Mode)
-	require.EqualValues(t, 2000, s.Ops)
-	require.Zero(t, s.Errors)
-	require.Positive(t, s.OpsPerSec)
-	require.Positive(t, s.DurationSec)
+// TestRunLocal runs benchit on each kind of local cluster it starts: the
+// summary names the mode and counts every operation, none failed; about
+// the share of queries asked for are queries (within many standard
+// deviations); a run with -data removes its data directory.
+func TestRunLocal(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		args    []string
+		mode    string
+		ops     uint64
+		queries float64 // expected queries, ± a quarter of them
+		data    bool
+	}{
+		{"appends", []string{"-n", "2000", "-w", "2", "-c", "16"}, "chain-mem", 2000, 0, false},
+		{"queries", []string{"-n", "2000", "-w", "2", "-c", "16", "-query", "0.5"}, "chain-mem", 2000, 1000, false},
+		{"pebble", []string{"-n", "300", "-w", "1", "-c", "8", "-nosync", "-size", "10"}, "chain-pebble-nosync", 300, 0, true},
+		{"partitioned", []string{"-chains", "4", "-servers", "3", "-n", "2000", "-w", "2", "-c", "16", "-query", "0.3"},
+			"partitioned-4-mem", 2000, 600, false},
+		{"partitioned on pebble", []string{"-chains", "2", "-servers", "3", "-n", "200", "-w", "1", "-c", "8", "-nosync"},
+			"partitioned-2-pebble-nosync", 200, 0, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			args, dir := tc.args, t.TempDir()
+			if tc.data {
+				args = append(args, "-data", dir)
+			}
+			s := runJSON(t, args...)
+			require.Equal(t, tc.mode, s.Mode)
+			require.EqualValues(t, tc.ops, s.Ops)
+			require.Zero(t, s.Errors)
+			require.Positive(t, s.OpsPerSec)
+			require.Positive(t, s.DurationSec)
+			require.InDelta(t, tc.queries, s.Queries, tc.queries/4)
+			left, err := os.ReadDir(dir)
+			require.NoError(t, err)
+			require.Empty(t, left, "the run removes its data directory")
+		})
+	}
+}
+
+// TestRunLocalDefaults: a summary reports the run's workers, calls in
+// flight and entry size, 100 bytes unless -size says otherwise.
+func TestRunLocalDefaults(t *testing.T) {
+	s := runJSON(t, "-n", "200", "-w", "2", "-c", "16")
 	require.Equal(t, 2, s.Workers)
 	require.Equal(t, 16, s.Inflight)
 	require.Equal(t, 100, s.Size)
-	require.Zero(t, s.Queries)
-}
-
-func TestRunLocalQueries(t *testing.T) {
-	s := runJSON(t, "-n", "2000", "-w", "2", "-c", "16", "-query", "0.5")
-	require.EqualValues(t, 2000, s.Ops)
-	require.Zero(t, s.Errors)
-	require.Positive(t, s.OpsPerSec)
-	// About half are queries: 1000 ± many standard deviations (~22).
-	require.InDelta(t, 1000, s.Queries, 200)
-}
-
-func TestRunLocalPebble(t *testing.T) {
-	dir := t.TempDir()
-	s := runJSON(t, "-n", "300", "-w", "1", "-c", "8", "-data", dir, "-nosync", "-size", "10")
-	require.Equal(t, "chain-pebble-nosync", s.Mode)
-	require.EqualValues(t, 300, s.Ops)
-	require.Zero(t, s.Errors)
-	require.Equal(t, 10, s.Size)
-	left, err := os.ReadDir(dir)
-	require.NoError(t, err)
-	require.Empty(t, left, "the run removes its data directory")
-}
-
-func TestRunLocalPartitioned(t *testing.T) {
-	s := runJSON(t, "-chains", "4", "-servers", "3", "-n", "2000", "-w", "2", "-c", "16", "-query", "0.3")
-	require.Equal(t, "partitioned-4-mem", s.Mode)
-	require.EqualValues(t, 2000, s.Ops)
-	require.Zero(t, s.Errors)
-	require.Positive(t, s.OpsPerSec)
-	require.InDelta(t, 600, s.Queries, 150)
-}
-
-func TestRunLocalPartitionedPebble(t *testing.T) {
-	dir := t.TempDir()
-	s := runJSON(t, "-chains", "2", "-servers", "3", "-n", "200", "-w", "1", "-c", "8", "-data", dir, "-nosync")
-	require.Equal(t, "partitioned-2-pebble-nosync", s.Mode)
-	require.EqualValues(t, 200, s.Ops)
-	require.Zero(t, s.Errors)
-	left, err := os.ReadDir(dir)
-	require.NoError(t, err)
-	require.Empty(t, left, "the run removes its data directory")
+	require.Equal(t, 10, runJSON(t, "-n", "20", "-w", "1", "-c", "1", "-size", "10").Size)
 }
 
 // TestRunThroughTheMasterOfOneChain loads a chain that a master of one
