@@ -34,24 +34,31 @@ func TestInvariantChecksHoldOnAHealthyChain(t *testing.T) {
 	require.Zero(t, stop())
 }
 
-func TestInvariantChecksFindALongerSuccessor(t *testing.T) {
-	c := Start(t, Options{Nodes: 3})
-	c.Kill(2)
-	appendTo(t, c, 2, "only the tail has this")
-	v := c.Violations()
-	require.NotEmpty(t, v)
-	require.Contains(t, v[0], "invariant 1")
-}
-
-func TestInvariantChecksFindADivergentEntry(t *testing.T) {
-	c := Start(t, Options{Nodes: 2})
-	c.Kill(0)
-	c.Kill(1)
-	appendTo(t, c, 0, "head's version")
-	appendTo(t, c, 1, "tail's version")
-	v := c.Violations()
-	require.NotEmpty(t, v)
-	require.Contains(t, v[0], "invariant 1")
+// TestInvariantChecksFindABrokenPrefix: a successor longer than its
+// predecessor, or an entry that differs between them, breaks invariant 1.
+func TestInvariantChecksFindABrokenPrefix(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		nodes  int
+		writes []string // to the last len(writes) nodes, each killed first
+	}{
+		{"a longer successor", 3, []string{"only the tail has this"}},
+		{"a divergent entry", 2, []string{"head's version", "tail's version"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := Start(t, Options{Nodes: tc.nodes})
+			first := tc.nodes - len(tc.writes)
+			for i := range tc.writes {
+				c.Kill(first + i)
+			}
+			for i, w := range tc.writes {
+				appendTo(t, c, first+i, w)
+			}
+			v := c.Violations()
+			require.NotEmpty(t, v)
+			require.Contains(t, v[0], "invariant 1")
+		})
+	}
 }
 
 func TestInvariantChecksFindADoubleApply(t *testing.T) {
