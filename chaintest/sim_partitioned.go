@@ -166,22 +166,28 @@ func (r *simRun) history(id string) *chainHistory {
 	return newChainHistory(id) // a chain the run does not know: nothing acknowledged
 }
 
-// setCutOff records whether server i (in a partitioned cluster; node i in
-// a chain) is isolated or paused: its replicas (it) count for no chain's
-// survival.
+// setCutOff records the start (cut) or the end of a step that isolates
+// or pauses server i (in a partitioned cluster; node i in a chain): while
+// any such step is in force, its replicas (it) count for no chain's
+// survival (see cutOffs).
 func (r *simRun) setCutOff(i int, cut bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.cutServers == nil {
-		r.cutServers = make(map[int]bool)
+		r.cutServers = make(cutOffs)
 	}
-	r.cutServers[i] = cut
+	if cut {
+		r.cutServers.begin(i)
+	} else {
+		r.cutServers.end(i)
+	}
 }
 
+// cutOff reports whether a step isolates or pauses server i (node i).
 func (r *simRun) cutOff(i int) bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return r.cutServers[i]
+	return r.cutServers.on(i)
 }
 
 // serverOf returns the index of the server hosting replica m

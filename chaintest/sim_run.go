@@ -68,7 +68,7 @@ type simRun struct {
 	violations []string
 	tap        tapState
 	cutMasters map[int]bool // masters cut off by a step
-	cutServers map[int]bool // servers (nodes, in a chain) isolated or paused by a step
+	cutServers cutOffs      // servers (nodes, in a chain) isolated or paused by a step
 	// ruled counts the message rules in force by the address they name
 	// (From or To; "" for a rule on every link).
 	ruled map[string]int
