@@ -3,7 +3,6 @@ package chaintest
 import (
 	"context"
 	"fmt"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -112,17 +111,8 @@ func (r *simRun) runningServer() int {
 }
 
 // serverToCrash returns a running server whose crash leaves every chain a
-// replica that holds its acknowledged writes: a member on another server
-// that runs, is not cut off (isolated, paused, or under a message rule,
-// which may have the masters take it for failed and remove it while the
-// crashed server's replicas are gone: two failures, which two replicas
-// cannot survive), serves, and holds the log through the
-// highest offset acknowledged so far (the replicas' logs are in memory:
-// a chain whose every holder of its log is lost loses its log, as it
-// must). A server that restarted hosts empty replicas, which the masters
-// may still list as members until they notice; they count only once they
-// caught up. It returns -1 if no server qualifies, also when the layout
-// is unknown.
+// replica that holds its log, by the rule of crashKeepsChain. It returns
+// -1 if no server qualifies, also when the layout is unknown.
 func (r *simRun) serverToCrash() int {
 	layout := r.p.Layout()
 	if len(layout.Chains) < r.s.Partitioned.Chains {
@@ -136,15 +126,7 @@ func (r *simRun) serverToCrash() int {
 		}
 		safe := true
 		for _, ch := range layout.Chains {
-			acked := r.history(ch.ID).maxAcked.Load()
-			safe = safe && slices.ContainsFunc(ch.Config.Members, func(m chain.Member) bool {
-				j, n := serverOf(m), running[m.ID]
-				if j == i || j < 0 || n == nil || r.cutOff(j) || r.ruledOn(r.p.ServerAddr(j)) {
-					return false
-				}
-				s := n.Stats()
-				return s.Err == nil && s.LastOffset >= acked
-			})
+			safe = safe && crashKeepsChain(i, r.history(ch.ID).maxAcked.Load(), r.replicaViews(ch.Config, running))
 		}
 		if safe {
 			cands = append(cands, i)
