@@ -33,6 +33,9 @@
 //	benchit -chains 4 -w 4 -c 64 -d 5s
 //	benchit -master 127.0.0.1:7000 -d 10s
 //
+// A remote chain or cluster that runs mutual TLS takes -tls-cert, -tls-key
+// and -tls-ca, a client (or admin) certificate of its CA (chainctl certs).
+//
 // A run interrupted with SIGINT or SIGTERM stops issuing operations and
 // prints the summary of what completed. The exit status is 0 when every
 // operation succeeded, 1 when some failed (the summary is printed all the
@@ -47,6 +50,7 @@ import (
 
 	"github.com/chainrep/chain"
 	"github.com/chainrep/chain/internal/benchload"
+	"github.com/chainrep/chain/internal/flagvalue"
 	"github.com/chainrep/chain/wire"
 )
 
@@ -67,6 +71,7 @@ type flags struct {
 	noSync    bool
 	query     float64
 	nodeStats bool
+	tls       flagvalue.TLSFiles // a remote chain or cluster over mutual TLS
 	benchload.Flags
 }
 
@@ -89,6 +94,9 @@ func parseFlags(args []string, env func(string) string, out io.Writer) (flags, e
 	fs.Lookup("c").Usage = fmt.Sprintf("requests in flight per worker (1-%d)", maxInflightPerClient)
 	fs.Lookup("size").Usage = "payload bytes of each append (and of the value queries read)"
 	fs.Lookup("cpuprofile").Usage = "write a CPU profile of the run (local chain included) to this file"
+	fs.StringVar(&f.tls.Cert, "tls-cert", "", "remote chain or cluster: PEM client certificate for mutual TLS")
+	fs.StringVar(&f.tls.Key, "tls-key", "", "remote chain or cluster: PEM client private key")
+	fs.StringVar(&f.tls.CA, "tls-ca", "", "remote chain or cluster: PEM CA certificate of the nodes and masters")
 	fs.BoolVar(&f.nodeStats, "nodestats", false, "local chain: print each node's counters (requests refused as busy, ...) to stderr after the run")
 	if err := f.Flags.Parse(fs, args, maxInflightPerClient, chain.DefaultMaxEntrySize-1024); err != nil {
 		return f, err
@@ -111,6 +119,8 @@ func parseFlags(args []string, env func(string) string, out io.Writer) (flags, e
 		return f, fmt.Errorf("-chains must be within 0-%d, not %d", wire.Slots, f.chains)
 	case f.chains > 0 && (f.members != "" || set["nodes"] || f.nodeStats):
 		return f, errors.New("-chains starts a local partitioned cluster: it goes with no -members, -nodes or -nodestats")
+	case f.tls.Enabled() && f.members == "" && f.masters == "":
+		return f, errors.New("-tls-cert, -tls-key and -tls-ca are for a remote chain or cluster (-members or -master): a local one runs without TLS")
 	case f.servers < 1 || f.servers > 64:
 		return f, fmt.Errorf("-servers must be within 1-64, not %d", f.servers)
 	case f.nodes < 1 || f.nodes > 16:

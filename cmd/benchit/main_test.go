@@ -93,6 +93,8 @@ func TestParseFlagsInvalid(t *testing.T) {
 		{"-master", "127.0.0.1:1", "-members", "n1=127.0.0.1:1"},
 		{"-master", "127.0.0.1:1", "-chains", "2"},
 		{"-master", "127.0.0.1:1", "-data", "/tmp"},
+		{"-tls-cert", "c.pem", "-tls-key", "k.pem", "-tls-ca", "ca.pem"},
+		{"-chains", "2", "-tls-ca", "ca.pem"},
 		{"extra"},
 		{"-bogus"},
 	} {
@@ -102,6 +104,18 @@ func TestParseFlagsInvalid(t *testing.T) {
 	// -n wins over -d, so a zero -d is fine with it.
 	_, err := parseFlags([]string{"-n", "10", "-d", "0"}, noEnv, &bytes.Buffer{})
 	require.NoError(t, err)
+}
+
+// TestRunTLSFilesRead: with -tls-*, a remote run loads the files before
+// it contacts anything, and says which one it could not read.
+func TestRunTLSFilesRead(t *testing.T) {
+	dir := t.TempDir()
+	var stdout, stderr bytes.Buffer
+	err := run(context.Background(), []string{"-master", "127.0.0.1:1", "-tls-cert", dir + "/c.pem",
+		"-tls-key", dir + "/k.pem", "-tls-ca", dir + "/ca.pem", "-n", "1"}, &stdout, &stderr)
+	require.ErrorContains(t, err, "load key pair")
+	err = run(context.Background(), []string{"-members", "n1=127.0.0.1:1", "-tls-ca", dir + "/ca.pem", "-n", "1"}, &stdout, &stderr)
+	require.ErrorContains(t, err, "need a certificate, a key and a CA file together")
 }
 
 func TestHelp(t *testing.T) {

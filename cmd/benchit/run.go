@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"io"
 	"log/slog"
@@ -100,15 +101,20 @@ type loadTarget struct {
 	cfg         chain.Config
 	masters     []string
 	partitioned bool
+	tls         *tls.Config // mutual TLS to a remote chain or cluster; nil: plain TCP
 }
 
 // target returns what to load and the run's mode; for a local chain it
 // starts it, and the caller must close it. With -master it asks the
 // masters whether they run one chain or a partitioned cluster.
 func target(ctx context.Context, f flags, logger *slog.Logger) (loadTarget, string, *localChain, error) {
+	tlsConfig, err := f.tls.Config()
+	if err != nil {
+		return loadTarget{}, "", nil, err
+	}
 	switch {
 	case f.masters != "":
-		return remoteTarget(ctx, flagvalue.SplitAddrs(f.masters))
+		return remoteTarget(ctx, flagvalue.SplitAddrs(f.masters), tlsConfig)
 	case f.chains > 0 && f.data != "" && f.noSync:
 		return loadTarget{partitioned: true}, fmt.Sprintf("partitioned-%d-pebble-nosync", f.chains), nil, nil
 	case f.chains > 0 && f.data != "":
@@ -121,7 +127,7 @@ func target(ctx context.Context, f flags, logger *slog.Logger) (loadTarget, stri
 		if err != nil {
 			return loadTarget{}, "", nil, err
 		}
-		return loadTarget{cfg: chain.Config{Epoch: 1, Members: members}}, "chain-remote", nil, nil
+		return loadTarget{cfg: chain.Config{Epoch: 1, Members: members}, tls: tlsConfig}, "chain-remote", nil, nil
 	}
 	mode := "chain-mem"
 	switch {
@@ -141,17 +147,17 @@ func target(ctx context.Context, f flags, logger *slog.Logger) (loadTarget, stri
 // one chain gives mode "chain-remote-master", whose workers follow the
 // chain through the masters; a master of a partitioned cluster gives
 // "partitioned-remote".
-func remoteTarget(ctx context.Context, masters []string) (loadTarget, string, *localChain, error) {
-	tr := tcp.New(tcp.Options{})
+func remoteTarget(ctx context.Context, masters []string, tlsConfig *tls.Config) (loadTarget, string, *localChain, error) {
+	tr := tcp.New(tcp.Options{TLS: tlsConfig})
 	defer tr.Close()
 	u, _, err := masterclient.FetchCluster(ctx, tr, masters...)
 	if err != nil {
 		return loadTarget{}, "", nil, err
 	}
 	if masterclient.IsPartitioned(u.Cluster) {
-		return loadTarget{masters: masters, partitioned: true}, "partitioned-remote", nil, nil
+		return loadTarget{masters: masters, partitioned: true, tls: tlsConfig}, "partitioned-remote", nil, nil
 	}
-	return loadTarget{masters: masters}, "chain-remote-master", nil, nil
+	return loadTarget{masters: masters, tls: tlsConfig}, "chain-remote-master", nil, nil
 }
 
 // startWorkers creates the workers; a partitioned cluster's workers read

@@ -58,7 +58,7 @@ type slot struct {
 // with room for inflight requests in flight (per chain). The caller must
 // close it.
 func newWorker(tgt loadTarget, inflight int, seed uint64) (*worker, error) {
-	tr := tcp.New(tcp.Options{})
+	tr := tcp.New(tcp.Options{TLS: tgt.tls})
 	w := &worker{tr: tr, Worker: benchload.NewWorker(inflight)}
 	var err error
 	if tgt.partitioned {
