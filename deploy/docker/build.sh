@@ -20,5 +20,10 @@ mkdir -p "$root/usr/local/bin" "$root/data" "$root/tmp"
 chmod 1777 "$root/tmp"
 (cd "$repo" && CGO_ENABLED=0 go build -trimpath -ldflags='-s -w' -o "$root/usr/local/bin/" \
 	./cmd/chaind ./cmd/chainctl ./cmd/benchit ${EXTRA:-})
-DOCKER_BUILDKIT=0 docker build --quiet -t "$image" -f "$here/Dockerfile" "$here" >/dev/null
+# The legacy builder needs nothing pulled; its deprecation notice is
+# printed only with the build's errors.
+if ! out=$(DOCKER_BUILDKIT=0 docker build --quiet -t "$image" -f "$here/Dockerfile" "$here" 2>&1); then
+	echo "$out" >&2
+	exit 1
+fi
 echo "built image $image with: $(ls "$root/usr/local/bin" | tr '\n' ' ')"
