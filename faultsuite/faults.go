@@ -142,7 +142,8 @@ func (c *Cluster) applyAll(ctx context.Context, st Step, v View) (string, error)
 		}
 		out, err := c.admin(ctx, "add-node", spare, spare+":7001")
 		sleep(ctx, st.Hold)
-		return fmt.Sprintf("%s: %s", st, strings.TrimSpace(out)), err
+		first, _, _ := strings.Cut(strings.TrimSpace(out), "\n")
+		return fmt.Sprintf("%s: %s", st, first), err
 	}
 	for _, p := range append(append(append([]string{}, masterNames...), nodeNames...), spare) {
 		if _, err := docker(ctx, "restart", "-t", "5", c.Name(p)); err != nil {

@@ -56,6 +56,7 @@ func RunSchedule(ctx context.Context, cfg Config, s Schedule) (violations []stri
 			return nil, fmt.Errorf("step %s: %w", st, err)
 		}
 		sleep(ctx, c.FT)
+		c.waitWhole(ctx, 4*c.FT)
 	}
 	c.HealAll(ctx)
 	rep, err := c.finish(ctx)
@@ -103,6 +104,19 @@ func (c *Cluster) waitUp(ctx context.Context) error {
 		}
 		if time.Now().After(deadline) {
 			return fmt.Errorf("the cluster was not up within %v; load said: %s", upBound, c.Logs(ctx, "load", 20))
+		}
+		sleep(ctx, 200*time.Millisecond)
+	}
+}
+
+// waitWhole waits, at most bound, for the load program to see a leading
+// master and a chain of at least three, so that the next step finds the
+// chain whole again where it can be.
+func (c *Cluster) waitWhole(ctx context.Context, bound time.Duration) {
+	deadline := time.Now().Add(bound)
+	for time.Now().Before(deadline) && ctx.Err() == nil {
+		if v, err := c.View(); err == nil && v.Leader != "" && len(v.Members) >= len(nodeNames) {
+			return
 		}
 		sleep(ctx, 200*time.Millisecond)
 	}
