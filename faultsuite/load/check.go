@@ -1,10 +1,13 @@
 package main
 
 import (
+	"bytes"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/anishathalye/porcupine"
@@ -15,16 +18,36 @@ import (
 // checkTimeout bounds each history's check.
 const checkTimeout = 90 * time.Second
 
-// withCommandEntries adds to a log history, where the key-value commands
-// also take offsets, one append for each command entry its reads saw:
-// at the offset it was read at, from the history's start until the
-// earliest read that returned it. chaintest.LogModel then checks the raw
-// appends and reads as if every entry were an append: two reads that saw
-// different entries at one offset, or a read that missed an entry
-// acknowledged before it began, fail the check.
-func withCommandEntries(ops []porcupine.Operation) []porcupine.Operation {
-	seen := map[string]int64{} // command entry -> earliest return of a read of it
+// split separates the key-value and the log operations of a history.
+func split(ops []porcupine.Operation) (kvOps, logOps []porcupine.Operation) {
 	for _, op := range ops {
+		if _, ok := op.Input.(chaintest.KVInput); ok {
+			kvOps = append(kvOps, op)
+		} else {
+			logOps = append(logOps, op)
+		}
+	}
+	return kvOps, logOps
+}
+
+// withCommandEntries adds to a log history, where the key-value commands
+// also take offsets, one append for each command entry its reads saw, at
+// the offset it was read at. Its interval is that of the key-value write
+// in kvOps whose value ends the entry's payload (from the history's start
+// if none does), cut at the earliest read that returned it.
+// chaintest.LogModel then checks the raw appends and reads as if every
+// entry were an append: two reads that saw different entries at one
+// offset, or a read that missed an entry acknowledged before it began,
+// fail the check.
+func withCommandEntries(logOps, kvOps []porcupine.Operation) []porcupine.Operation {
+	writes := map[string]porcupine.Operation{} // value -> its write
+	for _, op := range kvOps {
+		if in := op.Input.(chaintest.KVInput); in.Op != chaintest.KVGet {
+			writes[in.Value] = op
+		}
+	}
+	seen := map[string]int64{} // command entry -> earliest return of a read of it
+	for _, op := range logOps {
 		out, ok := op.Output.(chaintest.LogOutput)
 		if !ok || op.Input.(chaintest.LogInput).Op != chaintest.LogRead {
 			continue
@@ -40,15 +63,35 @@ func withCommandEntries(ops []porcupine.Operation) []porcupine.Operation {
 	}
 	for i, e := range slices.Sorted(maps.Keys(seen)) {
 		off, _ := commandOffset(e)
-		ops = append(ops, porcupine.Operation{
+		call, ret := int64(0), seen[e]
+		if w, ok := writes[commandValue(e)]; ok && w.Call < ret {
+			call, ret = w.Call, min(ret, w.Return)
+		}
+		logOps = append(logOps, porcupine.Operation{
 			ClientId: 1_000_000 + i,
 			Input:    chaintest.LogInput{Op: chaintest.LogAppend, Data: e},
-			Call:     0,
+			Call:     call,
 			Output:   chaintest.LogOutput{Offset: off},
-			Return:   seen[e],
+			Return:   ret,
 		})
 	}
-	return ops
+	return logOps
+}
+
+// commandValue returns the value a command entry named by commandPayload
+// writes: the end of its payload from its last 'v' (the workload's values
+// are "v<client>.<seq>;", its keys "k<n>").
+func commandValue(s string) string {
+	i := strings.LastIndexByte(s, ':')
+	data, err := hex.DecodeString(s[i+1:])
+	if err != nil {
+		return ""
+	}
+	j := bytes.LastIndexByte(data, 'v')
+	if j < 0 {
+		return ""
+	}
+	return string(data[j:])
 }
 
 // verdict checks ops against model: "ok", or what is wrong, with the

@@ -37,7 +37,7 @@ func (r *loadRun) kvOp(_ context.Context, c *chain.Client, rng *rand.Rand, id, s
 	}
 	ctx, cancel := r.opContext()
 	defer cancel()
-	p := r.kvRec.Begin(id, in)
+	p := r.rec.Begin(id, in)
 	var swapped bool
 	var err error
 	if in.Op == chaintest.KVPut {
@@ -61,7 +61,7 @@ func (r *loadRun) kvOp(_ context.Context, c *chain.Client, rng *rand.Rand, id, s
 func (r *loadRun) kvGet(k *kv.Client, id int, key string) (string, bool, bool) {
 	ctx, cancel := r.opContext()
 	defer cancel()
-	p := r.kvRec.Begin(id, chaintest.KVInput{Op: chaintest.KVGet, Key: key})
+	p := r.rec.Begin(id, chaintest.KVInput{Op: chaintest.KVGet, Key: key})
 	v, found, err := k.Get(ctx, key)
 	if err != nil {
 		p.Discard()
@@ -94,7 +94,7 @@ func (r *loadRun) logOp(_ context.Context, c *chain.Client, rng *rand.Rand, id, 
 func (r *loadRun) appendOne(c *chain.Client, id int, data string) bool {
 	ctx, cancel := r.opContext()
 	defer cancel()
-	p := r.logRec.Begin(id, chaintest.LogInput{Op: chaintest.LogAppend, Data: data})
+	p := r.rec.Begin(id, chaintest.LogInput{Op: chaintest.LogAppend, Data: data})
 	off, err := c.Append(ctx, []byte(data))
 	switch {
 	case err == nil:
@@ -116,7 +116,7 @@ func (r *loadRun) appendOne(c *chain.Client, id int, data string) bool {
 func (r *loadRun) read(c *chain.Client, id int, from uint64, n int) ([]chain.Entry, error) {
 	ctx, cancel := r.opContext()
 	defer cancel()
-	p := r.logRec.Begin(id, chaintest.LogInput{Op: chaintest.LogRead, From: from, Max: n})
+	p := r.rec.Begin(id, chaintest.LogInput{Op: chaintest.LogRead, From: from, Max: n})
 	ents, err := c.Read(ctx, from, n)
 	if err != nil {
 		p.Discard()

@@ -24,7 +24,10 @@ type loadRun struct {
 	o  options
 	tr *tcp.Transport
 
-	kvRec, logRec *chaintest.Recorder
+	// rec records both workloads on one clock (their histories are
+	// told apart by input type), so that a command entry's append in the
+	// log history can take its key-value write's interval.
+	rec *chaintest.Recorder
 
 	mu       sync.Mutex
 	appends  []faultsuite.Write
@@ -35,7 +38,7 @@ type loadRun struct {
 
 func newRun(o options, tlsConfig *tls.Config) (*loadRun, error) {
 	return &loadRun{o: o, tr: tcp.New(tcp.Options{TLS: tlsConfig}),
-		kvRec: chaintest.NewRecorder(), logRec: chaintest.NewRecorder(), errs: map[string]int{}}, nil
+		rec: chaintest.NewRecorder(), errs: map[string]int{}}, nil
 }
 
 func (r *loadRun) close() { _ = r.tr.Close() }
@@ -73,8 +76,8 @@ func (r *loadRun) execute(ctx context.Context) faultsuite.Report {
 	r.mu.Lock()
 	rep.Appends, rep.KVWrites, rep.Errors = r.appends, r.kvWrites, r.errs
 	r.mu.Unlock()
-	kvOps := r.kvRec.Operations()
-	logOps := withCommandEntries(r.logRec.Operations())
+	kvOps, logOps := split(r.rec.Operations())
+	logOps = withCommandEntries(logOps, kvOps)
 	rep.KVOps, rep.LogOps = len(kvOps), len(logOps)
 	rep.KVCheck = verdict(chaintest.KVModel(), kvOps)
 	rep.LogCheck = verdict(chaintest.LogModel(), logOps)
