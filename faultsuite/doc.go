@@ -15,7 +15,7 @@
 //
 // The schedules need Docker and run only with the build tag docker:
 //
-//	go test -tags docker -run TestDockerFaults ./faultsuite      # the CI's 6 schedules
+//	go test -tags docker -run TestDockerFaults ./faultsuite      # 6 schedules from seed 1 (CI: CHAIN_SEED_BASE=226)
 //	CHAIN_SCHEDULES=50 go test -tags docker -timeout 2h -run TestDockerFaults ./faultsuite
 //	CHAIN_SEED=1234 go test -tags docker -run TestDockerFaults ./faultsuite -v
 //
