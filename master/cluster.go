@@ -152,12 +152,12 @@ func (cl *cluster) blind() bool {
 }
 
 // dropLost removes, in every chain, the members that lost entries they
-// had acknowledged (see state.dropLost); it reports whether any chain
-// changed.
-func (cl *cluster) dropLost() bool {
+// had acknowledged (see state.dropLost), at now; it reports whether any
+// chain changed.
+func (cl *cluster) dropLost(now time.Time) bool {
 	changed := false
 	for _, s := range cl.chains {
-		if s.dropLost() {
+		if s.dropLost(now) {
 			changed = true
 		}
 	}

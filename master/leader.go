@@ -19,7 +19,7 @@ func (m *Master) detect() {
 		case <-m.kick:
 			// Commit what a heartbeat changed, without a tick, and remove
 			// the members it found to have lost entries.
-			fn = func(cl *cluster) error { cl.dropLost(); return nil }
+			fn = func(cl *cluster) error { cl.dropLost(time.Now()); return nil }
 		case <-m.ctx.Done():
 			return
 		}

@@ -15,7 +15,8 @@ import (
 // lost its own state adopts the configuration the nodes report (adopt).
 
 // markLost marks the member id as having lost what it had acknowledged
-// (its server restarted on volatile storage); dropLost removes it.
+// (its server restarted on volatile storage): it holds nothing until it
+// reports its new log. dropLost removes it.
 func (s *state) markLost(id string) {
 	ns := s.nodes[id]
 	if ns == nil {
@@ -23,6 +24,7 @@ func (s *state) markLost(id string) {
 		s.nodes[id] = ns
 	}
 	ns.lost = true
+	ns.last = 0
 }
 
 // isLost reports whether id is marked as having lost acknowledged entries.
@@ -31,13 +33,19 @@ func (s *state) isLost(id string) bool {
 	return ns != nil && ns.lost
 }
 
+// anyLost reports whether a member or the joining node is marked lost.
+func (s *state) anyLost() bool {
+	return slices.ContainsFunc(s.configured(), s.isLost)
+}
+
 // dropLost removes the members and the joining node marked lost from the
 // chain at once: they become standby nodes and rejoin as new ones. When
-// every member is lost the chain has lost what they held: the one that
-// holds the most stays, as it is, and is no longer counted as lost (the
-// last member is never removed). It reports whether the configuration
-// changed. It changes nothing while the master is behind the chain.
-func (s *state) dropLost() bool {
+// every member is lost, the chain goes on from the node that holds the
+// most of its committed log, or waits for it (the last-copy rule, see
+// lastcopy.go; the last member is never removed but for another node
+// that holds more). It reports whether the configuration changed. It
+// changes nothing while the master is behind the chain.
+func (s *state) dropLost(now time.Time) bool {
 	if s.behind > 0 {
 		return false
 	}
@@ -55,22 +63,18 @@ func (s *state) dropLost() bool {
 			kept = append(kept, m)
 		}
 	}
+	next.Members = kept
 	if len(kept) == 0 {
-		best := next.Members[0]
-		for _, m := range next.Members[1:] {
-			if s.nodes[m.ID].last > s.nodes[best.ID].last {
-				best = m
-			}
+		c, ok := lastCopy(s.copies(s.cfg, now))
+		if !ok {
+			return false // wait for the node that holds the most
 		}
-		kept = []chain.Member{best}
-		removed = slices.DeleteFunc(removed, func(m chain.Member) bool { return m.ID == best.ID })
-		s.nodes[best.ID].lost = false
-		s.incarnations[best.ID] = s.nodes[best.ID].incarnation
+		removed = append(removed, s.takeLastCopy(c, &next)...)
+		removed = slices.DeleteFunc(removed, func(m chain.Member) bool { return m.ID == c.ID })
 	}
 	if len(removed) == 0 {
 		return false
 	}
-	next.Members = kept
 	next.Epoch++
 	for _, m := range removed {
 		s.standby[m.ID] = m

@@ -337,8 +337,14 @@ func (s *state) tick(now time.Time) bool {
 		}
 		return false
 	}
-	if s.dropLost() {
+	if s.dropLost(now) {
 		return true
+	}
+	if s.anyLost() {
+		// Every member is lost and the chain waits for the node that
+		// holds the most of its log (see lastcopy.go): no node joins
+		// behind, or is promoted after, a member that holds nothing.
+		return false
 	}
 	next := s.cfg.Clone()
 	next.Members = s.survivors(now)

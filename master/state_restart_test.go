@@ -81,7 +81,7 @@ func TestLostMemberIsRemovedAfterAFailedCommit(t *testing.T) {
 	}
 	applied := s.durable()
 	require.Equal(t, heartbeatLostLog, s.heartbeat(beatInc("n1", 1, 0, 1), at(ms(150))))
-	require.True(t, s.dropLost())
+	require.True(t, s.dropLost(at(ms(150))))
 	// The commit fails: the working state is the applied one again.
 	s.load(applied, at(ms(160)))
 	require.Equal(t, []string{"n1", "n2", "n3"}, ids(s.cfg.Members))
@@ -105,7 +105,7 @@ func TestLostMemberCountsAsHoldingNothing(t *testing.T) {
 	require.True(t, s.hasComplete(s.cfg.Members))
 	s.heartbeat(beatInc("n1", 1, 0, 7), at(ms(150)))
 	require.False(t, s.hasComplete(s.cfg.Members))
-	require.True(t, s.dropLost())
+	require.True(t, s.dropLost(at(ms(150))))
 	require.Equal(t, []string{"n2"}, ids(s.cfg.Members))
 	require.Equal(t, handoff{}, s.handoff)
 }
@@ -284,7 +284,7 @@ func TestMasterRecordsNoStorageBeforeItKnowsTheChain(t *testing.T) {
 			require.Equal(t, tt.want == heartbeatRecorded, s.confirms(applied, "n1", 9),
 				"confirmed the place of a head whose log is empty (it holds all only when nothing was committed)")
 			if tt.want == heartbeatLostLog {
-				require.True(t, s.dropLost())
+				require.True(t, s.dropLost(at(ms(150))))
 				require.Equal(t, []string{"n2", "n3"}, ids(s.cfg.Members))
 			}
 		})

@@ -453,7 +453,7 @@ func TestMemberThatLostItsLogIsRemovedAtOnce(t *testing.T) {
 	// lost (the master confirms nothing for it, so it never serves as
 	// head), and the detector removes it at once.
 	require.Equal(t, heartbeatLostLog, s.heartbeat(&wire.Heartbeat{ID: "n1", Addr: "n1:addr", Epoch: 1}, at(ms(560))))
-	require.True(t, s.dropLost())
+	require.True(t, s.dropLost(at(ms(560))))
 	require.Equal(t, []string{"n2", "n3"}, ids(s.cfg.Members))
 	require.Equal(t, uint64(2), s.cfg.Epoch)
 	require.Contains(t, s.standby, "n1")
@@ -470,7 +470,7 @@ func TestMemberThatLostItsLogIsRemovedAtOnce(t *testing.T) {
 	s = newTestState("n1")
 	require.Empty(t, run(s, ms(100), ms(500), "n1"))
 	require.Equal(t, heartbeatLostLog, s.heartbeat(&wire.Heartbeat{ID: "n1", Addr: "n1:addr", Epoch: 1, Incarnation: 7}, at(ms(550))))
-	require.False(t, s.dropLost())
+	require.False(t, s.dropLost(at(ms(550))))
 	require.Equal(t, []string{"n1"}, ids(s.cfg.Members))
 	require.False(t, s.isLost("n1"))
 	require.Equal(t, uint64(7), s.incarnations["n1"])
