@@ -78,12 +78,12 @@ var faultTable = []faultSpec{
 	// wipe's seed 2892162522194259027 (the root package's kv-store
 	// workload) and 20023 wiped the last copy of committed entries that
 	// the masters could count on; the schedule no longer does (see
-	// wipeKeepsLog). Off by default again: seed 2402373656277448531 (3
-	// masters, failure timeout 200ms) wiped the head while the one other
-	// member holding every committed entry was about to be removed (cut
-	// from the leading master), and the masters then kept the wiped head
-	// as the sole member: it ordered new entries at committed offsets.
-	{FaultWipe, defects(1), "crash the head or a middle node and restart it with an empty disk, at once or after the master removed it, while another member the masters hear from holds every committed entry"},
+	// wipeKeepsLog). Seed 2402373656277448531 (3 masters, failure timeout
+	// 200ms) wiped the head while the other members, holding every
+	// committed entry, were about to be removed (one isolated, one cut off
+	// from the leading master): the masters now wait for the removed
+	// member that holds the most (the last-copy rule of package master).
+	{FaultWipe, defects(), "crash the head or a middle node and restart it with an empty disk, at once or after the master removed it, while another member the masters hear from holds every committed entry"},
 	{FaultWipeTail, defects(), "crash the tail; crash the node the master names tail next as it is named, and restart it with an empty disk before the failure timeout, while clients read"},
 	{FaultKillNewTail, defects(), "crash the tail; crash the node the master names tail next, at the moment it is named; restart both after the master removed them"},
 	{FaultKillNewTailEarly, defects(), "as kill-new-tail, restarting both before the master removed them: the master still names the new tail tail"},
