@@ -23,7 +23,9 @@ type heard func(id string) (ago time.Duration, ok, alive bool)
 //
 // The cause is one line for the master's log: each node that left, as
 // failed (with how long it had been silent) or removed while alive; the
-// joining node that became the tail; the node that began to join.
+// joining node that became the tail; the node that began to join; the
+// node that took over a chain whose every member had lost entries (see
+// lastcopy.go).
 func explainReconfig(old chain.Config, existed bool, next chain.Config, h heard) (reason, cause string) {
 	if !existed {
 		return reasonCreated, "created with " + joinIDs(next.Members)
@@ -49,9 +51,20 @@ func explainReconfig(old chain.Config, existed bool, next chain.Config, h heard)
 			parts = append(parts, fmt.Sprintf("%s failed: no heartbeat for %v", id, ago.Round(time.Millisecond)))
 		}
 	}
+	const tookOver = " took over as the sole member: every member had lost entries, and it holds the most of the log"
+	oldIDs := configuredIDs(old)
+	for _, m := range next.Members {
+		if !slices.Contains(oldIDs, m.ID) {
+			parts = append(parts, m.ID+tookOver)
+		}
+	}
 	if j := old.Joining; j != nil && next.Role(j.ID).IsTail() {
 		reason = cmp.Or(reason, reasonJoinCompleted)
-		parts = append(parts, j.ID+" caught up and became the tail")
+		if next.Role(j.ID).IsHead() {
+			parts = append(parts, j.ID+tookOver)
+		} else {
+			parts = append(parts, j.ID+" caught up and became the tail")
+		}
 	}
 	if j := next.Joining; j != nil && (old.Joining == nil || old.Joining.ID != j.ID) {
 		reason = cmp.Or(reason, reasonJoinStarted)

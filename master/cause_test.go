@@ -20,6 +20,7 @@ func TestExplainReconfig(t *testing.T) {
 	joining := func(id string) *chain.Member { return &chain.Member{ID: id, Addr: id} }
 	abc := chain.Config{Epoch: 1, Members: m("a", "b", "c")}
 	const removedAlive = " removed while alive (by an admin, for entries it lost, a move, or a cut link)"
+	const tookOver = " took over as the sole member: every member had lost entries, and it holds the most of the log"
 	tests := []struct {
 		name    string
 		old     chain.Config
@@ -50,6 +51,10 @@ func TestExplainReconfig(t *testing.T) {
 		{"a removal outranks a join", chain.Config{Epoch: 3, Members: m("a", "d"), Joining: joining("e")}, true,
 			chain.Config{Epoch: 4, Members: m("d", "e")},
 			reasonNodeRemoved, "a" + removedAlive + "; e caught up and became the tail"},
+		{"a standby node takes over", chain.Config{Epoch: 3, Members: m("a")}, true, chain.Config{Epoch: 4, Members: m("d")},
+			reasonNodeRemoved, "a" + removedAlive + "; d" + tookOver},
+		{"the joining node takes over", chain.Config{Epoch: 3, Members: m("a"), Joining: joining("d")}, true,
+			chain.Config{Epoch: 4, Members: m("d")}, reasonNodeRemoved, "a" + removedAlive + "; d" + tookOver},
 		{"same nodes", abc, true, chain.Config{Epoch: 2, Members: m("a", "b", "c")}, reasonOther, "same nodes, new epoch"},
 	}
 	// b is silent for 1.021 s, c was never heard from, the others are alive.

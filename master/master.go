@@ -24,6 +24,11 @@
 // counts it as holding nothing meanwhile. A node restarted under a master
 // takes its place only once the leader confirms it
 // (wire.ConfigUpdate.Confirmed), which it never does for such a member.
+// When every member has lost entries, the chain goes on from the node
+// that holds the most of its log (the joining node, or a standby node: a
+// removed member that held it), and waits for that node while it is
+// silent (see lastcopy.go); a lost member stays only when no other node
+// holds more.
 //
 // The master's durable state (configuration, standby nodes, target
 // length) is a replicated state machine on hashicorp/raft, across one
