@@ -459,6 +459,9 @@ func (s *state) caughtUp(joining, tail string) bool {
 // make the configuration invalid. So is a node whose committed prefix,
 // which it keeps when it joins, reaches beyond the tail's log (a new tail
 // still catching up): its log would not be a prefix of its predecessor's.
+// So is a node not heard from since the state was built (a master that
+// took over, or lost its state, gives every node it knows a failure
+// timeout to report, and knows nothing of its log until it does).
 func (s *state) liveStandby(now time.Time, next chain.Config) (chain.Member, bool) {
 	var best chain.Member
 	found := false
@@ -467,7 +470,7 @@ func (s *state) liveStandby(now time.Time, next chain.Config) (chain.Member, boo
 		if !s.alive(id, now) || (found && id >= best.ID) {
 			continue
 		}
-		if tail == nil || s.nodes[id].commit > tail.last {
+		if ns := s.nodes[id]; tail == nil || !ns.heard || ns.commit > tail.last {
 			continue
 		}
 		if ns := s.nodes[id]; ns.addr != "" {

@@ -300,3 +300,36 @@ func TestMasterRecordsNoStorageBeforeItKnowsTheChain(t *testing.T) {
 	require.Equal(t, map[string]uint64{"n1": 1, "n2": 2, "n3": 3}, s.incarnations)
 	require.True(t, s.confirms(s.durable(), "n1", 1))
 }
+
+// TestStandbyNodeJoinsOnlyOnceHeardFrom (simulation seed 700703: a lone
+// master restarted without its state, add-node, fsync-fail-head): the
+// master adopted the configuration of the one member a node reported,
+// and the other member of its initial configuration, n2, became a
+// standby node that, given a failure timeout to report, counted as alive
+// before it said anything. It joined behind the tail at once, its commit
+// point unknown: it held 71 committed entries, the tail 9, and its log
+// was not a prefix of its predecessor's. A standby node joins only once
+// heard from, and then only if its committed prefix fits in the tail's
+// log.
+func TestStandbyNodeJoinsOnlyOnceHeardFrom(t *testing.T) {
+	s := newTestState("n1", "n2")
+	adopted := chain.Config{Epoch: 6, Members: members("n1")}
+	require.Equal(t, heartbeatAdopted, s.heartbeat(&wire.Heartbeat{ID: "n1", Addr: "n1:addr", Epoch: 6, Last: 9, Commit: 9,
+		Incarnation: 1, Config: &adopted}, at(ms(100))))
+	require.Contains(t, s.standby, "n2")
+	require.True(t, s.alive("n2", at(ms(200))), "n2 is given a failure timeout to report")
+	for d := 200; d <= 400; d += 100 {
+		s.heartbeat(beatInc("n1", 6, 9, 1), at(ms(d)))
+		require.False(t, s.tick(at(ms(d))), "at %dms: %v", d, s.cfg)
+	}
+	// n2 reports a committed prefix beyond the tail's log: passed over.
+	s.heartbeat(&wire.Heartbeat{ID: "n2", Addr: "n2:addr", Epoch: 5, Last: 71, Commit: 71, Incarnation: 2}, at(ms(500)))
+	s.heartbeat(beatInc("n1", 6, 9, 1), at(ms(500)))
+	require.False(t, s.tick(at(ms(500))))
+	require.Nil(t, s.cfg.Joining)
+	// Once the tail holds it, n2 joins.
+	s.heartbeat(beatInc("n1", 6, 80, 1), at(ms(600)))
+	s.heartbeat(&wire.Heartbeat{ID: "n2", Addr: "n2:addr", Epoch: 5, Last: 71, Commit: 71, Incarnation: 2}, at(ms(600)))
+	require.True(t, s.tick(at(ms(600))))
+	require.Equal(t, "n2", s.cfg.Joining.ID)
+}
