@@ -176,16 +176,8 @@ func (c *Cluster) writeCerts() error {
 	}
 	dir := filepath.Join(c.Dir, "pki")
 	write := func(role auth.Role, name string, addrs ...string) error {
-		leaf, err := ca.Issue(role, name, validFor, addrs...)
-		if err != nil {
-			return err
-		}
-		key, err := pki.KeyPEM(leaf.Key)
-		if err != nil {
-			return err
-		}
-		base := filepath.Join(dir, string(role)+"-"+name)
-		return errors.Join(os.WriteFile(base+".pem", pki.CertPEM(leaf.Cert), 0o644), os.WriteFile(base+"-key.pem", key, 0o600))
+		_, err := ca.IssueFiles(dir, role, name, validFor, false, addrs...)
+		return err
 	}
 	errs := []error{os.WriteFile(filepath.Join(dir, "ca.pem"), pki.CertPEM(ca.Cert), 0o644), write(auth.RoleAdmin, "load")}
 	for _, m := range masterNames {

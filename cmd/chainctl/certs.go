@@ -66,18 +66,11 @@ func certsInit(dir string, validFor time.Duration, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	key, err := pki.KeyPEM(ca.Key)
-	if err != nil {
-		return err
-	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fmt.Errorf("certs: %w", err)
 	}
-	if err := writeNew(filepath.Join(dir, "ca-key.pem"), key, 0o600); err != nil {
-		return err
-	}
-	if err := writeNew(filepath.Join(dir, "ca.pem"), pki.CertPEM(ca.Cert), 0o644); err != nil {
-		return err
+	if err := ca.WriteFiles(dir, true); err != nil {
+		return fmt.Errorf("certs: %w", err)
 	}
 	fmt.Fprintf(out, "wrote %s and %s\n", filepath.Join(dir, "ca.pem"), filepath.Join(dir, "ca-key.pem"))
 	return nil
@@ -113,37 +106,10 @@ func certsIssue(dir string, role auth.Role, name string, addrs []string, validFo
 	if err != nil {
 		return err
 	}
-	leaf, err := ca.Issue(role, name, validFor, addrs...)
-	if err != nil {
-		return err
-	}
-	key, err := pki.KeyPEM(leaf.Key)
-	if err != nil {
-		return err
-	}
-	base := filepath.Join(dir, string(role)+"-"+name)
-	if err := writeNew(base+"-key.pem", key, 0o600); err != nil {
-		return err
-	}
-	if err := writeNew(base+".pem", pki.CertPEM(leaf.Cert), 0o644); err != nil {
-		return err
-	}
-	fmt.Fprintf(out, "wrote %s.pem and %s-key.pem for %s\n", base, base, auth.URI(role, name))
-	return nil
-}
-
-// writeNew writes a file that must not exist yet.
-func writeNew(path string, data []byte, perm os.FileMode) error {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, perm)
+	base, err := ca.IssueFiles(dir, role, name, validFor, true, addrs...)
 	if err != nil {
 		return fmt.Errorf("certs: %w", err)
 	}
-	if _, err := f.Write(data); err != nil {
-		_ = f.Close()
-		return fmt.Errorf("certs: write %s: %w", path, err)
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("certs: write %s: %w", path, err)
-	}
+	fmt.Fprintf(out, "wrote %s.pem and %s-key.pem for %s\n", base, base, auth.URI(role, name))
 	return nil
 }

@@ -34,13 +34,8 @@ func newCAFiles(t *testing.T) (ca *pki.CA, dir string) {
 // addrs, and returns its -tls-* flags.
 func certFiles(t *testing.T, ca *pki.CA, dir string, role auth.Role, name string, addrs ...string) []string {
 	t.Helper()
-	leaf, err := ca.Issue(role, name, time.Hour, addrs...)
+	base, err := ca.IssueFiles(dir, role, name, time.Hour, false, addrs...)
 	require.NoError(t, err)
-	key, err := pki.KeyPEM(leaf.Key)
-	require.NoError(t, err)
-	base := filepath.Join(dir, string(role)+"-"+name)
-	require.NoError(t, os.WriteFile(base+".pem", pki.CertPEM(leaf.Cert), 0o600))
-	require.NoError(t, os.WriteFile(base+"-key.pem", key, 0o600))
 	return []string{"-tls-cert", base + ".pem", "-tls-key", base + "-key.pem", "-tls-ca", filepath.Join(dir, "ca.pem")}
 }
 
