@@ -151,8 +151,15 @@ type Options struct {
 	// peer that fails is refused before raft reads a byte of its, and the
 	// refusal is logged. Every master of a group needs it, with
 	// certificates of the same CA (chaind gives its -tls-* here). It
-	// cannot be combined with RaftTransport.
+	// cannot be combined with RaftTransport. A RaftTLS whose
+	// GetConfigForClient returns the current certificate and CAs (see
+	// internal/tlsreload) rotates them for accepted connections without a
+	// restart; RaftClientTLS does the same for dialed ones.
 	RaftTLS *tls.Config
+	// RaftClientTLS, when set with RaftTLS, is called for each raft
+	// connection this master dials, and its config is used instead of
+	// RaftTLS (a tls.Config cannot look up its RootCAs per handshake).
+	RaftClientTLS func() *tls.Config
 	// RaftVerifyPeer, when set with RaftTLS, is also called on every raft
 	// connection's verified TLS state, accepted and dialed; an error
 	// refuses the connection (say, a certificate not naming a master).

@@ -76,7 +76,7 @@ func (m *Master) startRaft() error {
 		var rt *raftTLS
 		if o.RaftTLS != nil {
 			var err error
-			if rt, err = newRaftTLS(o.RaftTLS, o.RaftVerifyPeer, m.log); err != nil {
+			if rt, err = newRaftTLS(o.RaftTLS, o.RaftClientTLS, o.RaftVerifyPeer, m.log); err != nil {
 				m.closeAll()
 				return fmt.Errorf("raft transport: %w", err)
 			}

@@ -25,8 +25,8 @@ const raftIOTimeout = 10 * time.Second
 // port could send it an AppendEntries or an InstallSnapshot and rewrite
 // the group's state.
 type raftTLS struct {
-	server  *tls.Config // client certificates required and verified
-	client  *tls.Config // ServerName is set per dial
+	server  *tls.Config        // client certificates required and verified
+	client  func() *tls.Config // the config of the next dial; ServerName is set per dial
 	verify  func(tls.ConnectionState) error
 	log     *slog.Logger
 	timeout time.Duration
@@ -36,18 +36,42 @@ type raftTLS struct {
 // of the raft stream layer. cfg needs a certificate (Certificates or
 // GetCertificate) and ClientCAs, the CAs the other masters' certificates
 // must verify against; the server side requires and verifies a client
-// certificate whatever cfg's ClientAuth says. verify, if not nil, is
-// called on every handshake's connection state, on both sides.
-func newRaftTLS(cfg *tls.Config, verify func(tls.ConnectionState) error, log *slog.Logger) (*raftTLS, error) {
+// certificate whatever cfg's ClientAuth says (and whatever the configs
+// cfg's GetConfigForClient returns say). client, if not nil, gives the
+// config of each dial instead of cfg. verify, if not nil, is called on
+// every handshake's connection state, on both sides.
+func newRaftTLS(cfg *tls.Config, client func() *tls.Config, verify func(tls.ConnectionState) error, log *slog.Logger) (*raftTLS, error) {
 	if len(cfg.Certificates) == 0 && cfg.GetCertificate == nil {
 		return nil, fmt.Errorf("%w: raft TLS needs this master's certificate", chain.ErrInvalidConfig)
 	}
 	if cfg.ClientCAs == nil {
 		return nil, fmt.Errorf("%w: raft TLS needs ClientCAs to verify the other masters' certificates", chain.ErrInvalidConfig)
 	}
+	srv := requireClientCert(cfg)
+	if client == nil {
+		static := cfg.Clone()
+		client = func() *tls.Config { return static }
+	}
+	return &raftTLS{server: srv, client: client, verify: verify, log: log, timeout: raftIOTimeout}, nil
+}
+
+// requireClientCert returns a clone of cfg that requires and verifies a
+// client certificate, as do the configs its GetConfigForClient returns.
+func requireClientCert(cfg *tls.Config) *tls.Config {
 	srv := cfg.Clone()
 	srv.ClientAuth = tls.RequireAndVerifyClientCert
-	return &raftTLS{server: srv, client: cfg.Clone(), verify: verify, log: log, timeout: raftIOTimeout}, nil
+	if get := cfg.GetConfigForClient; get != nil {
+		srv.GetConfigForClient = func(hello *tls.ClientHelloInfo) (*tls.Config, error) {
+			c, err := get(hello)
+			if c == nil || err != nil {
+				return c, err
+			}
+			c = c.Clone()
+			c.ClientAuth = tls.RequireAndVerifyClientCert
+			return c, nil
+		}
+	}
+	return srv
 }
 
 // dial opens a TLS connection to the master at addr, checking its
@@ -56,7 +80,7 @@ func newRaftTLS(cfg *tls.Config, verify func(tls.ConnectionState) error, log *sl
 // handshake is logged; a failed dial is not (a master that is down is
 // redialed by raft as long as it stays down).
 func (t *raftTLS) dial(addr string, timeout time.Duration) (net.Conn, error) {
-	cfg := t.client.Clone()
+	cfg := t.client().Clone()
 	if cfg.ServerName == "" {
 		if host, _, err := net.SplitHostPort(addr); err == nil {
 			cfg.ServerName = host

@@ -56,26 +56,26 @@ func checkIdentity(want wantIdentity, got *auth.Identity) error {
 	return nil
 }
 
-// checkOwnCertificate checks, before chaind listens, that the certificate
-// of cfg (nil: no TLS) names what the flags make chaind.
-func checkOwnCertificate(f flags, cfg *tls.Config) error {
-	if cfg == nil {
-		return nil
-	}
+// ownCertificateCheck returns the check of chaind's own certificate,
+// applied before chaind listens and to every certificate it reloads: that
+// it names what the flags make chaind.
+func ownCertificateCheck(f flags) (func(*tls.Certificate) error, error) {
 	want, err := expectedIdentity(f)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	if len(cfg.Certificates) == 0 || len(cfg.Certificates[0].Certificate) == 0 {
-		return errors.New("-tls-cert: no certificate")
-	}
-	leaf, err := x509.ParseCertificate(cfg.Certificates[0].Certificate[0])
-	if err != nil {
-		return fmt.Errorf("-tls-cert: %w", err)
-	}
-	got, err := auth.FromCertificate(leaf)
-	if err != nil {
-		return fmt.Errorf("-tls-cert: %w", err)
-	}
-	return checkIdentity(want, got)
+	return func(cert *tls.Certificate) error {
+		if len(cert.Certificate) == 0 {
+			return errors.New("-tls-cert: no certificate")
+		}
+		leaf, err := x509.ParseCertificate(cert.Certificate[0])
+		if err != nil {
+			return fmt.Errorf("-tls-cert: %w", err)
+		}
+		got, err := auth.FromCertificate(leaf)
+		if err != nil {
+			return fmt.Errorf("-tls-cert: %w", err)
+		}
+		return checkIdentity(want, got)
+	}, nil
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -32,14 +31,13 @@ func run(ctx context.Context, args []string, out io.Writer) (err error) {
 	if err != nil {
 		return err
 	}
-	tlsConfig, err := flagvalue.TLSFiles{Cert: f.tlsCert, Key: f.tlsKey, CA: f.tlsCA}.Config()
+	tlsCtx, stopTLS := context.WithCancel(ctx)
+	defer stopTLS()
+	tlsFiles, err := startTLS(tlsCtx, f, tlsReloadInterval, logger)
 	if err != nil {
 		return err
 	}
-	if err := checkOwnCertificate(f, tlsConfig); err != nil {
-		return err
-	}
-	exposed, err := requireTLS(listenAddrs(f), tlsConfig != nil, f.insecure)
+	exposed, err := requireTLS(listenAddrs(f), tlsFiles != nil, f.insecure)
 	if err != nil {
 		return err
 	}
@@ -53,7 +51,7 @@ func run(ctx context.Context, args []string, out io.Writer) (err error) {
 	}
 	defer ms.Close()
 	if f.server != "" || (f.chains > 0 && !f.master.run) {
-		tr := tcp.New(tcp.Options{TLS: tlsConfig, Logger: logger})
+		tr := tcp.New(tcp.Options{TLS: tlsFiles.server(), ClientTLS: tlsFiles.client(), Logger: logger})
 		defer tr.Close()
 		ms.add(nil, tr.Collector())
 		if f.server != "" {
@@ -66,11 +64,11 @@ func run(ctx context.Context, args []string, out io.Writer) (err error) {
 		return err
 	}
 
-	tr := tcp.New(tcp.Options{TLS: tlsConfig, Logger: logger})
+	tr := tcp.New(tcp.Options{TLS: tlsFiles.server(), ClientTLS: tlsFiles.client(), Logger: logger})
 	defer tr.Close()
 	ms.add(nil, tr.Collector())
 	if f.master.run {
-		return runMaster(ctx, f, cfg, tr, tlsConfig, logger, out, ms)
+		return runMaster(ctx, f, cfg, tr, tlsFiles, logger, out, ms)
 	}
 	var nodes []*launch.Node
 	masterAddr := f.master.addr
@@ -162,15 +160,15 @@ func chainConfig(f flags) (chain.Config, []string, error) {
 }
 
 // runMaster runs the configuration master, alone or in a group, until ctx
-// ends. tlsConfig (nil without -tls-*) also secures raft between masters.
-func runMaster(ctx context.Context, f flags, cfg chain.Config, tr chain.Transport, tlsConfig *tls.Config, logger *slog.Logger, out io.Writer, ms *metricsServer) error {
+// ends. tlsFiles (nil without -tls-*) also secure raft between masters.
+func runMaster(ctx context.Context, f flags, cfg chain.Config, tr chain.Transport, tlsFiles *chaindTLS, logger *slog.Logger, out io.Writer, ms *metricsServer) error {
 	mc := master.Options{
 		Addr: f.listen, Config: cfg, Transport: tr, FailureTimeout: f.failureTimeout, Logger: logger,
 		RaftAddr: f.raft, Join: f.join, Dir: f.data,
 		// Raft between masters runs over the same mutual TLS as the rest,
 		// with masters' certificates only, and admin changes must name TCP
 		// addresses.
-		RaftTLS: tlsConfig, RaftVerifyPeer: master.RequireMasterRole, CheckAddr: master.CheckTCPAddr,
+		RaftTLS: tlsFiles.server(), RaftClientTLS: tlsFiles.client(), RaftVerifyPeer: master.RequireMasterRole, CheckAddr: master.CheckTCPAddr,
 	}
 	if f.chains > 0 {
 		mc.Chains, mc.Replicas = f.chains, f.replicas

@@ -41,6 +41,14 @@ type Options struct {
 	// what node-to-node traffic needs under the default VerifyPeer. The
 	// config must not be modified after New.
 	TLS *tls.Config
+	// ClientTLS, when set with TLS, is called for each connection this
+	// transport dials, and its config is used for it instead of TLS: a
+	// config whose certificate and CAs change without a restart (see
+	// internal/tlsreload) serves accepted connections through TLS's
+	// GetConfigForClient, and dialed ones through ClientTLS, since a
+	// tls.Config cannot look up its RootCAs per handshake. Connections
+	// already open are unaffected.
+	ClientTLS func() *tls.Config
 	// VerifyPeer checks, on an accepted TLS connection, that the peer may
 	// claim the address named in its hello; a non-nil error closes the
 	// connection before any message on it is delivered. It is called once

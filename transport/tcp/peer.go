@@ -40,15 +40,10 @@ type peer struct {
 	// incremented with ep.mu held, so that run can tell, with ep.mu held,
 	// that nobody is about to queue before forgetting the peer.
 	pending atomic.Int32
-	tls     *tls.Config
 }
 
 func newPeer(ep *endpoint, addr string) *peer {
-	p := &peer{ep: ep, addr: addr, queue: make(chan chain.Message, ep.opts.SendQueue)}
-	if ep.opts.TLS != nil {
-		p.tls = clientTLSConfig(ep.opts.TLS, addr)
-	}
-	return p
+	return &peer{ep: ep, addr: addr, queue: make(chan chain.Message, ep.opts.SendQueue)}
 }
 
 // enqueue queues msg, waiting for room until ctx is done, unless the peer
@@ -180,8 +175,8 @@ func (p *peer) connect() (*conn, *bufio.Writer, error) {
 		return nil, nil, fmt.Errorf("dial %s: %w", p.addr, err)
 	}
 	raw := nc
-	if p.tls != nil {
-		tc := tls.Client(raw, p.tls)
+	if opts.TLS != nil {
+		tc := tls.Client(raw, clientTLSConfig(opts.dialTLS(), p.addr))
 		if err := tc.HandshakeContext(ctx); err != nil {
 			_ = raw.Close()
 			p.ep.stats.dialFailures.Add(1)

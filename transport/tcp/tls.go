@@ -25,6 +25,16 @@ func clientTLSConfig(cfg *tls.Config, addr string) *tls.Config {
 	return c
 }
 
+// dialTLS returns the config to dial with now (see Options.ClientTLS).
+func (o *Options) dialTLS() *tls.Config {
+	if o.ClientTLS != nil {
+		if c := o.ClientTLS(); c != nil {
+			return c
+		}
+	}
+	return o.TLS
+}
+
 // DefaultVerifyPeer is the check applied to a TLS peer's hello when
 // Options.VerifyPeer is nil. Its contract:
 //
