@@ -67,13 +67,13 @@ func (m *Master) startRaft() error {
 	}
 
 	trans := o.RaftTransport
+	var rt *raftTLS // set with RaftTLS: it checks RPCs against the configuration of the raft made below
 	switch {
 	case trans != nil && o.RaftTLS != nil:
 		m.closeAll()
 		return fmt.Errorf("raft transport: %w: %w", chain.ErrInvalidConfig, errNoRaftTLS)
 	case trans != nil:
 	case o.RaftAddr != "":
-		var rt *raftTLS
 		if o.RaftTLS != nil {
 			var err error
 			if rt, err = newRaftTLS(o.RaftTLS, o.RaftClientTLS, o.RaftVerifyPeer, m.log); err != nil {
@@ -125,6 +125,9 @@ func (m *Master) startRaft() error {
 		return fmt.Errorf("raft: %w", err)
 	}
 	m.raft = r
+	if rt != nil {
+		rt.raft.Store(r)
+	}
 	return nil
 }
 

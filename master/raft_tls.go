@@ -7,7 +7,10 @@ import (
 	"log/slog"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
+
+	"github.com/hashicorp/raft"
 
 	"github.com/chainrep/chain"
 	"github.com/chainrep/chain/auth"
@@ -30,6 +33,9 @@ type raftTLS struct {
 	verify  func(tls.ConnectionState) error
 	log     *slog.Logger
 	timeout time.Duration
+	// raft is the raft whose configuration accepted RPCs' claims are
+	// checked against (see checkRaftClaim); nil until it is made.
+	raft atomic.Pointer[raft.Raft]
 }
 
 // newRaftTLS checks cfg and derives the server and client configurations
@@ -107,9 +113,36 @@ func (t *raftTLS) dial(addr string, timeout time.Duration) (net.Conn, error) {
 }
 
 // accept wraps an accepted connection: its first read or write runs the
-// server's handshake.
+// server's handshake, and every RPC raft reads from it must come from the
+// member its certificate names (see checkRaftClaim).
 func (t *raftTLS) accept(c net.Conn) net.Conn {
-	return &tlsServerConn{Conn: tls.Server(c, t.server), t: t}
+	sc := &tlsServerConn{Conn: tls.Server(c, t.server), t: t}
+	return newClaimCheckedConn(sc, func(claim raftClaim) error { return t.checkClaim(sc, claim) })
+}
+
+// checkClaim checks an RPC's claim against the certificate of the
+// connection it came on (handshake done) and the raft configuration, and
+// logs a refusal.
+func (t *raftTLS) checkClaim(sc *tlsServerConn, claim raftClaim) error {
+	cs := sc.Conn.ConnectionState()
+	if len(cs.PeerCertificates) == 0 {
+		return errors.New("raft RPC before the TLS handshake")
+	}
+	id, err := auth.FromCertificate(cs.PeerCertificates[0])
+	if err == nil {
+		var servers []raft.Server
+		r := t.raft.Load()
+		if r != nil {
+			servers = r.GetConfiguration().Configuration().Servers
+		}
+		err = checkRaftClaim(id, claim, servers, r != nil)
+	}
+	if err != nil {
+		t.log.Warn("raft RPC refused: a master's certificate speaks only for the member it names",
+			"from", sc.Conn.RemoteAddr().String(), "claimed_id", claim.ID, "claimed_addrs", claim.Addrs, "err", err)
+		return fmt.Errorf("raft RPC: %w", err)
+	}
+	return nil
 }
 
 // tlsServerConn is an accepted raft connection whose handshake runs, once
