@@ -146,6 +146,7 @@ func (n *Node) runSequencer(done <-chan struct{}) {
 		if carry == nil {
 			select {
 			case w := <-n.writes:
+				n.quota.release(w.client)
 				carry = &w
 			case <-done:
 				return
@@ -220,6 +221,7 @@ func (n *Node) collectWrites(writes []pendingWrite, carry *pendingWrite) ([]pend
 		carry = nil
 		select {
 		case w := <-n.writes:
+			n.quota.release(w.client)
 			carry = &w
 		default:
 		}

@@ -139,6 +139,8 @@ var nodeFields = []metrics.Field[nodeSnapshot]{
 	metrics.Count("queries_total", "Queries and reads the node answered as tail.", func(s nodeSnapshot) uint64 { return s.Queries }),
 	metrics.Count("unauthorized_messages_total", "Messages refused because their sender's verified identity may not send them.",
 		func(s nodeSnapshot) uint64 { return s.Unauthorized }),
+	metrics.Count("over_quota_requests_total", "Client requests refused because their connection had too many pending (queued) requests.",
+		func(s nodeSnapshot) uint64 { return s.OverQuota }),
 }
 
 // metricLabels are the constant labels of the node's metrics.

@@ -66,8 +66,9 @@ type Node struct {
 	successorAcked successorAck // highest offset the successor acknowledged holding
 	inflightBytes  atomic.Int64 // flow.Bytes(), for Stats
 	counters       counters
-	metrics        nodeMetrics // histograms and refusals by reason, for Collector
-	guard          auth.Guard  // refuses messages the sender's identity does not allow
+	metrics        nodeMetrics  // histograms and refusals by reason, for Collector
+	guard          auth.Guard   // refuses messages the sender's identity does not allow
+	quota          *clientQuota // bounds each client's queued requests
 	lifecycle      lifecycle
 
 	startMu sync.Mutex // serialises Start and Close
@@ -185,6 +186,7 @@ func NewNode(id string, opts ...NodeOption) (*Node, error) {
 	}
 	n.cfg.Store(newNodeConfig(cfg, id))
 	n.guard = auth.Guard{Log: n.logger, Receiver: "node " + id}
+	n.quota = newClientQuota(o.pendingPerClient(), id, n.logger)
 	n.metrics = newNodeMetrics(n.metricLabels())
 	n.applied.init()
 	n.ordered.init()

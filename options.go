@@ -53,6 +53,7 @@ type options struct {
 	maxBatchBytes    int
 	maxInflightBytes int
 	maxPendingWrites int
+	maxPerClient     int // 0: maxPendingWrites/2
 	pollInterval     time.Duration
 	queryWorkers     int
 	maxSessions      int
@@ -165,6 +166,7 @@ func (o *options) nodeChecks() []check {
 		{o.maxBatchBytes >= o.maxEntrySize, "max batch bytes must be at least the max entry size"},
 		{o.maxInflightBytes >= o.maxBatchBytes, "max in-flight bytes must be at least the max batch bytes"},
 		{o.maxPendingWrites > 0, "max pending writes must be positive"},
+		{o.maxPerClient >= 0, "max pending requests per client must not be negative"},
 		{o.pollInterval > 0, "poll interval must be positive"},
 		{o.queryWorkers > 0, "query workers must be positive"},
 		{o.maxSessions > 0, "max sessions must be positive"},
@@ -227,6 +229,25 @@ func WithMaxInflightBytes(n int) NodeOption {
 // ErrBusy.
 func WithMaxPendingWrites(n int) NodeOption {
 	return nodeOption(func(o *options) { o.maxPendingWrites = n })
+}
+
+// WithMaxPendingPerClient bounds the client requests one sender (a
+// client's address: one connection under TCP) may have queued at the
+// node, writes at the head and reads at the tail, for NewNode; a request
+// beyond it is refused with ErrBusy, counted in Stats.OverQuota and
+// logged (at most once a second). Zero, the default, means half of
+// WithMaxPendingWrites, so that one connection cannot fill the queues
+// every client shares.
+func WithMaxPendingPerClient(n int) NodeOption {
+	return nodeOption(func(o *options) { o.maxPerClient = n })
+}
+
+// pendingPerClient is the bound WithMaxPendingPerClient sets.
+func (o *options) pendingPerClient() int {
+	if o.maxPerClient > 0 {
+		return o.maxPerClient
+	}
+	return max(1, o.maxPendingWrites/2)
 }
 
 // WithPollInterval sets how long a node holds a pull with nothing new before

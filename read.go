@@ -13,6 +13,7 @@ func (n *Node) runReadWorker(done <-chan struct{}) {
 	for {
 		select {
 		case r := <-n.reads:
+			n.quota.release(r.client)
 			n.send(r.client, n.answerRead(r.req))
 		case <-done:
 			return

@@ -42,7 +42,8 @@ func (n *Node) runReceiver() {
 }
 
 // onClientRequest validates a client request and queues it for the
-// sequencer (writes) or a read worker (everything else).
+// sequencer (writes) or a read worker (everything else), within its
+// sender's quota of queued requests (WithMaxPendingPerClient).
 func (n *Node) onClientRequest(from string, req *wire.ClientRequest) {
 	if req.Op == wire.OpStatus {
 		// Any node answers, serving or not: status is how operators
@@ -54,17 +55,23 @@ func (n *Node) onClientRequest(from string, req *wire.ClientRequest) {
 		n.refuse(from, req.ID, err)
 		return
 	}
+	if !n.quota.acquire(from) {
+		n.refuse(from, req.ID, &RemoteError{Code: wire.CodeBusy, Message: "too many pending requests from this connection"})
+		return
+	}
 	switch req.Op {
 	case wire.OpAppend, wire.OpCommand:
 		select {
 		case n.writes <- pendingWrite{client: from, req: req}:
 		default:
+			n.quota.release(from)
 			n.refuse(from, req.ID, &RemoteError{Code: wire.CodeBusy, Message: "write queue full"})
 		}
 	default:
 		select {
 		case n.reads <- pendingRead{client: from, req: req}:
 		default:
+			n.quota.release(from)
 			n.refuse(from, req.ID, &RemoteError{Code: wire.CodeBusy, Message: "read queue full"})
 		}
 	}

@@ -66,8 +66,10 @@ func (n *Node) stopRole() {
 	for {
 		select {
 		case w := <-n.writes:
+			n.quota.release(w.client)
 			n.refuse(w.client, w.req.ID, refusal)
 		case r := <-n.reads:
+			n.quota.release(r.client)
 			n.refuse(r.client, r.req.ID, &RemoteError{Code: wire.CodeNotTail, Message: "configuration changed"})
 		case <-n.pulls:
 		case <-n.pullResps:

@@ -31,6 +31,9 @@ type Stats struct {
 	// Unauthorized counts messages refused because their sender's
 	// verified identity may not send them (see package auth).
 	Unauthorized uint64
+	// OverQuota counts client requests refused because their sender had
+	// too many queued already (WithMaxPendingPerClient); also in Refused.
+	OverQuota uint64
 	// Err is why the node stopped serving; nil while it serves.
 	Err error
 	// Links is the health of the node's replication links, as its
@@ -58,6 +61,7 @@ func (n *Node) Stats() Stats {
 		Queries:        n.counters.queries.Load(),
 		Refused:        n.counters.refused.Load(),
 		Unauthorized:   n.guard.Refused(),
+		OverQuota:      n.quota.Refused(),
 		Err:            n.lifecycle.err(),
 		Links:          n.linkHealth(cfg),
 	}
