@@ -133,7 +133,17 @@ func (e *endpoint) serveInbound(nc net.Conn) {
 		}()
 		go func() {
 			defer e.wg.Done()
-			err := e.writeLoop(c, bufio.NewWriterSize(c.rw, ioBufSize), r.queue, nil, from, 0)
+			// The write buffer is made for the first reply: a client that
+			// is sent nothing costs none.
+			var err error
+			select {
+			case first := <-r.queue:
+				err = e.writeLoop(c, bufio.NewWriterSize(c.rw, ioBufSize), r.queue, first, from, 0)
+			case <-c.dead:
+				err = errConnClosed
+			case <-e.ctx.Done():
+				err = chain.ErrClosed
+			}
 			c.close()
 			e.log.Debug("tcp: route to client closed", "addr", e.addr, "client", from, "err", err)
 		}()
@@ -164,7 +174,7 @@ func (e *endpoint) handshake(c *conn) (string, *auth.Identity, *frameReader, err
 	}
 	// Read the hello with a limit fit for it: nothing larger is read from
 	// a peer before it is verified.
-	fr := newFrameReader(bufio.NewReaderSize(c.rw, ioBufSize), maxHelloSize)
+	fr := newFrameReader(newLazyReader(c.rw), maxHelloSize)
 	p, err := fr.next()
 	if err != nil {
 		return "", nil, nil, fmt.Errorf("read hello: %w", err)

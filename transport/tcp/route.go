@@ -35,10 +35,18 @@ type route struct {
 	ready   chan struct{} // signals the pump that the backlog has messages
 }
 
+// routeQueue bounds a route's channel: the rest of Options.SendQueue
+// waits in the backlog, which takes memory only when used, so that an
+// idle client connection does not cost a SendQueue-long channel.
+const routeQueue = 64
+
+// newRoute returns the route to the client at addr over c, holding up to
+// queue plus clientBacklog times queue messages.
 func newRoute(addr string, c *conn, queue int) *route {
+	ch := min(queue, routeQueue)
 	return &route{
-		addr: addr, c: c, queue: make(chan chain.Message, queue),
-		limit: clientBacklog * max(queue, 1), ready: make(chan struct{}, 1),
+		addr: addr, c: c, queue: make(chan chain.Message, ch),
+		limit: clientBacklog*max(queue, 1) + queue - ch, ready: make(chan struct{}, 1),
 	}
 }
 
