@@ -1,0 +1,183 @@
+package chain_test
+
+import (
+	"bufio"
+	"context"
+	"encoding/binary"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"runtime"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/chainrep/chain"
+	"github.com/chainrep/chain/internal/launch"
+	"github.com/chainrep/chain/storage/memory"
+	"github.com/chainrep/chain/transport/tcp"
+)
+
+// idleHelperEnv, set to "ADDR COUNT", makes the test binary the idle
+// connections' process (see runIdleHelper): the test's own process could
+// not hold both ends of 10,000 connections within its descriptor limit.
+const idleHelperEnv = "CHAIN_TEST_IDLE_CONNS"
+
+// raiseFileLimit raises the soft limit on open files to the hard limit
+// and returns the limit now in force.
+func raiseFileLimit() (uint64, error) {
+	var lim syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
+		return 0, err
+	}
+	if lim.Cur < lim.Max {
+		lim.Cur = lim.Max
+		if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
+			return 0, err
+		}
+	}
+	return lim.Cur, nil
+}
+
+// runIdleHelper opens COUNT connections to ADDR from 127.0.0.2, sends on
+// each a hello claiming a client address of its own (the costlier kind:
+// the node makes it a route back to the client), prints how many it
+// opened, and holds them, silent, until its standard input closes.
+func runIdleHelper() int {
+	addr, count, _ := strings.Cut(os.Getenv(idleHelperEnv), " ")
+	n, err := strconv.Atoi(count)
+	if err != nil {
+		fmt.Println("bad count:", err)
+		return 2
+	}
+	if _, err := raiseFileLimit(); err != nil {
+		fmt.Println("raise the file limit:", err)
+		return 2
+	}
+	d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.IPv4(127, 0, 0, 2)}, Timeout: time.Minute}
+	conns := make([]net.Conn, 0, n)
+	for i := range n {
+		c, err := d.Dial("tcp", addr)
+		if err != nil {
+			fmt.Println("dial:", err)
+			return 2
+		}
+		conns = append(conns, c)
+		claim := fmt.Sprintf("client-%032x", i)
+		hello := append([]byte{0x80, 'c', 'h', 'n', 1}, claim...)
+		// A connection the node refused may be closed already.
+		_, _ = c.Write(append(binary.BigEndian.AppendUint32(nil, uint32(len(hello))), hello...))
+	}
+	fmt.Println("opened", len(conns))
+	_, _ = bufio.NewReader(os.Stdin).ReadString('\n')
+	for _, c := range conns {
+		_ = c.Close()
+	}
+	return 0
+}
+
+// memInUse returns the heap and the goroutine stacks in use after a
+// collection.
+func memInUse() (heap, stacks int64) {
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	return int64(ms.HeapInuse), int64(ms.StackInuse)
+}
+
+// TestTenThousandIdleConnections: 10,000 idle connections (2,000 under
+// the race detector, see idleConns) to the head of
+// a chain on loopback TCP, each having sent its hello and nothing since,
+// cost the node a bounded number of goroutines and bytes each; those
+// beyond the head's MaxConnsPerHost are closed at once; and the chain
+// keeps serving appends throughout, over the connections it had (which
+// come from another host, 127.0.0.1, and fit in MaxConns).
+func TestTenThousandIdleConnections(t *testing.T) {
+	const idle, extra = idleConns, 200
+	// Bounds per idle connection: three goroutines (the reader, the
+	// route's writer and pump) and their stacks; on the heap, the
+	// connection, its small read buffer and the route (about 5 KiB: the
+	// large buffers are taken only while data flows).
+	const goroutinesPer, heapPer, stackPer = 3, 12 << 10, 3 * 16 << 10
+	limit, err := raiseFileLimit()
+	require.NoError(t, err)
+	require.Greater(t, limit, uint64(idle+1000), "the open files limit (hard %d) cannot hold %d connections", limit, idle)
+
+	members, err := launch.FreeLocalMembers(3)
+	require.NoError(t, err)
+	cfg := chain.Config{Epoch: 1, Members: members}
+	var headTr *tcp.Transport
+	for i, m := range members {
+		o := tcp.Options{}
+		if i == 0 {
+			o.MaxConns, o.MaxConnsPerHost = idle+50, idle
+		}
+		tr := tcp.New(o)
+		t.Cleanup(func() { _ = tr.Close() })
+		if i == 0 {
+			headTr = tr
+		}
+		n, err := chain.NewNode(m.ID, chain.WithTransport(tr), chain.WithStorage(memory.New()), chain.WithConfig(cfg))
+		require.NoError(t, err)
+		require.NoError(t, n.Start(t.Context()))
+		t.Cleanup(func() { _ = n.Close() })
+	}
+	clientTr := tcp.New(tcp.Options{})
+	t.Cleanup(func() { _ = clientTr.Close() })
+	client, err := chain.NewClient(chain.WithTransport(clientTr), chain.WithConfig(cfg))
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = client.Close() })
+	// Bounds the test, however busy the machine: 10,000 dials and accepts.
+	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Minute)
+	defer cancel()
+	appendN := func(k int, what string) {
+		t.Helper()
+		for i := range k {
+			_, err := client.Append(ctx, []byte(fmt.Sprintf("%s %d", what, i)))
+			require.NoError(t, err, what)
+		}
+	}
+	appendN(10, "before")
+	baseConns, baseRejected := headTr.Stats().Conns, headTr.Stats().Rejected
+	baseG := runtime.NumGoroutine()
+	baseHeap, baseStacks := memInUse()
+
+	helper := exec.CommandContext(ctx, os.Args[0], "-test.run=^$")
+	helper.Env = append(os.Environ(), idleHelperEnv+"="+members[0].Addr+" "+strconv.Itoa(idle+extra))
+	stdin, err := helper.StdinPipe()
+	require.NoError(t, err)
+	stdout, err := helper.StdoutPipe()
+	require.NoError(t, err)
+	require.NoError(t, helper.Start())
+	t.Cleanup(func() { _ = stdin.Close(); _ = helper.Wait() })
+	line, err := bufio.NewReader(stdout).ReadString('\n')
+	require.NoError(t, err)
+	require.Equal(t, fmt.Sprintf("opened %d\n", idle+extra), line)
+
+	// Every connection is accepted or refused: idle are held, extra closed.
+	waitFor(t, func() bool {
+		s := headTr.Stats()
+		return s.Conns == baseConns+idle && s.Rejected >= baseRejected+extra
+	}, "the head holds %d connections, refused %d", headTr.Stats().Conns-baseConns, headTr.Stats().Rejected-baseRejected)
+	appendN(50, "with the idle connections open")
+
+	g := runtime.NumGoroutine()
+	heap, stacks := memInUse()
+	heap, stacks = heap-baseHeap, stacks-baseStacks
+	t.Logf("%d idle connections: %+d goroutines (%.2f each), %+d heap bytes (%d each), %+d stack bytes (%d each)",
+		idle, g-baseG, float64(g-baseG)/idle, heap, heap/idle, stacks, stacks/idle)
+	require.LessOrEqual(t, g-baseG, goroutinesPer*idle+100, "goroutines")
+	require.LessOrEqual(t, heap, int64(heapPer*idle), "heap")
+	require.LessOrEqual(t, stacks, int64(stackPer*idle), "stacks")
+	require.Equal(t, baseConns+idle, headTr.Stats().Conns, "connections beyond MaxConnsPerHost were kept")
+
+	require.NoError(t, stdin.Close())
+	require.NoError(t, helper.Wait())
+	waitFor(t, func() bool { return headTr.Stats().Conns == baseConns }, "the closed connections were not released")
+	appendN(10, "after")
+}
