@@ -52,6 +52,8 @@ type Cluster struct {
 	Image string
 	FT    time.Duration // the masters' failure timeout
 	Logf  func(format string, args ...any)
+
+	cut *linkCut // the one-link cut in place, if any
 }
 
 // Name returns the container name of a process.
@@ -76,8 +78,12 @@ func DockerWorks(ctx context.Context) error {
 }
 
 // RemoveLeftovers removes every container and network named Prefix*,
-// such as an interrupted run leaves.
+// and every iptables rule of a cut tagged so, such as an interrupted run
+// leaves.
 func RemoveLeftovers(ctx context.Context) error {
+	if err := removeTaggedRules(ctx, func(tag string) bool { return strings.HasPrefix(tag, Prefix) }); err != nil {
+		return err
+	}
 	out, err := docker(ctx, "ps", "-aq", "--filter", "name=^"+Prefix)
 	if err != nil {
 		return err
@@ -192,11 +198,12 @@ func (c *Cluster) writeCerts() error {
 	return nil
 }
 
-// Remove removes the containers, the network and the directory, whatever
-// state they are in.
+// Remove removes the containers, the network, the directory and any cut
+// (its iptables rules, the bridge switch put back), whatever state they
+// are in.
 func (c *Cluster) Remove(ctx context.Context) error {
+	errs := []error{c.healLink(ctx), removeTaggedRules(ctx, func(tag string) bool { return tag == c.ID })}
 	out, err := docker(ctx, "ps", "-aq", "--filter", "name=^"+c.ID+"-")
-	var errs []error
 	errs = append(errs, err)
 	if ids := strings.Fields(out); len(ids) > 0 {
 		_, err := docker(ctx, append([]string{"rm", "-f", "-v"}, ids...)...)

@@ -1,8 +1,10 @@
 // Package faultsuite tests chaind processes in containers, each with its
 // own address on a private Docker network, under real faults: network
-// partitions (docker network disconnect), freezes (docker pause), kill
-// -9, restarts, a wiped volume, the leader master killed during a
-// reconfiguration, a node added during writes and rolling restarts.
+// partitions (docker network disconnect), the link between the head and
+// its successor alone cut (iptables DROP rules in Docker's DOCKER-USER
+// chain), freezes (docker pause), kill -9, restarts, a wiped volume, the
+// leader master killed during a reconfiguration, a node added during
+// writes and rolling restarts.
 //
 // Each schedule, drawn from a printed seed, starts three masters on raft
 // and a chain of three nodes (and a spare) on Pebble, with mutual TLS, and
@@ -19,7 +21,11 @@
 //	CHAIN_SCHEDULES=50 go test -tags docker -timeout 2h -run TestDockerFaults ./faultsuite
 //	CHAIN_SEED=1234 go test -tags docker -run TestDockerFaults ./faultsuite -v
 //
-// Without the tag only the pure pieces (drawing schedules, checking logs)
-// are tested. Containers, networks and directories are named chainfs-*
-// and removed after each schedule, failed or not.
+// Without the tag only the pure pieces (drawing schedules, checking logs,
+// the cut's rules) are tested. Containers, networks and directories are
+// named chainfs-*, and a cut's iptables rules carry the comment
+// chainfs-SEED; all are removed after each schedule, failed or not. The
+// cut needs root, iptables and br_netfilter (the suite loads it and sets
+// net.bridge.bridge-nf-call-iptables for the cut when it is off, and puts
+// it back); without them the step is skipped and says so (SKIPPED).
 package faultsuite

@@ -67,14 +67,14 @@ func TestDockerFaults(t *testing.T) {
 			start := time.Now()
 			violations, err := RunSchedule(ctx, cfg, s)
 			t.Logf("schedule of seed %d took %v", seed, time.Since(start).Round(time.Second))
-			if err != nil {
-				t.Fatalf("seed %d: the schedule could not run: %v", seed, err)
+			if len(violations) > 0 || err != nil {
+				t.Logf("replay: CHAIN_SEED=%d CHAIN_STEPS=%d go test -tags docker -run TestDockerFaults ./faultsuite -v", seed, steps)
 			}
 			for _, v := range violations {
 				t.Errorf("seed %d: %s", seed, v)
 			}
-			if len(violations) > 0 {
-				t.Logf("replay: CHAIN_SEED=%d CHAIN_STEPS=%d go test -tags docker -run TestDockerFaults ./faultsuite -v", seed, steps)
+			if err != nil {
+				t.Fatalf("seed %d: the schedule could not run: %v", seed, err)
 			}
 		})
 		if !ok {

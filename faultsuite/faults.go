@@ -50,15 +50,28 @@ func sleep(ctx context.Context, d time.Duration) {
 }
 
 // Apply carries out one step and heals it before returning: whatever it
-// disconnected is connected, paused unpaused, killed started.
-func (c *Cluster) Apply(ctx context.Context, st Step) (string, error) {
+// disconnected is connected, paused unpaused, killed started, cut
+// joined. It returns what it did and, for a step with an expected effect
+// (a cut link: the master takes the downstream end out), the violations
+// of that expectation; an error means the step could not be carried out.
+func (c *Cluster) Apply(ctx context.Context, st Step) (string, []string, error) {
 	v, err := c.View()
 	if err != nil {
-		return "", err
+		return "", nil, err
 	}
-	if st.Kind == AddNode || st.Kind == Rolling {
-		return c.applyAll(ctx, st, v)
+	switch st.Kind {
+	case AddNode, Rolling:
+		did, err := c.applyAll(ctx, st, v)
+		return did, nil, err
+	case CutHeadLink:
+		return c.cutHead(ctx, st, v)
 	}
+	did, err := c.apply(ctx, st, v)
+	return did, nil, err
+}
+
+// apply carries out a step aimed at one process.
+func (c *Cluster) apply(ctx context.Context, st Step, v View) (string, error) {
 	proc, err := target(st, v)
 	if err != nil {
 		return "", err

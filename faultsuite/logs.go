@@ -10,10 +10,13 @@ import (
 	"github.com/chainrep/chain/storage/pebble"
 )
 
-// HealAll undoes every fault: it connects, unpauses and starts every
-// process, whatever state it is in (errors for what is already so are
-// ignored).
+// HealAll undoes every fault: it joins a cut link, connects, unpauses
+// and starts every process, whatever state it is in (errors for what is
+// already so are ignored).
 func (c *Cluster) HealAll(ctx context.Context) {
+	if err := c.healLink(ctx); err != nil {
+		c.Logf("  heal the cut link: %v", err)
+	}
 	for _, p := range append(append(append([]string{}, masterNames...), nodeNames...), spare) {
 		name := c.Name(p)
 		_, _ = docker(ctx, "unpause", name)

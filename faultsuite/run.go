@@ -50,18 +50,19 @@ func RunSchedule(ctx context.Context, cfg Config, s Schedule) (violations []stri
 	}
 	sleep(ctx, c.FT) // writes under way before the first fault
 	for _, st := range s.Steps {
-		did, err := c.Apply(ctx, st)
+		did, broken, err := c.Apply(ctx, st)
 		c.Logf("  %s", did)
 		if err != nil {
-			return nil, fmt.Errorf("step %s: %w", st, err)
+			return violations, fmt.Errorf("step %s: %w", st, err)
 		}
+		violations = append(violations, broken...)
 		sleep(ctx, c.FT)
 		c.waitWhole(ctx, 4*c.FT)
 	}
 	c.HealAll(ctx)
 	rep, err := c.finish(ctx)
 	if err != nil {
-		return nil, err
+		return violations, err
 	}
 	c.Logf("  report: %d kv and %d log operations, kv %s, log %s, serving %d ms after heal, members %v at epoch %d, commit %d",
 		rep.KVOps, rep.LogOps, rep.KVCheck, rep.LogCheck, rep.ServingAfterMS, rep.Members, rep.Epoch, rep.Commit)

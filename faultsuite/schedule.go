@@ -17,9 +17,10 @@ const (
 	IsolateHead   Kind = "isolate-head" // disconnect the head (from its successor, the master and the clients)
 	IsolateTail   Kind = "isolate-tail"
 	IsolateMiddle Kind = "isolate-middle"
-	PauseNode     Kind = "pause-node"   // docker pause a node, Hold shorter or longer than the failure timeout
-	PauseLeader   Kind = "pause-leader" // docker pause the leading master
-	KillNode      Kind = "kill-node"    // kill -9 a node, start it again after Hold
+	CutHeadLink   Kind = "cut-head-successor" // drop packets between the head and its successor only (iptables), Hold over twice the failure timeout
+	PauseNode     Kind = "pause-node"         // docker pause a node, Hold shorter or longer than the failure timeout
+	PauseLeader   Kind = "pause-leader"       // docker pause the leading master
+	KillNode      Kind = "kill-node"          // kill -9 a node, start it again after Hold
 	KillLeader    Kind = "kill-leader-master"
 	RestartNode   Kind = "restart-node" // docker restart (SIGTERM, then start)
 	RestartMaster Kind = "restart-master"
@@ -31,13 +32,14 @@ const (
 
 // kinds are the steps Draw picks from.
 var kinds = []Kind{IsolateLeader, IsolateMaster, IsolateHead, IsolateTail, IsolateMiddle, PauseNode, PauseLeader,
-	KillNode, KillLeader, RestartNode, RestartMaster, WipeNode, KillMidConfig, AddNode, Rolling}
+	KillNode, KillLeader, RestartNode, RestartMaster, WipeNode, KillMidConfig, AddNode, Rolling, CutHeadLink}
 
 // Step is one fault of a schedule.
 type Step struct {
 	Kind Kind
 	// Target picks among the candidates (a node by role where the kind
-	// names none): the index modulo their number.
+	// names none): the index modulo their number. A cut link's Direction
+	// is Target modulo 3.
 	Target int
 	// Hold is how long the fault lasts before it is healed.
 	Hold time.Duration
@@ -61,8 +63,9 @@ func (s Schedule) String() string {
 
 // Draw returns the schedule of seed: steps faults, with holds in
 // proportion to the failure timeout ft (a pause either well under it or
-// well over it). The spare is added and a rolling restart done at most
-// once each.
+// well over it; a cut link long enough for the master's link rule to act,
+// 2-4 failure timeouts). The spare is added and a rolling restart done at
+// most once each.
 func Draw(seed uint64, steps int, ft time.Duration) Schedule {
 	rng := rand.New(rand.NewPCG(seed, 0x6661756c74))
 	s := Schedule{Seed: seed}
@@ -79,6 +82,9 @@ func Draw(seed uint64, steps int, ft time.Duration) Schedule {
 			if rng.IntN(2) == 0 {
 				hold = 2*ft + time.Duration(rng.Int64N(int64(ft)))
 			}
+		}
+		if k == CutHeadLink {
+			hold += ft
 		}
 		s.Steps = append(s.Steps, Step{Kind: k, Target: rng.IntN(12), Hold: hold})
 	}

@@ -21,6 +21,8 @@ func TestDraw(t *testing.T) {
 			switch st.Kind {
 			case PauseNode, PauseLeader:
 				require.True(t, st.Hold < ft/2 || st.Hold > 3*ft/2, "a pause well under or over the failure timeout: %v", st)
+			case CutHeadLink:
+				require.True(t, st.Hold >= 2*ft && st.Hold < 4*ft, "a cut outlasts the link timeout: %v", st)
 			default:
 				require.True(t, st.Hold >= ft && st.Hold < 3*ft, "%v", st)
 			}
@@ -29,5 +31,5 @@ func TestDraw(t *testing.T) {
 		require.LessOrEqual(t, once[Rolling], 1, s.String())
 		require.LessOrEqual(t, once[KillMidConfig], 1, s.String())
 	}
-	require.Len(t, kinds, 15, "300 schedules use every kind")
+	require.Len(t, kinds, 16, "300 schedules use every kind")
 }
