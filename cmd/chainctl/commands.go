@@ -33,7 +33,9 @@ const commandHelp = `commands:
                         leader's configuration first; of a partitioned cluster,
                         the masters, the servers and every chain)
   add-node ID ADDR      ask the master to add the node ID listening at ADDR: it
-                        joins behind the tail, catches up and becomes the tail
+                        joins behind the tail, catches up and becomes the tail;
+                        prints the configuration it joined (waiting up to 2 s,
+                        or twice the failure timeout, for it to reach the master)
   remove-node ID        ask the master to take the node ID out of the chain
   add-master ADDR RAFT  add the master at ADDR (raft address RAFT) to the group;
                         start it first with chaind -master -join; it votes once

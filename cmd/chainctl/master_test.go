@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -137,12 +138,16 @@ func TestAddAndRemoveNodes(t *testing.T) {
 	_, err := ctl(t, "-master", c.master, "append", "before n4")
 	require.NoError(t, err)
 
-	// n4 runs, not yet a member; add-node lets it join.
+	// n4 runs, not yet a member; add-node lets it join, and prints the
+	// configuration it joined, not the master's answer to the add (epoch
+	// 1, n4 a standby the master holds).
 	c.startNode(t, "n4", chain.Config{}, c.spare)
 	out, err := ctl(t, "-master", c.master, "add-node", "n4", c.spare)
 	require.NoError(t, err)
 	require.Contains(t, out, "added n4 at "+c.spare)
-	require.Contains(t, out, "master "+c.master+": epoch 1")
+	require.NotContains(t, out, "none yet")
+	require.Regexp(t, `master `+regexp.QuoteMeta(c.master)+`: epoch (2, joining: n4|3, joining: none)\n`, out)
+	require.Regexp(t, `(?m)^  n4\s+`+regexp.QuoteMeta(c.spare)+`\s+(joining|tail)$`, out)
 	require.Eventually(t, func() bool {
 		cfg := c.config(t)
 		return len(cfg.Members) == 4 && cfg.Tail().ID == "n4"

@@ -223,7 +223,16 @@ func (s *call) admin(ctx context.Context, req *wire.AdminRequest) error {
 	if err != nil {
 		return fmt.Errorf("%s %s: %w", what, req.Member.ID, err)
 	}
-	view := newMasterView(from, resp.Config)
+	cfg, added := resp.Config, ""
+	if req.Op == wire.AdminAddNode && s.part == nil && cfg.Role(req.Member.ID) == chain.RoleNone {
+		// The answer holds the node as a standby: wait for it to join
+		// (see awaitJoin), so the view printed is the one it joined.
+		var joined bool
+		if cfg, joined = s.awaitJoin(ctx, from, req.Member.ID, cfg); !joined {
+			added = req.Member.ID
+		}
+	}
+	view := newMasterView(from, cfg)
 	if s.json {
 		if s.part != nil {
 			return json.NewEncoder(s.out).Encode(map[string]any{"op": what, "id": req.Member.ID, "chain": req.Chain, "config": view})
@@ -242,10 +251,15 @@ func (s *call) admin(ctx context.Context, req *wire.AdminRequest) error {
 		return nil
 	case req.Op == wire.AdminRemoveNode:
 		fmt.Fprintf(s.out, "removed %s\n", req.Member.ID)
-	case resp.Config.Role(req.Member.ID) == chain.RoleNone:
+	case resp.Config.Role(req.Member.ID) == chain.RoleNone && added != "":
 		fmt.Fprintf(s.out, "added %s at %s: it joins behind the tail once it reaches the master, then becomes the tail\n",
 			req.Member.ID, req.Member.Addr)
-		return view.writeText(s.out, req.Member.ID)
+		return view.writeText(s.out, added)
+	case resp.Config.Role(req.Member.ID) == chain.RoleNone && cfg.Role(req.Member.ID) == chain.RoleJoining:
+		fmt.Fprintf(s.out, "added %s at %s: it reached the master and joins behind the tail, then becomes the tail once it has caught up\n",
+			req.Member.ID, req.Member.Addr)
+	case resp.Config.Role(req.Member.ID) == chain.RoleNone:
+		fmt.Fprintf(s.out, "added %s at %s: it joined the chain (%s)\n", req.Member.ID, req.Member.Addr, cfg.Role(req.Member.ID))
 	default:
 		fmt.Fprintf(s.out, "%s is already in the chain (%s)\n", req.Member.ID, resp.Config.Role(req.Member.ID))
 	}
