@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"os"
 	"path/filepath"
 	"testing"
 	"time"
@@ -19,17 +18,12 @@ import (
 	"github.com/chainrep/chain/transport/tcp"
 )
 
-// tlsFiles writes a certificate of ca for chain://role/name listing
-// addrs to dir, and returns its -tls-* files.
+// tlsFiles issues a certificate of ca for chain://role/name listing
+// addrs into dir (which holds ca.pem), and returns its -tls-* files.
 func tlsFiles(t *testing.T, ca *pki.CA, dir string, role auth.Role, name string, addrs ...string) flagvalue.TLSFiles {
 	t.Helper()
-	leaf, err := ca.Issue(role, name, time.Hour, addrs...)
+	base, err := ca.IssueFiles(dir, role, name, time.Hour, false, addrs...)
 	require.NoError(t, err)
-	key, err := pki.KeyPEM(leaf.Key)
-	require.NoError(t, err)
-	base := filepath.Join(dir, string(role)+"-"+name)
-	require.NoError(t, os.WriteFile(base+".pem", pki.CertPEM(leaf.Cert), 0o600))
-	require.NoError(t, os.WriteFile(base+"-key.pem", key, 0o600))
 	return flagvalue.TLSFiles{Cert: base + ".pem", Key: base + "-key.pem", CA: filepath.Join(dir, "ca.pem")}
 }
 
@@ -51,7 +45,7 @@ func TestRunOverMutualTLS(t *testing.T) {
 	dir := t.TempDir()
 	ca, err := pki.NewCA("benchit test CA", time.Hour)
 	require.NoError(t, err)
-	require.NoError(t, os.WriteFile(filepath.Join(dir, "ca.pem"), pki.CertPEM(ca.Cert), 0o600))
+	require.NoError(t, ca.WriteFiles(dir, false))
 	addrs, err := launch.FreeLocalMembers(4) // three nodes and the master
 	require.NoError(t, err)
 	members, masterAddr := addrs[:3], addrs[3].Addr
