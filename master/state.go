@@ -134,7 +134,9 @@ const (
 func (s *state) heartbeat(hb *wire.Heartbeat, now time.Time) (res heartbeatResult) {
 	if hb.Epoch > s.cfg.Epoch {
 		if s.adopt(hb, now) {
-			s.nodes[hb.ID].incarnation = hb.Incarnation
+			if ns := s.nodes[hb.ID]; ns != nil {
+				ns.incarnation = hb.Incarnation
+			}
 			return heartbeatAdopted
 		}
 		s.behind = max(s.behind, hb.Epoch)

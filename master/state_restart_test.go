@@ -123,7 +123,12 @@ func TestMasterAdoptsTheConfigurationNodesReport(t *testing.T) {
 		{"a member's configuration at its epoch", &wire.Heartbeat{ID: "n2", Epoch: 6, Config: &chainCfg}, true},
 		{"no configuration (an unconfirmed node, or an older one)", &wire.Heartbeat{ID: "n2", Epoch: 6}, false},
 		{"a configuration at another epoch than the node's", &wire.Heartbeat{ID: "n2", Epoch: 7, Config: &chainCfg}, false},
-		{"a configuration without the node", &wire.Heartbeat{ID: "n1", Epoch: 6, Config: &chainCfg}, false},
+		// Seed 700841 of the simulation: the sole member restarted (it
+		// reports no configuration until confirmed) and only the member
+		// removed before, a standby node, knew the chain's epoch; a master
+		// that waited for a member's report waited forever.
+		{"a removed member's configuration, without it", &wire.Heartbeat{ID: "n1", Epoch: 6, Config: &chainCfg, Standby: true}, true},
+		{"the configuration of a node the master never knew", &wire.Heartbeat{ID: "n9", Epoch: 6, Config: &chainCfg}, true},
 		{"an invalid configuration", &wire.Heartbeat{ID: "n2", Epoch: 6, Config: &chain.Config{Epoch: 6}}, false},
 	}
 	for _, tt := range tests {
