@@ -69,15 +69,22 @@ const (
 //     its successor's commit point as its own, so a committed entry
 //     differs between nodes and an acknowledged write is lost.
 //  13. With crash-all, restart-lone-tail and fsync-fail-head beside the
-//     default kinds, 3 of 3,600 schedules fail on liveness (each 5 of 5
-//     replays with CHAIN_FAULTS=wipe,crash-all,restart-lone-tail,fsync-fail-head):
-//     700841, a lone master restarted without its state while the sole
-//     member restarts waits forever "behind the chain" for a removed node
-//     that reports a later epoch; 600757, a lone master killed as it
-//     announced epoch 8 and restarted without its state rebuilds epoch 7,
-//     and clients that hold epoch 8 are refused as stale forever; 600224,
-//     the link-cut bound is missed when kill-new-tail-early crashes the
-//     tail named during the cut.
+//     default kinds, 3 of 3,600 schedules failed on liveness (each 5 of 5
+//     replays with CHAIN_FAULTS=wipe,crash-all,restart-lone-tail,fsync-fail-head).
+//     Two are fixed: 700841, a lone master restarted without its state
+//     while the sole member restarted waited forever "behind the chain"
+//     for a removed node that reported a later epoch (the master now
+//     adopts the configuration any node reports, a removed member's too);
+//     600224, the link-cut bound missed when kill-new-tail-early's tap,
+//     still armed, crashed the tail named during the cut (a harness
+//     fault: the tap's crash now counts as a step performed, and voids
+//     the measurement). Open: 600757, a lone master killed as it
+//     announced epoch 8 and restarted without its state, while every
+//     node restarted (they report no configuration until confirmed),
+//     rebuilds epochs 1 to 7 from its initial configuration, and clients
+//     that hold epoch 8 are refused as stale forever: a master without
+//     its state reuses epochs the chain used, since no node keeps the
+//     highest epoch it ran across a restart, or reports it.
 //
 // pause-long and slow-master-replies read at the old tail through a
 // client given its configuration and no master (pinnedReader), which

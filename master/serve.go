@@ -182,7 +182,7 @@ func (m *Master) heartbeat(hb *wire.Heartbeat) (vouch, confirmed, standby bool) 
 	}
 	if s.behind > wasBehind {
 		m.log.Error("a node is at a later epoch than the master: the master lost its state or was restarted with an old "+
-			"configuration; it makes no change until a member reports the chain's configuration",
+			"configuration; it makes no change until a node reports the chain's configuration",
 			"chain", hb.Chain, "node", hb.ID, "node_epoch", hb.Epoch, "master_epoch", s.cfg.Epoch)
 	}
 	d, ver := m.fsm.current()

@@ -51,7 +51,7 @@ type state struct {
 	// without the configuration (see adopt): the master lost its state or
 	// was restarted with an old configuration and must change nothing (its
 	// changes would reuse the chain's epochs with stale members) until a
-	// member reports a configuration at that epoch, or it is restarted
+	// node reports a configuration at that epoch, or it is restarted
 	// with the current one. 0 when not.
 	behind uint64
 	// incarnations are the storage incarnations of the configured nodes
@@ -588,7 +588,7 @@ func (s *state) checkBehind() error {
 	}
 	return refused(chain.ErrInvalidConfig, fmt.Sprintf(
 		"the master is at epoch %d but the chain at %d: it lost its state or was restarted with an old "+
-			"configuration, and changes nothing until a member reports the chain's configuration "+
+			"configuration, and changes nothing until a node reports the chain's configuration "+
 			"(or it is restarted with the current members and an epoch above %d)",
 		s.cfg.Epoch, s.behind, s.behind))
 }
