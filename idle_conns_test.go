@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"os/exec"
@@ -44,10 +45,16 @@ func raiseFileLimit() (uint64, error) {
 	return lim.Cur, nil
 }
 
+// idleBatch is how many connections the idle helper opens before it
+// waits for the node to have accepted them.
+const idleBatch = 500
+
 // runIdleHelper opens COUNT connections to ADDR from 127.0.0.2, sends on
 // each a hello claiming a client address of its own (the costlier kind:
 // the node makes it a route back to the client), prints how many it
-// opened, and holds them, silent, until its standard input closes.
+// opened, and holds them, silent, until its standard input closes. After
+// each idleBatch connections it prints "dialled N" and waits for a line
+// on its standard input.
 func runIdleHelper() int {
 	addr, count, _ := strings.Cut(os.Getenv(idleHelperEnv), " ")
 	n, err := strconv.Atoi(count)
@@ -61,7 +68,18 @@ func runIdleHelper() int {
 	}
 	d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.IPv4(127, 0, 0, 2)}, Timeout: time.Minute}
 	conns := make([]net.Conn, 0, n)
+	in := bufio.NewReader(os.Stdin)
 	for i := range n {
+		if i > 0 && i%idleBatch == 0 {
+			// Wait for the node to have taken the batch off its accept
+			// queue, which holds only so many (net.core.somaxconn): the
+			// kernel drops the handshakes beyond it, and a busy node
+			// takes them only at the client's retransmits.
+			fmt.Println("dialled", i)
+			if _, err := in.ReadString('\n'); err != nil {
+				return 2
+			}
+		}
 		c, err := d.Dial("tcp", addr)
 		if err != nil {
 			fmt.Println("dial:", err)
@@ -74,7 +92,7 @@ func runIdleHelper() int {
 		_, _ = c.Write(append(binary.BigEndian.AppendUint32(nil, uint32(len(hello))), hello...))
 	}
 	fmt.Println("opened", len(conns))
-	_, _ = bufio.NewReader(os.Stdin).ReadString('\n')
+	_, _ = in.ReadString('\n')
 	for _, c := range conns {
 		_ = c.Close()
 	}
@@ -155,7 +173,19 @@ func TestTenThousandIdleConnections(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, helper.Start())
 	t.Cleanup(func() { _ = stdin.Close(); _ = helper.Wait() })
-	line, err := bufio.NewReader(stdout).ReadString('\n')
+	out := bufio.NewReader(stdout)
+	for dialled := idleBatch; dialled < idle+extra; dialled += idleBatch {
+		line, err := out.ReadString('\n')
+		require.NoError(t, err)
+		require.Equal(t, fmt.Sprintf("dialled %d\n", dialled), line)
+		waitFor(t, func() bool {
+			s := headTr.Stats()
+			return int(s.Conns-baseConns)+int(s.Rejected-baseRejected) >= dialled
+		}, "the head took %d of the first %d connections", int(headTr.Stats().Conns-baseConns)+int(headTr.Stats().Rejected-baseRejected), dialled)
+		_, err = io.WriteString(stdin, "\n")
+		require.NoError(t, err)
+	}
+	line, err := out.ReadString('\n')
 	require.NoError(t, err)
 	require.Equal(t, fmt.Sprintf("opened %d\n", idle+extra), line)
 
