@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -104,10 +105,20 @@ func (c *Cluster) waitUp(ctx context.Context) error {
 			return nil
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("the cluster was not up within %v; load said: %s", upBound, c.Logs(ctx, "load", 20))
+			return fmt.Errorf("the cluster was not up within %v; the last lines of each process:%s", upBound, c.lastLines(ctx, 3))
 		}
 		sleep(ctx, 200*time.Millisecond)
 	}
+}
+
+// lastLines returns the last lines every process printed, each under
+// its name: what a run on a machine whose volumes are gone says of why.
+func (c *Cluster) lastLines(ctx context.Context, lines int) string {
+	var b strings.Builder
+	for _, p := range slices.Concat(masterNames, nodeNames, []string{spare, "load"}) {
+		fmt.Fprintf(&b, "\n  %s:\n    %s", p, strings.ReplaceAll(strings.TrimSpace(c.Logs(ctx, p, lines)), "\n", "\n    "))
+	}
+	return b.String()
 }
 
 // waitWhole waits, at most bound, for the load program to see a leading

@@ -98,6 +98,10 @@ func (m *Master) startRaft() error {
 		m.closers = append([]func() error{c.Close}, m.closers...)
 	}
 	m.raftAddr = trans.LocalAddr()
+	if err := checkOwnRaftAddr(o.Peers, o.Addr, m.raftAddr); err != nil {
+		m.closeAll()
+		return err
+	}
 
 	if !o.Join {
 		exists, err := raft.HasExistingState(logs, stable, snaps)

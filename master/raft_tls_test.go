@@ -242,3 +242,29 @@ func TestRaftTakesOnlyMastersCertificates(t *testing.T) {
 	want := removeN2(t, masters)
 	awaitEpochEverywhere(t, masters, want.Epoch)
 }
+
+// TestRaftGroupNamedByHostnames: masters whose raft addresses are host
+// names (localhost:PORT, as in a compose file's m1:7100) and whose
+// certificates name them elect a leader and replicate. Each master
+// advertises its raft address as configured, not as its listener
+// resolved it, so the address its RPCs claim is the one the
+// configuration gives it.
+func TestRaftGroupNamedByHostnames(t *testing.T) {
+	ca := newTestCA(t)
+	var raftAddrs []string
+	for _, a := range freeAddrs(t, 3) {
+		_, port, err := net.SplitHostPort(a)
+		require.NoError(t, err)
+		raftAddrs = append(raftAddrs, net.JoinHostPort("localhost", port))
+	}
+	var logs testutil.SyncBuffer
+	masters, _ := startRaftGroupOn(t, raftAddrs, func(o *Options, p Peer) {
+		leaf, err := ca.Issue(auth.RoleMaster, p.Addr, time.Hour, p.RaftAddr)
+		require.NoError(t, err)
+		o.RaftTLS, o.RaftVerifyPeer = pki.MutualTLS(ca.CA, leaf), RequireMasterRole
+		o.Logger = slog.New(slog.NewTextHandler(&logs, nil))
+	})
+	want := removeN2(t, masters)
+	awaitEpochEverywhere(t, masters, want.Epoch)
+	require.NotContains(t, logs.String(), "raft RPC refused")
+}

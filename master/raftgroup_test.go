@@ -18,10 +18,15 @@ import (
 // at the end of the test are closed then.
 func startRaftGroup(t *testing.T, set func(o *Options, p Peer)) (map[string]*Master, []Peer) {
 	t.Helper()
+	return startRaftGroupOn(t, freeAddrs(t, 3), set)
+}
+
+// startRaftGroupOn is startRaftGroup with the masters' raft on raftAddrs.
+func startRaftGroupOn(t *testing.T, raftAddrs []string, set func(o *Options, p Peer)) (map[string]*Master, []Peer) {
+	t.Helper()
 	net := inmem.New(inmem.Options{})
 	t.Cleanup(func() { _ = net.Close() })
 	cfg := chain.Config{Epoch: 1, Members: []chain.Member{{ID: "n1", Addr: "n1"}, {ID: "n2", Addr: "n2"}}}
-	raftAddrs := freeAddrs(t, 3)
 	var peers []Peer
 	for i, a := range masterAddrs(3) {
 		peers = append(peers, Peer{Addr: a, RaftAddr: raftAddrs[i]})

@@ -2,11 +2,14 @@ package master
 
 import (
 	"errors"
+	"fmt"
 	"net"
 	"sync"
 	"time"
 
 	"github.com/hashicorp/raft"
+
+	"github.com/chainrep/chain"
 )
 
 // tcpStream is the TCP stream layer under raft's network transport, like
@@ -16,6 +19,8 @@ import (
 // master.
 type tcpStream struct {
 	ln net.Listener
+	// advertised is the address raft puts in its RPCs' headers.
+	advertised net.Addr
 	// tls, when set, makes every connection mutual TLS (see raft_tls.go).
 	tls *raftTLS
 
@@ -35,8 +40,41 @@ func listenTCP(addr string, t *raftTLS) (*tcpStream, error) {
 		_ = ln.Close()
 		return nil, errors.New("raft address " + addr + " is not advertisable: give a host address")
 	}
-	return &tcpStream{ln: ln, tls: t, conns: make(map[*trackedConn]struct{})}, nil
+	return &tcpStream{ln: ln, advertised: advertisedAddr(addr, ln.Addr()), tls: t, conns: make(map[*trackedConn]struct{})}, nil
 }
+
+// advertisedAddr is the raft address a master listening on addr (bound as
+// bound) gives its peers: addr as written, host name and all, so that it
+// is the address the group's configuration names (the masters' -peers,
+// or chainctl add-master's argument) and the address the master's RPCs
+// claim matches it (see checkRaftClaim); the bound address only when addr
+// asks for any port.
+func advertisedAddr(addr string, bound net.Addr) net.Addr {
+	if _, port, err := net.SplitHostPort(addr); err != nil || port == "0" {
+		return bound
+	}
+	return namedAddr(addr)
+}
+
+// checkOwnRaftAddr refuses a group whose peers give the master at addr
+// a raft address other than the one it advertises: its peers would
+// refuse every RPC it sent (checkRaftClaim), and the group would never
+// elect it.
+func checkOwnRaftAddr(peers []Peer, addr string, advertised raft.ServerAddress) error {
+	for _, p := range peers {
+		if p.Addr == addr && p.RaftAddr != string(advertised) {
+			return fmt.Errorf("raft transport: %w: the peers give master %s the raft address %s, but it listens as %s: give both the same",
+				chain.ErrInvalidConfig, addr, p.RaftAddr, advertised)
+		}
+	}
+	return nil
+}
+
+// namedAddr is a TCP address as written.
+type namedAddr string
+
+func (namedAddr) Network() string  { return "tcp" }
+func (a namedAddr) String() string { return string(a) }
 
 // Dial implements raft.StreamLayer.
 func (s *tcpStream) Dial(addr raft.ServerAddress, timeout time.Duration) (net.Conn, error) {
@@ -101,8 +139,9 @@ func (s *tcpStream) Close() error {
 	return err
 }
 
-// Addr implements net.Listener.
-func (s *tcpStream) Addr() net.Addr { return s.ln.Addr() }
+// Addr implements net.Listener: it is the advertised address, which raft
+// takes for its own.
+func (s *tcpStream) Addr() net.Addr { return s.advertised }
 
 type trackedConn struct {
 	net.Conn
