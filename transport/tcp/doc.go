@@ -37,7 +37,8 @@
 // while the queue is full, until ctx is done. Send to a client never
 // blocks, so that no goroutine answering clients waits on one: beyond the
 // queue, a bounded backlog holds its messages, and a client whose backlog
-// is full has stopped reading and is disconnected. Each connection has a reader goroutine that
+// is full (in messages, or in bytes: Options.ClientBacklogBytes) has
+// stopped reading and is disconnected. Each connection has a reader goroutine that
 // delivers to the endpoint's Receive channel (Options.InboxSize) and stops
 // reading while it is full, so a slow receiver slows its senders down
 // through TCP flow control rather than growing memory.

@@ -138,7 +138,7 @@ func (e *endpoint) serveInbound(nc net.Conn) {
 			var err error
 			select {
 			case first := <-r.queue:
-				err = e.writeLoop(c, bufio.NewWriterSize(c.rw, ioBufSize), r.queue, first, from, 0)
+				err = e.writeLoop(c, bufio.NewWriterSize(c.rw, ioBufSize), r.queue, first, from, 0, r.taken)
 			case <-c.dead:
 				err = errConnClosed
 			case <-e.ctx.Done():
@@ -211,7 +211,7 @@ func (e *endpoint) handshake(c *conn) (string, *auth.Identity, *frameReader, err
 // reconnected), unless the two connections presented different
 // certificates, in which case the new one is refused.
 func (e *endpoint) addRoute(addr string, c *conn) (*route, error) {
-	r := newRoute(addr, c, e.opts.SendQueue)
+	r := newRoute(addr, c, e.opts.SendQueue, e.opts.ClientBacklogBytes)
 	if cs := c.tlsState(); cs != nil && len(cs.PeerCertificates) > 0 {
 		r.leaf = cs.PeerCertificates[0].Raw
 	}

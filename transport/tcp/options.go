@@ -21,6 +21,7 @@ const (
 	DefaultReconnectBackoffMax = 2 * time.Second
 	DefaultMaxConns            = 4096
 	DefaultMaxConnsPerHost     = 1024
+	DefaultClientBacklogBytes  = 64 << 20
 )
 
 // minFrameSize is the smallest MaxFrameSize accepted: room for any hello.
@@ -87,6 +88,13 @@ type Options struct {
 	// a client whose backlog is full is not reading: its connection is
 	// closed.
 	SendQueue int
+	// ClientBacklogBytes bounds, in bytes (as wire.SizeHint counts them),
+	// the replies waiting for one client, queued and in its backlog: a
+	// client with more waiting is not reading, and its connection is
+	// closed as when its backlog is full. A reply larger than the bound is
+	// still sent when nothing else waits for the client. Zero means
+	// DefaultClientBacklogBytes; negative, no bound but SendQueue's.
+	ClientBacklogBytes int
 	// InboxSize is the capacity of each endpoint's Receive channel. When it
 	// is full, connections stop reading, which pushes back on the senders.
 	InboxSize int
@@ -140,6 +148,9 @@ func (o Options) withDefaults() (Options, error) {
 	if o.SendQueue < 0 || o.InboxSize < 0 {
 		return o, fmt.Errorf("tcp: options: %w: negative SendQueue %d or InboxSize %d",
 			chain.ErrInvalidConfig, o.SendQueue, o.InboxSize)
+	}
+	if o.ClientBacklogBytes == 0 {
+		o.ClientBacklogBytes = DefaultClientBacklogBytes
 	}
 	if o.MaxConns == 0 {
 		o.MaxConns = DefaultMaxConns

@@ -225,7 +225,7 @@ func (p *peer) serve(c *conn, bw *bufio.Writer, first chain.Message) error {
 		c.close()
 		readErr <- err
 	}()
-	err := p.ep.writeLoop(c, bw, p.queue, first, p.addr, p.ep.opts.keepaliveInterval())
+	err := p.ep.writeLoop(c, bw, p.queue, first, p.addr, p.ep.opts.keepaliveInterval(), nil)
 	c.close()
 	if rerr := <-readErr; err == errConnClosed {
 		err = rerr

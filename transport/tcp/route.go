@@ -1,9 +1,12 @@
 package tcp
 
 import (
+	"fmt"
 	"sync"
+	"sync/atomic"
 
 	"github.com/chainrep/chain"
+	"github.com/chainrep/chain/wire"
 )
 
 // clientBacklog is how many messages, in multiples of Options.SendQueue,
@@ -18,7 +21,8 @@ const clientBacklog = 16
 // node's receiver, applier and readers, must not be held up by one. Beyond
 // the writer's queue, messages wait in a backlog that a pump goroutine
 // moves into the queue in order; a client whose backlog is full has
-// stopped reading, and its connection is closed.
+// stopped reading, and its connection is closed. So is a client for which
+// more than Options.ClientBacklogBytes wait, queued or in the backlog.
 type route struct {
 	addr  string
 	c     *conn
@@ -33,6 +37,11 @@ type route struct {
 	moving  int             // guarded by mu: messages the pump took from backlog and has not queued
 	limit   int
 	ready   chan struct{} // signals the pump that the backlog has messages
+
+	// waiting is the wire.SizeHint of every message enqueued and not yet
+	// taken by the writer; byteLimit bounds it (0: no bound).
+	waiting   atomic.Int64
+	byteLimit int64
 }
 
 // routeQueue bounds a route's channel: the rest of Options.SendQueue
@@ -41,12 +50,39 @@ type route struct {
 const routeQueue = 64
 
 // newRoute returns the route to the client at addr over c, holding up to
-// queue plus clientBacklog times queue messages.
-func newRoute(addr string, c *conn, queue int) *route {
+// queue plus clientBacklog times queue messages, and up to byteLimit
+// bytes of them (negative: no byte bound).
+func newRoute(addr string, c *conn, queue, byteLimit int) *route {
 	ch := min(queue, routeQueue)
 	return &route{
 		addr: addr, c: c, queue: make(chan chain.Message, ch),
 		limit: clientBacklog*max(queue, 1) + queue - ch, ready: make(chan struct{}, 1),
+		byteLimit: int64(max(byteLimit, 0)),
+	}
+}
+
+// reserve counts msg's bytes as waiting and reports whether they fit the
+// byte bound. The first message always fits: a reply larger than the
+// bound is sent when nothing else waits.
+func (r *route) reserve(msg chain.Message) bool {
+	n := int64(wire.SizeHint(msg))
+	if total := r.waiting.Add(n); r.byteLimit > 0 && total > r.byteLimit && total != n {
+		r.waiting.Add(-n)
+		return false
+	}
+	return true
+}
+
+// taken is called by the writer for each message it takes from the
+// queue: its bytes no longer wait.
+func (r *route) taken(msg chain.Message) { r.waiting.Add(-int64(wire.SizeHint(msg))) }
+
+// notReading drops msg and closes the connection of a client that does
+// not read its replies, saying so once.
+func (r *route) notReading(ep *endpoint, why string) {
+	ep.stats.dropped.Add(1)
+	if r.c.close() {
+		ep.log.Warn("tcp: client not reading its replies: connection closed", "addr", ep.addr, "client", r.addr, "waiting", why)
 	}
 }
 
@@ -55,6 +91,10 @@ func newRoute(addr string, c *conn, queue int) *route {
 // client reconnects and retries. A message for a connection that has gone
 // is dropped too.
 func (r *route) enqueue(ep *endpoint, msg chain.Message) {
+	if !r.reserve(msg) {
+		r.notReading(ep, fmt.Sprintf("over %d bytes", r.byteLimit))
+		return
+	}
 	r.mu.Lock()
 	if len(r.backlog) == 0 && r.moving == 0 {
 		select {
@@ -67,16 +107,15 @@ func (r *route) enqueue(ep *endpoint, msg chain.Message) {
 	select {
 	case <-r.c.dead:
 		r.mu.Unlock()
+		r.taken(msg)
 		ep.stats.dropped.Add(1)
 		return
 	default:
 	}
 	if len(r.backlog)+r.moving >= r.limit {
 		r.mu.Unlock()
-		ep.stats.dropped.Add(1)
-		if r.c.close() {
-			ep.log.Warn("tcp: client not reading its replies: connection closed", "addr", ep.addr, "client", r.addr, "waiting", r.limit)
-		}
+		r.taken(msg)
+		r.notReading(ep, fmt.Sprintf("%d messages", r.limit))
 		return
 	}
 	r.backlog = append(r.backlog, msg)

@@ -421,3 +421,62 @@ func TestClientThatStopsReadingIsDisconnected(t *testing.T) {
 	}
 	requireClosedByPeer(t, c)
 }
+
+// openClientRoute connects to srv as a client that never reads, with a
+// small receive buffer, and returns the connection and its address once
+// srv has a route back to it.
+func openClientRoute(t *testing.T, srv chain.Endpoint) (net.Conn, string) {
+	t.Helper()
+	client := "client-" + strings.Repeat("cd", 16)
+	c, err := net.Dial("tcp", srv.Addr())
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = c.Close() })
+	require.NoError(t, c.(*net.TCPConn).SetReadBuffer(4096))
+	hello, err := wire.EncodeMessage(nil, &wire.CommitNotice{Commit: 1})
+	require.NoError(t, err)
+	_, err = c.Write(append(rawHello(client), frame(hello)...))
+	require.NoError(t, err)
+	require.Equal(t, client, recv(t, srv).From) // the route back exists once this arrives
+	return c, client
+}
+
+// TestClientBacklogIsBoundedByBytes: replies waiting for a client that
+// does not read are bounded by bytes, not only by count: with room for
+// 17,408 messages, 2,000 replies of 64 KiB (125 MiB) to a client that
+// reads nothing close its connection once 4 MiB wait, and the rest are
+// dropped at once.
+func TestClientBacklogIsBoundedByBytes(t *testing.T) {
+	tr := newTCP(t, tcp.Options{WriteTimeout: time.Hour, ClientBacklogBytes: 4 << 20})
+	srv := listen(t, tr, "127.0.0.1:0")
+	c, client := openClientRoute(t, srv)
+
+	reply := &wire.ClientResponse{Result: make([]byte, 64<<10)}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	const replies = 2000
+	for i := range replies {
+		require.NoError(t, srv.Send(ctx, client, reply), "reply %d", i)
+	}
+	// What the sockets' buffers took is at most a few MiB: far fewer
+	// than the replies sent were written, and the rest were dropped.
+	st := tr.Stats()
+	require.Greater(t, st.Dropped, uint64(replies/2), "replies dropped (sent %d)", st.Sent)
+	requireClosedByPeer(t, c)
+}
+
+// TestReplyLargerThanTheByteBoundIsSent: a reply larger than
+// ClientBacklogBytes, with nothing else waiting, reaches the client.
+func TestReplyLargerThanTheByteBoundIsSent(t *testing.T) {
+	srvTr := newTCP(t, tcp.Options{ClientBacklogBytes: 1 << 10})
+	srv := listen(t, srvTr, "127.0.0.1:0")
+	cli := listen(t, newTCP(t, tcp.Options{}), "")
+	ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
+	defer cancel()
+	require.NoError(t, cli.Send(ctx, srv.Addr(), &wire.CommitNotice{Commit: 1}))
+	in := recv(t, srv)
+	big := &wire.ClientResponse{ID: 7, Result: make([]byte, 256<<10)}
+	require.NoError(t, srv.Send(ctx, in.From, big))
+	got := recv(t, cli).Msg.(*wire.ClientResponse)
+	require.Equal(t, uint64(7), got.ID)
+	require.Len(t, got.Result, 256<<10)
+}

@@ -16,9 +16,12 @@ import (
 // frame limit, is dropped and logged. When keepalive is positive, a ping
 // frame is sent after that long without a message.
 //
+// taken, when not nil, is called with each message writeLoop takes (first
+// included) once it is encoded or dropped.
+//
 // When writeLoop returns an error, the messages it had taken from queue but
 // not flushed are lost.
-func (e *endpoint) writeLoop(c *conn, bw *bufio.Writer, queue <-chan chain.Message, first chain.Message, to string, keepalive time.Duration) error {
+func (e *endpoint) writeLoop(c *conn, bw *bufio.Writer, queue <-chan chain.Message, first chain.Message, to string, keepalive time.Duration, taken func(chain.Message)) error {
 	var tick <-chan time.Time
 	if keepalive > 0 {
 		t := time.NewTicker(keepalive)
@@ -48,6 +51,9 @@ func (e *endpoint) writeLoop(c *conn, bw *bufio.Writer, queue <-chan chain.Messa
 		}
 		var err error
 		buf, err = appendMessageFrame(buf[:0], msg, e.opts.MaxFrameSize)
+		if taken != nil {
+			taken(msg)
+		}
 		msg = nil
 		if err != nil {
 			e.stats.dropped.Add(1)
