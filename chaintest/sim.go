@@ -91,8 +91,8 @@ func RunSchedule(t *testing.T, s *Schedule, enabled FaultSet) {
 		return // the bubble failed the test before the run ended
 	}
 	r.t = t
-	// Outside the bubble: the check's timeout must run in real time (in
-	// the bubble, time stands still while the checker computes).
+	// Outside the bubble, where the check's goroutines are no part of the
+	// schedule.
 	r.checkHistory()
 	if len(r.violations) > 0 {
 		r.report()

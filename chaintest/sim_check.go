@@ -320,17 +320,16 @@ func firstDifference(a, b []chain.Entry) int {
 	return -1
 }
 
-// historyCheckTimeout bounds the linearizability check of one schedule,
-// in real time; a failed history's visualization gets as long again. It
-// is a bound against a check that would not end, not a deadline a busy
-// machine should miss: the slowest histories seen (a few hundred kv-store
-// operations with many writes of unknown outcome) take 16 s to check
-// alone and over 20 s under the race detector. A check that runs out is a
-// violation, never a pass.
-const historyCheckTimeout = 2 * time.Minute
-
 // checkHistory checks every chain's recorded history with the workload's
-// model. It must run outside the bubble, so that its timeout runs.
+// model. The check has no bound in real time: it runs to its end. A bound
+// in real time is one a busy machine misses (the slowest histories seen, a
+// few hundred kv-store operations with many writes of unknown outcome,
+// take 16 s alone and over 20 s under the race detector; at a load of 14
+// on two cores one ran past two minutes, seed 2185046444610205761, whose
+// check takes 0.4 s on a quiet machine), and a check cut short says
+// nothing of the history. What bounds the check is the history: each
+// schedule's workload records a bounded number of operations, and the
+// test binary's -timeout bounds the whole.
 func (r *simRun) checkHistory() {
 	model := r.s.Workload.Model()
 	for _, h := range r.histories {
@@ -347,14 +346,10 @@ func (r *simRun) checkHistory() {
 				}
 			}
 		}
-		switch porcupine.CheckOperationsTimeout(model, ops, historyCheckTimeout) {
-		case porcupine.Ok:
-			continue
-		case porcupine.Unknown:
-			r.violate("history of %s, %d operations: %v", h.name(), len(ops), ErrCheckTimeout)
+		if porcupine.CheckOperations(model, ops) {
 			continue
 		}
-		_, viz, err := Linearizable(model, ops, historyCheckTimeout)
+		_, viz, err := Linearizable(model, ops, 0)
 		if err != nil {
 			r.violate("history of %s, %d operations, is not linearizable (%v)", h.name(), len(ops), err)
 			continue
