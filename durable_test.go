@@ -51,7 +51,7 @@ func TestPebbleChainSurvivesRestarts(t *testing.T) {
 		t.Run(fmt.Sprintf("seed=%d", seed), func(t *testing.T) {
 			c := pebbleChain(t, seed)
 			stopWatch := c.WatchInvariants(2 * time.Millisecond)
-			w := startLogWorkload(c, seed, 8, 2000)
+			w := startLogWorkload(c, seed, 8, 2000, 0)
 			pause := func() { time.Sleep(150 * time.Millisecond) }
 			for victim := range 3 {
 				pause()

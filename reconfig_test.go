@@ -36,13 +36,33 @@ type underLoad struct {
 	stopWatch func() int
 }
 
+// workloadPace is how long each client of startUnderLoad waits between
+// operations, in virtual time: four clients make some 4,000 operations a
+// second.
+const workloadPace = time.Millisecond
+
 // startUnderLoad starts the chain and its workload on the run's first
-// seed (see runSeeds).
+// seed (see runSeeds), and returns once the chain serves (the master
+// confirms the nodes' places some 100 ms after they start), so that the
+// faults meet a chain under load. It must run in a synctest bubble (see
+// underLoadTest): the failure timeout is short, and in real time a busy
+// machine delays heartbeats past it.
 func startUnderLoad(t *testing.T) (*chaintest.Cluster, *underLoad) {
 	seed := runSeeds(t)[0]
 	c := masterChain(t, seed, 3)
 	stopWatch := c.WatchInvariants(2 * time.Millisecond)
-	return c, &underLoad{logWorkload: startLogWorkload(c, seed, 4, 100000), c: c, seed: seed, stopWatch: stopWatch}
+	w := &underLoad{logWorkload: startLogWorkload(c, seed, 4, 100000, workloadPace), c: c, seed: seed, stopWatch: stopWatch}
+	w.recoveryTime(t, time.Time{}) // the first write acknowledged
+	return c, w
+}
+
+// underLoadTest runs f in a synctest bubble, in virtual time, with a
+// chain and workload from startUnderLoad.
+func underLoadTest(t *testing.T, f func(t *testing.T, c *chaintest.Cluster, w *underLoad)) {
+	synctest.Test(t, func(t *testing.T) {
+		c, w := startUnderLoad(t)
+		f(t, c, w)
+	})
 }
 
 // finish stops the workload and checks its history and the chain's
@@ -59,17 +79,18 @@ func (u *underLoad) finish(t *testing.T) {
 func TestFailover(t *testing.T) {
 	for victim, role := range []string{"head", "middle", "tail"} {
 		t.Run(role, func(t *testing.T) {
-			c, w := startUnderLoad(t)
-			time.Sleep(100 * time.Millisecond)
-			failedAt := time.Now()
-			c.Kill(victim)
-			took := w.recoveryTime(t, failedAt)
-			t.Logf("%s failure: first write acknowledged %v after it (failure timeout %v)", role, took.Round(time.Millisecond), failureTimeout)
-			time.Sleep(100 * time.Millisecond)
-			w.finish(t)
-			cfg := c.Config()
-			require.Len(t, cfg.Members, 2, "seed %d", w.seed)
-			require.Greater(t, cfg.Epoch, uint64(1))
+			underLoadTest(t, func(t *testing.T, c *chaintest.Cluster, w *underLoad) {
+				time.Sleep(100 * time.Millisecond)
+				failedAt := time.Now()
+				c.Kill(victim)
+				took := w.recoveryTime(t, failedAt)
+				t.Logf("%s failure: first write acknowledged %v after it (failure timeout %v)", role, took.Round(time.Millisecond), failureTimeout)
+				time.Sleep(100 * time.Millisecond)
+				w.finish(t)
+				cfg := c.Config()
+				require.Len(t, cfg.Members, 2, "seed %d", w.seed)
+				require.Greater(t, cfg.Epoch, uint64(1))
+			})
 		})
 	}
 }
@@ -79,20 +100,21 @@ func TestFailover(t *testing.T) {
 func TestSeveralFailuresDownToOne(t *testing.T) {
 	for _, survivor := range []int{0, 1, 2} {
 		t.Run(fmt.Sprintf("survivor=%d", survivor), func(t *testing.T) {
-			c, w := startUnderLoad(t)
-			time.Sleep(100 * time.Millisecond)
-			failedAt := time.Now()
-			for i := range 3 {
-				if i != survivor {
-					c.Kill(i)
+			underLoadTest(t, func(t *testing.T, c *chaintest.Cluster, w *underLoad) {
+				time.Sleep(100 * time.Millisecond)
+				failedAt := time.Now()
+				for i := range 3 {
+					if i != survivor {
+						c.Kill(i)
+					}
 				}
-			}
-			took := w.recoveryTime(t, failedAt)
-			t.Logf("two failures at once: first write acknowledged %v after them", took.Round(time.Millisecond))
-			w.finish(t)
-			cfg := c.Config()
-			require.Len(t, cfg.Members, 1, "seed %d", w.seed)
-			require.Equal(t, c.Config().Members[0].Addr, c.Addr(survivor))
+				took := w.recoveryTime(t, failedAt)
+				t.Logf("two failures at once: first write acknowledged %v after them", took.Round(time.Millisecond))
+				w.finish(t)
+				cfg := c.Config()
+				require.Len(t, cfg.Members, 1, "seed %d", w.seed)
+				require.Equal(t, c.Config().Members[0].Addr, c.Addr(survivor))
+			})
 		})
 	}
 }
@@ -100,16 +122,17 @@ func TestSeveralFailuresDownToOne(t *testing.T) {
 // TestAddNodeDuringWrites adds a fourth node while clients write: it
 // catches up by pulling and becomes the tail.
 func TestAddNodeDuringWrites(t *testing.T) {
-	c, w := startUnderLoad(t)
-	time.Sleep(100 * time.Millisecond)
-	added := c.AddNode()
-	require.Eventually(t, func() bool {
-		cfg := c.Config()
-		return len(cfg.Members) == 4 && cfg.Tail().Addr == c.Addr(added)
-	}, 20*time.Second, time.Millisecond, "the new node never became the tail")
-	time.Sleep(100 * time.Millisecond)
-	w.finish(t)
-	require.Equal(t, chain.RoleTail, c.Node(added).Role())
+	underLoadTest(t, func(t *testing.T, c *chaintest.Cluster, w *underLoad) {
+		time.Sleep(100 * time.Millisecond)
+		added := c.AddNode()
+		require.Eventually(t, func() bool {
+			cfg := c.Config()
+			return len(cfg.Members) == 4 && cfg.Tail().Addr == c.Addr(added)
+		}, 20*time.Second, time.Millisecond, "the new node never became the tail")
+		time.Sleep(100 * time.Millisecond)
+		w.finish(t)
+		require.Equal(t, chain.RoleTail, c.Node(added).Role())
+	})
 }
 
 // TestFailedNodeRejoins kills a node, lets the master remove it, and
@@ -118,18 +141,19 @@ func TestAddNodeDuringWrites(t *testing.T) {
 func TestFailedNodeRejoins(t *testing.T) {
 	for victim, role := range []string{"head", "middle", "tail"} {
 		t.Run(role, func(t *testing.T) {
-			c, w := startUnderLoad(t)
-			time.Sleep(50 * time.Millisecond)
-			c.Kill(victim)
-			require.Eventually(t, func() bool { return len(c.Config().Members) == 2 }, 20*time.Second, time.Millisecond)
-			time.Sleep(50 * time.Millisecond)
-			c.Restart(victim)
-			require.Eventually(t, func() bool {
-				cfg := c.Config()
-				return len(cfg.Members) == 3 && cfg.Tail().Addr == c.Addr(victim)
-			}, 20*time.Second, time.Millisecond, "the restarted node never rejoined as the tail")
-			time.Sleep(50 * time.Millisecond)
-			w.finish(t)
+			underLoadTest(t, func(t *testing.T, c *chaintest.Cluster, w *underLoad) {
+				time.Sleep(50 * time.Millisecond)
+				c.Kill(victim)
+				require.Eventually(t, func() bool { return len(c.Config().Members) == 2 }, 20*time.Second, time.Millisecond)
+				time.Sleep(50 * time.Millisecond)
+				c.Restart(victim)
+				require.Eventually(t, func() bool {
+					cfg := c.Config()
+					return len(cfg.Members) == 3 && cfg.Tail().Addr == c.Addr(victim)
+				}, 20*time.Second, time.Millisecond, "the restarted node never rejoined as the tail")
+				time.Sleep(50 * time.Millisecond)
+				w.finish(t)
+			})
 		})
 	}
 }
@@ -141,16 +165,17 @@ func TestFailedNodeRejoins(t *testing.T) {
 func TestIsolatedNodesAreReplaced(t *testing.T) {
 	for victim, role := range []string{"head", "middle", "tail"} {
 		t.Run(role, func(t *testing.T) {
-			c, w := startUnderLoad(t)
-			time.Sleep(50 * time.Millisecond)
-			c.Network().Isolate(c.Addr(victim))
-			require.Eventually(t, func() bool { return len(c.Config().Members) == 2 }, 20*time.Second, time.Millisecond)
-			time.Sleep(3 * failureTimeout / 2)
-			c.Network().Heal()
-			require.Eventually(t, func() bool { return len(c.Config().Members) == 3 }, 20*time.Second, time.Millisecond,
-				"the isolated node never rejoined")
-			time.Sleep(50 * time.Millisecond)
-			w.finish(t)
+			underLoadTest(t, func(t *testing.T, c *chaintest.Cluster, w *underLoad) {
+				time.Sleep(50 * time.Millisecond)
+				c.Network().Isolate(c.Addr(victim))
+				require.Eventually(t, func() bool { return len(c.Config().Members) == 2 }, 20*time.Second, time.Millisecond)
+				time.Sleep(3 * failureTimeout / 2)
+				c.Network().Heal()
+				require.Eventually(t, func() bool { return len(c.Config().Members) == 3 }, 20*time.Second, time.Millisecond,
+					"the isolated node never rejoined")
+				time.Sleep(50 * time.Millisecond)
+				w.finish(t)
+			})
 		})
 	}
 }
@@ -158,21 +183,22 @@ func TestIsolatedNodesAreReplaced(t *testing.T) {
 // TestIsolatedMasterChangesNothing cuts the master off: every node fences
 // itself, the master removes nobody, and service resumes after the heal.
 func TestIsolatedMasterChangesNothing(t *testing.T) {
-	c, w := startUnderLoad(t)
-	time.Sleep(50 * time.Millisecond)
-	epoch := c.Config().Epoch
-	c.Network().Isolate(chaintest.MasterAddr)
-	time.Sleep(2 * failureTimeout)
-	require.Eventually(t, func() bool {
-		st := c.Node(2).Stats()
-		return st.Refused > 0
-	}, 20*time.Second, time.Millisecond, "the tail kept serving without the master")
-	c.Network().Heal()
-	healedAt := time.Now()
-	took := w.recoveryTime(t, healedAt)
-	t.Logf("master isolated for %v: first write acknowledged %v after the heal", 2*failureTimeout, took.Round(time.Millisecond))
-	w.finish(t)
-	require.Equal(t, epoch, c.Config().Epoch, "the master reconfigured while cut off")
+	underLoadTest(t, func(t *testing.T, c *chaintest.Cluster, w *underLoad) {
+		time.Sleep(50 * time.Millisecond)
+		epoch := c.Config().Epoch
+		c.Network().Isolate(chaintest.MasterAddr)
+		time.Sleep(2 * failureTimeout)
+		require.Eventually(t, func() bool {
+			st := c.Node(2).Stats()
+			return st.Refused > 0
+		}, 20*time.Second, time.Millisecond, "the tail kept serving without the master")
+		c.Network().Heal()
+		healedAt := time.Now()
+		took := w.recoveryTime(t, healedAt)
+		t.Logf("master isolated for %v: first write acknowledged %v after the heal", 2*failureTimeout, took.Round(time.Millisecond))
+		w.finish(t)
+		require.Equal(t, epoch, c.Config().Epoch, "the master reconfigured while cut off")
+	})
 }
 
 // TestMasterListFindsTheLiveMaster gives nodes and a client two master

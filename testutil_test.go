@@ -125,7 +125,11 @@ type logWorkload struct {
 	wg       sync.WaitGroup
 }
 
-func startLogWorkload(c *chaintest.Cluster, seed int64, clients, maxOps int) *logWorkload {
+// startLogWorkload starts clients that append and read until maxOps each
+// or finish, each waiting pace between its operations. In a synctest
+// bubble pace must be positive: virtual time moves only while every
+// goroutine waits, and clients that never wait would hold it still.
+func startLogWorkload(c *chaintest.Cluster, seed int64, clients, maxOps int, pace time.Duration) *logWorkload {
 	w := &logWorkload{rec: chaintest.NewRecorder(), acked: make(map[uint64]string)}
 	for id := range clients {
 		cl := c.Client()
@@ -162,6 +166,9 @@ func startLogWorkload(c *chaintest.Cluster, seed int64, clients, maxOps int) *lo
 					}
 				}
 				cancel()
+				if pace > 0 {
+					time.Sleep(pace)
+				}
 			}
 		})
 	}
