@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/stretchr/testify/require"
@@ -13,7 +14,13 @@ import (
 	"github.com/chainrep/chain/wire"
 )
 
-func TestPartitionedServesEveryChain(t *testing.T) {
+// TestPartitionedServesEveryChain: on four servers holding four chains of
+// three replicas, each key's command runs on its chain, and every chain
+// takes raw appends. In virtual time: in real time, a busy machine
+// delayed the servers' beats past the master's failure timeout.
+func TestPartitionedServesEveryChain(t *testing.T) { synctest.Test(t, testPartitionedServesEveryChain) }
+
+func testPartitionedServesEveryChain(t *testing.T) {
 	p := chaintest.StartPartitioned(t, chaintest.PartitionedOptions{Servers: 4, Chains: 4, Replicas: 3,
 		Setup: func(r wire.Replica, n *chain.Node) error {
 			return n.Handle("echo", func(_ context.Context, e chain.Entry) ([]byte, error) {
