@@ -2,6 +2,7 @@ package chain_test
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/binary"
 	"fmt"
@@ -22,7 +23,36 @@ import (
 	"github.com/chainrep/chain/internal/launch"
 	"github.com/chainrep/chain/storage/memory"
 	"github.com/chainrep/chain/transport/tcp"
+	"github.com/chainrep/chain/wire"
 )
+
+// startTCPChain starts a static chain of three nodes on loopback TCP, the
+// transport of node i with the options set makes, and a client of it; it
+// returns the configuration, the nodes' transports and the client.
+func startTCPChain(t *testing.T, set func(i int, o *tcp.Options)) (chain.Config, []*tcp.Transport, *chain.Client) {
+	t.Helper()
+	members, err := launch.FreeLocalMembers(3)
+	require.NoError(t, err)
+	cfg := chain.Config{Epoch: 1, Members: members}
+	var trs []*tcp.Transport
+	for i, m := range members {
+		var o tcp.Options
+		set(i, &o)
+		tr := tcp.New(o)
+		t.Cleanup(func() { _ = tr.Close() })
+		trs = append(trs, tr)
+		n, err := chain.NewNode(m.ID, chain.WithTransport(tr), chain.WithStorage(memory.New()), chain.WithConfig(cfg))
+		require.NoError(t, err)
+		require.NoError(t, n.Start(t.Context()))
+		t.Cleanup(func() { _ = n.Close() })
+	}
+	clientTr := tcp.New(tcp.Options{})
+	t.Cleanup(func() { _ = clientTr.Close() })
+	client, err := chain.NewClient(chain.WithTransport(clientTr), chain.WithConfig(cfg))
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = client.Close() })
+	return cfg, trs, client
+}
 
 // idleHelperEnv, set to "ADDR COUNT", makes the test binary the idle
 // connections' process (see runIdleHelper): the test's own process could
@@ -126,30 +156,12 @@ func TestTenThousandIdleConnections(t *testing.T) {
 	require.NoError(t, err)
 	require.Greater(t, limit, uint64(idle+1000), "the open files limit (hard %d) cannot hold %d connections", limit, idle)
 
-	members, err := launch.FreeLocalMembers(3)
-	require.NoError(t, err)
-	cfg := chain.Config{Epoch: 1, Members: members}
-	var headTr *tcp.Transport
-	for i, m := range members {
-		o := tcp.Options{}
+	cfg, trs, client := startTCPChain(t, func(i int, o *tcp.Options) {
 		if i == 0 {
 			o.MaxConns, o.MaxConnsPerHost = idle+50, idle
 		}
-		tr := tcp.New(o)
-		t.Cleanup(func() { _ = tr.Close() })
-		if i == 0 {
-			headTr = tr
-		}
-		n, err := chain.NewNode(m.ID, chain.WithTransport(tr), chain.WithStorage(memory.New()), chain.WithConfig(cfg))
-		require.NoError(t, err)
-		require.NoError(t, n.Start(t.Context()))
-		t.Cleanup(func() { _ = n.Close() })
-	}
-	clientTr := tcp.New(tcp.Options{})
-	t.Cleanup(func() { _ = clientTr.Close() })
-	client, err := chain.NewClient(chain.WithTransport(clientTr), chain.WithConfig(cfg))
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = client.Close() })
+	})
+	headTr := trs[0]
 	// Bounds the test, however busy the machine: 10,000 dials and accepts.
 	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Minute)
 	defer cancel()
@@ -166,7 +178,7 @@ func TestTenThousandIdleConnections(t *testing.T) {
 	baseHeap, baseStacks := memInUse()
 
 	helper := exec.CommandContext(ctx, os.Args[0], "-test.run=^$")
-	helper.Env = append(os.Environ(), idleHelperEnv+"="+members[0].Addr+" "+strconv.Itoa(idle+extra))
+	helper.Env = append(os.Environ(), idleHelperEnv+"="+cfg.Head().Addr+" "+strconv.Itoa(idle+extra))
 	stdin, err := helper.StdinPipe()
 	require.NoError(t, err)
 	stdout, err := helper.StdoutPipe()
@@ -210,4 +222,55 @@ func TestTenThousandIdleConnections(t *testing.T) {
 	require.NoError(t, helper.Wait())
 	waitFor(t, func() bool { return headTr.Stats().Conns == baseConns }, "the closed connections were not released")
 	appendN(10, "after")
+}
+
+// TestClientThatNeverReadsIsCutOff: a client that asks the tail for
+// hundreds of large reads (each up to the node's batch bytes, some 400
+// MiB in all) and never reads a reply is disconnected by the tail once
+// its waiting replies pass the transport's byte bound; the tail holds
+// no more for it, and the chain goes on serving another client's appends
+// and reads, before, during and after.
+func TestClientThatNeverReadsIsCutOff(t *testing.T) {
+	cfg, trs, client := startTCPChain(t, func(int, *tcp.Options) {})
+	tailTr := trs[len(trs)-1]
+	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
+	defer cancel()
+	value := bytes.Repeat([]byte("v"), 128<<10)
+	for range 16 {
+		_, err := client.Append(ctx, value)
+		require.NoError(t, err)
+	}
+
+	// The hostile client: its endpoint's inbox holds one message and no
+	// one takes it, so its connection stops reading, then the socket's
+	// buffers fill, and the tail's replies wait.
+	hostileTr := tcp.New(tcp.Options{InboxSize: 1})
+	t.Cleanup(func() { _ = hostileTr.Close() })
+	hostile, err := hostileTr.Listen("")
+	require.NoError(t, err)
+	tail := cfg.Tail().Addr
+	const reads = 400
+	for i := range reads {
+		req := &wire.ClientRequest{Op: wire.OpRead, ID: uint64(i + 1), From: 1, Max: 16}
+		require.NoError(t, hostile.Send(ctx, tail, req), "read request %d", i)
+		if i%50 == 0 {
+			_, err := client.Append(ctx, []byte(fmt.Sprintf("during %d", i)))
+			require.NoError(t, err)
+		}
+	}
+	waitFor(t, func() bool { return tailTr.Stats().Dropped > 0 }, "the tail dropped no reply to the client that does not read")
+	waitFor(t, func() bool { return hostileTr.Stats().Conns == 0 }, "the tail did not close the connection of the client that does not read")
+	// What the tail wrote before it cut the client off is bounded by the
+	// byte bound and the sockets' buffers, far below what was asked.
+	st := tailTr.Stats()
+	require.Less(t, st.BytesSent, uint64(reads*len(value)*16/4), "the tail wrote %d bytes", st.BytesSent)
+
+	for i := range 10 {
+		_, err := client.Append(ctx, []byte(fmt.Sprintf("after %d", i)))
+		require.NoError(t, err)
+	}
+	ents, err := client.Read(ctx, 1, 2)
+	require.NoError(t, err)
+	require.Len(t, ents, 2)
+	require.Equal(t, value, ents[0].Data)
 }
