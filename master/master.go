@@ -148,8 +148,11 @@ type Options struct {
 	// other masters checking theirs against RootCAs and the host of their
 	// raft address, and accepts only connections whose client certificate
 	// verifies against ClientCAs (required), whatever ClientAuth says. A
-	// peer that fails is refused before raft reads a byte of its, and the
-	// refusal is logged. Every master of a group needs it, with
+	// certificate with a chain identity must name the member it is
+	// checked for: an accepted RPC's server (checkRaftClaim), a dialed
+	// raft address or the server the configuration gives it
+	// (checkDialedPeer). A peer that fails is refused before raft reads
+	// or writes a byte of its, and the refusal is logged. Every master of a group needs it, with
 	// certificates of the same CA (chaind gives its -tls-* here). It
 	// cannot be combined with RaftTransport. A RaftTLS whose
 	// GetConfigForClient returns the current certificate and CAs (see

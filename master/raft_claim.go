@@ -66,6 +66,39 @@ func checkRaftClaim(peer *auth.Identity, claim raftClaim, servers []raft.Server,
 	return fmt.Errorf("%w: server %s is not a member of the raft configuration", errRaftImpersonation, claim.ID)
 }
 
+// errRaftWrongPeer is wrapped by checkDialedPeer's refusals.
+var errRaftWrongPeer = errors.New("raft peer is not the member at the address dialed")
+
+// checkDialedPeer decides whether the peer whose verified certificate
+// names peer, answering at the raft address addr this master dialed, is
+// the member at addr, given the raft configuration servers (nil: not
+// known yet). It is checkRaftClaim's rule seen from the dialing side: a
+// peer whose certificate names no chain identity is not bound to a member
+// (RequireMasterRole, which chaind sets on both sides, refuses such
+// certificates, as it refuses other roles'). Otherwise the certificate
+// must name addr, as written, among its addresses (chain-addr://ADDR),
+// or name a server the configuration gives the raft address addr, as
+// checkRaftClaim takes a server ID: as its name (chain://master/ID) or
+// among its addresses (chain-addr://ID). So whoever answers at a
+// member's raft address with another master's certificate, or with a
+// certificate naming no member, gets no RPC from this master, and this
+// master believes none of its answers.
+func checkDialedPeer(peer *auth.Identity, addr string, servers []raft.Server, known bool) error {
+	if peer == nil || peer.Role == "" || peer.HasAddr(addr) {
+		return nil
+	}
+	if !known {
+		return fmt.Errorf("%w: the certificate of %s does not name %s, and raft is not running yet", errRaftWrongPeer, peer, addr)
+	}
+	for _, s := range servers {
+		if string(s.Address) == addr && (peer.Name == string(s.ID) || peer.HasAddr(string(s.ID))) {
+			return nil
+		}
+	}
+	return fmt.Errorf("%w: the certificate of %s names neither %s nor the member the raft configuration gives that address",
+		errRaftWrongPeer, peer, addr)
+}
+
 // claimOf returns who the raft request req says it comes from.
 func claimOf(req any) (raftClaim, error) {
 	var hdr raft.RPCHeader

@@ -51,6 +51,50 @@ func TestCheckRaftClaim(t *testing.T) {
 	}
 }
 
+// TestCheckDialedPeer: the peer answering at a raft address this master
+// dialed must present the certificate of the member at that address: one
+// naming the address as written, or the server the configuration gives
+// it (by name or address, as checkRaftClaim binds a server ID).
+func TestCheckDialedPeer(t *testing.T) {
+	servers := []raft.Server{
+		{ID: "10.0.0.1:7000", Address: "10.0.0.1:7100"},
+		{ID: "10.0.0.2:7000", Address: "10.0.0.2:7100"},
+		{ID: "m3:7000", Address: "m3:7100"},
+	}
+	master := func(name string, addrs ...string) *auth.Identity {
+		return &auth.Identity{Role: auth.RoleMaster, Name: name, Addrs: addrs}
+	}
+	for name, c := range map[string]struct {
+		peer    *auth.Identity
+		addr    string
+		servers []raft.Server
+		known   bool
+		ok      bool
+	}{
+		"names the raft address":                                   {master("m3", "m3:7000", "m3:7100"), "m3:7100", servers, true, true},
+		"names the member's ID among its addresses":                {master("m1", "10.0.0.1:7000"), "10.0.0.1:7100", servers, true, true},
+		"names the member's ID as its name":                        {master("10.0.0.2:7000"), "10.0.0.2:7100", servers, true, true},
+		"names the raft address, raft not running yet":             {master("m3", "m3:7100"), "m3:7100", nil, false, true},
+		"names the raft address, not configured":                   {master("m9", "10.0.0.9:7100"), "10.0.0.9:7100", servers, true, true},
+		"another member's certificate":                             {master("m1", "10.0.0.1:7000", "10.0.0.1:7100"), "10.0.0.2:7100", servers, true, false},
+		"the raft address spelled otherwise":                       {master("m3", "m3:7000", "10.0.0.3:7100"), "m3:7100", nil, true, false},
+		"another port of the host":                                 {master("m1", "10.0.0.1:7000"), "10.0.0.1:7200", servers, true, false},
+		"the member's ID, raft not running yet":                    {master("m1", "10.0.0.1:7000"), "10.0.0.1:7100", nil, false, false},
+		"naming the address, of a node (roles: RequireMasterRole)": {&auth.Identity{Role: auth.RoleNode, Name: "n1", Addrs: []string{"10.0.0.1:7100"}}, "10.0.0.1:7100", servers, true, true},
+		"a node's certificate naming another address":              {&auth.Identity{Role: auth.RoleNode, Name: "n1", Addrs: []string{"10.0.0.1:7001"}}, "10.0.0.1:7100", servers, true, false},
+		"an admin's certificate":                                   {&auth.Identity{Role: auth.RoleAdmin, Name: "ops"}, "10.0.0.1:7100", servers, true, false},
+		"a certificate with no chain identity":                     {&auth.Identity{}, "10.0.0.1:7100", servers, true, true},
+		"no identity (nothing authenticated)":                      {nil, "10.0.0.1:7100", servers, true, true},
+	} {
+		err := checkDialedPeer(c.peer, c.addr, c.servers, c.known)
+		if c.ok {
+			require.NoError(t, err, name)
+		} else {
+			require.ErrorIs(t, err, errRaftWrongPeer, name)
+		}
+	}
+}
+
 // TestRaftRPCImpersonatingAMemberIsRefused: with per-role certificates
 // (as chaind runs), a master's certificate of the group's CA cannot speak
 // for a member it does not name: an AppendEntries at term 600 claiming to

@@ -82,9 +82,11 @@ func requireClientCert(cfg *tls.Config) *tls.Config {
 
 // dial opens a TLS connection to the master at addr, checking its
 // certificate against the host of addr (unless the configuration names a
-// ServerName), and completes the handshake within timeout. A failed
-// handshake is logged; a failed dial is not (a master that is down is
-// redialed by raft as long as it stays down).
+// ServerName), and completes the handshake within timeout; then it checks
+// that the certificate is the one of the member at addr (checkDialed). A
+// failed handshake or check is logged, and raft redials; a failed dial is
+// not logged (a master that is down is redialed by raft as long as it
+// stays down).
 func (t *raftTLS) dial(addr string, timeout time.Duration) (net.Conn, error) {
 	cfg := t.client().Clone()
 	if cfg.ServerName == "" {
@@ -99,9 +101,6 @@ func (t *raftTLS) dial(addr string, timeout time.Duration) (net.Conn, error) {
 	c := tls.Client(nc, cfg)
 	_ = c.SetDeadline(time.Now().Add(timeout))
 	err = c.Handshake()
-	if err == nil && t.verify != nil {
-		err = t.verify(c.ConnectionState())
-	}
 	_ = c.SetDeadline(time.Time{})
 	if err != nil {
 		_ = c.Close()
@@ -109,7 +108,38 @@ func (t *raftTLS) dial(addr string, timeout time.Duration) (net.Conn, error) {
 			"to", addr, "err", err)
 		return nil, fmt.Errorf("raft TLS handshake with %s: %w", addr, err)
 	}
+	if err := t.checkDialed(c.ConnectionState(), addr); err != nil {
+		_ = c.Close()
+		t.log.Warn("raft connection to a master refused: its certificate is not the one of the master at the raft address dialed",
+			"to", addr, "err", err)
+		return nil, fmt.Errorf("raft connection to %s: %w", addr, err)
+	}
 	return c, nil
+}
+
+// checkDialed checks the verified TLS state cs of a connection this
+// master dialed to the raft address addr: verify, if set, then that the
+// certificate is the one of the member at addr (see checkDialedPeer),
+// before raft writes an RPC to it or reads an answer from it.
+func (t *raftTLS) checkDialed(cs tls.ConnectionState, addr string) error {
+	if t.verify != nil {
+		if err := t.verify(cs); err != nil {
+			return err
+		}
+	}
+	if len(cs.PeerCertificates) == 0 {
+		return errors.New("no certificate")
+	}
+	id, err := auth.FromCertificate(cs.PeerCertificates[0])
+	if err != nil {
+		return err
+	}
+	var servers []raft.Server
+	r := t.raft.Load()
+	if r != nil {
+		servers = r.GetConfiguration().Configuration().Servers
+	}
+	return checkDialedPeer(id, addr, servers, r != nil)
 }
 
 // accept wraps an accepted connection: its first read or write runs the
