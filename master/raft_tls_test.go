@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"crypto/tls"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -267,4 +269,122 @@ func TestRaftGroupNamedByHostnames(t *testing.T) {
 	want := removeN2(t, masters)
 	awaitEpochEverywhere(t, masters, want.Epoch)
 	require.NotContains(t, logs.String(), "raft RPC refused")
+}
+
+// TestRaftDialRefusesAnImpostorAtAPeersAddress: a master dialing a peer's
+// raft address used to take any certificate of the group's CA naming the
+// host for the peer's: once the third master was down and someone else
+// answered at its raft address (DNS or IP takeover) with another master's
+// certificate, the masters left sent it their votes and AppendEntries and
+// took its answers (term 600, votes granted). With per-role certificates
+// and RequireMasterRole (as chaind runs), an impostor presenting a node's
+// certificate or another master's is refused after the handshake, with a
+// log line naming the certificate: it gets no RPC, no master takes its
+// term, and the two masters left still elect and replicate.
+func TestRaftDialRefusesAnImpostorAtAPeersAddress(t *testing.T) {
+	ca := newTestCA(t)
+	issue := func(role auth.Role, name string, addrs ...string) *tls.Config {
+		leaf, err := ca.Issue(role, name, time.Hour, addrs...)
+		require.NoError(t, err)
+		return pki.MutualTLS(ca.CA, leaf)
+	}
+	var logs testutil.SyncBuffer
+	masters, peers := startTLSGroup(t, func(p Peer) *tls.Config { return issue(auth.RoleMaster, p.Addr, p.RaftAddr) },
+		slog.New(slog.NewTextHandler(&logs, nil)), RequireMasterRole)
+	awaitGroupLeader(t, masters)
+	gone, other := peers[2], peers[1]
+	require.NoError(t, masters[gone.Addr].Close())
+	delete(masters, gone.Addr)
+
+	for _, c := range []struct {
+		name string
+		cfg  *tls.Config
+		who  string // how the refusal names the certificate
+	}{
+		{"a node's certificate", issue(auth.RoleNode, "n1", "127.0.0.1:7001"), "chain://node/n1"},
+		{"another master's certificate", issue(auth.RoleMaster, other.Addr, other.RaftAddr), "chain://master/" + other.Addr},
+	} {
+		imp := startRaftImpostor(t, gone.RaftAddr, c.cfg)
+		require.Eventually(t, func() bool { return dialRefused(logs.String(), gone.RaftAddr, c.who) }, 20*time.Second, 10*time.Millisecond,
+			"%s: no master refused the impostor at %s", c.name, gone.RaftAddr)
+		want := removeN2(t, masters)
+		awaitEpochEverywhere(t, masters, want.Epoch)
+		require.Zero(t, imp.rpcs.Load(), "%s: the impostor was sent raft RPCs", c.name)
+		for _, m := range masters {
+			require.Less(t, m.raft.CurrentTerm(), uint64(500), "%s: %s took the impostor's term", c.name, m.Addr())
+		}
+		require.NoError(t, imp.Close())
+	}
+}
+
+// dialRefused reports whether logs hold a line of a master refusing the
+// raft connection it dialed to addr, naming the certificate who.
+func dialRefused(logs, addr, who string) bool {
+	for _, l := range strings.Split(logs, "\n") {
+		if strings.Contains(l, "raft connection to a master refused") && strings.Contains(l, "to="+addr) && strings.Contains(l, who) {
+			return true
+		}
+	}
+	return false
+}
+
+// raftImpostor answers raft at an address with a certificate: every RPC
+// it is sent it counts, and answers with term 600 and a granted vote.
+type raftImpostor struct {
+	*raft.NetworkTransport
+	rpcs atomic.Int64
+	done chan struct{}
+}
+
+func startRaftImpostor(t *testing.T, addr string, cfg *tls.Config) *raftImpostor {
+	t.Helper()
+	ln, err := tls.Listen("tcp", addr, cfg)
+	require.NoError(t, err)
+	imp := &raftImpostor{NetworkTransport: raft.NewNetworkTransport(impostorStream{ln}, 1, time.Second, io.Discard), done: make(chan struct{})}
+	go imp.answer()
+	t.Cleanup(func() { _ = imp.Close() })
+	return imp
+}
+
+func (imp *raftImpostor) answer() {
+	for {
+		select {
+		case <-imp.done:
+			return
+		case rpc := <-imp.Consumer():
+			imp.rpcs.Add(1)
+			var resp any
+			switch rpc.Command.(type) {
+			case *raft.AppendEntriesRequest:
+				resp = &raft.AppendEntriesResponse{Term: 600}
+			case *raft.RequestVoteRequest:
+				resp = &raft.RequestVoteResponse{Term: 600, Granted: true}
+			case *raft.RequestPreVoteRequest:
+				resp = &raft.RequestPreVoteResponse{Term: 600, Granted: true}
+			case *raft.InstallSnapshotRequest:
+				resp = &raft.InstallSnapshotResponse{Term: 600}
+			default:
+				resp = &raft.TimeoutNowResponse{}
+			}
+			rpc.Respond(resp, nil)
+		}
+	}
+}
+
+// Close closes the impostor's transport, and so its listener.
+func (imp *raftImpostor) Close() error {
+	select {
+	case <-imp.done:
+		return nil
+	default:
+		close(imp.done)
+	}
+	return imp.NetworkTransport.Close()
+}
+
+// impostorStream is a raft stream layer that only listens.
+type impostorStream struct{ net.Listener }
+
+func (impostorStream) Dial(raft.ServerAddress, time.Duration) (net.Conn, error) {
+	return nil, errors.New("the impostor dials nobody")
 }
