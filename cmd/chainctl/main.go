@@ -59,7 +59,7 @@
 // README's Security section), for chaind's and chainctl's -tls-* flags:
 //
 //	chainctl certs init pki
-//	chainctl certs issue pki master m1 10.0.0.9:7000
+//	chainctl certs issue pki master m1 10.0.0.9:7000 10.0.0.9:7100
 //	chainctl certs issue pki node n1 10.0.0.1:7001
 //	chainctl certs issue pki admin ops
 package main
