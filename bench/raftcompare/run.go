@@ -64,11 +64,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			n.raft.Shutdown() // resolves every pending future with ErrRaftShutdown
 		}
 	}
-	elapsed, err := drive(ctx, f, workers, l, stall, stderr)
+	span, err := drive(ctx, f, workers, l, stall, stderr)
 	if err != nil {
 		return err
 	}
-	sum := summarize(f, workers, elapsed)
+	sum := summarize(f, workers, span)
 	if err := f.WriteSummary(stdout, sum); err != nil {
 		return err
 	}
@@ -128,10 +128,11 @@ func (w *worker) apply(l *load) error {
 }
 
 // drive runs every slot of every worker until the load is done and
-// returns the time from the first request to the last answer. If no
+// returns the time from the first request to the last answer and the CPU
+// time spent. If no
 // operation finishes for l.timeout it calls stall, which must make every
 // pending operation fail (shut the cluster down).
-func drive(ctx context.Context, f flags, workers []*worker, l *load, stall func(), stderr io.Writer) (time.Duration, error) {
+func drive(ctx context.Context, f flags, workers []*worker, l *load, stall func(), stderr io.Writer) (benchload.Span, error) {
 	var slots []func()
 	for _, w := range workers {
 		for _, t := range w.Tallies {
@@ -159,9 +160,9 @@ func watchdog(timeout time.Duration, workers []*worker, stall func()) (stop func
 	})
 }
 
-func summarize(f flags, workers []*worker, elapsed time.Duration) histogram.Summary {
+func summarize(f flags, workers []*worker, span benchload.Span) histogram.Summary {
 	r := histogram.Run{
-		Mode: mode(f), Workers: f.Workers, Inflight: f.Inflight, Size: f.Size, Elapsed: elapsed,
+		Mode: mode(f), Workers: f.Workers, Inflight: f.Inflight, Size: f.Size, Elapsed: span.Elapsed, CPU: span.CPU,
 	}
 	ws := make([]*benchload.Worker, len(workers))
 	for i, w := range workers {

@@ -285,7 +285,7 @@ func TestWorkerCountsErrors(t *testing.T) {
 	done, failed := w.Progress()
 	require.EqualValues(t, 5, done)
 	require.EqualValues(t, 5, failed)
-	sum := summarize(flags{Flags: benchload.Flags{Workers: 1, Inflight: 2, Size: 1}}, "test", []*worker{w}, time.Second)
+	sum := summarize(flags{Flags: benchload.Flags{Workers: 1, Inflight: 2, Size: 1}}, "test", []*worker{w}, benchload.Span{Elapsed: time.Second})
 	require.EqualValues(t, 5, sum.Errors)
 	require.Zero(t, sum.Ops)
 	require.Zero(t, sum.OpsPerSec)

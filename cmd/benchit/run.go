@@ -75,11 +75,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 	}
 
-	elapsed, err := drive(ctx, f, workers, l, stderr)
+	span, err := drive(ctx, f, workers, l, stderr)
 	if err != nil {
 		return err
 	}
-	sum := summarize(f, mode, workers, elapsed)
+	sum := summarize(f, mode, workers, span)
 	if err := f.WriteSummary(stdout, sum); err != nil {
 		return err
 	}
@@ -184,8 +184,8 @@ func startWorkers(ctx context.Context, tgt loadTarget, f flags) ([]*worker, erro
 
 // drive runs every slot of every worker until the load is done (the count
 // reached, the duration over or ctx ended) and returns the time from the
-// first request to the last answer.
-func drive(ctx context.Context, f flags, workers []*worker, l *load, stderr io.Writer) (time.Duration, error) {
+// first request to the last answer, and the CPU time spent.
+func drive(ctx context.Context, f flags, workers []*worker, l *load, stderr io.Writer) (benchload.Span, error) {
 	var slots []func()
 	for _, w := range workers {
 		for _, s := range w.slots {
@@ -198,10 +198,10 @@ func drive(ctx context.Context, f flags, workers []*worker, l *load, stderr io.W
 }
 
 // summarize merges the slots' histograms and counters.
-func summarize(f flags, mode string, workers []*worker, elapsed time.Duration) histogram.Summary {
+func summarize(f flags, mode string, workers []*worker, span benchload.Span) histogram.Summary {
 	r := histogram.Run{
 		Mode: mode, Workers: f.Workers, Inflight: f.Inflight, Size: f.Size,
-		QueryFraction: f.query, Elapsed: elapsed,
+		QueryFraction: f.query, Elapsed: span.Elapsed, CPU: span.CPU,
 	}
 	ws := make([]*benchload.Worker, len(workers))
 	for i, w := range workers {

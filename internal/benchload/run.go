@@ -82,16 +82,24 @@ func StartCPUProfile(path string) (stop func(), err error) {
 	}, nil
 }
 
+// Span is what Drive measured of a run: the time from the first start to
+// the last return, and the CPU time the process spent meanwhile (user
+// and system, of every goroutine: with a local cluster, its nodes' too;
+// zero where the system does not say).
+type Span struct {
+	Elapsed, CPU time.Duration
+}
+
 // Drive runs every slot in a goroutine of its own until all have returned,
-// and returns the time from the first start to the last return. Meanwhile
+// and returns the span from the first start to the last return. Meanwhile
 // it stops b when ctx ends and, unless b is bounded, once f.Duration has
 // passed; it profiles the CPU to f.CPUProfile and prints the progress line
 // of counters to stderr every f.Progress. A slot must return soon after
 // b stops.
-func Drive[C Counter](ctx context.Context, f Flags, b *Budget, counters []C, slots []func(), stderr io.Writer) (time.Duration, error) {
+func Drive[C Counter](ctx context.Context, f Flags, b *Budget, counters []C, slots []func(), stderr io.Writer) (Span, error) {
 	stopProfile, err := StartCPUProfile(f.CPUProfile)
 	if err != nil {
-		return 0, err
+		return Span{}, err
 	}
 	defer stopProfile()
 	stopOnCancel := context.AfterFunc(ctx, b.Stop)
@@ -102,15 +110,15 @@ func Drive[C Counter](ctx context.Context, f Flags, b *Budget, counters []C, slo
 	}
 	stopProgress := StartProgress(f.Progress, counters, stderr)
 
-	start := time.Now()
+	start, cpuStart := time.Now(), processCPU()
 	var wg sync.WaitGroup
 	for _, slot := range slots {
 		wg.Go(slot)
 	}
 	wg.Wait()
-	elapsed := time.Since(start)
+	span := Span{Elapsed: time.Since(start), CPU: processCPU() - cpuStart}
 	stopProgress()
-	return elapsed, nil
+	return span, nil
 }
 
 // WriteSummary writes s to w: as one JSON object with -json, else as text.

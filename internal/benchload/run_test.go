@@ -98,11 +98,12 @@ func TestDriveEndsAnUnboundedRunAfterItsDuration(t *testing.T) {
 			}
 		}
 		var out testutil.SyncBuffer
-		elapsed, err := Drive(context.Background(), Flags{Duration: time.Second}, b, []Counter{},
+		span, err := Drive(context.Background(), Flags{Duration: time.Second}, b, []Counter{},
 			[]func(){slot, slot}, &out)
 		if err != nil {
 			t.Fatal(err)
 		}
+		elapsed := span.Elapsed
 		if elapsed < time.Second || elapsed > time.Second+time.Millisecond {
 			t.Fatalf("elapsed %v, want the duration of 1s (and one operation)", elapsed)
 		}
@@ -125,12 +126,39 @@ func TestDriveStopsWhenTheContextEnds(t *testing.T) {
 			}
 		}
 		var out testutil.SyncBuffer
-		elapsed, err := Drive(ctx, Flags{Duration: time.Nanosecond}, b, []Counter{}, []func(){slot}, &out)
+		span, err := Drive(ctx, Flags{Duration: time.Nanosecond}, b, []Counter{}, []func(){slot}, &out)
 		if err != nil {
 			t.Fatal(err)
 		}
+		elapsed := span.Elapsed
 		if elapsed < time.Minute || elapsed > time.Minute+time.Second {
 			t.Fatalf("elapsed %v, want the context's minute (and the operation in flight)", elapsed)
 		}
 	})
+}
+
+// TestDriveMeasuresTheProcessCPU: a slot that keeps a core busy makes
+// Drive report CPU time of the order of the elapsed time.
+func TestDriveMeasuresTheProcessCPU(t *testing.T) {
+	b := NewBudget(0)
+	slot := func() {
+		x := 0
+		for b.Next() {
+			for i := range 1 << 16 {
+				x += i
+			}
+		}
+		_ = x
+	}
+	var out testutil.SyncBuffer
+	span, err := Drive(context.Background(), Flags{Duration: 100 * time.Millisecond}, b, []Counter{}, []func(){slot}, &out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if processCPU() == 0 {
+		return // the system does not say (cpu_other.go)
+	}
+	if span.CPU <= 0 || span.CPU > 10*span.Elapsed {
+		t.Fatalf("CPU %v for a busy slot over %v", span.CPU, span.Elapsed)
+	}
 }

@@ -111,6 +111,10 @@ type Summary struct {
 	P99Ms         float64 `json:"p99_ms"`
 	P999Ms        float64 `json:"p999_ms"`
 	MaxMs         float64 `json:"max_ms"`
+	// CPUMsPer1000 is the process's CPU time (user and system, local
+	// cluster included) per 1,000 successful operations, in milliseconds;
+	// 0 when unknown.
+	CPUMsPer1000 float64 `json:"cpu_ms_per_1000_ops"`
 	// Clamped counts latencies above MaxLatency, recorded as MaxLatency.
 	Clamped int64 `json:"clamped,omitempty"`
 }
@@ -123,6 +127,7 @@ type Run struct {
 	Size          int // payload bytes
 	QueryFraction float64
 	Elapsed       time.Duration // from the first request to the last answer
+	CPU           time.Duration // the process's CPU time meanwhile, 0 if unknown
 	Errors        int64
 	FirstError    error
 	Queries       int64 // successful queries, included in the histogram
@@ -155,6 +160,9 @@ func Summarize(r Run, h *Histogram) Summary {
 	if r.Elapsed > 0 {
 		s.OpsPerSec = float64(s.Ops) / r.Elapsed.Seconds()
 	}
+	if s.Ops > 0 {
+		s.CPUMsPer1000 = float64(r.CPU.Microseconds()) / float64(s.Ops)
+	}
 	return s
 }
 
@@ -176,10 +184,11 @@ func (s Summary) WriteJSON(w io.Writer) error {
 func (s Summary) WriteText(w io.Writer) error {
 	_, err := fmt.Fprintf(w, "mode %s: %d workers x %d in flight, %d-byte payloads, %.0f%% queries\n"+
 		"%d ops in %.2fs: %.0f ops/s, %d errors\n"+
-		"latency ms: mean %.3f  p50 %.3f  p90 %.3f  p99 %.3f  p99.9 %.3f  max %.3f\n",
+		"latency ms: mean %.3f  p50 %.3f  p90 %.3f  p99 %.3f  p99.9 %.3f  max %.3f\n"+
+		"cpu: %.1f ms per 1,000 ops\n",
 		s.Mode, s.Workers, s.Inflight, s.Size, 100*s.QueryFraction,
 		s.Ops, s.DurationSec, s.OpsPerSec, s.Errors,
-		s.MeanMs, s.P50Ms, s.P90Ms, s.P99Ms, s.P999Ms, s.MaxMs)
+		s.MeanMs, s.P50Ms, s.P90Ms, s.P99Ms, s.P999Ms, s.MaxMs, s.CPUMsPer1000)
 	if err == nil && s.FirstError != "" {
 		_, err = fmt.Fprintf(w, "first error: %s\n", s.FirstError)
 	}

@@ -52,20 +52,22 @@ func TestSummaryJSON(t *testing.T) {
 		h.Record(2 * time.Millisecond)
 	}
 	s := Summarize(Run{Mode: "chain-mem", Workers: 2, Inflight: 3, Size: 4, Elapsed: 2 * time.Second,
-		Errors: 1, FirstError: errors.New("boom")}, h)
+		CPU: 30 * time.Millisecond, Errors: 1, FirstError: errors.New("boom")}, h)
 	var buf bytes.Buffer
 	require.NoError(t, s.WriteJSON(&buf))
 	var m map[string]any
 	require.NoError(t, json.Unmarshal(buf.Bytes(), &m))
 	for _, k := range []string{"ops_per_sec", "ops", "errors", "duration_sec", "workers", "inflight", "size",
-		"p50_ms", "p90_ms", "p99_ms", "p999_ms", "max_ms", "mode"} {
+		"p50_ms", "p90_ms", "p99_ms", "p999_ms", "max_ms", "mode", "cpu_ms_per_1000_ops"} {
 		require.Contains(t, m, k)
 	}
 	require.EqualValues(t, 5, m["ops_per_sec"])
 	require.EqualValues(t, 10, m["ops"])
 	require.Equal(t, "boom", m["first_error"])
 	require.InDelta(t, 2.0, m["p99_ms"], 0.01)
+	require.InDelta(t, 3000.0, m["cpu_ms_per_1000_ops"], 0.001, "30 ms of CPU for 10 operations")
 	buf.Reset()
 	require.NoError(t, s.WriteText(&buf))
 	require.Contains(t, buf.String(), "first error: boom")
+	require.Contains(t, buf.String(), "cpu: 3000.0 ms per 1,000 ops")
 }
