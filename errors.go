@@ -61,6 +61,17 @@ var (
 	ErrOutOfRange error = wire.CodeOutOfRange
 	// ErrNotDense: an append would leave a gap or overwrite an entry.
 	ErrNotDense = errors.New("chain: offsets not dense")
+	// ErrCorrupt: stored data failed its checksum or could not be decoded;
+	// it is never returned as data.
+	ErrCorrupt = errors.New("chain: corrupt data")
+	// ErrNoSnapshot: the storage holds no committed snapshot.
+	ErrNoSnapshot = errors.New("chain: no snapshot")
+	// ErrStaleSnapshot: a snapshot was not above the newest committed one's
+	// offset, so it would not replace it.
+	ErrStaleSnapshot = errors.New("chain: snapshot not newer than the newest")
+	// ErrSnapshotInProgress: another snapshot is being written to the
+	// storage.
+	ErrSnapshotInProgress = errors.New("chain: snapshot in progress")
 )
 
 // remoteError converts err into the error carried in a reply, keeping the
