@@ -22,6 +22,10 @@ type Storage struct {
 	entries segments
 	meta    map[string][]byte
 	closed  bool
+	// snap is the newest committed snapshot, nil when there is none;
+	// writing is the snapshot being written, nil when there is none.
+	snap    *snapshot
+	writing *snapshotWriter
 }
 
 var _ chain.Storage = (*Storage)(nil)
@@ -189,7 +193,8 @@ func (s *Storage) Meta(key string) (value []byte, ok bool, err error) {
 	return append([]byte{}, value...), true, nil
 }
 
-// Close releases the entries and metadata. Every later call other than
+// Close releases the entries, metadata and snapshot, and aborts a snapshot
+// being written. Every later call other than
 // FirstOffset and LastOffset, including a second Close, returns an error
 // wrapping chain.ErrClosed.
 func (s *Storage) Close() error {
@@ -201,6 +206,7 @@ func (s *Storage) Close() error {
 	s.closed = true
 	s.entries.reset(s.entries.next)
 	s.meta = nil
+	s.snap, s.writing = nil, nil
 	return nil
 }
 
