@@ -45,7 +45,8 @@ func defaultConfig() config {
 // go unnoticed until Close.
 // Use it only for tests and benchmarks, or for nodes whose durability
 // comes from the other chain members and that rejoin as new nodes after a
-// machine crash.
+// machine crash. Snapshots are synced whatever the policy: their atomic
+// replacement depends on it.
 func WithSync(sync bool) Option {
 	return func(c *config) { c.sync = sync }
 }

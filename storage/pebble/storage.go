@@ -31,6 +31,20 @@
 // This package therefore never holds a lock across a commit that would
 // keep SetMeta from committing alongside Append.
 //
+// # Snapshots
+//
+// Storage is also a chain.SnapshotStore. Snapshots are files in the
+// subdirectory "snapshots", beside the databases, streamed through a
+// 64 KiB buffer and cut into blocks that each carry a CRC-32C (see
+// snapshot_format.go). A save goes to a temporary file that is fsynced,
+// renamed into place and made durable by an fsync of the directory before
+// the snapshot it replaces is removed, so a crash at any point leaves the
+// old snapshot or the new one, whole (see snapshot.go). Open removes what
+// an interrupted save left behind and keeps the newest snapshot; when the
+// newest one's header or trailer is damaged, LatestSnapshot and
+// OpenSnapshot report it with an error wrapping chain.ErrCorrupt rather
+// than fall back on an older one.
+//
 // # Failures
 //
 // The storage is fail-stop: after a write or sync error every later
@@ -91,6 +105,11 @@ type Storage struct {
 	bounds      sync.RWMutex
 	first, next uint64
 
+	// snaps is the snapshot store's state; see snapshot.go.
+	snaps snapshotState
+	// logger takes the warnings of the snapshot store.
+	logger *slog.Logger
+
 	appended atomic.Uint64
 	// final holds the statistics taken at Close.
 	final Stats
@@ -120,7 +139,7 @@ func Open(dir string, opts ...Option) (*Storage, error) {
 	if logger == nil {
 		logger = slog.Default()
 	}
-	s := &Storage{writeOpts: pebbledb.NoSync, failure: &failure{}}
+	s := &Storage{writeOpts: pebbledb.NoSync, failure: &failure{}, logger: logger}
 	if cfg.sync {
 		s.writeOpts = pebbledb.Sync
 	}
@@ -158,6 +177,9 @@ func Open(dir string, opts ...Option) (*Storage, error) {
 		err = s.failure.err()
 		if err == nil {
 			s.first, s.next, err = recoverBounds(db)
+		}
+		if err == nil {
+			err = s.openSnapshots(popts.FS, dir)
 		}
 	}
 	if err != nil {
@@ -264,6 +286,7 @@ func (s *Storage) Close() error {
 	}
 	s.closed = true
 	s.final = s.statsLocked()
+	s.closeSnapshots()
 	if err := s.release(); err != nil {
 		return fmt.Errorf("pebble storage: close: %w", err)
 	}

@@ -27,10 +27,10 @@ type Snapshots struct {
 	Reopen func(t *testing.T, s chain.Storage) chain.Storage
 	// Corrupt damages, in the stored form of s's newest committed
 	// snapshot, the content byte at index pos (below the snapshot's
-	// size), as a disk fault would, and returns the storage to go on with
-	// (s itself, or s closed and reopened). Nil for a storage that cannot
-	// be damaged from outside: the corruption subtests are then not run.
-	Corrupt func(t *testing.T, s chain.Storage, pos int64) chain.Storage
+	// size), as a disk fault would, while s is open; the suite then opens
+	// the snapshot from s. Nil for a storage that cannot be damaged from
+	// outside: the corruption subtests are then not run.
+	Corrupt func(t *testing.T, s chain.Storage, pos int64)
 }
 
 // RunSnapshots runs the conformance suite of chain.SnapshotStore as
@@ -58,7 +58,7 @@ func RunSnapshots(t *testing.T, h Snapshots) {
 	t.Run("IndependentOfLog", func(t *testing.T) { s, ss := store(t); testSnapshotIndependentOfLog(t, s, ss) })
 	t.Run("AfterClose", func(t *testing.T) { testSnapshotAfterClose(t, h.Open) })
 	if h.Reopen != nil {
-		t.Run("Reopen", func(t *testing.T) { testSnapshotReopen(t, h, fresh) })
+		t.Run("Reopen", func(t *testing.T) { testSnapshotReopen(t, h) })
 	}
 	if h.Corrupt != nil {
 		t.Run("Corrupt", func(t *testing.T) { testSnapshotCorrupt(t, h, fresh) })
@@ -400,7 +400,15 @@ func testSnapshotAfterClose(t *testing.T, open func(*testing.T) chain.Storage) {
 	require.ErrorIs(t, err, chain.ErrClosed)
 }
 
-func testSnapshotReopen(t *testing.T, h Snapshots, fresh opener) {
+func testSnapshotReopen(t *testing.T, h Snapshots) {
+	// Reopen closes the storage it is given, so the storages opened here
+	// are closed by Reopen, and those it returns when the test ends.
+	fresh := func(t *testing.T) chain.Storage {
+		t.Helper()
+		s := h.Open(t)
+		require.NotNil(t, s, "open returned a nil storage")
+		return s
+	}
 	reopen := func(t *testing.T, s chain.Storage) (chain.Storage, chain.SnapshotStore) {
 		t.Helper()
 		s = h.Reopen(t, s)
@@ -469,10 +477,7 @@ func testSnapshotCorrupt(t *testing.T, h Snapshots, fresh opener) {
 			s := fresh(t)
 			content := snapshotContent(uint64(c.pos), int(c.size))
 			saveSnapshot(t, s.(chain.SnapshotStore), 5, content, 10000)
-			if d := h.Corrupt(t, s, c.pos); d != s {
-				s = d
-				t.Cleanup(func() { require.NoError(t, s.Close(), "Close") })
-			}
+			h.Corrupt(t, s, c.pos)
 			ss := s.(chain.SnapshotStore)
 			r, err := ss.OpenSnapshot()
 			if err != nil {
