@@ -1,6 +1,8 @@
 // Package memory provides a chain.Storage that keeps the log and its
 // metadata in memory. Nothing survives the process, so it suits tests,
 // examples and nodes whose durability comes from the other chain members.
+// It is also a chain.SnapshotStore that keeps the newest snapshot in
+// memory.
 package memory
 
 import (

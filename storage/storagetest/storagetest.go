@@ -17,6 +17,9 @@
 // with -race: one subtest reads from several goroutines while another
 // appends. RunBenchmarks takes the same kind of open function.
 //
+// RunSnapshots checks a storage that also implements chain.SnapshotStore;
+// it takes a Snapshots, which says how to open, reopen and damage one.
+//
 // The suite compares entries' and metadata values' bytes, not their
 // nil-ness: an implementation may return a nil Data for an entry appended
 // with an empty one, and the reverse.
