@@ -110,8 +110,11 @@ type SnapshotInfo struct {
 
 // SnapshotWriter receives a snapshot's content. Write takes any number of
 // bytes per call (the writer does not retain p); the content becomes the
-// newest snapshot only when Commit returns nil. Abort, or Commit that
-// fails, discards it and leaves the snapshot committed before in place.
+// newest snapshot only when Commit returns nil. Abort, or a Write or
+// Commit that fails, discards it and leaves the snapshot committed before
+// in place; the one exception is a durable store that could not make the
+// new snapshot's replacement durable, which may hold either one after a
+// crash and then refuses every change (its documentation says so).
 // Abort after Commit, or a second Abort, does nothing and returns nil, so
 // `defer w.Abort()` is the way to make sure a writer ends. Write and
 // Commit after Commit or Abort return an error wrapping ErrClosed.
