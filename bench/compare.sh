@@ -39,6 +39,7 @@ loadavg() {
 echo "building benchit and raftcompare..." >&2
 (cd "$root" && go build -o "$tmp/benchit" ./cmd/benchit)
 (cd "$root/bench/raftcompare" && go build -o "$tmp/raftcompare" .)
+(cd "$root" && go build -o "$tmp/floor" ./bench/floor)
 
 # field NAME JSON: the value of a number or string field of a flat JSON object.
 field() {
@@ -127,6 +128,22 @@ for cfg in "${configs[@]}"; do
 	done
 done
 
+# The floor: the same payloads round a bare loop of four loopback TCP hops
+# (client, three relays that only copy bytes, client), a chain write's hops.
+floors=()
+for c in 1 256; do
+	echo "floor, $c in flight, $RUNS runs of $DURATION:" >&2
+	fops="" fp50="" fcpu=""
+	for ((run = 1; run <= RUNS; run++)); do
+		s=$(bench floor "$tmp/floor" -c "$c" -size "$SIZE" -d "$DURATION")
+		fops+=" $(field ops_per_sec "$s")"
+		fp50+=" $(field p50_ms "$s")"
+		fcpu+=" $(field cpu_ms_per_1000_ops "$s")"
+	done
+	# shellcheck disable=SC2086 # the lists are space-separated values
+	floors+=("| $c | $(stats $fops) | $(DEC=3 stats $fp50) | $(DEC=1 stats $fcpu) |")
+done
+
 echo
 echo "$(nproc) CPUs, $(go env GOVERSION), $(go env GOOS)/$(go env GOARCH); ${SIZE}-byte payloads, $RUNS runs of $DURATION per side;" \
 	"3 nodes in one process over loopback TCP; load average $load_start at the start, $(loadavg) at the end."
@@ -135,6 +152,12 @@ echo
 echo "| config | mode | chain ops/s | raft ops/s | ratio | chain p99 ms | raft p99 ms | chain CPU | raft CPU |"
 echo "|---|---|---:|---:|---:|---:|---:|---:|---:|"
 printf '%s\n' "${rows[@]}"
+echo
+echo "The floor: ${SIZE}-byte messages round four loopback TCP hops through relays that only copy bytes (\`bench/floor\`)."
+echo
+echo "| in flight | ops/s | p50 ms | CPU |"
+echo "|---:|---:|---:|---:|"
+printf '%s\n' "${floors[@]}"
 if [[ ${#notes[@]} -gt 0 ]]; then
 	echo
 	printf -- '- %s\n' "${notes[@]}"

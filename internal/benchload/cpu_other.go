@@ -4,5 +4,5 @@ package benchload
 
 import "time"
 
-// processCPU returns zero: the process's CPU time is read on unix only.
-func processCPU() time.Duration { return 0 }
+// ProcessCPU returns zero: the process's CPU time is read on unix only.
+func ProcessCPU() time.Duration { return 0 }

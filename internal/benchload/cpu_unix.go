@@ -7,9 +7,9 @@ import (
 	"time"
 )
 
-// processCPU returns the CPU time, user and system, the process has used
+// ProcessCPU returns the CPU time, user and system, the process has used
 // (getrusage), or zero if the system does not say.
-func processCPU() time.Duration {
+func ProcessCPU() time.Duration {
 	var ru syscall.Rusage
 	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
 		return 0

@@ -110,13 +110,13 @@ func Drive[C Counter](ctx context.Context, f Flags, b *Budget, counters []C, slo
 	}
 	stopProgress := StartProgress(f.Progress, counters, stderr)
 
-	start, cpuStart := time.Now(), processCPU()
+	start, cpuStart := time.Now(), ProcessCPU()
 	var wg sync.WaitGroup
 	for _, slot := range slots {
 		wg.Go(slot)
 	}
 	wg.Wait()
-	span := Span{Elapsed: time.Since(start), CPU: processCPU() - cpuStart}
+	span := Span{Elapsed: time.Since(start), CPU: ProcessCPU() - cpuStart}
 	stopProgress()
 	return span, nil
 }
