@@ -55,6 +55,28 @@ func (ca testCA) forEach(t *testing.T) func(Peer) *tls.Config {
 	return func(Peer) *tls.Config { return ca.config(t) }
 }
 
+// issue returns a mutual-TLS configuration with a certificate of the CA
+// for role, name and addrs, as chainctl certs issues them.
+func (ca testCA) issue(t *testing.T, role auth.Role, name string, addrs ...string) *tls.Config {
+	t.Helper()
+	leaf, err := ca.Issue(role, name, time.Hour, addrs...)
+	require.NoError(t, err)
+	return pki.MutualTLS(ca.CA, leaf)
+}
+
+// startRoleGroup starts three masters over mutual TLS with per-role
+// certificates of ca (each naming its raft address) and RequireMasterRole,
+// as chaind runs them, logging to the buffer it returns, and waits for a
+// leader.
+func startRoleGroup(t *testing.T, ca testCA) (map[string]*Master, []Peer, *testutil.SyncBuffer) {
+	t.Helper()
+	var logs testutil.SyncBuffer
+	masters, peers := startTLSGroup(t, func(p Peer) *tls.Config { return ca.issue(t, auth.RoleMaster, p.Addr, p.RaftAddr) },
+		slog.New(slog.NewTextHandler(&logs, nil)), RequireMasterRole)
+	awaitGroupLeader(t, masters)
+	return masters, peers, &logs
+}
+
 // startTLSGroup starts three masters whose raft runs over mutual TLS on
 // loopback, each with the configuration tlsFor makes for it, and returns
 // them with their peers.
@@ -220,15 +242,8 @@ func TestRaftVerifyPeerNarrowsTheCertificates(t *testing.T) {
 // is refused.
 func TestRaftTakesOnlyMastersCertificates(t *testing.T) {
 	ca := newTestCA(t)
-	issue := func(role auth.Role, name string, addrs ...string) *tls.Config {
-		leaf, err := ca.Issue(role, name, time.Hour, addrs...)
-		require.NoError(t, err)
-		return pki.MutualTLS(ca.CA, leaf)
-	}
-	var logs testutil.SyncBuffer
-	masters, peers := startTLSGroup(t, func(p Peer) *tls.Config { return issue(auth.RoleMaster, p.Addr, p.RaftAddr) },
-		slog.New(slog.NewTextHandler(&logs, nil)), RequireMasterRole)
-	awaitGroupLeader(t, masters)
+	issue := func(role auth.Role, name string, addrs ...string) *tls.Config { return ca.issue(t, role, name, addrs...) }
+	masters, peers, logs := startRoleGroup(t, ca)
 
 	for _, role := range []auth.Role{auth.RoleNode, auth.RoleAdmin} {
 		tr := raft.NewNetworkTransport(newAttackStream(t, issue(role, "intruder", "127.0.0.1:1")), 1, time.Second, io.Discard)
@@ -261,9 +276,7 @@ func TestRaftGroupNamedByHostnames(t *testing.T) {
 	}
 	var logs testutil.SyncBuffer
 	masters, _ := startRaftGroupOn(t, raftAddrs, func(o *Options, p Peer) {
-		leaf, err := ca.Issue(auth.RoleMaster, p.Addr, time.Hour, p.RaftAddr)
-		require.NoError(t, err)
-		o.RaftTLS, o.RaftVerifyPeer = pki.MutualTLS(ca.CA, leaf), RequireMasterRole
+		o.RaftTLS, o.RaftVerifyPeer = ca.issue(t, auth.RoleMaster, p.Addr, p.RaftAddr), RequireMasterRole
 		o.Logger = slog.New(slog.NewTextHandler(&logs, nil))
 	})
 	want := removeN2(t, masters)
@@ -283,15 +296,8 @@ func TestRaftGroupNamedByHostnames(t *testing.T) {
 // term, and the two masters left still elect and replicate.
 func TestRaftDialRefusesAnImpostorAtAPeersAddress(t *testing.T) {
 	ca := newTestCA(t)
-	issue := func(role auth.Role, name string, addrs ...string) *tls.Config {
-		leaf, err := ca.Issue(role, name, time.Hour, addrs...)
-		require.NoError(t, err)
-		return pki.MutualTLS(ca.CA, leaf)
-	}
-	var logs testutil.SyncBuffer
-	masters, peers := startTLSGroup(t, func(p Peer) *tls.Config { return issue(auth.RoleMaster, p.Addr, p.RaftAddr) },
-		slog.New(slog.NewTextHandler(&logs, nil)), RequireMasterRole)
-	awaitGroupLeader(t, masters)
+	issue := func(role auth.Role, name string, addrs ...string) *tls.Config { return ca.issue(t, role, name, addrs...) }
+	masters, peers, logs := startRoleGroup(t, ca)
 	gone, other := peers[2], peers[1]
 	require.NoError(t, masters[gone.Addr].Close())
 	delete(masters, gone.Addr)
