@@ -242,7 +242,9 @@ func TestRaftVerifyPeerNarrowsTheCertificates(t *testing.T) {
 // is refused.
 func TestRaftTakesOnlyMastersCertificates(t *testing.T) {
 	ca := newTestCA(t)
-	issue := func(role auth.Role, name string, addrs ...string) *tls.Config { return ca.issue(t, role, name, addrs...) }
+	issue := func(role auth.Role, name string, addrs ...string) *tls.Config {
+		return ca.issue(t, role, name, addrs...)
+	}
 	masters, peers, logs := startRoleGroup(t, ca)
 
 	for _, role := range []auth.Role{auth.RoleNode, auth.RoleAdmin} {
@@ -296,7 +298,9 @@ func TestRaftGroupNamedByHostnames(t *testing.T) {
 // term, and the two masters left still elect and replicate.
 func TestRaftDialRefusesAnImpostorAtAPeersAddress(t *testing.T) {
 	ca := newTestCA(t)
-	issue := func(role auth.Role, name string, addrs ...string) *tls.Config { return ca.issue(t, role, name, addrs...) }
+	issue := func(role auth.Role, name string, addrs ...string) *tls.Config {
+		return ca.issue(t, role, name, addrs...)
+	}
 	masters, peers, logs := startRoleGroup(t, ca)
 	gone, other := peers[2], peers[1]
 	require.NoError(t, masters[gone.Addr].Close())
