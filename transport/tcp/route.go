@@ -77,8 +77,8 @@ func (r *route) reserve(msg chain.Message) bool {
 // queue: its bytes no longer wait.
 func (r *route) taken(msg chain.Message) { r.waiting.Add(-int64(wire.SizeHint(msg))) }
 
-// notReading drops msg and closes the connection of a client that does
-// not read its replies, saying so once.
+// notReading counts a message dropped and closes the connection of a
+// client that does not read its replies, saying so once.
 func (r *route) notReading(ep *endpoint, why string) {
 	ep.stats.dropped.Add(1)
 	if r.c.close() {
